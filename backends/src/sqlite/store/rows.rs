@@ -1,0 +1,160 @@
+//! How containers travel to and from SQL: the JSON arrays that batch writes unpack with
+//! `json_each`, the statements that unpack them, and the row a read decodes.
+
+use bioshadock_core::{Container, PortError, PortResult, RepoName, Tag, TagName, Visibility};
+use serde::Serialize;
+
+use crate::sqlite::{corrupt, from_millis, to_i64};
+
+pub(super) fn json<T: Serialize + ?Sized>(value: &T) -> PortResult<String> {
+    serde_json::to_string(value).map_err(PortError::backend)
+}
+
+/// Inserts the containers of a JSON array argument. A macro so that `concat!` can extend it.
+macro_rules! insert_containers {
+    () => {
+        "INSERT INTO containers \
+     (id, owner, description, visibility, git, dockerfile, labels, pulls, created_at, updated_at) \
+     SELECT value ->> 'id', value ->> 'owner', value ->> 'description', value ->> 'visibility', \
+       value ->> 'git', value ->> 'dockerfile', value ->> 'labels', value ->> 'pulls', \
+       value ->> 'created_at', value ->> 'updated_at' \
+         FROM json_each(?1) WHERE true"
+    };
+}
+
+pub(super) const INSERT_CONTAINERS: &str = insert_containers!();
+
+/// An upsert rather than `INSERT OR REPLACE`: replacing would delete the row, cascading to its
+/// tags and churning the visibility counters.
+pub(super) const UPSERT_CONTAINERS: &str = concat!(
+    insert_containers!(),
+    " ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, description = excluded.description, \
+      visibility = excluded.visibility, git = excluded.git, dockerfile = excluded.dockerfile, \
+      labels = excluded.labels, pulls = excluded.pulls, created_at = excluded.created_at, \
+      updated_at = excluded.updated_at"
+);
+
+/// Adds tags, replacing any with the same name on the same container.
+pub(super) const INSERT_TAGS: &str = "INSERT INTO tags (container_id, name, digest, size, platforms, pushed_at) \
+     SELECT value ->> 'container_id', value ->> 'name', value ->> 'digest', value ->> 'size', \
+       value ->> 'platforms', value ->> 'pushed_at' \
+     FROM json_each(?1) WHERE true \
+     ON CONFLICT (container_id, name) DO UPDATE SET digest = excluded.digest, size = excluded.size, \
+       platforms = excluded.platforms, pushed_at = excluded.pushed_at";
+
+/// A container as one element of a write's JSON argument.
+#[derive(Serialize)]
+pub(super) struct ContainerJson<'a> {
+    id: &'a str,
+    owner: &'a str,
+    description: &'a str,
+    visibility: &'static str,
+    git: Option<&'a str>,
+    dockerfile: Option<&'a str>,
+    /// Already JSON text: stored as given.
+    labels: String,
+    pulls: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl<'a> ContainerJson<'a> {
+    pub(super) fn of(c: &'a Container) -> PortResult<Self> {
+        Ok(Self {
+            id: c.id.as_str(),
+            owner: &c.owner,
+            description: &c.description,
+            visibility: c.visibility.as_str(),
+            git: c.git.as_deref(),
+            dockerfile: c.dockerfile.as_deref(),
+            labels: json(&c.labels)?,
+            pulls: to_i64(c.pulls),
+            created_at: c.created_at.timestamp_millis(),
+            updated_at: c.updated_at.timestamp_millis(),
+        })
+    }
+}
+
+/// A tag as one element of a write's JSON argument.
+#[derive(Serialize)]
+pub(super) struct TagJson<'a> {
+    container_id: &'a str,
+    name: &'a str,
+    digest: &'a str,
+    size: i64,
+    /// Already JSON text: stored as given.
+    platforms: String,
+    pushed_at: i64,
+}
+
+impl<'a> TagJson<'a> {
+    pub(super) fn of(id: &'a RepoName, t: &'a Tag) -> PortResult<Self> {
+        Ok(Self {
+            container_id: id.as_str(),
+            name: t.name.as_str(),
+            digest: &t.digest,
+            size: to_i64(t.size),
+            platforms: json(&t.platforms)?,
+            pushed_at: t.pushed_at.timestamp_millis(),
+        })
+    }
+}
+
+/// One row of the store's `select!()`.
+#[derive(sqlx::FromRow)]
+pub(super) struct ContainerRow {
+    id: String,
+    owner: String,
+    description: String,
+    visibility: String,
+    git: Option<String>,
+    dockerfile: Option<String>,
+    labels: String,
+    pulls: i64,
+    created_at: i64,
+    updated_at: i64,
+    /// `[[name, digest, size, [platform...], pushed_at], ...]`
+    tags: String,
+}
+
+type TagTuple = (String, String, i64, Vec<String>, i64);
+
+impl ContainerRow {
+    pub(super) fn into_container(self) -> PortResult<Container> {
+        let id = RepoName::parse(&self.id).map_err(|e| corrupt(format!("id {}: {e}", self.id)))?;
+        let visibility = Visibility::parse(&self.visibility)
+            .ok_or_else(|| corrupt(format!("{id}: visibility {}", self.visibility)))?;
+        let labels = serde_json::from_str(&self.labels)
+            .map_err(|e| corrupt(format!("{id}: labels: {e}")))?;
+        let tags: Vec<TagTuple> =
+            serde_json::from_str(&self.tags).map_err(|e| corrupt(format!("{id}: tags: {e}")))?;
+        let tags = tags
+            .into_iter()
+            .map(|(name, digest, size, platforms, pushed_at)| {
+                Ok(Tag {
+                    name: TagName::parse(&name)
+                        .map_err(|e| corrupt(format!("{id}: tag {name}: {e}")))?,
+                    digest,
+                    size: size.max(0) as u64,
+                    platforms,
+                    pushed_at: from_millis(pushed_at)?,
+                })
+            })
+            .collect::<PortResult<Vec<_>>>()?;
+        let mut container = Container {
+            owner: self.owner,
+            description: self.description,
+            visibility,
+            git: self.git,
+            dockerfile: self.dockerfile,
+            tags,
+            labels,
+            pulls: self.pulls.max(0) as u64,
+            created_at: from_millis(self.created_at)?,
+            updated_at: from_millis(self.updated_at)?,
+            id,
+        };
+        container.sort_tags();
+        Ok(container)
+    }
+}

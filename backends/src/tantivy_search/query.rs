@@ -1,0 +1,174 @@
+//! Turns a [`SearchQuery`] and an [`Audience`] into one tantivy query.
+//!
+//! Free text: the text is split into words exactly as names are indexed (`bwa-mem2` is `bwa`
+//! and `mem2`), and every word must match at least one of name, description (stemmed), tag
+//! or label words (AND across words, OR across fields). Name words weigh more than the rest,
+//! and a whole query word equal to a full id or short name weighs far
+//! more, so `samtools` puts `lab/samtools` above `lab/samtools-extras`.
+//!
+//! Filters and the audience are required clauses scoring zero: they narrow the hits without
+//! moving the ranking, and because they sit inside the query the total never counts a
+//! container the reader may not see.
+
+use bioshadock_core::Audience;
+use bioshadock_core::query::{Field as QueryField, Filter, SearchQuery};
+use tantivy::Term;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::tokenizer::{TextAnalyzer, TokenizerManager};
+
+use super::schema::{ENGLISH, Fields, WORDS, label_term};
+
+/// Extra weight of a word found in the name over the same word elsewhere.
+const NAME_BOOST: f32 = 3.0;
+/// Extra weight of a query word that *is* a container's name: always ranks first.
+const EXACT_NAME_BOOST: f32 = 20.0;
+
+/// A query ready to run, and whether its hits should be ranked by score.
+pub struct Built {
+    pub query: Box<dyn Query>,
+    /// False when there is no free text: every hit is equally good, order by recency alone.
+    pub scored: bool,
+}
+
+/// Builds queries with the same analysers the index was written with.
+pub struct QueryBuilder {
+    fields: Fields,
+    words: TextAnalyzer,
+    english: TextAnalyzer,
+}
+
+impl QueryBuilder {
+    /// `None` if our analysers were not registered (a bug in `open`).
+    pub fn new(fields: Fields, tokenizers: &TokenizerManager) -> Option<Self> {
+        Some(Self {
+            fields,
+            words: tokenizers.get(WORDS)?,
+            english: tokenizers.get(ENGLISH)?,
+        })
+    }
+
+    pub fn build(&mut self, query: &SearchQuery, audience: &Audience) -> Built {
+        let mut clauses = self.text_clauses(&query.text);
+        let scored = !clauses.is_empty();
+        for filter in &query.filters {
+            clauses.push((Occur::Must, zero_score(self.filter(filter))));
+        }
+        if let Some(visible) = self.audience(audience) {
+            clauses.push((Occur::Must, zero_score(visible)));
+        }
+        let query: Box<dyn Query> = if clauses.is_empty() {
+            Box::new(AllQuery)
+        } else {
+            Box::new(BooleanQuery::new(clauses))
+        };
+        Built { query, scored }
+    }
+
+    /// One required group per word, plus optional exact-name boosts. Words that are English
+    /// stop words are optional unless the text has nothing else, so `the samtools` still
+    /// finds samtools while `the` alone searches for itself.
+    fn text_clauses(&mut self, text: &str) -> Vec<(Occur, Box<dyn Query>)> {
+        let mut terms: Vec<String> = Vec::new();
+        let mut stream = self.words.token_stream(text);
+        while stream.advance() {
+            let term = stream.token().text.clone();
+            if !terms.contains(&term) {
+                terms.push(term);
+            }
+        }
+        drop(stream);
+        let groups: Vec<(Option<String>, String)> =
+            terms.into_iter().map(|t| (self.stem(&t), t)).collect();
+        let any_content = groups.iter().any(|(stem, _)| stem.is_some());
+        let mut clauses = Vec::with_capacity(groups.len() * 2);
+        for (stem, term) in &groups {
+            let occur = if stem.is_some() || !any_content {
+                Occur::Must
+            } else {
+                Occur::Should
+            };
+            clauses.push((occur, self.word_group(term, stem.as_deref())));
+        }
+        if !clauses.is_empty() {
+            for word in text.split_whitespace() {
+                let exact = keyword(self.fields.name_exact, &word.to_lowercase());
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(exact, EXACT_NAME_BOOST)),
+                ));
+            }
+        }
+        clauses
+    }
+
+    /// The description form of a word: stemmed, or `None` for a stop word.
+    fn stem(&mut self, term: &str) -> Option<String> {
+        let mut stream = self.english.token_stream(term);
+        stream.advance().then(|| stream.token().text.clone())
+    }
+
+    /// Matches `term` in any free-text field.
+    fn word_group(&self, term: &str, stem: Option<&str>) -> Box<dyn Query> {
+        let f = &self.fields;
+        let mut any: Vec<(Occur, Box<dyn Query>)> = vec![
+            (
+                Occur::Should,
+                Box::new(BoostQuery::new(word(f.name, term), NAME_BOOST)),
+            ),
+            (Occur::Should, word(f.tag_words, term)),
+            (Occur::Should, word(f.label_words, term)),
+        ];
+        if let Some(stem) = stem {
+            any.push((Occur::Should, word(f.description, stem)));
+        }
+        Box::new(BooleanQuery::new(any))
+    }
+
+    fn filter(&self, filter: &Filter) -> Box<dyn Query> {
+        let f = &self.fields;
+        let value = filter.value.to_lowercase();
+        match &filter.field {
+            QueryField::Name => keyword(f.name_exact, &value),
+            QueryField::Namespace => keyword(f.namespace, &value),
+            QueryField::Owner => keyword(f.owner_lc, &value),
+            QueryField::Tag => keyword(f.tag, &value),
+            QueryField::Label(key) => keyword(f.label, &label_term(key, &value)),
+        }
+    }
+
+    /// What the audience may see, or `None` when it may see everything.
+    fn audience(&self, audience: &Audience) -> Option<Box<dyn Query>> {
+        let public = keyword(self.fields.visibility, "public");
+        match audience {
+            Audience::Everyone => None,
+            Audience::Public => Some(public),
+            Audience::User(name) => Some(Box::new(BooleanQuery::new(vec![
+                (Occur::Should, public),
+                (Occur::Should, keyword(self.fields.owner, name)),
+            ]))),
+        }
+    }
+}
+
+fn zero_score(query: Box<dyn Query>) -> Box<dyn Query> {
+    Box::new(ConstScoreQuery::new(query, 0.0))
+}
+
+/// An exact term of a keyword field.
+fn keyword(field: Field, value: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, value),
+        IndexRecordOption::Basic,
+    ))
+}
+
+/// An analysed word of a word field, scored with its frequency.
+fn word(field: Field, term: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, term),
+        IndexRecordOption::WithFreqs,
+    ))
+}

@@ -1,0 +1,147 @@
+//! The index layout: which container facts become which tantivy fields, and how text is split.
+//!
+//! Two kinds of fields: *word* fields, analysed into searchable words for free text, and
+//! *keyword* fields, one exact lowercased term per value, for `field:value` filters, the
+//! audience check and the exact-name boost. Only the id is stored: the caller loads
+//! containers from the store, so the index stays small and hits stay cheap.
+
+use bioshadock_core::Container;
+use tantivy::schema::{
+    FAST, Field, IndexRecordOption, STORED, STRING, Schema, TantivyDocument, TextFieldIndexing,
+    TextOptions,
+};
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
+    TokenizerManager,
+};
+
+/// Splits on anything not a letter or digit (`-`, `_`, `.`, `/`, spaces) and lowercases, so
+/// `lab/bwa-mem2` is found by `bwa`. Names, tags and labels: no stemming, no stop words.
+pub const WORDS: &str = "bioshadock_words";
+/// [`WORDS`] plus English stop words and stemming, for descriptions.
+pub const ENGLISH: &str = "bioshadock_english";
+/// Words longer than this are noise (hashes, base64) and are dropped from word fields.
+const MAX_WORD_LEN: usize = 64;
+
+/// Handles on every field of the schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    /// The full id, stored and indexed as one term: replace and delete by it.
+    pub id: Field,
+    /// Keyword: full id and short name (the `name:` filter and the exact-name boost).
+    pub name_exact: Field,
+    /// Words of the full id.
+    pub name: Field,
+    pub namespace: Field,
+    /// Keyword, owner as stored: the audience check compares user names exactly.
+    pub owner: Field,
+    /// Keyword, owner lowercased: the `owner:` filter is case-insensitive.
+    pub owner_lc: Field,
+    /// Keyword: `public` or `private`.
+    pub visibility: Field,
+    pub description: Field,
+    /// Keyword: each tag name, lowercased.
+    pub tag: Field,
+    pub tag_words: Field,
+    /// Keyword: `key=value` per label, lowercased.
+    pub label: Field,
+    /// Words of every label key and value.
+    pub label_words: Field,
+    /// Milliseconds since the epoch, fast field: newest-first order and score ties.
+    pub updated_at: Field,
+}
+
+/// The name of the `updated_at` fast field, for sort keys that take a column name.
+pub const UPDATED_AT: &str = "updated_at";
+
+impl Fields {
+    /// Builds the schema; the same code must run on create and on reopen, or the open fails.
+    pub fn schema() -> (Schema, Fields) {
+        let mut b = Schema::builder();
+        let words = word_options(WORDS);
+        let fields = Fields {
+            id: b.add_text_field("id", STRING | STORED),
+            name_exact: b.add_text_field("name_exact", STRING),
+            name: b.add_text_field("name", words.clone()),
+            namespace: b.add_text_field("namespace", STRING),
+            owner: b.add_text_field("owner", STRING),
+            owner_lc: b.add_text_field("owner_lc", STRING),
+            visibility: b.add_text_field("visibility", STRING),
+            description: b.add_text_field("description", word_options(ENGLISH)),
+            tag: b.add_text_field("tag", STRING),
+            tag_words: b.add_text_field("tag_words", words.clone()),
+            label: b.add_text_field("label", STRING),
+            label_words: b.add_text_field("label_words", words),
+            updated_at: b.add_i64_field(UPDATED_AT, FAST),
+        };
+        (b.build(), fields)
+    }
+
+    /// The document for one container.
+    pub fn document(&self, c: &Container) -> TantivyDocument {
+        let mut doc = TantivyDocument::default();
+        let id = c.id.as_str();
+        doc.add_text(self.id, id);
+        doc.add_text(self.name_exact, id);
+        doc.add_text(self.name_exact, c.id.short_name());
+        doc.add_text(self.name, id);
+        doc.add_text(self.namespace, c.id.namespace());
+        doc.add_text(self.owner, &c.owner);
+        doc.add_text(self.owner_lc, c.owner.to_lowercase());
+        doc.add_text(self.visibility, c.visibility.as_str());
+        doc.add_text(self.description, &c.description);
+        for tag in &c.tags {
+            doc.add_text(self.tag, tag.name.as_str().to_lowercase());
+            doc.add_text(self.tag_words, tag.name.as_str());
+        }
+        for (key, value) in &c.labels {
+            doc.add_text(self.label, label_term(key, value));
+            doc.add_text(self.label_words, format!("{key} {value}"));
+        }
+        doc.add_i64(self.updated_at, c.updated_at.timestamp_millis());
+        doc
+    }
+}
+
+/// The keyword term of one label, shared by indexing and the `label.KEY:` filter.
+pub fn label_term(key: &str, value: &str) -> String {
+    format!("{}={}", key.to_lowercase(), value.to_lowercase())
+}
+
+/// Word fields keep frequencies (for ranking) but not positions: no phrase search is offered,
+/// and positions would roughly double the index.
+fn word_options(tokenizer: &str) -> TextOptions {
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(tokenizer)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    )
+}
+
+/// Registers our analysers; tantivy does not persist them, so every open must call this.
+pub fn register_tokenizers(manager: &TokenizerManager) {
+    manager.register(WORDS, words_analyzer());
+    manager.register(ENGLISH, english_analyzer());
+}
+
+fn words_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_WORD_LEN))
+        .filter(LowerCaser)
+        .build()
+}
+
+fn english_analyzer() -> TextAnalyzer {
+    let builder = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_WORD_LEN))
+        .filter(LowerCaser)
+        .dynamic();
+    // The English list ships with the `stopwords` feature; without it, keep every word.
+    let builder = match StopWordFilter::new(Language::English) {
+        Some(stop) => builder.filter_dynamic(stop),
+        None => builder,
+    };
+    builder
+        .filter_dynamic(Stemmer::new(Language::English))
+        .build()
+}

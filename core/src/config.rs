@@ -1,0 +1,214 @@
+//! Configuration: built-in defaults (`config/default.toml`) <- `--config FILE` <- environment
+//! `BIOSHADOCK__SECTION__KEY`. Unknown keys and bad values are errors that name the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::secret::Secret;
+
+/// The documented defaults, compiled in so the binary runs with no file at all.
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+/// Environment variables with this prefix override configuration keys.
+pub const ENV_PREFIX: &str = "BIOSHADOCK__";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub web: WebConfig,
+    pub registry: RegistryConfig,
+    pub storage: StorageConfig,
+    pub search: SearchConfig,
+    pub queue: QueueConfig,
+    pub builder: BuilderConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub page_size: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    pub url: String,
+    pub service: String,
+    pub issuer: String,
+    pub pull_host: String,
+}
+
+impl RegistryConfig {
+    /// What goes before the image name in `docker pull HOST/ns/name:tag`.
+    pub fn pull_host(&self) -> &str {
+        if !self.pull_host.is_empty() {
+            return &self.pull_host;
+        }
+        let without_scheme = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |(_, rest)| rest);
+        without_scheme.trim_end_matches('/')
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    Embedded,
+    Mongodb,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    pub backend: StorageBackend,
+    #[serde(default)]
+    pub mongodb_url: Option<Secret<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchBackend {
+    Embedded,
+    Elasticsearch,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchConfig {
+    pub backend: SearchBackend,
+    #[serde(default)]
+    pub elasticsearch_url: Option<Secret<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueBackend {
+    Embedded,
+    Redis,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    pub backend: QueueBackend,
+    #[serde(default)]
+    pub redis_url: Option<Secret<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuilderConfig {
+    pub concurrency: u32,
+    pub timeout_secs: u64,
+}
+
+/// A configuration that cannot be used, with a message that names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Loads defaults, then `file` if given, then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::from_figment(Self::figment(file))
+    }
+
+    /// The layered sources, before extraction (tests use it with a fake environment).
+    pub fn figment(file: Option<&Path>) -> Figment {
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment.merge(Env::prefixed(ENV_PREFIX).split("__"))
+    }
+
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let config: Config = figment.extract().map_err(|e| ConfigError(describe(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError(format!("`{key}`: {why}")));
+        for (key, url) in [
+            ("web.public_url", &self.web.public_url),
+            ("registry.url", &self.registry.url),
+        ] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return bad(key, "must be an http:// or https:// URL");
+            }
+        }
+        if !(1..=100).contains(&self.web.page_size) {
+            return bad("web.page_size", "must be between 1 and 100");
+        }
+        if !(1..=64).contains(&self.builder.concurrency) {
+            return bad("builder.concurrency", "must be between 1 and 64");
+        }
+        if self.builder.timeout_secs == 0 {
+            return bad("builder.timeout_secs", "must be at least 1");
+        }
+        for (key, value) in [
+            ("registry.service", &self.registry.service),
+            ("registry.issuer", &self.registry.issuer),
+        ] {
+            if value.trim().is_empty() {
+                return bad(key, "must not be empty");
+            }
+        }
+        self.validate_backends()
+    }
+
+    fn validate_backends(&self) -> Result<(), ConfigError> {
+        let external = [
+            (
+                "storage.backend = \"mongodb\"",
+                self.storage.backend != StorageBackend::Embedded,
+            ),
+            (
+                "search.backend = \"elasticsearch\"",
+                self.search.backend != SearchBackend::Embedded,
+            ),
+            (
+                "queue.backend = \"redis\"",
+                self.queue.backend != QueueBackend::Embedded,
+            ),
+        ];
+        match external.iter().find(|(_, chosen)| *chosen) {
+            // The external adapters arrive with distributed mode; refuse clearly until then.
+            Some((key, _)) => Err(ConfigError(format!(
+                "`{key}` is not available in this version yet; use \"embedded\""
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The SQLite database of the embedded store and queue.
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("bioshadock.db")
+    }
+
+    /// The directory of the embedded search index.
+    pub fn index_dir(&self) -> PathBuf {
+        self.data_dir.join("search-index")
+    }
+}
+
+/// figment's message already names the key ("for key `web.listen`"); keep each error on one line.
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests;

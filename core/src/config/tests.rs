@@ -1,0 +1,113 @@
+// figment's `Jail` closures must return its (large) error type; that is its API, not our choice.
+#![allow(clippy::result_large_err)]
+
+use figment::Jail;
+
+use super::*;
+
+fn load_in_jail(file: Option<&str>) -> Result<Config, ConfigError> {
+    Config::from_figment(Config::figment(file.map(Path::new)))
+}
+
+#[test]
+fn defaults_are_the_documented_ones() {
+    Jail::expect_with(|_| {
+        let c = load_in_jail(None).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("data"));
+        assert_eq!(c.web.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.web.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.registry.url, "http://127.0.0.1:5000");
+        assert_eq!(c.registry.service, "bioshadock-registry");
+        assert_eq!(c.registry.issuer, "bioshadock");
+        assert_eq!(c.registry.pull_host(), "127.0.0.1:5000");
+        assert_eq!(c.storage.backend, StorageBackend::Embedded);
+        assert_eq!(c.search.backend, SearchBackend::Embedded);
+        assert_eq!(c.queue.backend, QueueBackend::Embedded);
+        assert_eq!(c.builder.concurrency, 1);
+        assert_eq!(c.builder.timeout_secs, 3600);
+        Ok(())
+    });
+}
+
+#[test]
+fn a_file_overrides_defaults_and_env_overrides_the_file() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "site.toml",
+            "data_dir = \"/srv/b\"\n[web]\nlisten = \"0.0.0.0:9000\"\npage_size = 50\n",
+        )?;
+        jail.set_env("BIOSHADOCK__WEB__LISTEN", "127.0.0.1:7000");
+        jail.set_env("BIOSHADOCK__BUILDER__CONCURRENCY", "4");
+        let c = load_in_jail(Some("site.toml")).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/srv/b"));
+        assert_eq!(c.web.page_size, 50);
+        assert_eq!(c.web.listen.to_string(), "127.0.0.1:7000");
+        assert_eq!(c.builder.concurrency, 4);
+        assert_eq!(
+            c.registry.issuer, "bioshadock",
+            "untouched keys keep their default"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn unknown_keys_are_rejected_by_name() {
+    Jail::expect_with(|jail| {
+        jail.create_file("typo.toml", "[web]\nlisten_addr = \"0.0.0.0:1\"\n")?;
+        let err = load_in_jail(Some("typo.toml")).unwrap_err().to_string();
+        assert!(err.contains("listen_addr"), "{err}");
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("BIOSHADOCK__WEB__COLOUR", "blue");
+        let err = load_in_jail(None).unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn bad_values_name_the_key() {
+    Jail::expect_with(|jail| {
+        jail.set_env("BIOSHADOCK__WEB__LISTEN", "not-an-address");
+        let err = load_in_jail(None).unwrap_err().to_string().to_lowercase();
+        assert!(err.contains("web.listen"), "{err}");
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("BIOSHADOCK__WEB__PAGE_SIZE", "0");
+        let err = load_in_jail(None).unwrap_err().to_string();
+        assert!(err.contains("web.page_size"), "{err}");
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("BIOSHADOCK__REGISTRY__URL", "ftp://x");
+        let err = load_in_jail(None).unwrap_err().to_string();
+        assert!(err.contains("registry.url"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn a_missing_config_file_is_an_error() {
+    Jail::expect_with(|_| {
+        assert!(load_in_jail(Some("nope.toml")).is_err());
+        Ok(())
+    });
+}
+
+#[test]
+fn secrets_are_redacted_in_debug() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "s.toml",
+            "[queue]\nbackend = \"embedded\"\nredis_url = \"redis://:hunter2@q/0\"\n",
+        )?;
+        let c = load_in_jail(Some("s.toml")).unwrap();
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("redacted"));
+        Ok(())
+    });
+}

@@ -1,0 +1,23 @@
+//! Bioshadock's core: the domain model, configuration, name rules, and the three ports
+//! (`store`, `search`, `queue`) that the web portal and the builder talk to.
+//!
+//! Nothing here knows an HTTP framework or a database client: adapters live in
+//! `bioshadock-backends` and are plugged in by the binary.
+
+pub mod audience;
+pub mod catalogue;
+pub mod config;
+pub mod error;
+pub mod model;
+pub mod names;
+pub mod ports;
+pub mod query;
+pub mod secret;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use audience::Audience;
+pub use error::{PortError, PortResult};
+pub use model::{Container, Tag, Visibility};
+pub use names::{NameError, RepoName, TagName};

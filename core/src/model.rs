@@ -1,0 +1,154 @@
+//! The catalogue's domain model: containers and their tags.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::names::{RepoName, TagName};
+
+/// Who may see a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    Public,
+    Private,
+}
+
+impl Visibility {
+    pub fn is_public(self) -> bool {
+        self == Self::Public
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Private => "private",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "public" => Some(Self::Public),
+            "private" => Some(Self::Private),
+            _ => None,
+        }
+    }
+}
+
+/// A container: one repository of the registry plus what the catalogue knows about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Container {
+    /// The repository name, `namespace/name`.
+    pub id: RepoName,
+    /// The user who owns it (the namespace owner who created it).
+    pub owner: String,
+    /// Markdown, rendered sanitised on pages.
+    pub description: String,
+    pub visibility: Visibility,
+    /// Git source, `URL#ref:subdir`, built by the builder.
+    pub git: Option<String>,
+    /// A Dockerfile pasted in the portal, built by the builder.
+    pub dockerfile: Option<String>,
+    /// Tags, newest first.
+    pub tags: Vec<Tag>,
+    /// Image labels of the newest tag (`org.opencontainers.image.*` and others).
+    pub labels: BTreeMap<String, String>,
+    pub pulls: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Container {
+    /// A new, empty container owned by `owner`, created now.
+    pub fn new(id: RepoName, owner: impl Into<String>, visibility: Visibility) -> Self {
+        let now = now();
+        Self {
+            id,
+            owner: owner.into(),
+            description: String::new(),
+            visibility,
+            git: None,
+            dockerfile: None,
+            tags: Vec::new(),
+            labels: BTreeMap::new(),
+            pulls: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Puts the tags in the catalogue's order: newest first, then by name.
+    pub fn sort_tags(&mut self) {
+        self.tags.sort_by(|a, b| {
+            b.pushed_at
+                .cmp(&a.pushed_at)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+    }
+
+    /// The newest tag, if the container has any.
+    pub fn latest_tag(&self) -> Option<&Tag> {
+        self.tags.first()
+    }
+
+    /// The first line of prose of the description, Markdown markup stripped, for lists and
+    /// cards. Headings are skipped (they usually repeat the name) unless there is nothing else.
+    pub fn summary(&self) -> String {
+        let lines = || {
+            self.description
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("```"))
+        };
+        let line = lines()
+            .find(|l| !l.starts_with('#'))
+            .or_else(|| lines().next())
+            .unwrap_or_default();
+        line.trim_start_matches(['#', '>', '-', '*', ' '])
+            .replace(['*', '`', '_'], "")
+    }
+}
+
+/// One tag of a container's repository.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tag {
+    pub name: TagName,
+    /// Manifest digest, `sha256:...`.
+    pub digest: String,
+    /// Compressed image size in bytes (config + layers).
+    pub size: u64,
+    /// Platforms, like `linux/amd64`.
+    pub platforms: Vec<String>,
+    pub pushed_at: DateTime<Utc>,
+}
+
+/// Current time truncated to milliseconds, the precision every backend keeps.
+pub fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_description(text: &str) -> Container {
+        let mut c = Container::new(RepoName::parse("lab/x").unwrap(), "lab", Visibility::Public);
+        c.description = text.to_owned();
+        c
+    }
+
+    #[test]
+    fn summary_prefers_prose_over_headings() {
+        assert_eq!(
+            with_description("# samtools\n\nReads **BAM** files.\n").summary(),
+            "Reads BAM files."
+        );
+        assert_eq!(
+            with_description("## Only a heading").summary(),
+            "Only a heading"
+        );
+        assert_eq!(with_description("").summary(), "");
+    }
+}

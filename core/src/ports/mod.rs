@@ -1,0 +1,6 @@
+//! The three ports. Each is a small trait, held as `Arc<dyn …>` and chosen once at start-up.
+//! Every backend passes the same conformance suite (`crate::conformance`, feature `conformance`).
+
+pub mod queue;
+pub mod search;
+pub mod store;

@@ -1,0 +1,41 @@
+//! One module per command; each loads what it needs and nothing more.
+
+mod openapi;
+mod reindex;
+mod seed;
+mod serve;
+
+use anyhow::{Context, Result, bail};
+use bioshadock_backends::{Backends, open_backends};
+use bioshadock_core::config::Config;
+
+use crate::cli::{Cli, Command};
+
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Openapi => openapi::run(),
+        command => {
+            let config = Config::load(cli.config.as_deref())?;
+            match command {
+                Command::Serve => serve::run(config).await,
+                Command::Web | Command::Builder => bail!(
+                    "`web` and `builder` run as separate processes only on the external backends \
+                     (MongoDB, Elasticsearch, Redis), which this version does not have yet; use `bioshadock serve`"
+                ),
+                Command::Seed { containers } => seed::run(config, containers).await,
+                Command::Reindex => reindex::run(config).await,
+                Command::Openapi => unreachable!("handled above"),
+            }
+        }
+    }
+}
+
+/// Opens the configured backends, explaining the usual reason when the embedded ones are busy.
+async fn backends(config: &Config) -> Result<Backends> {
+    open_backends(config).await.with_context(|| {
+        format!(
+            "cannot open the data in {} (is `bioshadock serve` already running on it? stop it first)",
+            config.data_dir.display()
+        )
+    })
+}

@@ -1,0 +1,207 @@
+//! A person's first visit, in headless Chromium: browse, search as you type, open a container,
+//! read the API docs offline. Leaves screenshots under target/tmp/screenshots.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator, key::Key};
+use serde_json::json;
+
+use crate::support::*;
+
+/// ChromeDriver on a free port, killed on drop.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    async fn start() -> Self {
+        let port = free_port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is missing: run scripts/test, which installs chromium and chromium-driver");
+        let driver = Self { child, port };
+        wait_until_up(&format!("http://127.0.0.1:{port}/status")).await;
+        driver
+    }
+
+    async fn client(&self, profile: &std::path::Path) -> Client {
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+            &format!("--user-data-dir={}", profile.display()),
+        ];
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({ "binary": "/usr/bin/chromium", "args": args }),
+        );
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("cannot start Chromium through chromedriver")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn save_screenshot(browser: &Client, name: &str) {
+    let png = browser.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG image");
+    let path = screenshot_dir().join(name);
+    std::fs::write(&path, png).unwrap();
+    eprintln!("screenshot: {}", path.display());
+}
+
+#[tokio::test]
+async fn a_visitor_browses_searches_and_opens_a_container() {
+    let site = Site::new();
+    site.seed(60);
+    let server = site.serve().await;
+    let driver = Driver::start().await;
+    let profile = tempfile::TempDir::new().unwrap();
+    let browser = driver.client(profile.path()).await;
+
+    // The catalogue: 54 public containers, 24 a page, newest first.
+    browser.goto(&site.url("/")).await.unwrap();
+    assert_eq!(browser.title().await.unwrap(), "Catalogue · Bioshadock");
+    let lead = browser
+        .find(Locator::Css(".lead"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(lead.contains("54 public containers"), "{lead}");
+    let cards = browser.find_all(Locator::Css(".card")).await.unwrap();
+    assert_eq!(cards.len(), 24);
+    let first = cards[0].text().await.unwrap();
+    assert!(first.contains("genomics-core/samtools"), "{first}");
+    save_screenshot(&browser, "catalogue.png").await;
+
+    browser
+        .find(Locator::LinkText("Older →"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let pager = browser
+        .find(Locator::Css(".pager-where"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(pager, "Page 2 of 3");
+
+    // Search as you type: suggestions appear under the box before any submit.
+    let input = browser.find(Locator::Id("search-input")).await.unwrap();
+    input.send_keys("bwa").await.unwrap();
+    let suggestion = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#search-suggestions a"))
+        .await
+        .unwrap();
+    let suggested = suggestion.text().await.unwrap();
+    assert!(suggested.contains("bwa"), "{suggested}");
+    save_screenshot(&browser, "suggestions.png").await;
+
+    // Submitting shows the results page (Enter with no suggestion selected submits the form).
+    input.send_keys(&Key::Enter.to_string()).await.unwrap();
+    let count = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("result-count"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(count.contains("match bwa"), "{count}");
+    let results = browser.find_all(Locator::Css(".card")).await.unwrap();
+    assert!(!results.is_empty());
+    let top = results[0].text().await.unwrap();
+    assert!(top.contains("/bwa"), "exact name first: {top}");
+
+    // The container page.
+    results[0]
+        .find(Locator::Css("a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let heading = browser
+        .find(Locator::Css(".container-head h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(heading.ends_with("/bwa"), "{heading}");
+    let pull = browser
+        .find(Locator::Id("pull-command"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        pull.starts_with(&format!("docker pull 127.0.0.1:5000/{heading}:")),
+        "{pull}"
+    );
+    let rows = browser
+        .find_all(Locator::Css("table.tags tbody tr"))
+        .await
+        .unwrap();
+    assert!(rows.len() >= 2, "several tags");
+    let description = browser
+        .find(Locator::Css(".description"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        description.contains("Synthetic demo container"),
+        "{description}"
+    );
+    save_screenshot(&browser, "container.png").await;
+
+    // The API documentation renders with no network.
+    browser.goto(&site.url("/api/docs/")).await.unwrap();
+    let title = browser
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(".swagger-ui .info .title"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(title.contains("Bioshadock API"), "{title}");
+    save_screenshot(&browser, "api-docs.png").await;
+
+    browser.close().await.unwrap();
+    server.stop();
+}

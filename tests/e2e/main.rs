@@ -1,0 +1,7 @@
+//! End-to-end tests of the `bioshadock` binary: real processes, real HTTP, real Chromium.
+
+mod support;
+
+mod browser;
+mod cli;
+mod restart;

@@ -1,0 +1,146 @@
+//! Starting the real binary on a free port with its own data dir, and talking to it.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_bioshadock");
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An HTTP client; the TLS provider must be chosen before any client is built.
+pub fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// A data dir and the environment that points the binary at it.
+pub struct Site {
+    pub dir: TempDir,
+    pub port: u16,
+}
+
+impl Site {
+    pub fn new() -> Self {
+        Self {
+            dir: TempDir::new().unwrap(),
+            port: free_port(),
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// `bioshadock ARGS` with this site's environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .env("BIOSHADOCK__DATA_DIR", self.data_dir())
+            .env(
+                "BIOSHADOCK__WEB__LISTEN",
+                format!("127.0.0.1:{}", self.port),
+            )
+            .env("BIOSHADOCK__WEB__PUBLIC_URL", self.url(""))
+            .env("RUST_LOG", "warn");
+        command
+    }
+
+    /// Runs a command to completion.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// `seed --containers N`, asserting it worked.
+    pub fn seed(&self, n: u32) {
+        let out = self.run(&["seed", "--containers", &n.to_string()]);
+        assert!(
+            out.status.success(),
+            "seed failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts `serve` and waits until `/healthz` answers.
+    pub async fn serve(&self) -> Server {
+        let child = self
+            .command(&["serve"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let server = Server { child };
+        wait_until_up(&self.url("/healthz")).await;
+        server
+    }
+}
+
+/// Polls `url` until it answers 200, for at most 20 s.
+pub async fn wait_until_up(url: &str) {
+    let client = http();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(r) = client.get(url).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{url} did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A running `serve`; killed when dropped.
+pub struct Server {
+    child: Child,
+}
+
+impl Server {
+    /// SIGTERM, then wait for a clean exit.
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "serve exited with {exit} on SIGTERM");
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where tests leave screenshots for people to look at.
+pub fn screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

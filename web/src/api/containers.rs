@@ -1,0 +1,131 @@
+//! Reading the catalogue: all containers (streamed), the latest ones, one container, its tags.
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use bioshadock_core::Audience;
+use bioshadock_core::catalogue::stream_containers;
+use futures::StreamExt;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiQuery, ContainerId};
+use crate::state::AppState;
+use crate::views::{ContainerView, TagView};
+
+/// Every container the caller may see, newest first.
+///
+/// The array is streamed as it is read from the store, so memory stays flat whatever the size
+/// of the catalogue.
+#[utoipa::path(get, path = "/container/all", tag = "containers",
+    responses((status = 200, description = "Visible containers, newest first", body = [ContainerView])))]
+pub async fn all(State(state): State<AppState>) -> Response {
+    let pull_host = state.settings.pull_host.clone();
+    let mut first = true;
+    let items = stream_containers(state.store.clone(), Audience::Public).map(move |item| {
+        let container =
+            item.inspect_err(|e| tracing::error!(error = %e, "streaming /container/all failed"))?;
+        let mut chunk = if std::mem::take(&mut first) {
+            Vec::new()
+        } else {
+            vec![b',']
+        };
+        serde_json::to_writer(&mut chunk, &ContainerView::new(container, &pull_host))
+            .map_err(bioshadock_core::PortError::backend)?;
+        Ok::<_, bioshadock_core::PortError>(Bytes::from(chunk))
+    });
+    let body = futures::stream::once(async { Ok(Bytes::from_static(b"[")) })
+        .chain(items)
+        .chain(futures::stream::once(async {
+            Ok(Bytes::from_static(b"]"))
+        }));
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct LatestParams {
+    /// How many containers (1-100, default 20).
+    limit: Option<u32>,
+}
+
+/// The most recently updated public containers.
+#[utoipa::path(get, path = "/container/latest", tag = "containers", params(LatestParams),
+    responses(
+        (status = 200, description = "Newest first", body = [ContainerView]),
+        (status = 400, description = "Bad limit", body = ErrorBody)))]
+pub async fn latest(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<LatestParams>,
+) -> Result<Json<Vec<ContainerView>>, ApiError> {
+    let limit = params.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_request("`limit` must be between 1 and 100"));
+    }
+    let containers = state
+        .store
+        .list(&Audience::Public, 0, limit as usize)
+        .await?;
+    let host = &state.settings.pull_host;
+    Ok(Json(
+        containers
+            .into_iter()
+            .map(|c| ContainerView::new(c, host))
+            .collect(),
+    ))
+}
+
+/// One container.
+#[utoipa::path(get, path = "/container/{namespace}/{name}", tag = "containers",
+    params(("namespace" = String, Path), ("name" = String, Path)),
+    responses(
+        (status = 200, body = ContainerView),
+        (status = 400, description = "Invalid name", body = ErrorBody),
+        (status = 404, description = "No such container (or not visible to the caller)", body = ErrorBody)))]
+pub async fn one(
+    State(state): State<AppState>,
+    ContainerId(id): ContainerId,
+) -> Result<Json<ContainerView>, ApiError> {
+    let container = visible_container(&state, &id).await?;
+    Ok(Json(ContainerView::new(
+        container,
+        &state.settings.pull_host,
+    )))
+}
+
+/// A container's tags, newest first.
+#[utoipa::path(get, path = "/container/tags/{namespace}/{name}", tag = "containers",
+    params(("namespace" = String, Path), ("name" = String, Path)),
+    responses(
+        (status = 200, body = [TagView]),
+        (status = 400, description = "Invalid name", body = ErrorBody),
+        (status = 404, description = "No such container", body = ErrorBody)))]
+pub async fn tags(
+    State(state): State<AppState>,
+    ContainerId(id): ContainerId,
+) -> Result<Json<Vec<TagView>>, ApiError> {
+    let container = visible_container(&state, &id).await?;
+    Ok(Json(
+        container.tags.into_iter().map(TagView::from).collect(),
+    ))
+}
+
+/// A container the anonymous caller may see; a private one is reported as absent, so its
+/// existence does not leak.
+pub(crate) async fn visible_container(
+    state: &AppState,
+    id: &bioshadock_core::RepoName,
+) -> Result<bioshadock_core::Container, ApiError> {
+    let unknown = || ApiError::not_found(format!("no container named `{id}`"));
+    match state.store.get(id).await {
+        Ok(c) if c.visibility.is_public() => Ok(c),
+        Ok(_) | Err(bioshadock_core::PortError::NotFound) => Err(unknown()),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,100 @@
+//! Searching the catalogue: `GET /container/search?q=` and `POST /container/search`.
+
+use axum::Json;
+use axum::extract::State;
+use bioshadock_core::Audience;
+use bioshadock_core::query::SearchQuery;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::paging::Paging;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::state::AppState;
+use crate::views::{ContainerView, SearchResults};
+
+/// Results per page unless the caller asks otherwise.
+const DEFAULT_PER_PAGE: u32 = 20;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SearchParams {
+    /// Free text and `field:value` filters (`name:`, `namespace:`, `owner:`, `tag:`,
+    /// `label.KEY:`). Empty lists everything.
+    q: Option<String>,
+    /// Page number, from 1.
+    page: Option<u32>,
+    /// Results per page, 1-100 (default 20).
+    per_page: Option<u32>,
+}
+
+/// The body of `POST /container/search`, as Bioshadock's clients send it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchBody {
+    /// Free text and `field:value` filters.
+    #[schema(example = "samtools namespace:lab")]
+    search: String,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+/// Search the containers the caller may see.
+#[utoipa::path(get, path = "/container/search", tag = "search", params(SearchParams),
+    responses(
+        (status = 200, body = SearchResults),
+        (status = 400, description = "Query too long, malformed, or bad paging", body = ErrorBody)))]
+pub async fn search_get(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<SearchParams>,
+) -> Result<Json<SearchResults>, ApiError> {
+    let paging = Paging::new(params.page, params.per_page, DEFAULT_PER_PAGE)?;
+    run(&state, params.q.as_deref().unwrap_or_default(), paging)
+        .await
+        .map(Json)
+}
+
+/// Search, with the query in a JSON body.
+#[utoipa::path(post, path = "/container/search", tag = "search", request_body = SearchBody,
+    responses(
+        (status = 200, body = SearchResults),
+        (status = 400, description = "Malformed body or query", body = ErrorBody)))]
+pub async fn search_post(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SearchBody>,
+) -> Result<Json<SearchResults>, ApiError> {
+    let paging = Paging::new(body.page, body.per_page, DEFAULT_PER_PAGE)?;
+    run(&state, &body.search, paging).await.map(Json)
+}
+
+/// Parses, searches the index, and reads the hits from the store (the source of truth).
+pub(crate) async fn run(
+    state: &AppState,
+    text: &str,
+    paging: Paging,
+) -> Result<SearchResults, ApiError> {
+    let (total, containers) = search_containers(state, text, paging).await?;
+    let host = &state.settings.pull_host;
+    let results = containers
+        .into_iter()
+        .map(|c| ContainerView::new(c, host))
+        .collect();
+    Ok(SearchResults { total, results })
+}
+
+/// The search shared by the API and the search page.
+pub(crate) async fn search_containers(
+    state: &AppState,
+    text: &str,
+    paging: Paging,
+) -> Result<(u64, Vec<bioshadock_core::Container>), ApiError> {
+    let query = SearchQuery::parse(text)?;
+    let audience = Audience::Public;
+    let hits = state
+        .search
+        .search(&query, &audience, paging.offset() as usize, paging.limit())
+        .await?;
+    let mut containers = state.store.get_many(&hits.ids).await?;
+    // The index may briefly hold a container the store no longer shows to this audience.
+    containers.retain(|c| c.visibility.is_public());
+    Ok((hits.total, containers))
+}

@@ -1,0 +1,47 @@
+//! Bioshadock's web portal: server-rendered pages, the JSON API, health and metrics.
+//!
+//! [`router`] builds the whole application from an [`AppState`]; [`serve`] runs it on a
+//! listener until a shutdown future resolves, so tests can start it on port 0.
+
+pub mod api;
+mod assets;
+pub mod error;
+mod extract;
+mod markdown;
+mod metrics;
+mod middleware;
+pub mod openapi;
+mod pages;
+mod state;
+pub mod views;
+
+use std::future::Future;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use state::{AppState, WebSettings};
+
+/// The full application: pages, API, docs, assets, behind one middleware stack.
+pub fn router(state: AppState) -> Router {
+    let (api, spec) = api::routes().split_for_parts();
+    let app = Router::new()
+        .merge(api)
+        .merge(pages::routes())
+        .merge(assets::routes())
+        .merge(openapi::docs_routes(spec))
+        .fallback(pages::not_found);
+    middleware::stack(app.with_state(state.clone()), state)
+}
+
+/// Serves the application on `listener` until `shutdown` resolves, then finishes in-flight
+/// requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

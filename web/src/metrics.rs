@@ -1,0 +1,116 @@
+//! Prometheus metrics: request counts and latencies per route, plus catalogue gauges read at
+//! scrape time.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    /// The route pattern (`/container/{namespace}/{name}`), never the raw path, so the label
+    /// set stays bounded.
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+/// The portal's metrics registry.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<RouteLabels, Histogram>,
+    containers: Gauge<i64>,
+    indexed: Gauge<i64>,
+    queued: Gauge<i64>,
+    uptime: Gauge<f64, AtomicU64>,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("bioshadock");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let durations = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
+        });
+        let containers = Gauge::<i64>::default();
+        let indexed = Gauge::<i64>::default();
+        let queued = Gauge::<i64>::default();
+        let uptime = Gauge::<f64, AtomicU64>::default();
+        registry.register("http_requests", "HTTP requests answered", requests.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer HTTP requests (until the response head)",
+            durations.clone(),
+        );
+        registry.register("containers", "Containers in the store", containers.clone());
+        registry.register(
+            "search_documents",
+            "Documents in the search index",
+            indexed.clone(),
+        );
+        registry.register(
+            "queue_jobs_queued",
+            "Jobs waiting in the queue",
+            queued.clone(),
+        );
+        registry.register(
+            "uptime_seconds",
+            "Seconds since the portal started",
+            uptime.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            durations,
+            containers,
+            indexed,
+            queued,
+            uptime,
+        }
+    }
+
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let labels = RequestLabels {
+            method: method.to_owned(),
+            route: route.to_owned(),
+            status,
+        };
+        self.requests.get_or_create(&labels).inc();
+        self.durations
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+            })
+            .observe(seconds);
+    }
+
+    /// The exposition text, with the gauges set from the values just read (absent values are
+    /// reported as -1: the backend did not answer).
+    pub fn render(
+        &self,
+        containers: Option<u64>,
+        indexed: Option<u64>,
+        queued: Option<u64>,
+        uptime: f64,
+    ) -> String {
+        let as_gauge = |v: Option<u64>| v.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        self.containers.set(as_gauge(containers));
+        self.indexed.set(as_gauge(indexed));
+        self.queued.set(as_gauge(queued));
+        self.uptime.set(uptime);
+        let mut out = String::new();
+        if let Err(e) = encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "encoding metrics failed");
+        }
+        out
+    }
+}

@@ -1,0 +1,101 @@
+//! Server-rendered pages (askama). Every page works without JavaScript.
+
+mod catalogue;
+mod container;
+mod format;
+mod search;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(catalogue::page))
+        .route("/search", get(search::page))
+        .route("/r/{namespace}/{name}", get(container::page))
+}
+
+/// Renders a template; a rendering failure is logged and becomes the generic 500 page.
+fn render(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, Html(FALLBACK_500)).into_response()
+        }
+    }
+}
+
+/// The last resort when even the error template cannot render.
+const FALLBACK_500: &str = "<!doctype html><title>Error</title><h1>Something went wrong</h1><p>The server log has the details.</p>";
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    status: u16,
+    title: String,
+    message: String,
+}
+
+/// An error shown as a page, with the same status an API caller would get.
+pub(crate) struct PageError(pub ApiError);
+
+impl From<ApiError> for PageError {
+    fn from(err: ApiError) -> Self {
+        Self(err)
+    }
+}
+
+impl From<bioshadock_core::PortError> for PageError {
+    fn from(err: bioshadock_core::PortError) -> Self {
+        Self(err.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = self.0.status;
+        let title = match status {
+            StatusCode::NOT_FOUND => "Not found".to_owned(),
+            StatusCode::BAD_REQUEST => "That request does not look right".to_owned(),
+            s if s.is_server_error() => "Something went wrong on our side".to_owned(),
+            s => s.canonical_reason().unwrap_or("Error").to_owned(),
+        };
+        render(
+            status,
+            &ErrorPage {
+                status: status.as_u16(),
+                title,
+                message: self.0.message,
+            },
+        )
+    }
+}
+
+/// Unknown paths: a JSON error for API callers, the 404 page for people.
+pub async fn not_found(request: Request) -> Response {
+    let path = request.uri().path();
+    let wants_json = path.starts_with("/container")
+        || path.starts_with("/api/")
+        || path.starts_with("/build")
+        || request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| {
+                accept.contains("application/json") && !accept.contains("text/html")
+            });
+    let error = ApiError::not_found(format!("nothing at `{path}`"));
+    if wants_json {
+        error.into_response()
+    } else {
+        PageError(error).into_response()
+    }
+}

@@ -1,0 +1,99 @@
+//! The JSON shapes of the API, documented in the OpenAPI spec.
+
+use std::collections::BTreeMap;
+
+use bioshadock_core::{Container, Tag};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A container as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContainerView {
+    /// The repository name, `namespace/name`.
+    #[schema(example = "lab/samtools")]
+    pub id: String,
+    pub namespace: String,
+    pub name: String,
+    pub owner: String,
+    /// Markdown.
+    pub description: String,
+    /// True when anyone may see and pull it.
+    pub visible: bool,
+    /// `public` or `private`.
+    pub visibility: String,
+    pub git: Option<String>,
+    pub dockerfile: Option<String>,
+    /// Newest first.
+    pub tags: Vec<TagView>,
+    pub labels: BTreeMap<String, String>,
+    pub pulls: u64,
+    /// The command that pulls the newest tag.
+    #[schema(example = "docker pull registry.example.org/lab/samtools:1.19")]
+    pub pull_command: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One tag of a container.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagView {
+    #[schema(example = "1.19")]
+    pub name: String,
+    /// Manifest digest.
+    #[schema(example = "sha256:4c0e...")]
+    pub digest: String,
+    /// Compressed size in bytes.
+    pub size: u64,
+    pub platforms: Vec<String>,
+    pub pushed_at: DateTime<Utc>,
+}
+
+/// One page of search results.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResults {
+    /// How many containers match (that the caller may see).
+    pub total: u64,
+    pub results: Vec<ContainerView>,
+}
+
+/// The `docker pull` line for a container's newest tag (or `latest` when it has none).
+pub fn pull_command(pull_host: &str, container: &Container) -> String {
+    let tag = container.latest_tag().map_or("latest", |t| t.name.as_str());
+    format!("docker pull {pull_host}/{}:{tag}", container.id)
+}
+
+impl ContainerView {
+    pub fn new(container: Container, pull_host: &str) -> Self {
+        let pull_command = pull_command(pull_host, &container);
+        Self {
+            namespace: container.id.namespace().to_owned(),
+            name: container.id.short_name().to_owned(),
+            id: container.id.to_string(),
+            owner: container.owner,
+            description: container.description,
+            visible: container.visibility.is_public(),
+            visibility: container.visibility.as_str().to_owned(),
+            git: container.git,
+            dockerfile: container.dockerfile,
+            tags: container.tags.into_iter().map(TagView::from).collect(),
+            labels: container.labels,
+            pulls: container.pulls,
+            pull_command,
+            created_at: container.created_at,
+            updated_at: container.updated_at,
+        }
+    }
+}
+
+impl From<Tag> for TagView {
+    fn from(tag: Tag) -> Self {
+        Self {
+            name: tag.name.to_string(),
+            digest: tag.digest,
+            size: tag.size,
+            platforms: tag.platforms,
+            pushed_at: tag.pushed_at,
+        }
+    }
+}
