@@ -34,15 +34,15 @@ pub async fn open(path: &Path) -> PortResult<SqlitePool> {
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
-        // WAL lets readers (the portal) run while a writer (a seed, a build) commits, and
-        // NORMAL sync is durable across process crashes, which is what we need.
+        // WAL lets readers (the portal) run while a writer (a seed, a build) commits. NORMAL
+        // sync survives a process crash; a power cut may lose the last commits, never the file.
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(BUSY_TIMEOUT)
-        // 32 MiB of page cache per connection (SQLite's default is 2 MiB): bulk writes touch
+        // 16 MiB of page cache per connection (SQLite's default is 2 MiB): bulk writes touch
         // index pages all over the file, and the default cache thrashes on them.
-        .pragma("cache_size", "-32768");
+        .pragma("cache_size", "-16384");
     let pool = SqlitePoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .connect_with(options)

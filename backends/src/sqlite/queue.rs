@@ -31,12 +31,12 @@ macro_rules! columns {
 /// owner competes with its oldest queued job only.
 macro_rules! next_job {
     () => {
-        "SELECT q.id FROM \
-       (SELECT owner, min(id) AS id FROM jobs WHERE state = 'queued' GROUP BY owner) AS q \
-     LEFT JOIN (SELECT owner, count(*) AS n FROM jobs WHERE state = 'leased' GROUP BY owner) AS l \
-       ON l.owner = q.owner \
-     LEFT JOIN queue_owners AS o ON o.owner = q.owner \
-     ORDER BY coalesce(l.n, 0), o.last_lease_seq ASC NULLS FIRST, q.id \
+        "SELECT q.id \
+         FROM (SELECT owner, min(id) AS id FROM jobs WHERE state = 'queued' GROUP BY owner) AS q \
+         LEFT JOIN (SELECT owner, count(*) AS n FROM jobs WHERE state = 'leased' GROUP BY owner) \
+           AS l ON l.owner = q.owner \
+         LEFT JOIN queue_owners AS o ON o.owner = q.owner \
+         ORDER BY coalesce(l.n, 0), o.last_lease_seq ASC NULLS FIRST, q.id \
          LIMIT 1"
     };
 }
@@ -147,7 +147,7 @@ impl JobQueue for SqliteQueue {
         row.into_job().map(Some)
     }
 
-    #[tracing::instrument(skip_all, fields(job_id), err(level = "debug"))]
+    #[tracing::instrument(skip_all, fields(job_id = job_id), err(level = "debug"))]
     async fn heartbeat(&self, job_id: i64, worker: &str, lease: Duration) -> PortResult<()> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
         let done = sqlx::query(
@@ -165,7 +165,7 @@ impl JobQueue for SqliteQueue {
         Err(Self::missed(&mut conn, job_id, "is not leased by this worker").await)
     }
 
-    #[tracing::instrument(skip_all, fields(job_id), err(level = "debug"))]
+    #[tracing::instrument(skip_all, fields(job_id = job_id), err(level = "debug"))]
     async fn complete(&self, job_id: i64, worker: &str, outcome: Outcome) -> PortResult<()> {
         let state = match outcome {
             Outcome::Done => JobState::Done,
@@ -189,7 +189,7 @@ impl JobQueue for SqliteQueue {
         Err(Self::missed(&mut conn, job_id, "is not leased by this worker").await)
     }
 
-    #[tracing::instrument(skip_all, fields(job_id), err(level = "debug"))]
+    #[tracing::instrument(skip_all, fields(job_id = job_id), err(level = "debug"))]
     async fn cancel(&self, job_id: i64) -> PortResult<Job> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
         let sql = concat!(
@@ -229,7 +229,7 @@ impl JobQueue for SqliteQueue {
         Ok(jobs)
     }
 
-    #[tracing::instrument(skip_all, fields(job_id), err(level = "debug"))]
+    #[tracing::instrument(skip_all, fields(job_id = job_id), err(level = "debug"))]
     async fn get(&self, job_id: i64) -> PortResult<Job> {
         let sql = concat!("SELECT ", columns!(), " FROM jobs WHERE id = ?1");
         let row: Option<JobRow> = sqlx::query_as(sql)

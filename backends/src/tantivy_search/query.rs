@@ -69,7 +69,8 @@ impl QueryBuilder {
 
     /// One required group per word, plus optional exact-name boosts. Words that are English
     /// stop words are optional unless the text has nothing else, so `the samtools` still
-    /// finds samtools while `the` alone searches for itself.
+    /// finds samtools while `the` alone searches for itself. Text without a letter or digit
+    /// (`---`) yields no clause: it filters nothing, like empty text.
     fn text_clauses(&mut self, text: &str) -> Vec<(Occur, Box<dyn Query>)> {
         let mut terms: Vec<String> = Vec::new();
         let mut stream = self.words.token_stream(text);

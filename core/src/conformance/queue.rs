@@ -36,6 +36,7 @@ where
         lease_takes_oldest_and_marks_it,
         fairness_prefers_fewest_leased,
         fairness_prefers_least_recently_leased,
+        fairness_counts_leases_before_recency,
         concurrent_leases_never_share_a_job,
         concurrent_enqueues_dedupe_to_one_job,
         heartbeat_extends_only_for_the_holder,
@@ -235,6 +236,38 @@ async fn fairness_prefers_least_recently_leased(queue: Arc<dyn JobQueue>) {
         "tie on leased count: alice was leased longer ago than bob"
     );
     assert_eq!(lease(q, "w").await.id, b2);
+}
+
+async fn fairness_counts_leases_before_recency(queue: Arc<dyn JobQueue>) {
+    let q = queue.as_ref();
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    for _ in 0..3 {
+        a.push(enqueue(q, "alice", None).await.id);
+    }
+    for _ in 0..3 {
+        b.push(enqueue(q, "bob", None).await.id);
+    }
+    let order = [
+        lease(q, "w").await.id,
+        lease(q, "w").await.id,
+        lease(q, "w").await.id,
+    ];
+    assert_eq!(
+        order,
+        [a[0], b[0], a[1]],
+        "alternating while leased counts tie"
+    );
+    assert_eq!(lease(q, "w").await.id, b[1]);
+    ok(q.complete(b[0], "w", Outcome::Done).await, "complete");
+    ok(q.complete(b[1], "w", Outcome::Done).await, "complete");
+    // Alice holds 2 leases and was leased longer ago; bob holds none: fewest leases wins.
+    assert_eq!(
+        lease(q, "w").await.id,
+        b[2],
+        "the owner with fewer leased jobs goes first"
+    );
+    assert_eq!(lease(q, "w").await.id, a[2]);
 }
 
 async fn concurrent_leases_never_share_a_job(queue: Arc<dyn JobQueue>) {

@@ -300,6 +300,10 @@ async fn audience_filters_list_and_count(store: Arc<dyn ContainerStore>) {
             let Some(last) = page.last() else { break };
             cursor = Some(ListCursor::of(last));
             walked.extend(page.iter().map(|c| c.id.to_string()));
+            assert!(
+                walked.len() <= expected.len(),
+                "list_after for {audience:?} does not advance: {walked:?}"
+            );
         }
         assert_eq!(walked, expected, "list_after walk for {audience:?}");
     }

@@ -31,7 +31,7 @@ fn parse_state(raw: &str) -> Option<JobState> {
 pub(super) struct JobRow {
     id: i64,
     kind: String,
-    owner: String,
+    pub(super) owner: String,
     dedupe_key: Option<String>,
     payload: String,
     state: String,

@@ -1,0 +1,18 @@
+-- wrk script: cycles through a mix of free-text and filtered searches, prints p50/p95/p99.
+local queries = {
+  "samtools", "bwa", "label.edam.topic:mapping", "namespace:proteomics+aligner", "rna-seq",
+  "assembler", "variant+calling", "tag:latest+fastqc", "metagenomics", "phylogenetic+trees",
+}
+local i = 0
+
+request = function()
+  i = i + 1
+  return wrk.format("GET", "/container/search?q=" .. queries[(i % #queries) + 1])
+end
+
+done = function(summary, latency, requests)
+  io.write(string.format("search: %d requests in %.1fs (%.0f/s), latency p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, errors %d\n",
+    summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
+end
