@@ -47,6 +47,14 @@ echo -n "baseline GET /healthz: "; wrk -t1 -c16 -d"${seconds}s" -s bench/rate.lu
 echo -n "catalogue GET /: "; wrk -t1 -c16 -d"${seconds}s" -s bench/rate.lua "$url/" | tail -1
 echo -n "catalogue GET /container/latest: "; wrk -t1 -c16 -d"${seconds}s" -s bench/rate.lua "$url/container/latest" | tail -1
 
+echo "== API-key authentication overhead, $seconds s each, same endpoint, same run"
+echo "bench password" | "$bin" user add bench --password-stdin >/dev/null
+key="$("$bin" user apikey bench --label benchmark --scopes read)"
+echo -n "anonymous GET /container/latest: "; wrk -t1 -c16 -d"${seconds}s" -s bench/rate.lua "$url/container/latest" | tail -1
+echo -n "API key GET /container/latest:   "; wrk -t1 -c16 -d"${seconds}s" -s bench/rate.lua -H "Authorization: Bearer $key" "$url/container/latest" | tail -1
+echo -n "anonymous GET /container/latest: "; wrk -t1 -c16 -d"${seconds}s" -s bench/rate.lua "$url/container/latest" | tail -1
+echo -n "API key GET /container/latest:   "; wrk -t1 -c16 -d"${seconds}s" -s bench/rate.lua -H "Authorization: Bearer $key" "$url/container/latest" | tail -1
+
 echo "== search latency, $seconds s, 1 wrk thread, 4 connections"
 wrk -t1 -c4 -d"${seconds}s" -s bench/search.lua "$url" | tail -1
 echo "== search latency, one client at a time"

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,4 +38,80 @@ pub enum Command {
     Reindex,
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
+    /// Manage local accounts and their API keys (works while `serve` is running).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+/// `bioshadock user …`: every one of them works while `serve` runs on the same `data_dir`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a local user; without `--password-stdin`, a generated password is printed once.
+    Add {
+        /// The user name, which is also the user's namespace (lowercase, like `alice`).
+        name: String,
+        /// Make the user an admin (may manage everything, including accounts).
+        #[arg(long, conflicts_with = "editor")]
+        admin: bool,
+        /// Make the user an editor (may also publish into the curated `library/` namespace).
+        #[arg(long)]
+        editor: bool,
+        /// Read the password from the first line of standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Mint an API key for a user and print it alone on standard output, once.
+    Apikey {
+        /// The user who will own the key.
+        name: String,
+        /// What the key is for, shown in the user's list of keys.
+        #[arg(long, default_value = "command line", value_name = "TEXT")]
+        label: String,
+        /// What the key may do: a comma-separated list of read, build and push (default: all).
+        #[arg(long, value_name = "LIST")]
+        scopes: Option<String>,
+        /// Make the key expire after this many days (default: never).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        expires_days: Option<u32>,
+    },
+    /// Set a new password; without `--password-stdin`, a generated one is printed once.
+    Passwd {
+        /// The user whose password changes.
+        name: String,
+        /// Read the password from the first line of standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change a user's role.
+    Role {
+        /// The user whose role changes.
+        name: String,
+        /// The new role.
+        role: RoleArg,
+    },
+    /// Stop a user from logging in; their sessions and API keys stop working too.
+    Disable {
+        /// The user to disable.
+        name: String,
+    },
+    /// Let a disabled user back in.
+    Enable {
+        /// The user to enable.
+        name: String,
+    },
+    /// List the users: name, role, whether disabled.
+    List,
+}
+
+/// A role as written on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    /// May see and manage everything, including accounts.
+    Admin,
+    /// May also publish into and manage the curated `library/` namespace.
+    Editor,
+    /// Owns their namespace and what they are a member of.
+    User,
 }

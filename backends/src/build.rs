@@ -5,31 +5,58 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bioshadock_core::config::Config;
+use bioshadock_core::ports::accounts::{KeyStore, UserStore};
 use bioshadock_core::ports::queue::JobQueue;
 use bioshadock_core::ports::search::SearchIndex;
 use bioshadock_core::ports::store::ContainerStore;
 use bioshadock_core::{PortError, PortResult};
 use sqlx::SqlitePool;
+use tower_sessions::SessionStore;
 
-use crate::sqlite::{self, SqliteQueue, SqliteStore};
+use crate::sqlite::{self, SqliteQueue, SqliteSessionStore, SqliteStore};
 use crate::tantivy_search::TantivySearch;
 
-/// The three ports, ready to use.
+/// The three ports (the store with its accounts half) and the web session store, ready to use.
 #[derive(Clone)]
 pub struct Backends {
     pub store: Arc<dyn ContainerStore>,
+    pub users: Arc<dyn UserStore>,
+    pub keys: Arc<dyn KeyStore>,
     pub search: Arc<dyn SearchIndex>,
     pub queue: Arc<dyn JobQueue>,
-    /// The embedded database behind store and queue, kept to close it cleanly on shutdown.
+    pub sessions: Arc<dyn SessionStore>,
+    /// The same store as `sessions`, kept concrete for the expiry sweep the trait lacks.
+    session_store: SqliteSessionStore,
+    /// The embedded database behind store, queue and sessions, kept to close it on shutdown.
     sqlite: SqlitePool,
     /// Held for the life of the process: the embedded backends belong to one process.
     _lock: Arc<File>,
 }
 
 impl Backends {
+    /// Deletes expired web sessions and says how many (a periodic chore of the portal).
+    pub async fn delete_expired_sessions(&self) -> PortResult<u64> {
+        self.session_store.delete_expired().await
+    }
+
     /// Flushes and closes what needs closing; call before the process exits.
     pub async fn close(&self) {
         self.sqlite.close().await;
+    }
+}
+
+/// The accounts half of the store alone, for the `user` commands.
+#[derive(Clone)]
+pub struct Accounts {
+    pub users: Arc<dyn UserStore>,
+    pub keys: Arc<dyn KeyStore>,
+    pool: SqlitePool,
+}
+
+impl Accounts {
+    /// Closes the database; call before the process exits.
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 }
 
@@ -45,12 +72,34 @@ pub async fn open_backends(config: &Config) -> PortResult<Backends> {
     let lock = lock_data_dir(&config.data_dir)?;
     let pool = sqlite::open(&config.sqlite_path()).await?;
     let search = TantivySearch::open(&config.index_dir())?;
+    let store = Arc::new(SqliteStore::new(pool.clone()));
+    let sessions = SqliteSessionStore::new(pool.clone());
     Ok(Backends {
-        store: Arc::new(SqliteStore::new(pool.clone())),
+        store: store.clone(),
+        users: store.clone(),
+        keys: store,
         search: Arc::new(search),
         queue: Arc::new(SqliteQueue::new(pool.clone())),
+        sessions: Arc::new(sessions.clone()),
+        session_store: sessions,
         sqlite: pool,
         _lock: Arc::new(lock),
+    })
+}
+
+/// Opens only the accounts (users and API keys) named in `config`, for the `user` commands.
+///
+/// Unlike [`open_backends`] this takes no `data_dir` lock and leaves the search index and the
+/// queue alone, so it works while `bioshadock serve` runs on the same `data_dir`: SQLite in
+/// WAL mode with a busy timeout lets two processes share the database file safely, and a
+/// user or a key written here is seen by the server's next query.
+pub async fn open_accounts(config: &Config) -> PortResult<Accounts> {
+    let pool = sqlite::open(&config.sqlite_path()).await?;
+    let store = Arc::new(SqliteStore::new(pool.clone()));
+    Ok(Accounts {
+        users: store.clone(),
+        keys: store,
+        pool,
     })
 }
 

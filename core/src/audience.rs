@@ -6,7 +6,7 @@
 pub enum Audience {
     /// Anonymous readers: public containers only.
     Public,
-    /// A signed-in user: public containers plus those they own.
+    /// A signed-in user: public containers plus those they own or are a member of.
     User(String),
     /// Administrators and internal jobs (reindex, migration): everything.
     Everyone,

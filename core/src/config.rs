@@ -33,6 +33,9 @@ pub struct WebConfig {
     pub listen: SocketAddr,
     pub public_url: String,
     pub page_size: usize,
+    /// Visibility of new containers (created in the portal or by a first push) unless the
+    /// creator says otherwise.
+    pub default_visibility: crate::model::Visibility,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,15 +1,18 @@
-//! Bioshadock's core: the domain model, configuration, name rules, and the three ports
+//! Bioshadock's core: the domain model, accounts, permissions, configuration, name rules, and the three ports
 //! (`store`, `search`, `queue`) that the web portal and the builder talk to.
 //!
 //! Nothing here knows an HTTP framework or a database client: adapters live in
 //! `bioshadock-backends` and are plugged in by the binary.
 
+pub mod accounts;
 pub mod audience;
 pub mod catalogue;
 pub mod config;
 pub mod error;
+pub mod git;
 pub mod model;
 pub mod names;
+pub mod permissions;
 pub mod ports;
 pub mod query;
 pub mod secret;
@@ -19,5 +22,5 @@ pub mod conformance;
 
 pub use audience::Audience;
 pub use error::{PortError, PortResult};
-pub use model::{Container, Tag, Visibility};
+pub use model::{Access, Container, Member, Tag, Visibility};
 pub use names::{NameError, RepoName, TagName};

@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use utoipa::ToSchema;
+
+use crate::accounts::UserName;
 use crate::names::{RepoName, TagName};
 
 /// Who may see a container.
@@ -36,6 +39,41 @@ impl Visibility {
     }
 }
 
+/// The rights a member holds on a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// See the container and pull its images, even when private.
+    Pull,
+    /// Pull, push images, and edit the description and build sources.
+    Push,
+}
+
+impl Access {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pull => "pull",
+            Self::Push => "push",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "pull" => Some(Self::Pull),
+            "push" => Some(Self::Push),
+            _ => None,
+        }
+    }
+}
+
+/// A user given rights on a container they do not own.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+pub struct Member {
+    #[schema(value_type = String)]
+    pub user: UserName,
+    pub access: Access,
+}
+
 /// A container: one repository of the registry plus what the catalogue knows about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Container {
@@ -52,6 +90,8 @@ pub struct Container {
     pub dockerfile: Option<String>,
     /// Tags, newest first.
     pub tags: Vec<Tag>,
+    /// Users with pull or push rights besides the owner, sorted by name, one entry per user.
+    pub members: Vec<Member>,
     /// Image labels of the newest tag (`org.opencontainers.image.*` and others).
     pub labels: BTreeMap<String, String>,
     pub pulls: u64,
@@ -71,6 +111,7 @@ impl Container {
             git: None,
             dockerfile: None,
             tags: Vec::new(),
+            members: Vec::new(),
             labels: BTreeMap::new(),
             pulls: 0,
             created_at: now,
@@ -85,6 +126,14 @@ impl Container {
                 .cmp(&a.pushed_at)
                 .then_with(|| a.name.cmp(&b.name))
         });
+    }
+
+    /// The rights `user` holds as a member, if any.
+    pub fn member_access(&self, user: &str) -> Option<Access> {
+        self.members
+            .iter()
+            .find(|m| m.user.as_str() == user)
+            .map(|m| m.access)
     }
 
     /// The newest tag, if the container has any.

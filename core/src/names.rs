@@ -110,7 +110,7 @@ impl<'de> Deserialize<'de> for RepoName {
 }
 
 /// `[a-z0-9]+ ( ( [._] | __ | -+ ) [a-z0-9]+ )*`
-fn is_path_component(component: &str) -> bool {
+pub(crate) fn is_path_component(component: &str) -> bool {
     let bytes = component.as_bytes();
     let mut i = 0;
     loop {

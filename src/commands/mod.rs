@@ -4,6 +4,7 @@ mod openapi;
 mod reindex;
 mod seed;
 mod serve;
+mod user;
 
 use anyhow::{Context, Result, bail};
 use bioshadock_backends::{Backends, open_backends};
@@ -17,13 +18,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         command => {
             let config = Config::load(cli.config.as_deref())?;
             match command {
-                Command::Serve => serve::run(config).await,
+                Command::Serve => serve::run(config, cli.config.as_deref()).await,
                 Command::Web | Command::Builder => bail!(
                     "`web` and `builder` run as separate processes only on the external backends \
                      (MongoDB, Elasticsearch, Redis), which this version does not have yet; use `bioshadock serve`"
                 ),
                 Command::Seed { containers } => seed::run(config, containers).await,
                 Command::Reindex => reindex::run(config).await,
+                Command::User { command } => user::run(config, command).await,
                 Command::Openapi => unreachable!("handled above"),
             }
         }

@@ -205,3 +205,141 @@ async fn a_visitor_browses_searches_and_opens_a_container() {
     browser.close().await.unwrap();
     server.stop();
 }
+
+/// `user add NAME --password-stdin`, asserting it worked.
+fn add_user(site: &Site, name: &str, password: &str) {
+    use std::io::Write;
+    let mut child = site
+        .command(&["user", "add", name, "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "user add failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn text_of(browser: &Client, css: &str) -> String {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_user_creates_a_container_makes_it_private_and_it_vanishes_for_others() {
+    let site = Site::new();
+    site.seed(3);
+    add_user(&site, "alice", "correct horse battery");
+    let server = site.serve().await;
+    let driver = Driver::start().await;
+    let profile = tempfile::TempDir::new().unwrap();
+    let browser = driver.client(profile.path()).await;
+
+    // Sign in.
+    browser.goto(&site.url("/login")).await.unwrap();
+    let form = browser
+        .form(Locator::Css("form[action='/login']"))
+        .await
+        .unwrap();
+    form.set_by_name("name", "alice").await.unwrap();
+    form.set_by_name("password", "correct horse battery")
+        .await
+        .unwrap();
+    form.submit().await.unwrap();
+    assert_eq!(text_of(&browser, "#nav-user").await, "alice");
+
+    // Create a public container.
+    browser.goto(&site.url("/new")).await.unwrap();
+    let form = browser
+        .form(Locator::Css("form[action='/new']"))
+        .await
+        .unwrap();
+    form.set_by_name("name", "variant-caller").await.unwrap();
+    form.set_by_name("description", "Calls **variants**.")
+        .await
+        .unwrap();
+    form.submit().await.unwrap();
+    let heading = text_of(&browser, ".container-head h1").await;
+    assert_eq!(heading, "alice/variant-caller");
+    save_screenshot(&browser, "created.png").await;
+
+    // An anonymous visitor (a second, cookie-less browser) sees it.
+    let anonymous_profile = tempfile::TempDir::new().unwrap();
+    let anonymous = driver.client(anonymous_profile.path()).await;
+    anonymous.goto(&site.url("/")).await.unwrap();
+    let first_card = text_of(&anonymous, ".card").await;
+    assert!(first_card.contains("alice/variant-caller"), "{first_card}");
+
+    // Make it private in its settings.
+    browser
+        .find(Locator::Id("settings-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("input[name='visibility'][value='private']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("button[value='save']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .goto(&site.url("/r/alice/variant-caller"))
+        .await
+        .unwrap();
+    let heading = text_of(&browser, ".container-head h1").await;
+    assert!(
+        heading.contains("private"),
+        "the owner still sees it: {heading}"
+    );
+    save_screenshot(&browser, "private.png").await;
+
+    // Gone for the anonymous visitor: not in the catalogue, not in search, no page.
+    anonymous.goto(&site.url("/")).await.unwrap();
+    let cards = anonymous.find_all(Locator::Css(".card")).await.unwrap();
+    assert_eq!(cards.len(), 3, "only the seeded public containers");
+    for card in cards {
+        assert!(!card.text().await.unwrap().contains("variant-caller"));
+    }
+    anonymous
+        .goto(&site.url("/search?q=variant"))
+        .await
+        .unwrap();
+    assert!(
+        anonymous
+            .find_all(Locator::Css(".card"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    anonymous
+        .goto(&site.url("/r/alice/variant-caller"))
+        .await
+        .unwrap();
+    let title = anonymous.title().await.unwrap();
+    assert!(title.starts_with("Not found"), "{title}");
+    save_screenshot(&anonymous, "private-for-anonymous.png").await;
+
+    anonymous.close().await.unwrap();
+    browser.close().await.unwrap();
+    server.stop();
+}

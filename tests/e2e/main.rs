@@ -5,3 +5,4 @@ mod support;
 mod browser;
 mod cli;
 mod restart;
+mod users;

@@ -82,10 +82,20 @@ impl Site {
 
     /// Starts `serve` and waits until `/healthz` answers.
     pub async fn serve(&self) -> Server {
+        self.start_serve(Stdio::inherit()).await
+    }
+
+    /// Starts `serve` with its log (standard error) going to `log`, and waits until it is up.
+    pub async fn serve_logging_to(&self, log: &Path) -> Server {
+        let file = std::fs::File::create(log).unwrap();
+        self.start_serve(Stdio::from(file)).await
+    }
+
+    async fn start_serve(&self, stderr: Stdio) -> Server {
         let child = self
             .command(&["serve"])
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let server = Server { child };

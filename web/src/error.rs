@@ -3,10 +3,11 @@
 //! to the log.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bioshadock_core::PortError;
 use bioshadock_core::names::NameError;
+use bioshadock_core::permissions::Denied;
 use bioshadock_core::query::QueryError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -45,6 +46,32 @@ impl ApiError {
         }
     }
 
+    /// No credentials, or credentials that do not hold.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthorized",
+            message: message.into(),
+        }
+    }
+
+    /// Known caller, not allowed.
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::CONFLICT,
+            code: "conflict",
+            message: message.into(),
+        }
+    }
+
     pub fn internal() -> Self {
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -64,11 +91,30 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let status = self.status;
         let body = ErrorBody {
             error: self.message,
             code: self.code,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            // Bearer, not Basic: a browser must not pop up a password dialog for the API.
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"bioshadock\""),
+            );
+        }
+        response
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::NotSignedIn => Self::unauthorized(denied.to_string()),
+            Denied::MissingScope(_) => Self::forbidden("insufficient_scope", denied.to_string()),
+            Denied::Forbidden(message) => Self::forbidden("forbidden", message),
+        }
     }
 }
 

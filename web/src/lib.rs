@@ -5,8 +5,10 @@
 
 pub mod api;
 mod assets;
+mod auth;
 pub mod error;
 mod extract;
+mod manage;
 mod markdown;
 mod metrics;
 mod middleware;
@@ -20,7 +22,7 @@ use std::future::Future;
 use axum::Router;
 use tokio::net::TcpListener;
 
-pub use state::{AppState, WebSettings};
+pub use state::{AppState, Ports, WebSettings};
 
 /// The full application: pages, API, docs, assets, behind one middleware stack.
 pub fn router(state: AppState) -> Router {
@@ -41,7 +43,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    // The client address feeds login throttling.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

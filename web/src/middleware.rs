@@ -3,7 +3,8 @@
 //! Outermost first: request id (so every log line of a request carries it) → trace span →
 //! metrics (sees the final status, including panics and timeouts) → panic catcher (a panic
 //! becomes a generic 500) → timeout → body limit (enforced by the extractors, so the 413 is a JSON error) → security
-//! headers on every response.
+//! headers on every response → the `Secure` cookie flag behind an https proxy → sessions
+//! (loaded lazily: requests that never look at the session cost nothing).
 
 use std::any::Any;
 use std::time::{Duration, Instant};
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware::{Next, from_fn_with_state};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -20,6 +21,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -31,6 +33,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
 
 pub fn stack(app: Router, state: AppState) -> Router {
+    let session_layer = auth::session::layer(state.sessions.clone(), &state.settings.public_url);
     let request_id = HeaderName::from_static("x-request-id");
     let headers = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -61,7 +64,9 @@ pub fn stack(app: Router, state: AppState) -> Router {
                 REQUEST_TIMEOUT,
             ))
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
-            .layer(headers),
+            .layer(headers)
+            .layer(from_fn(auth::session::secure_behind_https_proxy))
+            .layer(session_layer),
     )
 }
 

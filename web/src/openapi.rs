@@ -1,7 +1,8 @@
 //! The OpenAPI document (generated from the handlers) and the offline Swagger UI.
 
 use axum::Router;
-use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::state::AppState;
@@ -13,18 +14,43 @@ pub const SPEC_PATH: &str = "/api/openapi.json";
 #[openapi(
     info(
         title = "Bioshadock API",
-        description = "The container catalogue of a research lab: browse, search, and (soon) build \
-                       and manage containers. Container ids are repository names, `namespace/name`. \
-                       Errors are `{\"error\": \"...\", \"code\": \"...\"}`.",
+        description = "The container catalogue of a research lab: browse, search, manage and (soon) \
+                       build containers. Container ids are repository names, `namespace/name`. \
+                       Authenticate with an API key: `?apikey=KEY`, `Authorization: Bearer KEY`, \
+                       or Basic `user:KEY`. Errors are `{\"error\": \"...\", \"code\": \"...\"}`.",
         license(name = "MIT")
     ),
     tags(
         (name = "containers", description = "Reading the catalogue"),
         (name = "search", description = "Full-text search with `field:value` filters"),
+        (name = "account", description = "The caller's profile and API keys"),
+        (name = "admin", description = "Account administration (admins)"),
         (name = "operations", description = "Health and metrics"),
-    )
+    ),
+    modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;
+
+/// The three ways to present an API key.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "apikey",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("apikey"))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        );
+    }
+}
 
 /// The complete document, as `bioshadock openapi` prints it and `/api/openapi.json` serves it.
 pub fn document() -> utoipa::openapi::OpenApi {

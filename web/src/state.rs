@@ -4,10 +4,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::FromRef;
+use bioshadock_core::ports::accounts::{KeyStore, UserStore};
 use bioshadock_core::ports::queue::JobQueue;
 use bioshadock_core::ports::search::SearchIndex;
 use bioshadock_core::ports::store::ContainerStore;
+use tower_sessions::SessionStore;
 
+use crate::auth::KeyCache;
+use crate::auth::throttle::LoginThrottle;
 use crate::metrics::Metrics;
 
 /// What the portal needs to know of the configuration.
@@ -17,8 +21,21 @@ pub struct WebSettings {
     pub page_size: usize,
     /// Host (and port) shown in `docker pull` lines.
     pub pull_host: String,
-    /// The portal's own public URL, for absolute links.
+    /// The portal's own public URL, for absolute links and the session cookie's `Secure`.
     pub public_url: String,
+    /// Whether new containers are public unless the form says otherwise.
+    pub default_public: bool,
+}
+
+/// The ports the portal talks to, as the binary (or a test) opened them.
+#[derive(Clone)]
+pub struct Ports {
+    pub store: Arc<dyn ContainerStore>,
+    pub search: Arc<dyn SearchIndex>,
+    pub queue: Arc<dyn JobQueue>,
+    pub users: Arc<dyn UserStore>,
+    pub keys: Arc<dyn KeyStore>,
+    pub sessions: Arc<dyn SessionStore>,
 }
 
 /// Shared handles, cheap to clone.
@@ -27,23 +44,28 @@ pub struct AppState {
     pub store: Arc<dyn ContainerStore>,
     pub search: Arc<dyn SearchIndex>,
     pub queue: Arc<dyn JobQueue>,
+    pub users: Arc<dyn UserStore>,
+    pub keys: Arc<dyn KeyStore>,
+    pub sessions: Arc<dyn SessionStore>,
     pub settings: Arc<WebSettings>,
+    pub(crate) key_cache: Arc<KeyCache>,
+    pub(crate) throttle: Arc<LoginThrottle>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) started: Instant,
 }
 
 impl AppState {
-    pub fn new(
-        store: Arc<dyn ContainerStore>,
-        search: Arc<dyn SearchIndex>,
-        queue: Arc<dyn JobQueue>,
-        settings: WebSettings,
-    ) -> Self {
+    pub fn new(ports: Ports, settings: WebSettings) -> Self {
         Self {
-            store,
-            search,
-            queue,
+            store: ports.store,
+            search: ports.search,
+            queue: ports.queue,
+            users: ports.users,
+            keys: ports.keys,
+            sessions: ports.sessions,
             settings: Arc::new(settings),
+            key_cache: Arc::default(),
+            throttle: Arc::default(),
             metrics: Arc::new(Metrics::new()),
             started: Instant::now(),
         }

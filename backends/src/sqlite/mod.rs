@@ -1,9 +1,12 @@
-//! The embedded SQLite backend: one database file holds the catalogue store and the job queue.
+//! The embedded SQLite backend: one database file holds the catalogue store (containers and
+//! accounts), the job queue and the web sessions.
 //!
 //! SQL is checked at run time (`query`/`query_as`), not by the `query!` macros, so building the
 //! crate needs no database. Times are stored as unix milliseconds, JSON values as text.
 
+mod accounts;
 pub mod queue;
+pub mod sessions;
 pub mod store;
 
 use std::path::Path;
@@ -17,6 +20,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 pub use queue::SqliteQueue;
+pub use sessions::SqliteSessionStore;
 pub use store::SqliteStore;
 
 /// SQLite has one writer at a time; a few readers beside it are all a small pool needs.

@@ -1,41 +1,29 @@
 //! The catalogue store on SQLite.
 //!
-//! A container is read with its tags in the same row (a correlated `json_group_array`), so a
-//! page of 24 is one query. Writes pass whole batches as one JSON array that SQLite unpacks with
-//! `json_each`, so seeding 100,000 containers is a few hundred statements, not a few hundred
-//! thousand.
+//! A container is read with its tags and members in the same row (correlated
+//! `json_group_array`s), so a page of 24 is one query. Writes pass whole batches as one JSON
+//! array that SQLite unpacks with `json_each`, so seeding 100,000 containers is a few hundred
+//! statements, not a few hundred thousand.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use bioshadock_core::ports::store::{ContainerStore, ListCursor};
-use bioshadock_core::{Audience, Container, PortError, PortResult, RepoName, Tag, TagName};
+use bioshadock_core::ports::store::{ContainerSettings, ContainerStore, ListCursor};
+use bioshadock_core::{Audience, Container, Member, PortError, PortResult, RepoName, Tag, TagName};
 use sqlx::{AssertSqlSafe, SqliteConnection, SqlitePool};
 
-use self::rows::{ContainerJson, ContainerRow, INSERT_CONTAINERS, INSERT_TAGS, TagJson};
-use self::rows::{UPSERT_CONTAINERS, json};
+use self::rows::{ContainerJson, ContainerRow, INSERT_CONTAINERS, INSERT_MEMBERS, INSERT_TAGS};
+use self::rows::{MemberJson, TagJson, UPSERT_CONTAINERS, json};
+use self::sql::{CLEAR_MEMBERS, CLEAR_TAGS, COUNT_EVERYONE, COUNT_PUBLIC, COUNT_USER};
+use self::sql::{SELECT_MANY, SELECT_ONE, UPDATE_SETTINGS};
 use super::{begin_write, found, map_err, to_i64};
 
 mod rows;
+mod sql;
 
 /// Containers per write statement: large enough to amortise the statement, small enough to
 /// keep the JSON argument a few hundred kilobytes.
 const WRITE_CHUNK: usize = 500;
-
-/// Every read selects these columns, in the order of [`ContainerRow`]. A macro so that
-/// `concat!` can make static SQL of it.
-macro_rules! select {
-    () => {
-        "SELECT c.id, c.owner, c.description, c.visibility, c.git, c.dockerfile, c.labels, \
-           c.pulls, c.created_at, c.updated_at, \
-           (SELECT json_group_array(json_array(t.name, t.digest, t.size, json(t.platforms), \
-              t.pushed_at)) FROM tags t WHERE t.container_id = c.id) AS tags \
-         FROM containers c"
-    };
-}
-const SELECT: &str = select!();
-
-const NEWEST_FIRST: &str = "ORDER BY c.updated_at DESC, c.id ASC";
 
 /// The store port on an embedded SQLite database.
 #[derive(Clone)]
@@ -49,8 +37,13 @@ impl SqliteStore {
         Self { pool }
     }
 
-    /// Writes containers and their full tag sets inside the caller's transaction. `replace`
-    /// upserts; otherwise an existing id is a unique violation (`Conflict`).
+    /// The pool, for the other ports this store implements (accounts).
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Writes containers and their full tag and member sets inside the caller's transaction.
+    /// `replace` upserts; otherwise an existing id is a unique violation (`Conflict`).
     async fn write(
         conn: &mut SqliteConnection,
         batch: &[&Container],
@@ -70,23 +63,53 @@ impl SqliteStore {
                 .iter()
                 .flat_map(|c| c.tags.iter().map(|t| TagJson::of(&c.id, t)))
                 .collect::<PortResult<Vec<_>>>()?;
-            let ids: Vec<&str> = chunk.iter().map(|c| c.id.as_str()).collect();
+            let members: Vec<MemberJson> = chunk
+                .iter()
+                .flat_map(|c| c.members.iter().map(|m| MemberJson::of(&c.id, m)))
+                .collect();
+            let ids = json(&chunk.iter().map(|c| c.id.as_str()).collect::<Vec<_>>())?;
             sqlx::query(insert)
                 .bind(json(&rows)?)
                 .execute(&mut *conn)
                 .await
                 .map_err(map_err)?;
-            sqlx::query("DELETE FROM tags WHERE container_id IN (SELECT value FROM json_each(?1))")
-                .bind(json(&ids)?)
-                .execute(&mut *conn)
-                .await
-                .map_err(map_err)?;
-            sqlx::query(INSERT_TAGS)
-                .bind(json(&tags)?)
-                .execute(&mut *conn)
-                .await
-                .map_err(map_err)?;
+            for (clear, insert, values) in [
+                (CLEAR_TAGS, INSERT_TAGS, json(&tags)?),
+                (CLEAR_MEMBERS, INSERT_MEMBERS, json(&members)?),
+            ] {
+                sqlx::query(clear)
+                    .bind(&ids)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(map_err)?;
+                sqlx::query(insert)
+                    .bind(values)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(map_err)?;
+            }
         }
+        Ok(())
+    }
+
+    /// Replaces the member set of one container inside the caller's transaction.
+    async fn replace_members(
+        conn: &mut SqliteConnection,
+        id: &RepoName,
+        members: &[Member],
+    ) -> PortResult<()> {
+        let ids = json(&[id.as_str()])?;
+        let members: Vec<MemberJson> = members.iter().map(|m| MemberJson::of(id, m)).collect();
+        sqlx::query(CLEAR_MEMBERS)
+            .bind(ids)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        sqlx::query(INSERT_MEMBERS)
+            .bind(json(&members)?)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 
@@ -129,8 +152,7 @@ impl ContainerStore for SqliteStore {
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn get(&self, id: &RepoName) -> PortResult<Container> {
-        let sql = concat!(select!(), " WHERE c.id = ?1");
-        let row: Option<ContainerRow> = sqlx::query_as(sql)
+        let row: Option<ContainerRow> = sqlx::query_as(SELECT_ONE)
             .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await
@@ -144,11 +166,7 @@ impl ContainerStore for SqliteStore {
             return Ok(Vec::new());
         }
         let keys: Vec<&str> = ids.iter().map(RepoName::as_str).collect();
-        let sql = concat!(
-            select!(),
-            " WHERE c.id IN (SELECT value FROM json_each(?1))"
-        );
-        let rows: Vec<ContainerRow> = sqlx::query_as(sql)
+        let rows: Vec<ContainerRow> = sqlx::query_as(SELECT_MANY)
             .bind(json(&keys)?)
             .fetch_all(&self.pool)
             .await
@@ -162,8 +180,26 @@ impl ContainerStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
+    async fn update_settings(&self, id: &RepoName, settings: &ContainerSettings) -> PortResult<()> {
+        let mut tx = begin_write(&self.pool).await?;
+        let done = sqlx::query(UPDATE_SETTINGS)
+            .bind(id.as_str())
+            .bind(&settings.description)
+            .bind(settings.visibility.as_str())
+            .bind(settings.git.as_deref())
+            .bind(settings.dockerfile.as_deref())
+            .bind(settings.updated_at.timestamp_millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        found(done)?;
+        Self::replace_members(&mut tx, id, &settings.members).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn delete(&self, id: &RepoName) -> PortResult<()> {
-        // Tags go with it: ON DELETE CASCADE.
+        // Tags and members go with it: ON DELETE CASCADE.
         let done = sqlx::query("DELETE FROM containers WHERE id = ?1")
             .bind(id.as_str())
             .execute(&self.pool)
@@ -182,11 +218,7 @@ impl ContainerStore for SqliteStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let sql = format!(
-            "{SELECT} {} {NEWEST_FIRST} LIMIT ?1 OFFSET ?2",
-            visible_to(audience, 3)
-        );
-        let mut query = sqlx::query_as(AssertSqlSafe(sql))
+        let mut query = sqlx::query_as(AssertSqlSafe(sql::list(audience)))
             .bind(to_i64(limit as u64))
             .bind(to_i64(offset));
         if let Some(user) = audience.user() {
@@ -206,18 +238,10 @@ impl ContainerStore for SqliteStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        // `updated_at <= t` is the range the index seeks to; the OR then drops the rows of
-        // the cursor's own instant up to and including the cursor's id.
-        let (keyset, t, id) = match after {
-            Some(c) => (
-                "c.updated_at <= ?2 AND (c.updated_at < ?2 OR c.id > ?3)",
-                c.updated_at.timestamp_millis(),
-                c.id.as_str(),
-            ),
-            None => ("1", 0, ""),
-        };
-        let visible = visible_to(audience, 4);
-        let sql = format!("{SELECT} {visible} AND {keyset} {NEWEST_FIRST} LIMIT ?1");
+        let (t, id) = after.map_or((0, ""), |c| {
+            (c.updated_at.timestamp_millis(), c.id.as_str())
+        });
+        let sql = sql::list_after(audience, after.is_some());
         let mut query = sqlx::query_as(AssertSqlSafe(sql))
             .bind(to_i64(limit as u64))
             .bind(t)
@@ -231,20 +255,10 @@ impl ContainerStore for SqliteStore {
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn count(&self, audience: &Audience) -> PortResult<u64> {
-        // Whole-visibility counts come from the trigger-kept `container_counts`; only a user's
-        // own private containers are counted, through the owner index.
         let query = match audience {
-            Audience::Public => {
-                sqlx::query_scalar("SELECT n FROM container_counts WHERE visibility = 'public'")
-            }
-            Audience::Everyone => {
-                sqlx::query_scalar("SELECT coalesce(sum(n), 0) FROM container_counts")
-            }
-            Audience::User(user) => sqlx::query_scalar(
-                "SELECT (SELECT n FROM container_counts WHERE visibility = 'public') \
-                  + (SELECT count(*) FROM containers WHERE owner = ?1 AND visibility = 'private')",
-            )
-            .bind(user.as_str()),
+            Audience::Public => sqlx::query_scalar(COUNT_PUBLIC),
+            Audience::Everyone => sqlx::query_scalar(COUNT_EVERYONE),
+            Audience::User(user) => sqlx::query_scalar(COUNT_USER).bind(user.as_str()),
         };
         let n: Option<i64> = query.fetch_one(&self.pool).await.map_err(map_err)?;
         Ok(n.unwrap_or(0).max(0) as u64)
@@ -303,17 +317,5 @@ impl ContainerStore for SqliteStore {
     }
 }
 
-/// What follows `FROM containers c` to keep what `audience` may see: an optional index hint
-/// and a `WHERE` condition; a user's name is bound as `?{param}`. Literal SQL per audience, so
-/// the public catalogue walks `containers_visible_newest`. For a user, SQLite would otherwise
-/// merge two index searches and sort every public row; walking `containers_newest` (which
-/// holds visibility and owner) in order stops after one page.
-fn visible_to(audience: &Audience, param: usize) -> String {
-    match audience {
-        Audience::Public => "WHERE c.visibility = 'public'".to_owned(),
-        Audience::User(_) => format!(
-            "INDEXED BY containers_newest WHERE (c.visibility = 'public' OR c.owner = ?{param})"
-        ),
-        Audience::Everyone => "WHERE 1".to_owned(),
-    }
-}
+#[cfg(test)]
+mod tests;

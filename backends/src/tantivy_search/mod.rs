@@ -10,6 +10,9 @@
 //! The reader reloads only after our own commits, so a write is visible when it returns and
 //! no file watcher runs. A lock file held from `open` keeps a second process out, as the
 //! resident writer's lock would. Writes and searches run on tokio's blocking pool.
+//!
+//! The index is derived data: one written with another schema (an older version) is deleted
+//! and started afresh on open, and the caller rebuilds it from the store.
 
 mod query;
 mod read;
@@ -57,9 +60,10 @@ struct Inner {
 impl TantivySearch {
     /// Opens the index in `dir`, creating the directory and an empty index if needed.
     ///
-    /// Fails with [`PortError::Unavailable`] and a hint when another process holds the index
-    /// or the index was written with a different schema (the index is derived data: deleting
-    /// the directory and running `bioshadock reindex` rebuilds it).
+    /// An index written with another schema or by an incompatible tantivy is deleted with a
+    /// warning and replaced by an empty one: it is derived data, and `bioshadock serve`
+    /// rebuilds an empty index from the store. Fails with [`PortError::Unavailable`] when
+    /// another process holds the index.
     pub fn open(dir: &Path) -> PortResult<Self> {
         let shown = dir.display();
         std::fs::create_dir_all(dir).map_err(|e| {
@@ -69,23 +73,32 @@ impl TantivySearch {
         })?;
         let (schema, fields) = Fields::schema();
         let directory = MmapDirectory::open(dir).map_err(PortError::backend)?;
-        let index = Index::open_or_create(directory, schema).map_err(|e| match e {
-            TantivyError::SchemaError(_) => PortError::Unavailable(format!(
-                "the search index in {shown} has another layout ({e}); delete the directory \
-                 and run `bioshadock reindex`"
-            )),
-            e => PortError::backend(e),
-        })?;
-        register_tokenizers(index.tokenizers());
+        // Locked before the index is even read: files are only ever deleted under our lock,
+        // never under a process still using them.
         let lock = Lock {
             filepath: PathBuf::from(PROCESS_LOCK),
             is_blocking: false,
         };
-        let process_lock = index.directory().acquire_lock(&lock).map_err(|e| {
+        let process_lock = directory.acquire_lock(&lock).map_err(|e| {
             PortError::Unavailable(format!(
                 "the search index in {shown} is in use by another process ({e})"
             ))
         })?;
+        let index = match Index::open_or_create(directory.clone(), schema.clone()) {
+            Ok(index) => index,
+            Err(e @ (TantivyError::SchemaError(_) | TantivyError::IncompatibleIndex(_))) => {
+                tracing::warn!(
+                    dir = %shown,
+                    error = %e,
+                    "the search index was written by another version; starting an empty one, \
+                     to be rebuilt from the store"
+                );
+                remove_index_files(dir)?;
+                Index::open_or_create(directory, schema).map_err(PortError::backend)?
+            }
+            Err(e) => return Err(PortError::backend(e)),
+        };
+        register_tokenizers(index.tokenizers());
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -115,6 +128,33 @@ impl TantivySearch {
             .await
             .map_err(PortError::backend)?
     }
+}
+
+/// Deletes the files of the tantivy index in `dir`: its meta files and its segment files
+/// (`<32 hex digits>.<ext>`, and `<32 hex digits>.<opstamp>.del`). Anything else someone put
+/// in the directory, and the lock files, stay.
+fn remove_index_files(dir: &Path) -> PortResult<()> {
+    let cannot = |e: std::io::Error| {
+        PortError::Unavailable(format!(
+            "cannot clear the old search index in {}: {e}",
+            dir.display()
+        ))
+    };
+    for entry in std::fs::read_dir(dir).map_err(cannot)? {
+        let entry = entry.map_err(cannot)?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let segment_file = name.len() > 33
+            && name.as_bytes()[32] == b'.'
+            && name.bytes().take(32).all(|b| b.is_ascii_hexdigit());
+        if segment_file || name == "meta.json" || name == ".managed.json" {
+            match std::fs::remove_file(entry.path()) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(cannot(e)),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Inner {

@@ -148,7 +148,7 @@ impl QueryBuilder {
             Audience::Public => Some(public),
             Audience::User(name) => Some(Box::new(BooleanQuery::new(vec![
                 (Occur::Should, public),
-                (Occur::Should, keyword(self.fields.owner, name)),
+                (Occur::Should, keyword(self.fields.readers, name)),
             ]))),
         }
     }

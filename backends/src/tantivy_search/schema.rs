@@ -33,8 +33,9 @@ pub struct Fields {
     /// Words of the full id.
     pub name: Field,
     pub namespace: Field,
-    /// Keyword, owner as stored: the audience check compares user names exactly.
-    pub owner: Field,
+    /// Keyword: the owner and every member, as stored. A signed-in user sees the private
+    /// containers that hold their exact name here.
+    pub readers: Field,
     /// Keyword, owner lowercased: the `owner:` filter is case-insensitive.
     pub owner_lc: Field,
     /// Keyword: `public` or `private`.
@@ -64,7 +65,7 @@ impl Fields {
             name_exact: b.add_text_field("name_exact", STRING),
             name: b.add_text_field("name", words.clone()),
             namespace: b.add_text_field("namespace", STRING),
-            owner: b.add_text_field("owner", STRING),
+            readers: b.add_text_field("readers", STRING),
             owner_lc: b.add_text_field("owner_lc", STRING),
             visibility: b.add_text_field("visibility", STRING),
             description: b.add_text_field("description", word_options(ENGLISH)),
@@ -86,7 +87,10 @@ impl Fields {
         doc.add_text(self.name_exact, c.id.short_name());
         doc.add_text(self.name, id);
         doc.add_text(self.namespace, c.id.namespace());
-        doc.add_text(self.owner, &c.owner);
+        doc.add_text(self.readers, &c.owner);
+        for member in &c.members {
+            doc.add_text(self.readers, member.user.as_str());
+        }
         doc.add_text(self.owner_lc, c.owner.to_lowercase());
         doc.add_text(self.visibility, c.visibility.as_str());
         doc.add_text(self.description, &c.description);

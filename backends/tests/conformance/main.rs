@@ -1,5 +1,7 @@
 //! Runs the conformance suites of `bioshadock-core` against the embedded backends.
 
+mod accounts;
 mod queue;
 mod search;
+mod sessions;
 mod store;

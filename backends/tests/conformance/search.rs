@@ -63,3 +63,53 @@ async fn a_second_open_of_a_busy_index_says_so() {
         "a second writer on the same directory must be refused"
     );
 }
+
+#[tokio::test]
+async fn an_index_with_another_schema_reopens_empty() {
+    use tantivy::schema::{STORED, STRING, Schema};
+    use tantivy::{Index, TantivyDocument};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stray = dir.path().join("notes.txt");
+    std::fs::write(&stray, "not ours").expect("write");
+    {
+        // An index written by some other version: one field, one document.
+        let mut builder = Schema::builder();
+        let id = builder.add_text_field("id", STRING | STORED);
+        let index = Index::create_in_dir(dir.path(), builder.build()).expect("create old index");
+        let mut writer = index.writer(15_000_000).expect("writer");
+        let mut doc = TantivyDocument::default();
+        doc.add_text(id, "lab/old");
+        writer.add_document(doc).expect("add");
+        writer.commit().expect("commit");
+        writer.wait_merging_threads().expect("merge");
+    }
+
+    let index = TantivySearch::open(dir.path()).expect("an old layout is replaced, not an error");
+    assert_eq!(
+        index.doc_count().await.expect("doc_count"),
+        0,
+        "starts empty"
+    );
+    index
+        .upsert(&[container("lab/samtools", Visibility::Public, 1)])
+        .await
+        .expect("upsert");
+    drop(index);
+    assert!(stray.exists(), "files that are not the index's stay");
+
+    let index = TantivySearch::open(dir.path()).expect("reopen");
+    assert_eq!(
+        index.doc_count().await.expect("doc_count"),
+        1,
+        "the new index persists"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("read_dir")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    assert!(
+        leftovers.iter().filter(|n| n.ends_with(".store")).count() <= 1,
+        "the old segments were deleted: {leftovers:?}"
+    );
+}

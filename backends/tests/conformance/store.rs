@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bioshadock_backends::sqlite::{self, SqliteQueue, SqliteStore};
-use bioshadock_core::conformance::{self, at, container, labels, tag};
+use bioshadock_core::conformance::{self, at, container, labels, member, tag};
 use bioshadock_core::ports::queue::{JobQueue, JobState, NewJob};
 use bioshadock_core::ports::store::ContainerStore;
-use bioshadock_core::{Audience, Container, Visibility};
+use bioshadock_core::{Access, Audience, Container, Visibility};
 use sqlx::SqlitePool;
 use tempfile::TempDir;
 
@@ -130,6 +130,10 @@ async fn hundred_thousand_containers_stay_fast() {
             };
             let mut c = container(&format!("user{}/tool{i}", i % 500), vis, i % 50_000);
             c.tags = vec![tag("latest", i % 50_000), tag("1.0", i % 50_000)];
+            // Every private container shares with the next user: user7 reads 20 more.
+            if vis == Visibility::Private {
+                c.members = vec![member(&format!("user{}", (i + 1) % 500), Access::Pull)];
+            }
             c
         })
         .collect();

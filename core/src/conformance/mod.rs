@@ -2,6 +2,7 @@
 //! call these with a fresh, empty instance; a suite panics with a message on the first
 //! deviation. Compiled with the `conformance` feature only.
 
+pub mod accounts;
 pub mod queue;
 pub mod search;
 pub mod store;
@@ -10,7 +11,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::{Container, RepoName, Tag, TagName, Visibility};
+use crate::accounts::UserName;
+use crate::{Access, Container, Member, RepoName, Tag, TagName, Visibility};
 
 /// A fixed point in time, so suites can place containers exactly in newest-first order.
 pub fn at(minutes: i64) -> DateTime<Utc> {
@@ -35,6 +37,14 @@ pub fn tag(name: &str, minute: i64) -> Tag {
         size: 1_000_000 + minute as u64,
         platforms: vec!["linux/amd64".into()],
         pushed_at: at(minute),
+    }
+}
+
+/// A member `user` with `access`.
+pub fn member(user: &str, access: Access) -> Member {
+    Member {
+        user: UserName::parse(user).expect("fixture user name is valid"),
+        access,
     }
 }
 

@@ -18,8 +18,8 @@ use Visibility::{Private, Public};
 use queries::{
     empty_query_lists_visible_newest_first, exact_name_ranks_first,
     filters_are_exact_and_case_insensitive, free_text_matches_description_labels_and_tags,
-    free_text_matches_name_parts, paging_is_stable, private_containers_are_hidden_and_uncounted,
-    several_words_must_all_match,
+    free_text_matches_name_parts, members_see_private_containers, paging_is_stable,
+    private_containers_are_hidden_and_uncounted, several_words_must_all_match,
 };
 
 /// Runs every scenario, each on a fresh index from `fresh`.
@@ -44,6 +44,7 @@ where
         filters_are_exact_and_case_insensitive,
         exact_name_ranks_first,
         private_containers_are_hidden_and_uncounted,
+        members_see_private_containers,
         paging_is_stable,
         empty_query_lists_visible_newest_first,
         clear_and_doc_count,

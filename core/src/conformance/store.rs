@@ -4,9 +4,15 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 
+use self::members::{
+    delete_removes_members, members_round_trip, members_see_private_containers,
+    update_settings_changes_only_portal_fields,
+};
 use super::{at, container, labels, tag};
 use crate::ports::store::{ContainerStore, ListCursor};
 use crate::{Audience, Container, PortError, PortResult, RepoName, TagName, Visibility};
+
+mod members;
 
 /// Runs every scenario, each on a store from `fresh`. Panics on the first deviation, naming
 /// the scenario (printed to stderr before it starts) and what differed.
@@ -39,6 +45,10 @@ where
         delete_tag_removes_one_tag,
         add_pulls_accumulates,
         count_follows_deletes_and_visibility_changes,
+        members_round_trip,
+        update_settings_changes_only_portal_fields,
+        members_see_private_containers,
+        delete_removes_members,
         ping_answers,
     );
 }

@@ -1,6 +1,7 @@
-//! The three ports. Each is a small trait, held as `Arc<dyn …>` and chosen once at start-up.
+//! The three ports (the store's accounts half in `accounts`). Each is a small trait, held as `Arc<dyn …>` and chosen once at start-up.
 //! Every backend passes the same conformance suite (`crate::conformance`, feature `conformance`).
 
+pub mod accounts;
 pub mod queue;
 pub mod search;
 pub mod store;

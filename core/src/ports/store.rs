@@ -3,7 +3,36 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::model::{Member, Visibility};
 use crate::{Audience, Container, PortResult, RepoName, Tag, TagName};
+
+/// The fields of a container its owners edit in the portal; everything else (tags, labels,
+/// pulls) comes from the registry and is left alone by [`ContainerStore::update_settings`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerSettings {
+    pub description: String,
+    pub visibility: Visibility,
+    pub git: Option<String>,
+    pub dockerfile: Option<String>,
+    /// The whole member list, replacing the stored one.
+    pub members: Vec<Member>,
+    /// The new `updated_at`.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ContainerSettings {
+    /// The current settings of `container`, to change a few fields of.
+    pub fn of(container: &Container) -> Self {
+        Self {
+            description: container.description.clone(),
+            visibility: container.visibility,
+            git: container.git.clone(),
+            dockerfile: container.dockerfile.clone(),
+            members: container.members.clone(),
+            updated_at: container.updated_at,
+        }
+    }
+}
 
 /// Where a keyset listing resumes: after this container in newest-first order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +50,7 @@ impl ListCursor {
     }
 }
 
-/// Containers and their tags.
+/// Containers, their tags and their members.
 ///
 /// Lists are "newest first": `updated_at` descending, then `id` ascending, and only ever
 /// contain what the [`Audience`] may see. Containers come back with their tags, newest first.
@@ -43,7 +72,11 @@ pub trait ContainerStore: Send + Sync {
     /// The containers among `ids` that exist, in the order of `ids`.
     async fn get_many(&self, ids: &[RepoName]) -> PortResult<Vec<Container>>;
 
-    /// Removes a container and its tags. `NotFound` if absent.
+    /// Replaces the portal-edited fields of a container, leaving its tags, labels and pulls
+    /// as they are (a push may land at the same time). `NotFound` if absent.
+    async fn update_settings(&self, id: &RepoName, settings: &ContainerSettings) -> PortResult<()>;
+
+    /// Removes a container, its tags and its members. `NotFound` if absent.
     async fn delete(&self, id: &RepoName) -> PortResult<()>;
 
     /// One page of the visible containers, newest first.

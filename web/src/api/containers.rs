@@ -5,14 +5,15 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use bioshadock_core::Audience;
 use bioshadock_core::catalogue::stream_containers;
 use futures::StreamExt;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, ContainerId};
+use crate::manage;
 use crate::state::AppState;
 use crate::views::{ContainerView, TagView};
 
@@ -22,10 +23,10 @@ use crate::views::{ContainerView, TagView};
 /// of the catalogue.
 #[utoipa::path(get, path = "/container/all", tag = "containers",
     responses((status = 200, description = "Visible containers, newest first", body = [ContainerView])))]
-pub async fn all(State(state): State<AppState>) -> Response {
+pub async fn all(State(state): State<AppState>, Caller(caller): Caller) -> Response {
     let pull_host = state.settings.pull_host.clone();
     let mut first = true;
-    let items = stream_containers(state.store.clone(), Audience::Public).map(move |item| {
+    let items = stream_containers(state.store.clone(), caller.audience()).map(move |item| {
         let container =
             item.inspect_err(|e| tracing::error!(error = %e, "streaming /container/all failed"))?;
         let mut chunk = if std::mem::take(&mut first) {
@@ -55,13 +56,14 @@ pub struct LatestParams {
     limit: Option<u32>,
 }
 
-/// The most recently updated public containers.
+/// The most recently updated containers the caller may see.
 #[utoipa::path(get, path = "/container/latest", tag = "containers", params(LatestParams),
     responses(
         (status = 200, description = "Newest first", body = [ContainerView]),
         (status = 400, description = "Bad limit", body = ErrorBody)))]
 pub async fn latest(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     ApiQuery(params): ApiQuery<LatestParams>,
 ) -> Result<Json<Vec<ContainerView>>, ApiError> {
     let limit = params.limit.unwrap_or(20);
@@ -70,7 +72,7 @@ pub async fn latest(
     }
     let containers = state
         .store
-        .list(&Audience::Public, 0, limit as usize)
+        .list(&caller.audience(), 0, limit as usize)
         .await?;
     let host = &state.settings.pull_host;
     Ok(Json(
@@ -90,9 +92,10 @@ pub async fn latest(
         (status = 404, description = "No such container (or not visible to the caller)", body = ErrorBody)))]
 pub async fn one(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     ContainerId(id): ContainerId,
 ) -> Result<Json<ContainerView>, ApiError> {
-    let container = visible_container(&state, &id).await?;
+    let (container, _) = manage::visible(&state, &caller, &id).await?;
     Ok(Json(ContainerView::new(
         container,
         &state.settings.pull_host,
@@ -108,24 +111,11 @@ pub async fn one(
         (status = 404, description = "No such container", body = ErrorBody)))]
 pub async fn tags(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     ContainerId(id): ContainerId,
 ) -> Result<Json<Vec<TagView>>, ApiError> {
-    let container = visible_container(&state, &id).await?;
+    let (container, _) = manage::visible(&state, &caller, &id).await?;
     Ok(Json(
         container.tags.into_iter().map(TagView::from).collect(),
     ))
-}
-
-/// A container the anonymous caller may see; a private one is reported as absent, so its
-/// existence does not leak.
-pub(crate) async fn visible_container(
-    state: &AppState,
-    id: &bioshadock_core::RepoName,
-) -> Result<bioshadock_core::Container, ApiError> {
-    let unknown = || ApiError::not_found(format!("no container named `{id}`"));
-    match state.store.get(id).await {
-        Ok(c) if c.visibility.is_public() => Ok(c),
-        Ok(_) | Err(bioshadock_core::PortError::NotFound) => Err(unknown()),
-        Err(e) => Err(e.into()),
-    }
 }

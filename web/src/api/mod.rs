@@ -1,8 +1,11 @@
 //! The JSON API. Every handler carries `#[utoipa::path]` and is registered through
 //! `OpenApiRouter`, so the router and the OpenAPI document cannot drift apart.
 
+pub(crate) mod account;
+pub(crate) mod admin;
 pub(crate) mod containers;
 mod health;
+pub(crate) mod manage;
 pub(crate) mod paging;
 pub(crate) mod search;
 
@@ -19,7 +22,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(containers::all))
         .routes(routes!(containers::latest))
         .routes(routes!(search::search_get, search::search_post))
-        .routes(routes!(containers::one))
+        .routes(routes!(manage::create))
+        .routes(routes!(containers::one, manage::update, manage::delete))
+        .routes(routes!(manage::members, manage::set_members))
+        .routes(routes!(account::me))
+        .routes(routes!(account::list_keys, account::create_key))
+        .routes(routes!(account::revoke_key))
+        .routes(routes!(admin::list, admin::create))
+        .routes(routes!(admin::update))
         .routes(routes!(containers::tags))
         .routes(routes!(health::healthz))
         .routes(routes!(health::metrics))

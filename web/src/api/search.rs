@@ -2,12 +2,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use bioshadock_core::Audience;
+use bioshadock_core::permissions::Principal;
 use bioshadock_core::query::SearchQuery;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::paging::Paging;
+use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
@@ -45,12 +46,18 @@ pub struct SearchBody {
         (status = 400, description = "Query too long, malformed, or bad paging", body = ErrorBody)))]
 pub async fn search_get(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> Result<Json<SearchResults>, ApiError> {
     let paging = Paging::new(params.page, params.per_page, DEFAULT_PER_PAGE)?;
-    run(&state, params.q.as_deref().unwrap_or_default(), paging)
-        .await
-        .map(Json)
+    run(
+        &state,
+        &caller,
+        params.q.as_deref().unwrap_or_default(),
+        paging,
+    )
+    .await
+    .map(Json)
 }
 
 /// Search, with the query in a JSON body.
@@ -60,19 +67,21 @@ pub async fn search_get(
         (status = 400, description = "Malformed body or query", body = ErrorBody)))]
 pub async fn search_post(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     ApiJson(body): ApiJson<SearchBody>,
 ) -> Result<Json<SearchResults>, ApiError> {
     let paging = Paging::new(body.page, body.per_page, DEFAULT_PER_PAGE)?;
-    run(&state, &body.search, paging).await.map(Json)
+    run(&state, &caller, &body.search, paging).await.map(Json)
 }
 
 /// Parses, searches the index, and reads the hits from the store (the source of truth).
 pub(crate) async fn run(
     state: &AppState,
+    caller: &Principal,
     text: &str,
     paging: Paging,
 ) -> Result<SearchResults, ApiError> {
-    let (total, containers) = search_containers(state, text, paging).await?;
+    let (total, containers) = search_containers(state, caller, text, paging).await?;
     let host = &state.settings.pull_host;
     let results = containers
         .into_iter()
@@ -84,17 +93,18 @@ pub(crate) async fn run(
 /// The search shared by the API and the search page.
 pub(crate) async fn search_containers(
     state: &AppState,
+    caller: &Principal,
     text: &str,
     paging: Paging,
 ) -> Result<(u64, Vec<bioshadock_core::Container>), ApiError> {
     let query = SearchQuery::parse(text)?;
-    let audience = Audience::Public;
+    let audience = caller.audience();
     let hits = state
         .search
         .search(&query, &audience, paging.offset() as usize, paging.limit())
         .await?;
     let mut containers = state.store.get_many(&hits.ids).await?;
     // The index may briefly hold a container the store no longer shows to this audience.
-    containers.retain(|c| c.visibility.is_public());
+    containers.retain(|c| caller.rights_on(c).see);
     Ok((hits.total, containers))
 }

@@ -4,10 +4,10 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use bioshadock_core::Audience;
 use serde::Deserialize;
 
 use super::format::{Card, Pager, count};
+use super::viewer::{Nav, Viewer};
 use super::{PageError, render};
 use crate::api::paging::Paging;
 use crate::error::ApiError;
@@ -22,6 +22,7 @@ pub struct Params {
 #[derive(Template)]
 #[template(path = "catalogue.html")]
 struct CataloguePage {
+    nav: Nav,
     total: String,
     cards: Vec<Card>,
     pager: Pager,
@@ -29,17 +30,19 @@ struct CataloguePage {
 
 pub async fn page(
     State(state): State<AppState>,
+    viewer: Viewer,
     params: Result<ApiQuery<Params>, ApiError>,
 ) -> Result<Response, PageError> {
     let ApiQuery(params) = params?;
     let per_page = state.settings.page_size as u32;
     let paging = Paging::new(params.page, Some(per_page), per_page)?;
-    let audience = Audience::Public;
+    let audience = viewer.principal.audience();
     let (total, containers) = tokio::try_join!(
         state.store.count(&audience),
         state.store.list(&audience, paging.offset(), paging.limit())
     )?;
     let page = CataloguePage {
+        nav: viewer.nav,
         total: count(total),
         cards: containers.iter().map(Card::new).collect(),
         pager: Pager {

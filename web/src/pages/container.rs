@@ -7,10 +7,11 @@ use axum::response::Response;
 use bioshadock_core::Container;
 
 use super::format::{ago, count, size};
+use super::viewer::{Nav, Viewer};
 use super::{PageError, render};
-use crate::api::containers::visible_container;
 use crate::error::ApiError;
 use crate::extract::ContainerId;
+use crate::manage;
 use crate::markdown;
 use crate::state::AppState;
 use crate::views::pull_command;
@@ -28,6 +29,10 @@ struct TagRow {
 #[derive(Template)]
 #[template(path = "container.html")]
 struct ContainerPage {
+    nav: Nav,
+    /// The viewer may open the settings page.
+    can_edit: bool,
+    private: bool,
     id: String,
     namespace: String,
     name: String,
@@ -46,18 +51,22 @@ struct ContainerPage {
 
 pub async fn page(
     State(state): State<AppState>,
+    viewer: Viewer,
     id: Result<ContainerId, ApiError>,
 ) -> Result<Response, PageError> {
     let ContainerId(id) = id?;
-    let container = visible_container(&state, &id).await?;
-    Ok(render(
-        StatusCode::OK,
-        &view(&container, &state.settings.pull_host),
-    ))
+    let (container, rights) = manage::visible(&state, &viewer.principal, &id).await?;
+    let mut page = view(&container, &state.settings.pull_host);
+    page.nav = viewer.nav;
+    page.can_edit = rights.edit;
+    Ok(render(StatusCode::OK, &page))
 }
 
 fn view(c: &Container, pull_host: &str) -> ContainerPage {
     ContainerPage {
+        nav: Nav::default(),
+        can_edit: false,
+        private: !c.visibility.is_public(),
         id: c.id.to_string(),
         namespace: c.id.namespace().to_owned(),
         name: c.id.short_name().to_owned(),

@@ -15,6 +15,7 @@ pub struct Card {
     pub updated: String,
     pub updated_iso: String,
     pub license: Option<String>,
+    pub private: bool,
 }
 
 impl Card {
@@ -30,6 +31,7 @@ impl Card {
             updated: ago(c.updated_at),
             updated_iso: c.updated_at.to_rfc3339(),
             license: c.labels.get("org.opencontainers.image.licenses").cloned(),
+            private: !c.visibility.is_public(),
         }
     }
 }

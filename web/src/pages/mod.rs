@@ -1,16 +1,22 @@
 //! Server-rendered pages (askama). Every page works without JavaScript.
 
+mod account;
+mod admin;
 mod catalogue;
 mod container;
 mod format;
+mod login;
+mod new;
 mod search;
+mod settings;
+pub(crate) mod viewer;
 
 use askama::Template;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -20,6 +26,21 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(catalogue::page))
         .route("/search", get(search::page))
         .route("/r/{namespace}/{name}", get(container::page))
+        .route(
+            "/r/{namespace}/{name}/settings",
+            get(settings::page).post(settings::save),
+        )
+        .route("/r/{namespace}/{name}/members", post(settings::members))
+        .route("/r/{namespace}/{name}/delete", post(settings::delete))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/account", get(account::page))
+        .route("/account/keys", post(account::create_key))
+        .route("/account/keys/{id}/revoke", post(account::revoke_key))
+        .route("/new", get(new::form).post(new::submit))
+        .route("/admin", get(admin::page))
+        .route("/admin/new-user", post(admin::create))
+        .route("/admin/user/{name}", post(admin::change))
 }
 
 /// Renders a template; a rendering failure is logged and becomes the generic 500 page.
@@ -39,6 +60,7 @@ const FALLBACK_500: &str = "<!doctype html><title>Error</title><h1>Something wen
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
+    nav: viewer::Nav,
     status: u16,
     title: String,
     message: String,
@@ -65,12 +87,15 @@ impl IntoResponse for PageError {
         let title = match status {
             StatusCode::NOT_FOUND => "Not found".to_owned(),
             StatusCode::BAD_REQUEST => "That request does not look right".to_owned(),
+            StatusCode::UNAUTHORIZED => "Please sign in".to_owned(),
+            StatusCode::FORBIDDEN => "Not allowed".to_owned(),
             s if s.is_server_error() => "Something went wrong on our side".to_owned(),
             s => s.canonical_reason().unwrap_or("Error").to_owned(),
         };
         render(
             status,
             &ErrorPage {
+                nav: viewer::Nav::default(),
                 status: status.as_u16(),
                 title,
                 message: self.0.message,
@@ -84,6 +109,8 @@ pub async fn not_found(request: Request) -> Response {
     let path = request.uri().path();
     let wants_json = path.starts_with("/container")
         || path.starts_with("/api/")
+        || path.starts_with("/admin/users")
+        || path.starts_with("/user")
         || path.starts_with("/build")
         || request
             .headers()

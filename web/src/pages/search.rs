@@ -7,6 +7,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::format::{Card, Pager, count, encode_query};
+use super::viewer::{Nav, Viewer};
 use super::{PageError, render};
 use crate::api::paging::Paging;
 use crate::api::search::search_containers;
@@ -24,6 +25,7 @@ pub struct Params {
 #[derive(Template)]
 #[template(path = "search.html")]
 struct SearchPage {
+    nav: Nav,
     query: String,
     total: u64,
     total_text: String,
@@ -33,13 +35,16 @@ struct SearchPage {
 
 pub async fn page(
     State(state): State<AppState>,
+    viewer: Viewer,
     params: Result<ApiQuery<Params>, ApiError>,
 ) -> Result<Response, PageError> {
     let ApiQuery(params) = params?;
     let per_page = state.settings.page_size as u32;
     let paging = Paging::new(params.page, Some(per_page), per_page)?;
-    let (total, containers) = search_containers(&state, &params.q, paging).await?;
+    let (total, containers) =
+        search_containers(&state, &viewer.principal, &params.q, paging).await?;
     let page = SearchPage {
+        nav: viewer.nav,
         total,
         total_text: count(total),
         cards: containers.iter().map(Card::new).collect(),

@@ -2,9 +2,13 @@
 
 mod support;
 
+mod accounts;
 mod catalogue;
 mod errors;
+mod holes;
+mod keys;
 mod openapi;
 mod operations;
 mod pages;
+mod permissions;
 mod search;

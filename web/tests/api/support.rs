@@ -7,6 +7,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use bioshadock_backends::{Backends, open_backends};
+use bioshadock_core::accounts::{ApiKey, KeySecret, Role, Scopes, User, UserName, hash_password};
 use bioshadock_core::config::Config;
 use bioshadock_core::{Audience, Container, RepoName, Tag, TagName, Visibility};
 use chrono::{DateTime, Duration, Utc};
@@ -62,14 +63,21 @@ impl TestApp {
         let mut config = Config::load(None).unwrap();
         config.data_dir = dir.path().to_path_buf();
         let backends = open_backends(&config).await.unwrap();
+        let ports = bioshadock_web::Ports {
+            store: backends.store.clone(),
+            search: backends.search.clone(),
+            queue: backends.queue.clone(),
+            users: backends.users.clone(),
+            keys: backends.keys.clone(),
+            sessions: backends.sessions.clone(),
+        };
         let state = bioshadock_web::AppState::new(
-            backends.store.clone(),
-            backends.search.clone(),
-            backends.queue.clone(),
+            ports,
             bioshadock_web::WebSettings {
                 page_size: 24,
                 pull_host: "registry.example.org".into(),
                 public_url: "http://portal.example.org".into(),
+                default_public: true,
             },
         );
         Self {
@@ -89,6 +97,11 @@ impl TestApp {
     pub async fn add(&self, containers: &[Container]) {
         self.backends.store.put_many(containers).await.unwrap();
         self.backends.search.upsert(containers).await.unwrap();
+    }
+
+    /// The app's data directory (the store, the index, the sessions).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     pub async fn count_all(&self) -> u64 {
@@ -184,4 +197,116 @@ pub fn ids(value: &Value) -> Vec<String> {
         .iter()
         .map(|c| c["id"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// A browser-like client of a `TestApp`: keeps the session cookie and the page's CSRF token.
+pub struct Browser<'a> {
+    pub app: &'a TestApp,
+    pub cookie: Option<String>,
+    pub csrf: String,
+}
+
+impl TestApp {
+    /// Creates a user with this role and password straight in the store.
+    pub async fn user(&self, name: &str, role: Role, password: &str) {
+        let user = User::new(UserName::parse(name).unwrap(), role);
+        let hash = hash_password(password).unwrap();
+        self.backends.users.create_user(&user, &hash).await.unwrap();
+    }
+
+    /// Mints an API key for `name` with these scopes (e.g. "read,push") and returns it.
+    pub async fn key(&self, name: &str, scopes: &str) -> String {
+        let secret = KeySecret::generate();
+        let key = ApiKey {
+            id: secret.id().to_owned(),
+            user: UserName::parse(name).unwrap(),
+            label: "test".into(),
+            scopes: Scopes::parse_list(scopes).unwrap(),
+            created_at: bioshadock_core::model::now(),
+            expires_at: None,
+            last_used_at: None,
+            revoked: false,
+        };
+        self.backends
+            .keys
+            .create_key(&key, &secret.hash())
+            .await
+            .unwrap();
+        secret.expose().to_owned()
+    }
+
+    /// Sends `request` with `Authorization: Bearer key`.
+    pub async fn with_key(&self, key: &str, mut request: Request<Body>) -> TestResponse {
+        request.headers_mut().insert(
+            header::AUTHORIZATION,
+            format!("Bearer {key}").parse().unwrap(),
+        );
+        self.send(request).await
+    }
+
+    /// A signed-in browser session for `name`.
+    pub async fn login(&self, name: &str, password: &str) -> Browser<'_> {
+        let mut browser = self.browser();
+        let response = browser.login(name, password).await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
+        browser
+    }
+
+    pub fn browser(&self) -> Browser<'_> {
+        Browser {
+            app: self,
+            cookie: None,
+            csrf: String::new(),
+        }
+    }
+}
+
+impl Browser<'_> {
+    /// Opens the login page and posts the form; returns the post's response.
+    pub async fn login(&mut self, name: &str, password: &str) -> TestResponse {
+        self.get("/login").await;
+        let form = format!(
+            "csrf={}&name={}&password={}&next=%2F",
+            self.csrf, name, password
+        );
+        self.post_form("/login", &form).await
+    }
+
+    pub async fn get(&mut self, uri: &str) -> TestResponse {
+        let request = Request::get(uri);
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    /// Posts an urlencoded form as is (the caller includes `csrf=` or deliberately not).
+    pub async fn post_form(&mut self, uri: &str, form: &str) -> TestResponse {
+        let request = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form.to_owned()))
+            .unwrap();
+        self.send(request).await
+    }
+
+    pub async fn send(&mut self, mut request: Request<Body>) -> TestResponse {
+        if let Some(cookie) = &self.cookie {
+            request
+                .headers_mut()
+                .insert(header::COOKIE, cookie.parse().unwrap());
+        }
+        let response = self.app.send(request).await;
+        if let Some(set) = response.headers.get(header::SET_COOKIE) {
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
+            self.cookie = Some(pair);
+        }
+        if let Some(token) = csrf_in(&response.body) {
+            self.csrf = token;
+        }
+        response
+    }
+}
+
+/// The CSRF token of the first form in a page.
+pub fn csrf_in(html: &str) -> Option<String> {
+    let start = html.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
 }

@@ -1,7 +1,10 @@
 //! How containers travel to and from SQL: the JSON arrays that batch writes unpack with
 //! `json_each`, the statements that unpack them, and the row a read decodes.
 
-use bioshadock_core::{Container, PortError, PortResult, RepoName, Tag, TagName, Visibility};
+use bioshadock_core::accounts::UserName;
+use bioshadock_core::{
+    Access, Container, Member, PortError, PortResult, RepoName, Tag, TagName, Visibility,
+};
 use serde::Serialize;
 
 use crate::sqlite::{corrupt, from_millis, to_i64};
@@ -41,6 +44,12 @@ pub(super) const INSERT_TAGS: &str = "INSERT INTO tags (container_id, name, dige
      FROM json_each(?1) WHERE true \
      ON CONFLICT (container_id, name) DO UPDATE SET digest = excluded.digest, size = excluded.size, \
        platforms = excluded.platforms, pushed_at = excluded.pushed_at";
+
+/// Adds members; a user listed twice for one container keeps the last access given.
+pub(super) const INSERT_MEMBERS: &str = "INSERT INTO container_members (container_id, user, access) \
+     SELECT value ->> 'container_id', value ->> 'user', value ->> 'access' \
+     FROM json_each(?1) WHERE true \
+     ON CONFLICT (container_id, user) DO UPDATE SET access = excluded.access";
 
 /// A container as one element of a write's JSON argument.
 #[derive(Serialize)]
@@ -100,6 +109,24 @@ impl<'a> TagJson<'a> {
     }
 }
 
+/// A member as one element of a write's JSON argument.
+#[derive(Serialize)]
+pub(super) struct MemberJson<'a> {
+    container_id: &'a str,
+    user: &'a str,
+    access: &'static str,
+}
+
+impl<'a> MemberJson<'a> {
+    pub(super) fn of(id: &'a RepoName, m: &'a Member) -> Self {
+        Self {
+            container_id: id.as_str(),
+            user: m.user.as_str(),
+            access: m.access.as_str(),
+        }
+    }
+}
+
 /// One row of the store's `select!()`.
 #[derive(sqlx::FromRow)]
 pub(super) struct ContainerRow {
@@ -115,6 +142,8 @@ pub(super) struct ContainerRow {
     updated_at: i64,
     /// `[[name, digest, size, [platform...], pushed_at], ...]`
     tags: String,
+    /// `[[user, access], ...]`
+    members: String,
 }
 
 type TagTuple = (String, String, i64, Vec<String>, i64);
@@ -141,6 +170,8 @@ impl ContainerRow {
                 })
             })
             .collect::<PortResult<Vec<_>>>()?;
+        let mut members = decode_members(&id, &self.members)?;
+        members.sort();
         let mut container = Container {
             owner: self.owner,
             description: self.description,
@@ -148,6 +179,7 @@ impl ContainerRow {
             git: self.git,
             dockerfile: self.dockerfile,
             tags,
+            members,
             labels,
             pulls: self.pulls.max(0) as u64,
             created_at: from_millis(self.created_at)?,
@@ -157,4 +189,20 @@ impl ContainerRow {
         container.sort_tags();
         Ok(container)
     }
+}
+
+fn decode_members(id: &RepoName, raw: &str) -> PortResult<Vec<Member>> {
+    let pairs: Vec<(String, String)> =
+        serde_json::from_str(raw).map_err(|e| corrupt(format!("{id}: members: {e}")))?;
+    pairs
+        .into_iter()
+        .map(|(user, access)| {
+            Ok(Member {
+                user: UserName::parse(&user)
+                    .map_err(|e| corrupt(format!("{id}: member {user}: {e}")))?,
+                access: Access::parse(&access)
+                    .ok_or_else(|| corrupt(format!("{id}: member {user}: access {access}")))?,
+            })
+        })
+        .collect()
 }

@@ -2,8 +2,8 @@
 //! audience, paging and the empty query.
 
 use super::{ALL, ANON, Check, with_description};
-use crate::conformance::{container, labels, tag};
-use crate::{Audience, Container, Visibility};
+use crate::conformance::{container, labels, member, tag};
+use crate::{Access, Audience, Container, Visibility};
 
 use Visibility::{Private, Public};
 
@@ -143,6 +143,40 @@ pub(super) async fn private_containers_are_hidden_and_uncounted(t: Check) {
         t.expect("secret", who, &["bob/secret-tool"]).await;
     }
     t.expect("secret", &Audience::User("Bob".into()), &[]).await; // user names are exact
+}
+
+pub(super) async fn members_see_private_containers(t: Check) {
+    let mut shared = with_description("alice/shared-tool", 3, "a shared aligner");
+    shared.visibility = Private;
+    shared.members = vec![member("bob", Access::Pull), member("carol", Access::Push)];
+    let mut other = with_description("dave/other-tool", 2, "another aligner");
+    other.visibility = Private;
+    t.upsert(&[container("lab/open-tool", Public, 1), shared.clone(), other])
+        .await;
+    let user = |name: &str| Audience::User(name.into());
+    for who in ["alice", "bob", "carol"] {
+        let who = &user(who);
+        t.expect("", who, &["alice/shared-tool", "lab/open-tool"])
+            .await;
+        t.expect("aligner", who, &["alice/shared-tool"]).await;
+        t.expect_set("tool", who, &["alice/shared-tool", "lab/open-tool"])
+            .await;
+    }
+    for who in [ANON, &user("erin")] {
+        t.expect("", who, &["lab/open-tool"]).await;
+        t.expect("aligner", who, &[]).await;
+        t.expect("tool", who, &["lab/open-tool"]).await;
+    }
+    t.expect("aligner", &user("dave"), &["dave/other-tool"])
+        .await;
+
+    // Bob leaves: once the container is indexed again, search forgets him.
+    shared.members = vec![member("carol", Access::Push)];
+    t.upsert(&[shared]).await;
+    t.expect("", &user("bob"), &["lab/open-tool"]).await;
+    t.expect("shared", &user("bob"), &[]).await;
+    t.expect("shared", &user("carol"), &["alice/shared-tool"])
+        .await;
 }
 
 pub(super) async fn paging_is_stable(t: Check) {

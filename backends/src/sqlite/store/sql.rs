@@ -1,0 +1,95 @@
+//! The store's read and write statements, kept apart from the code that binds them so that
+//! their query plans can be tested (`tests.rs`).
+
+use bioshadock_core::Audience;
+
+/// Every read selects these columns, in the order of `ContainerRow`. A macro so that
+/// `concat!` can make static SQL of it. Members come in primary-key order, which is by user
+/// (the row decoder sorts anyway, without a sorter per container here).
+macro_rules! select {
+    () => {
+        "SELECT c.id, c.owner, c.description, c.visibility, c.git, c.dockerfile, c.labels, \
+           c.pulls, c.created_at, c.updated_at, \
+           (SELECT json_group_array(json_array(t.name, t.digest, t.size, json(t.platforms), \
+              t.pushed_at)) FROM tags t WHERE t.container_id = c.id) AS tags, \
+           (SELECT json_group_array(json_array(m.user, m.access)) \
+              FROM container_members m WHERE m.container_id = c.id) AS members \
+         FROM containers c"
+    };
+}
+
+pub(super) const SELECT_ONE: &str = concat!(select!(), " WHERE c.id = ?1");
+/// The containers whose ids are the JSON array `?1`.
+pub(super) const SELECT_MANY: &str = concat!(
+    select!(),
+    " WHERE c.id IN (SELECT value FROM json_each(?1))"
+);
+const SELECT: &str = select!();
+
+const NEWEST_FIRST: &str = "ORDER BY c.updated_at DESC, c.id ASC";
+
+/// Drop the tags and members of the containers whose ids are the JSON array `?1`, before a
+/// write puts the new sets in.
+pub(super) const CLEAR_TAGS: &str =
+    "DELETE FROM tags WHERE container_id IN (SELECT value FROM json_each(?1))";
+pub(super) const CLEAR_MEMBERS: &str =
+    "DELETE FROM container_members WHERE container_id IN (SELECT value FROM json_each(?1))";
+
+/// Only the portal's columns: a push landing meanwhile keeps its tags, labels and pulls. The
+/// visibility triggers see the change and keep the counts right.
+pub(super) const UPDATE_SETTINGS: &str = "UPDATE containers SET description = ?2, \
+     visibility = ?3, git = ?4, dockerfile = ?5, updated_at = ?6 WHERE id = ?1";
+
+/// Whole-visibility counts come from the trigger-kept `container_counts`.
+pub(super) const COUNT_PUBLIC: &str = "SELECT n FROM container_counts WHERE visibility = 'public'";
+pub(super) const COUNT_EVERYONE: &str = "SELECT coalesce(sum(n), 0) FROM container_counts";
+/// The public count plus the private containers user `?1` owns or is a member of, found
+/// through the owner and member indexes. UNION (not UNION ALL) counts a container once when
+/// its owner is also listed as a member. CROSS JOIN fixes the join order: without statistics
+/// SQLite would walk every private container and probe its members, instead of looking up
+/// the user's few memberships.
+pub(super) const COUNT_USER: &str = "SELECT \
+       (SELECT n FROM container_counts WHERE visibility = 'public') \
+     + (SELECT count(*) FROM ( \
+          SELECT id FROM containers WHERE owner = ?1 AND visibility = 'private' \
+          UNION \
+          SELECT c.id FROM container_members m CROSS JOIN containers c ON c.id = m.container_id \
+          WHERE m.user = ?1 AND c.visibility = 'private'))";
+
+/// One page by offset: `?1` limit, `?2` offset, `?3` the user, if any.
+pub(super) fn list(audience: &Audience) -> String {
+    let visible = visible_to(audience, 3);
+    format!("{SELECT} {visible} {NEWEST_FIRST} LIMIT ?1 OFFSET ?2")
+}
+
+/// One page after a cursor: `?1` limit, `?2` the cursor's `updated_at`, `?3` its id, `?4` the
+/// user, if any. Without a cursor, `?2` and `?3` are bound but unused.
+pub(super) fn list_after(audience: &Audience, cursor: bool) -> String {
+    // `updated_at <= t` is the range the index seeks to; the OR then drops the rows of the
+    // cursor's own instant up to and including the cursor's id.
+    let keyset = if cursor {
+        "c.updated_at <= ?2 AND (c.updated_at < ?2 OR c.id > ?3)"
+    } else {
+        "1"
+    };
+    let visible = visible_to(audience, 4);
+    format!("{SELECT} {visible} AND {keyset} {NEWEST_FIRST} LIMIT ?1")
+}
+
+/// What follows `FROM containers c` to keep what `audience` may see: an optional index hint
+/// and a `WHERE` condition; a user's name is bound as `?{param}`. Literal SQL per audience, so
+/// the public catalogue walks `containers_visible_newest`. For a user, SQLite would otherwise
+/// merge index searches and sort every public row; walking `containers_newest` (which holds
+/// id, visibility and owner) in order stops after one page, and only rows neither public nor
+/// owned cost a membership probe on the members' primary key.
+fn visible_to(audience: &Audience, param: usize) -> String {
+    match audience {
+        Audience::Public => "WHERE c.visibility = 'public'".to_owned(),
+        Audience::User(_) => format!(
+            "INDEXED BY containers_newest WHERE (c.visibility = 'public' OR c.owner = ?{param} \
+             OR EXISTS (SELECT 1 FROM container_members m \
+                        WHERE m.container_id = c.id AND m.user = ?{param}))"
+        ),
+        Audience::Everyone => "WHERE 1".to_owned(),
+    }
+}

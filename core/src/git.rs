@@ -1,0 +1,144 @@
+//! Git sources of builds: `URL`, `URL#ref`, or `URL#ref:subdir`, as Bioshadock wrote them.
+//!
+//! Only network schemes are accepted (`https`, `http`, `git`, `ssh`, and scp-like
+//! `user@host:path`): a `file://` URL or a bare path would let a build read the builder's own
+//! disk.
+
+/// Why a git source was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid git source: {0}")]
+pub struct GitSourceError(String);
+
+/// A validated git source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitSource {
+    pub url: String,
+    pub reference: Option<String>,
+    pub subdir: Option<String>,
+}
+
+const MAX_LEN: usize = 2048;
+
+impl GitSource {
+    pub fn parse(raw: &str) -> Result<Self, GitSourceError> {
+        let bad = |why: &str| Err(GitSourceError(why.to_owned()));
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return bad("it is empty");
+        }
+        if raw.len() > MAX_LEN {
+            return bad("it is longer than 2048 characters");
+        }
+        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return bad("it contains spaces or control characters");
+        }
+        let (url, fragment) = match raw.split_once('#') {
+            Some((url, fragment)) => (url, Some(fragment)),
+            None => (raw, None),
+        };
+        check_url(url)?;
+        let (reference, subdir) = match fragment {
+            None => (None, None),
+            Some(fragment) => {
+                let (reference, subdir) = match fragment.split_once(':') {
+                    Some((r, s)) => (r, Some(s)),
+                    None => (fragment, None),
+                };
+                if reference.starts_with('-') || reference.contains("..") {
+                    return bad("the ref after `#` is not a valid branch, tag or commit");
+                }
+                if let Some(dir) = subdir
+                    && (dir.starts_with('/') || dir.split('/').any(|part| part == ".."))
+                {
+                    return bad("the sub-directory must be a relative path inside the repository");
+                }
+                (
+                    Some(reference.to_owned()).filter(|r| !r.is_empty()),
+                    subdir.map(str::to_owned).filter(|s| !s.is_empty()),
+                )
+            }
+        };
+        Ok(Self {
+            url: url.to_owned(),
+            reference,
+            subdir,
+        })
+    }
+}
+
+fn check_url(url: &str) -> Result<(), GitSourceError> {
+    let refuse = |why: &str| Err(GitSourceError(why.to_owned()));
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if !matches!(
+            scheme.to_ascii_lowercase().as_str(),
+            "https" | "http" | "git" | "ssh"
+        ) {
+            return refuse(
+                "use an https, http, git or ssh URL (file and other schemes are refused)",
+            );
+        }
+        let host = rest.split('/').next().unwrap_or_default();
+        let host = host.rsplit('@').next().unwrap_or_default();
+        if host.is_empty() || host.starts_with('-') {
+            return refuse("the URL has no host");
+        }
+        if rest.split('/').nth(1).is_none_or(str::is_empty) {
+            return refuse("the URL has no repository path");
+        }
+        return Ok(());
+    }
+    // scp-like `git@github.com:org/repo.git`: a user, a host and a path.
+    match url.split_once(':') {
+        Some((user_host, path))
+            if user_host.contains('@')
+                && !user_host.starts_with('-')
+                && !user_host.ends_with('@')
+                && !path.is_empty()
+                && !path.starts_with('-') =>
+        {
+            Ok(())
+        }
+        _ => refuse("use an https, http, git or ssh URL; local paths are refused"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_network_urls_with_refs_and_subdirs() {
+        let s = GitSource::parse("https://github.com/lab/tool.git#v1.2:docker").unwrap();
+        assert_eq!(s.url, "https://github.com/lab/tool.git");
+        assert_eq!(s.reference.as_deref(), Some("v1.2"));
+        assert_eq!(s.subdir.as_deref(), Some("docker"));
+        for ok in [
+            "http://git.lab.org/x/y",
+            "git://git.lab.org/x/y",
+            "ssh://git@git.lab.org/x/y.git",
+            "git@github.com:lab/tool.git",
+            "https://github.com/lab/tool#main",
+        ] {
+            assert!(GitSource::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn refuses_local_and_odd_sources() {
+        for bad in [
+            "",
+            "file:///etc",
+            "/srv/repo",
+            "../repo",
+            "ext::sh -c touch% /tmp/pwned",
+            "https://",
+            "https://github.com",
+            "https://github.com/lab/tool#main:../..",
+            "https://github.com/lab/tool#--upload-pack=x",
+            "ftp://host/x",
+            "-oProxyCommand=x:y",
+        ] {
+            assert!(GitSource::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+}

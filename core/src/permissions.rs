@@ -1,0 +1,217 @@
+//! Who may do what: the one rule set that pages, the API, search, the token service and the
+//! builder all ask. Deny by default: a right exists only where a rule below grants it.
+//!
+//! - Anyone sees public containers; private ones are seen by their owner, their members and
+//!   admins only.
+//! - A user owns the namespace of their name; `library/` is curated by editors and admins.
+//! - Push members may also push images and edit the description and build sources; owners
+//!   and admins (and editors, in `library/`) manage visibility and members and may delete.
+//! - A caller signed in with an API key holds only the key's scopes: seeing private
+//!   containers needs `read`, any change needs `push`, queueing builds needs `build`.
+
+use crate::Audience;
+use crate::accounts::{LIBRARY_NAMESPACE, Role, Scope, Scopes, User, UserName};
+use crate::model::{Access, Container};
+
+/// How a signed-in caller proved who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A browser session (all scopes).
+    Session,
+    /// An API key, by its public id.
+    ApiKey(String),
+    /// The command line on the server (all scopes).
+    Local,
+}
+
+/// A signed-in caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user: User,
+    pub scopes: Scopes,
+    pub credential: Credential,
+}
+
+/// Whoever makes a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Anonymous,
+    User(Actor),
+}
+
+/// What a principal may do with one container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rights {
+    /// See it in lists and search, open its page, read it through the API, pull it.
+    pub see: bool,
+    /// Change its description, git source and Dockerfile.
+    pub edit: bool,
+    /// Push images into it.
+    pub push: bool,
+    /// Change its visibility and members, delete it.
+    pub manage: bool,
+}
+
+impl Rights {
+    const ALL: Rights = Rights {
+        see: true,
+        edit: true,
+        push: true,
+        manage: true,
+    };
+    const SEE: Rights = Rights {
+        see: true,
+        edit: false,
+        push: false,
+        manage: false,
+    };
+}
+
+/// Why something was refused; the web maps these to 401/403.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    #[error("sign in or present an API key first")]
+    NotSignedIn,
+    #[error("this API key lacks the `{}` scope", .0.as_str())]
+    MissingScope(Scope),
+    #[error("{0}")]
+    Forbidden(String),
+}
+
+impl Principal {
+    /// A principal for `user` holding `scopes`.
+    pub fn user(user: User, scopes: Scopes, credential: Credential) -> Self {
+        Self::User(Actor {
+            user,
+            scopes,
+            credential,
+        })
+    }
+
+    pub fn actor(&self) -> Option<&Actor> {
+        match self {
+            Self::User(actor) => Some(actor),
+            Self::Anonymous => None,
+        }
+    }
+
+    pub fn name(&self) -> Option<&UserName> {
+        self.actor().map(|a| &a.user.name)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.actor().is_some_and(|a| a.user.role == Role::Admin)
+    }
+
+    fn has_scope(&self, scope: Scope) -> bool {
+        self.actor().is_some_and(|a| a.scopes.contains(scope))
+    }
+
+    /// The signed-in actor holding `scope`, or why not.
+    pub fn require(&self, scope: Scope) -> Result<&Actor, Denied> {
+        let actor = self.actor().ok_or(Denied::NotSignedIn)?;
+        if actor.scopes.contains(scope) {
+            Ok(actor)
+        } else {
+            Err(Denied::MissingScope(scope))
+        }
+    }
+
+    /// An admin holding `scope`, or why not.
+    pub fn require_admin(&self, scope: Scope) -> Result<&Actor, Denied> {
+        let actor = self.require(scope)?;
+        if actor.user.role == Role::Admin {
+            Ok(actor)
+        } else {
+            Err(Denied::Forbidden("only administrators may do this".into()))
+        }
+    }
+
+    /// Which containers this principal's lists and searches include. Mirrors
+    /// [`rights_on`](Self::rights_on)`.see`, except that editors are not shown private
+    /// `library/` containers they are not members of (they still reach them by name).
+    pub fn audience(&self) -> Audience {
+        match self.actor() {
+            Some(actor) if actor.scopes.contains(Scope::Read) => match actor.user.role {
+                Role::Admin => Audience::Everyone,
+                _ => Audience::User(actor.user.name.as_str().to_owned()),
+            },
+            _ => Audience::Public,
+        }
+    }
+
+    /// What this principal may do with `container`.
+    pub fn rights_on(&self, container: &Container) -> Rights {
+        let public = container.visibility.is_public();
+        let Some(actor) = self.actor() else {
+            return if public {
+                Rights::SEE
+            } else {
+                Rights::default()
+            };
+        };
+        let name = actor.user.name.as_str();
+        let granted = if actor.user.role == Role::Admin
+            || container.owner == name
+            || (actor.user.role == Role::Editor && container.id.namespace() == LIBRARY_NAMESPACE)
+        {
+            Rights::ALL
+        } else {
+            match container.member_access(name) {
+                Some(Access::Push) => Rights {
+                    see: true,
+                    edit: true,
+                    push: true,
+                    manage: false,
+                },
+                Some(Access::Pull) => Rights::SEE,
+                None if public => Rights::SEE,
+                None => Rights::default(),
+            }
+        };
+        // A key holds only its scopes: private containers need `read`, changes need `push`.
+        let may_read_private = self.has_scope(Scope::Read);
+        let may_change = self.has_scope(Scope::Push);
+        Rights {
+            see: granted.see && (public || may_read_private),
+            edit: granted.edit && may_change,
+            push: granted.push && may_change,
+            manage: granted.manage && may_change,
+        }
+    }
+
+    /// Whether this principal may create a container in `namespace`.
+    pub fn may_create_in(&self, namespace: &str) -> Result<&Actor, Denied> {
+        let actor = self.require(Scope::Push)?;
+        let allowed = match actor.user.role {
+            Role::Admin => true,
+            Role::Editor => namespace == LIBRARY_NAMESPACE || namespace == actor.user.name.as_str(),
+            Role::User => namespace == actor.user.name.as_str(),
+        };
+        if allowed {
+            Ok(actor)
+        } else if namespace == LIBRARY_NAMESPACE {
+            Err(Denied::Forbidden(
+                "`library/` is curated: only editors and administrators publish there".into(),
+            ))
+        } else {
+            Err(Denied::Forbidden(format!(
+                "you may only create containers in your own namespace, `{}/`",
+                actor.user.name
+            )))
+        }
+    }
+}
+
+/// The owner recorded for a new container in `namespace` created by `creator`: the user whose
+/// namespace it is, or the creator in the curated `library/`.
+pub fn owner_for(namespace: &str, creator: &UserName) -> String {
+    if namespace == LIBRARY_NAMESPACE {
+        creator.as_str().to_owned()
+    } else {
+        namespace.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests;

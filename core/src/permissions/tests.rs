@@ -1,0 +1,169 @@
+use super::*;
+use crate::RepoName;
+use crate::model::{Member, Visibility};
+
+fn user(name: &str, role: Role) -> User {
+    User::new(UserName::parse(name).unwrap(), role)
+}
+
+fn signed_in(name: &str, role: Role) -> Principal {
+    Principal::user(user(name, role), Scopes::all(), Credential::Session)
+}
+
+fn with_key(name: &str, scopes: &str) -> Principal {
+    Principal::user(
+        user(name, Role::User),
+        Scopes::parse_list(scopes).unwrap(),
+        Credential::ApiKey("0123456789ab".into()),
+    )
+}
+
+fn container(visibility: Visibility) -> Container {
+    let mut c = Container::new(
+        RepoName::parse("olivia/tool").unwrap(),
+        "olivia",
+        visibility,
+    );
+    c.members = vec![
+        Member {
+            user: UserName::parse("pam").unwrap(),
+            access: Access::Pull,
+        },
+        Member {
+            user: UserName::parse("pete").unwrap(),
+            access: Access::Push,
+        },
+    ];
+    c
+}
+
+/// (see, edit, push, manage)
+fn rights(p: &Principal, c: &Container) -> (bool, bool, bool, bool) {
+    let r = p.rights_on(c);
+    (r.see, r.edit, r.push, r.manage)
+}
+
+#[test]
+fn the_rights_matrix() {
+    let none = (false, false, false, false);
+    let see = (true, false, false, false);
+    let member_push = (true, true, true, false);
+    let all = (true, true, true, true);
+    let cases = [
+        (Principal::Anonymous, see, none),
+        (signed_in("mallory", Role::User), see, none),
+        (signed_in("pam", Role::User), see, see),
+        (signed_in("pete", Role::User), member_push, member_push),
+        (signed_in("olivia", Role::User), all, all),
+        (signed_in("root", Role::Admin), all, all),
+        (signed_in("eddie", Role::Editor), see, none),
+    ];
+    let public = container(Visibility::Public);
+    let private = container(Visibility::Private);
+    for (who, on_public, on_private) in cases {
+        assert_eq!(rights(&who, &public), on_public, "{who:?} on public");
+        assert_eq!(rights(&who, &private), on_private, "{who:?} on private");
+    }
+}
+
+#[test]
+fn editors_curate_library() {
+    let mut c = container(Visibility::Private);
+    c.id = RepoName::parse("library/tool").unwrap();
+    c.owner = "someone".into();
+    let editor = signed_in("eddie", Role::Editor);
+    assert_eq!(rights(&editor, &c), (true, true, true, true));
+    assert!(editor.may_create_in("library").is_ok());
+    assert!(
+        signed_in("olivia", Role::User)
+            .may_create_in("library")
+            .is_err()
+    );
+    assert!(
+        signed_in("root", Role::Admin)
+            .may_create_in("library")
+            .is_ok()
+    );
+}
+
+#[test]
+fn users_create_only_in_their_own_namespace() {
+    let olivia = signed_in("olivia", Role::User);
+    assert!(olivia.may_create_in("olivia").is_ok());
+    assert!(matches!(
+        olivia.may_create_in("pam"),
+        Err(Denied::Forbidden(_))
+    ));
+    assert_eq!(
+        Principal::Anonymous.may_create_in("olivia").unwrap_err(),
+        Denied::NotSignedIn
+    );
+    assert_eq!(
+        with_key("olivia", "read")
+            .may_create_in("olivia")
+            .unwrap_err(),
+        Denied::MissingScope(Scope::Push)
+    );
+    assert!(
+        signed_in("root", Role::Admin)
+            .may_create_in("olivia")
+            .is_ok()
+    );
+}
+
+#[test]
+fn keys_hold_only_their_scopes() {
+    let private = container(Visibility::Private);
+    let public = container(Visibility::Public);
+    assert_eq!(
+        rights(&with_key("olivia", "read"), &private),
+        (true, false, false, false)
+    );
+    assert_eq!(
+        rights(&with_key("olivia", "push"), &private),
+        (false, true, true, true)
+    );
+    assert_eq!(
+        rights(&with_key("olivia", "build"), &public),
+        (true, false, false, false)
+    );
+    assert_eq!(with_key("olivia", "build").audience(), Audience::Public);
+    assert_eq!(
+        with_key("olivia", "read").audience(),
+        Audience::User("olivia".into())
+    );
+}
+
+#[test]
+fn audiences_follow_roles() {
+    assert_eq!(Principal::Anonymous.audience(), Audience::Public);
+    assert_eq!(
+        signed_in("root", Role::Admin).audience(),
+        Audience::Everyone
+    );
+    assert_eq!(
+        signed_in("pam", Role::User).audience(),
+        Audience::User("pam".into())
+    );
+}
+
+#[test]
+fn admin_only_actions_need_the_admin_role() {
+    let admin = signed_in("root", Role::Admin);
+    assert!(admin.require_admin(Scope::Read).is_ok());
+    assert!(matches!(
+        signed_in("pam", Role::User).require_admin(Scope::Read),
+        Err(Denied::Forbidden(_))
+    ));
+    assert_eq!(
+        Principal::Anonymous.require_admin(Scope::Read).unwrap_err(),
+        Denied::NotSignedIn
+    );
+}
+
+#[test]
+fn library_owner_is_the_creator_elsewhere_the_namespace() {
+    let eddie = UserName::parse("eddie").unwrap();
+    assert_eq!(owner_for("library", &eddie), "eddie");
+    assert_eq!(owner_for("olivia", &eddie), "olivia");
+}

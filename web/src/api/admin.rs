@@ -1,0 +1,151 @@
+//! Account administration, for admins only.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use bioshadock_core::PortError;
+use bioshadock_core::accounts::{Role, Scope, User, UserName, hash_password};
+use bioshadock_core::permissions::Actor;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::account::UserView;
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::ApiJson;
+use crate::state::AppState;
+
+/// The body of `POST /admin/users`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserBody {
+    #[schema(example = "bob")]
+    name: String,
+    /// At least 8 characters.
+    password: String,
+    /// Default `user`.
+    role: Option<Role>,
+}
+
+/// The body of `PATCH /admin/users/{name}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserChangesBody {
+    role: Option<Role>,
+    disabled: Option<bool>,
+}
+
+/// Every user.
+#[utoipa::path(get, path = "/admin/users", tag = "admin",
+    security(("apikey" = []), ("bearer" = []), ("basic" = [])),
+    responses((status = 200, body = [UserView]), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Vec<UserView>>, ApiError> {
+    caller.require_admin(Scope::Read)?;
+    let users = state.users.list_users().await?;
+    Ok(Json(users.into_iter().map(UserView::from).collect()))
+}
+
+/// Create a user.
+#[utoipa::path(post, path = "/admin/users", tag = "admin", request_body = NewUserBody,
+    security(("apikey" = []), ("bearer" = []), ("basic" = [])),
+    responses((status = 201, body = UserView), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<NewUserBody>,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    caller.require_admin(Scope::Push)?;
+    let name = UserName::parse(body.name.trim())
+        .map_err(|e| ApiError::bad_request(format!("user name: {e}")))?;
+    let user = User::new(name, body.role.unwrap_or(Role::User));
+    create_user(&state, &user, &body.password).await?;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+/// Change a user's role, or disable or re-enable them.
+#[utoipa::path(patch, path = "/admin/users/{name}", tag = "admin", request_body = UserChangesBody,
+    params(("name" = String, Path)),
+    security(("apikey" = []), ("bearer" = []), ("basic" = [])),
+    responses((status = 200, body = UserView), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<UserChangesBody>,
+) -> Result<Json<UserView>, ApiError> {
+    let actor = caller.require_admin(Scope::Push)?;
+    let name = UserName::parse(&name).map_err(|_| unknown(&name))?;
+    let user = change_user(&state, actor, &name, body.role, body.disabled).await?;
+    Ok(Json(user.into()))
+}
+
+fn unknown(name: &str) -> ApiError {
+    ApiError::not_found(format!("there is no user `{name}`"))
+}
+
+pub(crate) async fn create_user(
+    state: &AppState,
+    user: &User,
+    password: &str,
+) -> Result<(), ApiError> {
+    let password = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    match state.users.create_user(user, &hash).await {
+        Ok(()) => {
+            tracing::info!(user = %user.name, role = user.role.as_str(), "user created");
+            Ok(())
+        }
+        Err(PortError::Conflict(_)) => Err(ApiError::conflict(format!(
+            "user `{}` already exists",
+            user.name
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Applies role and disabled changes. Admins cannot demote or disable themselves, so an
+/// installation cannot lose its last way in by accident.
+pub(crate) async fn change_user(
+    state: &AppState,
+    actor: &Actor,
+    name: &UserName,
+    role: Option<Role>,
+    disabled: Option<bool>,
+) -> Result<User, ApiError> {
+    if *name == actor.user.name
+        && (role.is_some_and(|r| r != Role::Admin) || disabled == Some(true))
+    {
+        return Err(ApiError::bad_request(
+            "you cannot demote or disable yourself; ask another admin",
+        ));
+    }
+    let not_found = |e: PortError| match e {
+        PortError::NotFound => unknown(name.as_str()),
+        e => e.into(),
+    };
+    if let Some(role) = role {
+        state.users.set_role(name, role).await.map_err(not_found)?;
+    }
+    if let Some(disabled) = disabled {
+        state
+            .users
+            .set_disabled(name, disabled)
+            .await
+            .map_err(not_found)?;
+    }
+    state.key_cache.forget_user(name.as_str());
+    let user = state.users.get_user(name).await.map_err(not_found)?;
+    tracing::info!(user = %name, role = user.role.as_str(), disabled = user.disabled, "user changed");
+    Ok(user)
+}

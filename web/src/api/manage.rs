@@ -1,0 +1,195 @@
+//! Changing containers: create, edit, members, delete. The rules live in `core::permissions`;
+//! the work in [`crate::manage`].
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use bioshadock_core::model::{Access, Member};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ContainerId};
+use crate::manage::{self, Changes, NewContainer};
+use crate::state::AppState;
+use crate::views::ContainerView;
+
+/// The body of `POST /container/new`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewContainerBody {
+    /// `namespace/name`, or just `name` for the caller's own namespace.
+    #[schema(example = "alice/samtools")]
+    name: String,
+    /// Markdown.
+    #[serde(default)]
+    description: String,
+    /// Git source to build from: `URL`, `URL#ref` or `URL#ref:subdir` (https, http, git, ssh).
+    git: Option<String>,
+    dockerfile: Option<String>,
+    /// Public (default from configuration) or private.
+    visible: Option<bool>,
+}
+
+/// Create a container in the caller's namespace (editors and admins: also `library/`).
+#[utoipa::path(post, path = "/container/new", tag = "containers", request_body = NewContainerBody,
+    security(("apikey" = []), ("bearer" = []), ("basic" = [])),
+    responses(
+        (status = 201, body = ContainerView),
+        (status = 400, description = "Invalid name, git source or body", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not the caller's namespace, or the key lacks `push`", body = ErrorBody),
+        (status = 409, description = "The name is taken", body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<NewContainerBody>,
+) -> Result<(StatusCode, Json<ContainerView>), ApiError> {
+    let input = NewContainer {
+        name: body.name,
+        description: body.description,
+        git: body.git,
+        dockerfile: body.dockerfile,
+        visible: body.visible,
+    };
+    let container = manage::create(&state, &caller, input).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ContainerView::new(container, &state.settings.pull_host)),
+    ))
+}
+
+/// The body of `PATCH /container/{namespace}/{name}`: only the fields present change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    description: Option<String>,
+    /// Changing visibility needs the right to manage the container.
+    visible: Option<bool>,
+    /// An empty string removes the git source.
+    git: Option<String>,
+    /// An empty string removes the Dockerfile.
+    dockerfile: Option<String>,
+}
+
+/// Edit a container's description, visibility, git source or Dockerfile.
+#[utoipa::path(patch, path = "/container/{namespace}/{name}", tag = "containers",
+    params(("namespace" = String, Path), ("name" = String, Path)), request_body = UpdateBody,
+    security(("apikey" = []), ("bearer" = []), ("basic" = [])),
+    responses(
+        (status = 200, body = ContainerView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ContainerId(id): ContainerId,
+    ApiJson(body): ApiJson<UpdateBody>,
+) -> Result<Json<ContainerView>, ApiError> {
+    let changes = Changes {
+        description: body.description,
+        visible: body.visible,
+        git: body.git,
+        dockerfile: body.dockerfile,
+    };
+    let container = manage::update(&state, &caller, &id, changes).await?;
+    Ok(Json(ContainerView::new(
+        container,
+        &state.settings.pull_host,
+    )))
+}
+
+/// Delete a container (its owner or an admin).
+#[utoipa::path(delete, path = "/container/{namespace}/{name}", tag = "containers",
+    params(("namespace" = String, Path), ("name" = String, Path)),
+    security(("apikey" = []), ("bearer" = []), ("basic" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ContainerId(id): ContainerId,
+) -> Result<StatusCode, ApiError> {
+    manage::delete(&state, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A member of a container.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberView {
+    #[schema(example = "bob")]
+    user: String,
+    /// `pull` or `push`.
+    access: Access,
+}
+
+/// The body of `PUT /container/members/{namespace}/{name}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MembersBody {
+    /// The whole list; it replaces the current one.
+    members: Vec<MemberView>,
+}
+
+fn views(members: Vec<Member>) -> Vec<MemberView> {
+    members
+        .into_iter()
+        .map(|m| MemberView {
+            user: m.user.to_string(),
+            access: m.access,
+        })
+        .collect()
+}
+
+/// A container's members (its owner or an admin).
+#[utoipa::path(get, path = "/container/members/{namespace}/{name}", tag = "containers",
+    params(("namespace" = String, Path), ("name" = String, Path)),
+    security(("apikey" = []), ("bearer" = []), ("basic" = [])),
+    responses((status = 200, body = [MemberView]), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn members(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ContainerId(id): ContainerId,
+) -> Result<Json<Vec<MemberView>>, ApiError> {
+    caller.require(bioshadock_core::accounts::Scope::Read)?;
+    let (container, rights) = manage::visible(&state, &caller, &id).await?;
+    if !rights.manage {
+        return Err(ApiError::forbidden(
+            "forbidden",
+            "only its owner and admins may list its members",
+        ));
+    }
+    Ok(Json(views(container.members)))
+}
+
+/// Replace a container's members (its owner or an admin).
+#[utoipa::path(put, path = "/container/members/{namespace}/{name}", tag = "containers",
+    params(("namespace" = String, Path), ("name" = String, Path)), request_body = MembersBody,
+    security(("apikey" = []), ("bearer" = []), ("basic" = [])),
+    responses((status = 200, body = [MemberView]), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn set_members(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ContainerId(id): ContainerId,
+    ApiJson(body): ApiJson<MembersBody>,
+) -> Result<Json<Vec<MemberView>>, ApiError> {
+    let members = body
+        .members
+        .into_iter()
+        .map(|m| {
+            Ok(Member {
+                user: manage::member_name(&m.user)?,
+                access: m.access,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let container = manage::set_members(&state, &caller, &id, members).await?;
+    Ok(Json(views(container.members)))
+}

@@ -1,0 +1,103 @@
+//! The `Caller` extractor: the principal behind a request.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bioshadock_core::PortError;
+use bioshadock_core::accounts::Scopes;
+use bioshadock_core::permissions::{Credential, Principal};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::keys::{Presented, authenticate_key};
+use super::session::USER_KEY;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The principal making the request. A presented API key wins over the session cookie; a key
+/// that is presented but not valid is a 401, never a silent fall-back to anonymous.
+pub(crate) struct Caller(pub Principal);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(presented) = presented_key(parts)? {
+            return authenticate_key(state, presented).await.map(Self);
+        }
+        let Ok(session) = Session::from_request_parts(parts, state).await else {
+            return Ok(Self(Principal::Anonymous));
+        };
+        session_principal(state, &session).await.map(Self)
+    }
+}
+
+/// The signed-in user of a browser session, or anonymous. A user disabled since they signed
+/// in is signed out here.
+pub(crate) async fn session_principal(
+    state: &AppState,
+    session: &Session,
+) -> Result<Principal, ApiError> {
+    let name = session
+        .get::<String>(USER_KEY)
+        .await
+        .map_err(|e| session_unavailable(&e))?;
+    let Some(name) = name.and_then(|n| bioshadock_core::accounts::UserName::parse(&n).ok()) else {
+        return Ok(Principal::Anonymous);
+    };
+    match state.users.get_user(&name).await {
+        Ok(user) if !user.disabled => Ok(Principal::user(user, Scopes::all(), Credential::Session)),
+        Ok(_) | Err(PortError::NotFound) => {
+            session.flush().await.map_err(|e| session_unavailable(&e))?;
+            Ok(Principal::Anonymous)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) fn session_unavailable(error: &tower_sessions::session::Error) -> ApiError {
+    tracing::warn!(error = %error, "session store unavailable");
+    ApiError::unavailable()
+}
+
+#[derive(Deserialize)]
+struct ApikeyParam {
+    apikey: Option<String>,
+}
+
+/// The API key a request presents, if any, in one of the three accepted places.
+fn presented_key(parts: &Parts) -> Result<Option<Presented>, ApiError> {
+    if let Some(value) = parts.headers.get(AUTHORIZATION) {
+        let value = value
+            .to_str()
+            .map_err(|_| ApiError::unauthorized("the Authorization header is not readable"))?;
+        let (scheme, credentials) = value.trim().split_once(' ').unwrap_or((value, ""));
+        let credentials = credentials.trim();
+        return if scheme.eq_ignore_ascii_case("bearer") {
+            Ok(Some(Presented::bare(credentials)))
+        } else if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = STANDARD
+                .decode(credentials)
+                .ok()
+                .and_then(|raw| String::from_utf8(raw).ok())
+                .ok_or_else(|| ApiError::unauthorized("malformed Basic credentials"))?;
+            let (user, key) = decoded
+                .split_once(':')
+                .ok_or_else(|| ApiError::unauthorized("malformed Basic credentials"))?;
+            Ok(Some(Presented::for_user(user, key)))
+        } else {
+            Err(ApiError::unauthorized(
+                "unsupported Authorization scheme; use Bearer KEY or Basic user:KEY",
+            ))
+        };
+    }
+    let query = parts.uri.query().unwrap_or_default();
+    if !query.contains("apikey") {
+        return Ok(None);
+    }
+    let param: ApikeyParam = serde_urlencoded::from_str(query)
+        .map_err(|_| ApiError::bad_request("the query string is malformed"))?;
+    Ok(param.apikey.map(|key| Presented::bare(&key)))
+}

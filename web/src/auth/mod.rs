@@ -1,0 +1,12 @@
+//! Who is calling: API keys (`?apikey=`, `Authorization: Bearer`, Basic `user:KEY`) for
+//! scripts, the session cookie for browsers. The [`Caller`] extractor turns either into a
+//! [`Principal`], and every handler asks `bioshadock_core::permissions` what it may do.
+
+mod caller;
+pub(crate) mod csrf;
+mod keys;
+pub(crate) mod session;
+pub(crate) mod throttle;
+
+pub(crate) use caller::{Caller, session_principal, session_unavailable};
+pub(crate) use keys::KeyCache;

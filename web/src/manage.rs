@@ -1,0 +1,267 @@
+//! Changing the catalogue on behalf of a caller: create, edit, set members, delete. Shared by
+//! the JSON API and the pages, so both follow the same rules (`core::permissions`) and keep
+//! the search index in step with the store.
+
+use bioshadock_core::accounts::{Scope, UserName};
+use bioshadock_core::git::GitSource;
+use bioshadock_core::model::{self, Member};
+use bioshadock_core::permissions::{Principal, Rights, owner_for};
+use bioshadock_core::ports::store::ContainerSettings;
+use bioshadock_core::{Container, PortError, RepoName, Visibility};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Longest description or Dockerfile accepted (both are shown on pages).
+const MAX_TEXT: usize = 64 * 1024;
+/// More members than this is a group's job, not a list's.
+const MAX_MEMBERS: usize = 200;
+
+/// What a new container starts with.
+#[derive(Debug, Default)]
+pub struct NewContainer {
+    /// `namespace/name`, or just `name` for the caller's own namespace.
+    pub name: String,
+    pub description: String,
+    pub git: Option<String>,
+    pub dockerfile: Option<String>,
+    pub visible: Option<bool>,
+}
+
+/// Fields to change; `None` leaves a field as it is, an empty git or Dockerfile removes it.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub description: Option<String>,
+    pub visible: Option<bool>,
+    pub git: Option<String>,
+    pub dockerfile: Option<String>,
+}
+
+/// A container the caller may see; one they may not see is reported as absent, so its
+/// existence does not leak.
+pub async fn visible(
+    state: &AppState,
+    principal: &Principal,
+    id: &RepoName,
+) -> Result<(Container, Rights), ApiError> {
+    let unknown = || ApiError::not_found(format!("no container named `{id}`"));
+    match state.store.get(id).await {
+        Ok(c) => {
+            let rights = principal.rights_on(&c);
+            if rights.see {
+                Ok((c, rights))
+            } else {
+                Err(unknown())
+            }
+        }
+        Err(PortError::NotFound) => Err(unknown()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn create(
+    state: &AppState,
+    principal: &Principal,
+    input: NewContainer,
+) -> Result<Container, ApiError> {
+    let actor = principal.require(Scope::Push)?;
+    let name = input.name.trim();
+    let id = if name.contains('/') {
+        RepoName::parse(name)?
+    } else {
+        RepoName::parse(&format!("{}/{name}", actor.user.name))?
+    };
+    let actor = principal.may_create_in(id.namespace())?;
+    let visibility = match input.visible.unwrap_or(state.settings.default_public) {
+        true => Visibility::Public,
+        false => Visibility::Private,
+    };
+    let mut container = Container::new(
+        id.clone(),
+        owner_for(id.namespace(), &actor.user.name),
+        visibility,
+    );
+    container.description = checked_text("description", input.description)?;
+    container.git = checked_git(input.git)?;
+    container.dockerfile = checked_dockerfile(input.dockerfile)?;
+    match state.store.create(&container).await {
+        Ok(()) => {}
+        Err(PortError::Conflict(_)) => {
+            return Err(ApiError::conflict(format!(
+                "a container named `{id}` already exists"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    reindex(state, &container).await;
+    Ok(container)
+}
+
+pub async fn update(
+    state: &AppState,
+    principal: &Principal,
+    id: &RepoName,
+    changes: Changes,
+) -> Result<Container, ApiError> {
+    principal.require(Scope::Push)?;
+    let (container, rights) = visible(state, principal, id).await?;
+    let edits_content =
+        changes.description.is_some() || changes.git.is_some() || changes.dockerfile.is_some();
+    if edits_content && !rights.edit {
+        return Err(forbidden(
+            "only its owner, push members and admins may edit this container",
+        ));
+    }
+    if changes.visible.is_some() && !rights.manage {
+        return Err(forbidden(
+            "only its owner and admins may change who can see this container",
+        ));
+    }
+    let mut settings = ContainerSettings::of(&container);
+    if let Some(text) = changes.description {
+        settings.description = checked_text("description", text)?;
+    }
+    if let Some(visible) = changes.visible {
+        settings.visibility = if visible {
+            Visibility::Public
+        } else {
+            Visibility::Private
+        };
+    }
+    if let Some(git) = changes.git {
+        settings.git = checked_git(Some(git))?;
+    }
+    if let Some(dockerfile) = changes.dockerfile {
+        settings.dockerfile = checked_dockerfile(Some(dockerfile))?;
+    }
+    save(state, id, settings).await
+}
+
+/// Replaces the member list.
+pub async fn set_members(
+    state: &AppState,
+    principal: &Principal,
+    id: &RepoName,
+    members: Vec<Member>,
+) -> Result<Container, ApiError> {
+    principal.require(Scope::Push)?;
+    let (container, rights) = visible(state, principal, id).await?;
+    if !rights.manage {
+        return Err(forbidden(
+            "only its owner and admins may change its members",
+        ));
+    }
+    if members.len() > MAX_MEMBERS {
+        return Err(ApiError::bad_request(format!(
+            "at most {MAX_MEMBERS} members"
+        )));
+    }
+    let mut members = members;
+    members.sort();
+    for pair in members.windows(2) {
+        if pair[0].user == pair[1].user {
+            return Err(ApiError::bad_request(format!(
+                "`{}` is listed twice",
+                pair[0].user
+            )));
+        }
+    }
+    for member in &members {
+        if member.user.as_str() == container.owner {
+            return Err(ApiError::bad_request(format!(
+                "`{}` owns the container already",
+                member.user
+            )));
+        }
+        match state.users.get_user(&member.user).await {
+            Ok(_) => {}
+            Err(PortError::NotFound) => {
+                return Err(ApiError::bad_request(format!(
+                    "there is no user `{}`",
+                    member.user
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut settings = ContainerSettings::of(&container);
+    settings.members = members;
+    save(state, id, settings).await
+}
+
+pub async fn delete(
+    state: &AppState,
+    principal: &Principal,
+    id: &RepoName,
+) -> Result<(), ApiError> {
+    principal.require(Scope::Push)?;
+    let (_, rights) = visible(state, principal, id).await?;
+    if !rights.manage {
+        return Err(forbidden(
+            "only its owner and admins may delete this container",
+        ));
+    }
+    match state.store.delete(id).await {
+        Ok(()) | Err(PortError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    if let Err(e) = state.search.remove(id).await {
+        // The store is the source of truth; a stale hit is filtered out when read back.
+        tracing::warn!(error = %e, %id, "removing a deleted container from the index failed");
+    }
+    Ok(())
+}
+
+/// Parses a member's user name from a form or body.
+pub fn member_name(raw: &str) -> Result<UserName, ApiError> {
+    UserName::parse(raw.trim()).map_err(|e| ApiError::bad_request(format!("member: {e}")))
+}
+
+async fn save(
+    state: &AppState,
+    id: &RepoName,
+    mut settings: ContainerSettings,
+) -> Result<Container, ApiError> {
+    settings.updated_at = model::now().max(settings.updated_at);
+    state.store.update_settings(id, &settings).await?;
+    let container = state.store.get(id).await?;
+    reindex(state, &container).await;
+    Ok(container)
+}
+
+/// Keeps search in step; a failure is logged, and `bioshadock reindex` repairs it.
+async fn reindex(state: &AppState, container: &Container) {
+    if let Err(e) = state.search.upsert(std::slice::from_ref(container)).await {
+        tracing::warn!(error = %e, id = %container.id, "indexing a changed container failed");
+    }
+}
+
+fn forbidden(message: &str) -> ApiError {
+    ApiError::forbidden("forbidden", message)
+}
+
+fn checked_text(field: &str, text: String) -> Result<String, ApiError> {
+    if text.len() > MAX_TEXT {
+        return Err(ApiError::bad_request(format!(
+            "`{field}` is longer than {MAX_TEXT} bytes"
+        )));
+    }
+    Ok(text)
+}
+
+fn checked_git(git: Option<String>) -> Result<Option<String>, ApiError> {
+    match git.map(|g| g.trim().to_owned()).filter(|g| !g.is_empty()) {
+        None => Ok(None),
+        Some(git) => {
+            GitSource::parse(&git).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            Ok(Some(git))
+        }
+    }
+}
+
+fn checked_dockerfile(dockerfile: Option<String>) -> Result<Option<String>, ApiError> {
+    match dockerfile.filter(|d| !d.trim().is_empty()) {
+        None => Ok(None),
+        Some(text) => checked_text("dockerfile", text).map(Some),
+    }
+}

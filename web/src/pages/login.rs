@@ -1,0 +1,176 @@
+//! Signing in and out.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Form, FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use bioshadock_core::PortError;
+use bioshadock_core::accounts::{UserName, decoy_hash, verify_password};
+use serde::Deserialize;
+
+use super::viewer::{Nav, Viewer};
+use super::{PageError, render};
+use crate::auth::csrf;
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    nav: Nav,
+    csrf: String,
+    name: String,
+    next: String,
+    error: Option<String>,
+    /// No accounts exist yet: tell the newcomer how to make the first one.
+    first_run: bool,
+}
+
+/// The client's address, when the server knows it (not in in-process tests).
+pub struct ClientAddr(Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip()),
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    query: Result<axum::extract::Query<LoginQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let next = safe_next(&query.map(|q| q.0.next).unwrap_or_default());
+    if viewer.principal.actor().is_some() {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    let page = LoginPage {
+        csrf: csrf::token(&viewer.session).await?,
+        nav: viewer.nav,
+        name: String::new(),
+        next,
+        error: None,
+        first_run: state.users.count_users().await? == 0,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    ClientAddr(address): ClientAddr,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf).await?;
+    let next = safe_next(&form.next);
+    let name = form.name.trim().to_owned();
+    let refuse = |status: StatusCode, error: String, csrf: String| {
+        render(
+            status,
+            &LoginPage {
+                nav: Nav::default(),
+                csrf,
+                name: name.clone(),
+                next: next.clone(),
+                error: Some(error),
+                first_run: false,
+            },
+        )
+    };
+    let csrf = csrf::token(&viewer.session).await?;
+    if let Err(wait) = state.throttle.check(&name, address) {
+        tracing::warn!(user = %name, ?address, "login throttled");
+        return Ok(refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many failed sign-ins. Try again in {} minutes.",
+                wait.div_ceil(60)
+            ),
+            csrf,
+        ));
+    }
+    if check_password(&state, &name, form.password).await? {
+        state.throttle.succeeded(&name);
+        viewer.sign_in(&name).await?;
+        tracing::info!(user = %name, "signed in");
+        return Ok(Redirect::to(&next).into_response());
+    }
+    state.throttle.failed(&name, address);
+    tracing::info!(user = %name, ?address, "failed sign-in");
+    Ok(refuse(
+        StatusCode::UNAUTHORIZED,
+        "Wrong user name or password.".into(),
+        csrf,
+    ))
+}
+
+pub async fn logout(viewer: Viewer, Form(form): Form<CsrfForm>) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf).await?;
+    viewer
+        .session
+        .flush()
+        .await
+        .map_err(|e| PageError(crate::auth::session_unavailable(&e)))?;
+    Ok(Redirect::to("/").into_response())
+}
+
+/// Whether `password` is right for an enabled user `name`. Unknown and disabled users cost
+/// the same hash as a wrong password, so timing does not tell which names exist.
+async fn check_password(state: &AppState, name: &str, password: String) -> Result<bool, PageError> {
+    let stored = match UserName::parse(name) {
+        Ok(name) => match state.users.get_credentials(&name).await {
+            Ok((user, hash)) if !user.disabled => Some(hash),
+            Ok(_) | Err(PortError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+        Err(_) => None,
+    };
+    let known = stored.is_some();
+    let hash = stored.unwrap_or_else(|| decoy_hash().to_owned());
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    Ok(known && matches)
+}
+
+/// Only same-site paths: `next` must not send a user to another site after login.
+fn safe_next(next: &str) -> String {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next.to_owned()
+    } else {
+        "/".to_owned()
+    }
+}

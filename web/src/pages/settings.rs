@@ -1,0 +1,212 @@
+//! A container's settings: description (with a Markdown preview), visibility, build sources,
+//! members, deletion. Who may change what is decided in `core::permissions`; fields the
+//! viewer may not change are not offered.
+
+use askama::Template;
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use bioshadock_core::model::{Access, Member};
+use bioshadock_core::permissions::Rights;
+use bioshadock_core::{Container, RepoName};
+use serde::Deserialize;
+
+use super::viewer::{Nav, Viewer};
+use super::{PageError, render};
+use crate::error::ApiError;
+use crate::extract::ContainerId;
+use crate::manage::{self, Changes};
+use crate::markdown;
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    nav: Nav,
+    csrf: String,
+    id: String,
+    can_manage: bool,
+    description: String,
+    preview_html: Option<String>,
+    public: bool,
+    git: String,
+    dockerfile: String,
+    members: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    description: Option<String>,
+    visibility: Option<String>,
+    git: Option<String>,
+    dockerfile: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct MemberForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    access: String,
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<ContainerId, ApiError>,
+) -> Result<Response, PageError> {
+    let ContainerId(id) = id?;
+    let (container, rights) = editable(&state, &viewer, &id).await?;
+    let page = settings_page(&viewer, &container, rights, None);
+    Ok(render(StatusCode::OK, &page))
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<ContainerId, ApiError>,
+    Form(form): Form<SettingsForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf).await?;
+    let ContainerId(id) = id?;
+    let (container, rights) = editable(&state, &viewer, &id).await?;
+    if form.action == "preview" {
+        let mut shown = container.clone();
+        shown.description = form.description.clone().unwrap_or_default();
+        let mut page = settings_page(&viewer, &shown, rights, None);
+        page.preview_html = Some(markdown::render(&shown.description));
+        page.git = form.git.unwrap_or_default();
+        page.dockerfile = form.dockerfile.unwrap_or_default();
+        return Ok(render(StatusCode::OK, &page));
+    }
+    let changes = Changes {
+        description: form.description,
+        // Only managers see the visibility control; a crafted post from anyone else is refused.
+        visible: form.visibility.map(|v| v == "public"),
+        git: form.git,
+        dockerfile: form.dockerfile,
+    };
+    match manage::update(&state, &viewer.principal, &id, changes).await {
+        Ok(_) => Ok(Redirect::to(&format!("/r/{id}/settings?saved=1")).into_response()),
+        Err(e) if e.status == StatusCode::BAD_REQUEST => {
+            let page = settings_page(&viewer, &container, rights, Some(e.message));
+            Ok(render(StatusCode::BAD_REQUEST, &page))
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+pub async fn members(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<ContainerId, ApiError>,
+    Form(form): Form<MemberForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf).await?;
+    let ContainerId(id) = id?;
+    let (container, rights) = editable(&state, &viewer, &id).await?;
+    let user = manage::member_name(&form.user);
+    let mut members = container.members.clone();
+    let outcome = match (form.action.as_str(), user) {
+        ("remove", Ok(user)) => {
+            members.retain(|m| m.user != user);
+            Ok(members)
+        }
+        ("add", Ok(user)) => match Access::parse(&form.access) {
+            Some(access) => {
+                members.retain(|m| m.user != user);
+                members.push(Member { user, access });
+                Ok(members)
+            }
+            None => Err(ApiError::bad_request("choose pull or push access")),
+        },
+        (_, Err(e)) => Err(e),
+        _ => Err(ApiError::bad_request("unknown action")),
+    };
+    let result = match outcome {
+        Ok(members) => manage::set_members(&state, &viewer.principal, &id, members).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/r/{id}/settings#members")).into_response()),
+        Err(e) if e.status == StatusCode::BAD_REQUEST => {
+            let page = settings_page(&viewer, &container, rights, Some(e.message));
+            Ok(render(StatusCode::BAD_REQUEST, &page))
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<ContainerId, ApiError>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf).await?;
+    let ContainerId(id) = id?;
+    manage::delete(&state, &viewer.principal, &id).await?;
+    Ok(Redirect::to("/account").into_response())
+}
+
+/// The container if the viewer may at least edit it; 404 when they may not see it, 403 when
+/// they see it but may not change it, and a login redirect's worth of 401 when anonymous.
+async fn editable(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &RepoName,
+) -> Result<(Container, Rights), PageError> {
+    let (container, rights) = manage::visible(state, &viewer.principal, id).await?;
+    if viewer.principal.actor().is_none() {
+        return Err(PageError(ApiError::unauthorized(
+            "sign in to change containers",
+        )));
+    }
+    if !rights.edit {
+        return Err(PageError(ApiError::forbidden(
+            "forbidden",
+            "only its owner, push members and admins may change this container",
+        )));
+    }
+    Ok((container, rights))
+}
+
+fn settings_page(
+    viewer: &Viewer,
+    c: &Container,
+    rights: Rights,
+    error: Option<String>,
+) -> SettingsPage {
+    SettingsPage {
+        nav: viewer.nav.clone(),
+        csrf: viewer.nav.csrf.clone(),
+        id: c.id.to_string(),
+        can_manage: rights.manage,
+        description: c.description.clone(),
+        preview_html: None,
+        public: c.visibility.is_public(),
+        git: c.git.clone().unwrap_or_default(),
+        dockerfile: c.dockerfile.clone().unwrap_or_default(),
+        members: c
+            .members
+            .iter()
+            .map(|m| (m.user.to_string(), m.access.as_str().to_owned()))
+            .collect(),
+        error,
+    }
+}

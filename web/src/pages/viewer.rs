@@ -1,0 +1,86 @@
+//! Who is looking at a page: the session's user, and what the header shows them.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use bioshadock_core::permissions::{Actor, Principal};
+use tower_sessions::Session;
+
+use super::PageError;
+use super::format::encode_query;
+use crate::auth::csrf;
+use crate::auth::session::USER_KEY;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// What the page header needs: the signed-in user (if any) and the CSRF token of the
+/// sign-out form. Anonymous visitors get no session and no token.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Nav {
+    pub user: Option<String>,
+    pub admin: bool,
+    pub csrf: String,
+}
+
+/// The viewer of a page: principal, session and header.
+pub(crate) struct Viewer {
+    pub principal: Principal,
+    pub session: Session,
+    pub nav: Nav,
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| PageError(ApiError::internal()))?;
+        let principal = crate::auth::session_principal(state, &session).await?;
+        let nav = match principal.actor() {
+            Some(actor) => Nav {
+                user: Some(actor.user.name.to_string()),
+                admin: principal.is_admin(),
+                csrf: csrf::token(&session).await?,
+            },
+            None => Nav::default(),
+        };
+        Ok(Self {
+            principal,
+            session,
+            nav,
+        })
+    }
+}
+
+impl Viewer {
+    /// The signed-in actor; pages answer `None` with [`login_redirect`].
+    pub fn signed_in(&self) -> Option<&Actor> {
+        self.principal.actor()
+    }
+
+    /// Checks the CSRF token of a posted form.
+    pub async fn check_csrf(&self, submitted: &str) -> Result<(), PageError> {
+        csrf::verify(&self.session, submitted)
+            .await
+            .map_err(PageError)
+    }
+
+    /// Signs `name` in on this session, under a new session id.
+    pub async fn sign_in(&self, name: &str) -> Result<(), PageError> {
+        let unavailable =
+            |e: tower_sessions::session::Error| PageError(crate::auth::session_unavailable(&e));
+        // A new id at login: a session id planted before login is worthless after it.
+        self.session.cycle_id().await.map_err(unavailable)?;
+        self.session
+            .insert(USER_KEY, name)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+/// The login page, coming back to `path` afterwards.
+pub(crate) fn login_redirect(path: &str) -> Response {
+    Redirect::to(&format!("/login?next={}", encode_query(path))).into_response()
+}
