@@ -36,6 +36,19 @@ pub enum Command {
     },
     /// Rebuild the search index from the store (stop `serve` first).
     Reindex,
+    /// Print a Docker Distribution `config.yml` wired to this portal: token realm, service,
+    /// issuer, root certificate, notification endpoint and secret.
+    RegistryConfig {
+        /// Address the registry listens on (default: host and port of `registry.url`).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Where the registry stores images (default: `DATA_DIR/registry`).
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+    },
+    /// Mint a token, call the registry with it, and say in plain words what is misconfigured
+    /// (reachability, realm, service, issuer, certificate, clock).
+    RegistryCheck,
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
     /// Manage local accounts and their API keys (works while `serve` is running).

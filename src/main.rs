@@ -11,6 +11,8 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_logging();
+    // Before any HTTP client is built: reqwest is compiled without a TLS crypto provider.
+    bioshadock_web::registry::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -18,7 +18,19 @@ pub fn stream_containers(
     store: Arc<dyn ContainerStore>,
     audience: Audience,
 ) -> BoxStream<'static, PortResult<Container>> {
-    let batches = stream::try_unfold(Some(None), move |cursor: Option<Option<ListCursor>>| {
+    stream_batches(store, audience)
+        .map_ok(|batch| stream::iter(batch.into_iter().map(Ok)))
+        .try_flatten()
+        .boxed()
+}
+
+/// The same containers as [`stream_containers`], a batch of up to [`BATCH`] at a time, for
+/// callers that work per batch (serialising a response, indexing).
+pub fn stream_batches(
+    store: Arc<dyn ContainerStore>,
+    audience: Audience,
+) -> BoxStream<'static, PortResult<Vec<Container>>> {
+    stream::try_unfold(Some(None), move |cursor: Option<Option<ListCursor>>| {
         let store = store.clone();
         let audience = audience.clone();
         async move {
@@ -35,11 +47,8 @@ pub fn stream_containers(
                 Ok(Some((batch, next)))
             }
         }
-    });
-    batches
-        .map_ok(|batch| stream::iter(batch.into_iter().map(Ok)))
-        .try_flatten()
-        .boxed()
+    })
+    .boxed()
 }
 
 /// Empties the search index and fills it again from the store. Returns how many containers

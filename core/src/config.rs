@@ -45,6 +45,15 @@ pub struct RegistryConfig {
     pub service: String,
     pub issuer: String,
     pub pull_host: String,
+    /// The `kid` of issued tokens: the libtrust id (Distribution 2.x) or the RFC 7638
+    /// thumbprint (Distribution 3 without `x5c` support).
+    pub token_kid: crate::tokens::KidStyle,
+    /// Lifetime of an issued registry token, 60-3600 seconds.
+    pub token_ttl_secs: u64,
+    /// The shared secret the registry sends with its notifications. Empty: generated once
+    /// under `data_dir` and printed by `bioshadock registry-config`.
+    #[serde(default)]
+    pub notification_secret: Secret<String>,
 }
 
 impl RegistryConfig {
@@ -149,6 +158,9 @@ impl Config {
                 return bad(key, "must be an http:// or https:// URL");
             }
         }
+        if !(60..=3600).contains(&self.registry.token_ttl_secs) {
+            return bad("registry.token_ttl_secs", "must be between 60 and 3600");
+        }
         if !(1..=100).contains(&self.web.page_size) {
             return bad("web.page_size", "must be between 1 and 100");
         }
@@ -196,6 +208,11 @@ impl Config {
     /// The SQLite database of the embedded store and queue.
     pub fn sqlite_path(&self) -> PathBuf {
         self.data_dir.join("bioshadock.db")
+    }
+
+    /// Where the token signing key, its certificate and the notification secret live.
+    pub fn secrets_dir(&self) -> PathBuf {
+        self.data_dir.clone()
     }
 
     /// The directory of the embedded search index.

@@ -16,6 +16,7 @@ pub mod permissions;
 pub mod ports;
 pub mod query;
 pub mod secret;
+pub mod tokens;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

@@ -20,6 +20,8 @@ pub enum Credential {
     Session,
     /// An API key, by its public id.
     ApiKey(String),
+    /// A password sent with a request (the registry token service's Basic credentials).
+    Password,
     /// The command line on the server (all scopes).
     Local,
 }

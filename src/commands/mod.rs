@@ -1,6 +1,8 @@
 //! One module per command; each loads what it needs and nothing more.
 
 mod openapi;
+mod registry;
+mod registry_check;
 mod reindex;
 mod seed;
 mod serve;
@@ -26,6 +28,10 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Command::Seed { containers } => seed::run(config, containers).await,
                 Command::Reindex => reindex::run(config).await,
                 Command::User { command } => user::run(config, command).await,
+                Command::RegistryCheck => registry_check::run(config).await,
+                Command::RegistryConfig { listen, root } => {
+                    registry::print_config(&config, listen, root)
+                }
                 Command::Openapi => unreachable!("handled above"),
             }
         }

@@ -27,7 +27,8 @@ pub async fn run(config: Config, config_file: Option<&Path>) -> Result<()> {
         keys: backends.keys.clone(),
         sessions: backends.sessions.clone(),
     };
-    let state = AppState::new(ports, settings);
+    let registry = super::registry::registry_auth(&config)?;
+    let state = AppState::new(ports, settings, registry);
     sweep_expired_sessions(backends.clone());
     let listener = TcpListener::bind(config.web.listen)
         .await

@@ -4,5 +4,6 @@ mod support;
 
 mod browser;
 mod cli;
+mod registry;
 mod restart;
 mod users;

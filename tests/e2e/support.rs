@@ -32,6 +32,8 @@ pub fn http() -> reqwest::Client {
 pub struct Site {
     pub dir: TempDir,
     pub port: u16,
+    /// The port of this site's registry, when it has one (`registry.url` points there).
+    pub registry_port: Option<u16>,
 }
 
 impl Site {
@@ -39,6 +41,15 @@ impl Site {
         Self {
             dir: TempDir::new().unwrap(),
             port: free_port(),
+            registry_port: None,
+        }
+    }
+
+    /// A site whose `registry.url` is a registry on a free port of its own.
+    pub fn with_registry() -> Self {
+        Self {
+            registry_port: Some(free_port()),
+            ..Self::new()
         }
     }
 
@@ -62,6 +73,12 @@ impl Site {
             )
             .env("BIOSHADOCK__WEB__PUBLIC_URL", self.url(""))
             .env("RUST_LOG", "warn");
+        if let Some(port) = self.registry_port {
+            command.env(
+                "BIOSHADOCK__REGISTRY__URL",
+                format!("http://127.0.0.1:{port}"),
+            );
+        }
         command
     }
 

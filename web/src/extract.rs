@@ -1,7 +1,9 @@
 //! Extractors whose rejections are the API's JSON errors instead of axum's plain text.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use bioshadock_core::RepoName;
@@ -65,5 +67,21 @@ impl<S: Send + Sync> FromRequestParts<S> for ContainerId {
             .map_err(|rejection: PathRejection| ApiError::bad_request(rejection.body_text()))?;
         let id = RepoName::parse(&format!("{}/{}", segments.namespace, segments.name))?;
         Ok(Self(id))
+    }
+}
+
+/// The client's address, when the server knows it (not in in-process tests).
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip()),
+        ))
     }
 }

@@ -6,6 +6,7 @@
 pub mod api;
 mod assets;
 mod auth;
+mod cache;
 pub mod error;
 mod extract;
 mod manage;
@@ -14,6 +15,7 @@ mod metrics;
 mod middleware;
 pub mod openapi;
 mod pages;
+pub mod registry;
 mod state;
 pub mod views;
 
@@ -22,6 +24,7 @@ use std::future::Future;
 use axum::Router;
 use tokio::net::TcpListener;
 
+pub use registry::RegistryAuth;
 pub use state::{AppState, Ports, WebSettings};
 
 /// The full application: pages, API, docs, assets, behind one middleware stack.

@@ -10,6 +10,7 @@ use bioshadock_core::ports::store::ContainerSettings;
 use bioshadock_core::{Container, PortError, RepoName, Visibility};
 
 use crate::error::ApiError;
+use crate::registry::removal;
 use crate::state::AppState;
 
 /// Longest description or Dockerfile accepted (both are shown on pages).
@@ -93,6 +94,7 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     }
+    state.cache.catalogue_changed();
     reindex(state, &container).await;
     Ok(container)
 }
@@ -195,19 +197,53 @@ pub async fn delete(
     id: &RepoName,
 ) -> Result<(), ApiError> {
     principal.require(Scope::Push)?;
-    let (_, rights) = visible(state, principal, id).await?;
+    let (container, rights) = visible(state, principal, id).await?;
     if !rights.manage {
         return Err(forbidden(
             "only its owner and admins may delete this container",
         ));
     }
+    // The registry first: an image the catalogue forgot would stay pullable.
+    removal::delete_container(state, &container).await?;
     match state.store.delete(id).await {
         Ok(()) | Err(PortError::NotFound) => {}
         Err(e) => return Err(e.into()),
     }
+    state.cache.catalogue_changed();
     if let Err(e) = state.search.remove(id).await {
         // The store is the source of truth; a stale hit is filtered out when read back.
         tracing::warn!(error = %e, %id, "removing a deleted container from the index failed");
+    }
+    Ok(())
+}
+
+/// Deletes one tag, in the registry and then in the catalogue (owner, push members, admins).
+pub async fn delete_tag(
+    state: &AppState,
+    principal: &Principal,
+    id: &RepoName,
+    tag: &str,
+) -> Result<(), ApiError> {
+    principal.require(Scope::Push)?;
+    let (container, rights) = visible(state, principal, id).await?;
+    if !rights.push {
+        return Err(forbidden(
+            "only its owner, push members and admins may delete its tags",
+        ));
+    }
+    let Some(tag) = container.tags.iter().find(|t| t.name.as_str() == tag) else {
+        return Err(ApiError::not_found(format!("`{id}` has no tag `{tag}`")));
+    };
+    removal::delete_tag(state, &container, tag).await?;
+    match state.store.delete_tag(id, &tag.name).await {
+        Ok(()) | Err(PortError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    state.cache.catalogue_changed();
+    match state.store.get(id).await {
+        Ok(container) => reindex(state, &container).await,
+        Err(PortError::NotFound) => {}
+        Err(e) => return Err(e.into()),
     }
     Ok(())
 }
@@ -224,6 +260,7 @@ async fn save(
 ) -> Result<Container, ApiError> {
     settings.updated_at = model::now().max(settings.updated_at);
     state.store.update_settings(id, &settings).await?;
+    state.cache.catalogue_changed();
     let container = state.store.get(id).await?;
     reindex(state, &container).await;
     Ok(container)

@@ -24,11 +24,18 @@ struct RouteLabels {
     route: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    /// `received`, `applied`, `duplicate`, `ignored` or `unauthorised`: a fixed set.
+    outcome: &'static str,
+}
+
 /// The portal's metrics registry.
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     durations: Family<RouteLabels, Histogram>,
+    registry_events: Family<EventLabels, Counter>,
     containers: Gauge<i64>,
     indexed: Gauge<i64>,
     queued: Gauge<i64>,
@@ -42,6 +49,7 @@ impl Metrics {
         let durations = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
         });
+        let registry_events = Family::<EventLabels, Counter>::default();
         let containers = Gauge::<i64>::default();
         let indexed = Gauge::<i64>::default();
         let queued = Gauge::<i64>::default();
@@ -51,6 +59,11 @@ impl Metrics {
             "http_request_duration_seconds",
             "Time to answer HTTP requests (until the response head)",
             durations.clone(),
+        );
+        registry.register(
+            "registry_events",
+            "Registry notification events, by what became of them",
+            registry_events.clone(),
         );
         registry.register("containers", "Containers in the store", containers.clone());
         registry.register(
@@ -72,6 +85,7 @@ impl Metrics {
             registry,
             requests,
             durations,
+            registry_events,
             containers,
             indexed,
             queued,
@@ -91,6 +105,15 @@ impl Metrics {
                 route: route.to_owned(),
             })
             .observe(seconds);
+    }
+
+    /// Counts `n` registry events with this outcome.
+    pub fn registry_events(&self, outcome: &'static str, n: usize) {
+        if n > 0 {
+            self.registry_events
+                .get_or_create(&EventLabels { outcome })
+                .inc_by(n as u64);
+        }
     }
 
     /// The exposition text, with the gauges set from the values just read (absent values are

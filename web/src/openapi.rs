@@ -25,6 +25,7 @@ pub const SPEC_PATH: &str = "/api/openapi.json";
         (name = "search", description = "Full-text search with `field:value` filters"),
         (name = "account", description = "The caller's profile and API keys"),
         (name = "admin", description = "Account administration (admins)"),
+        (name = "registry", description = "The Docker registry's token service and notification receiver"),
         (name = "operations", description = "Health and metrics"),
     ),
     modifiers(&SecuritySchemes)

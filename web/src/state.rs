@@ -13,6 +13,7 @@ use tower_sessions::SessionStore;
 use crate::auth::KeyCache;
 use crate::auth::throttle::LoginThrottle;
 use crate::metrics::Metrics;
+use crate::registry::{PasswordCache, RegistryAuth};
 
 /// What the portal needs to know of the configuration.
 #[derive(Debug, Clone)]
@@ -48,14 +49,18 @@ pub struct AppState {
     pub keys: Arc<dyn KeyStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub settings: Arc<WebSettings>,
+    pub registry: Arc<RegistryAuth>,
+    /// Anonymous answers of the hottest reads; `catalogue_changed` after a write.
+    pub(crate) cache: Arc<crate::cache::ReadCache>,
     pub(crate) key_cache: Arc<KeyCache>,
+    pub(crate) passwords: Arc<PasswordCache>,
     pub(crate) throttle: Arc<LoginThrottle>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) started: Instant,
 }
 
 impl AppState {
-    pub fn new(ports: Ports, settings: WebSettings) -> Self {
+    pub fn new(ports: Ports, settings: WebSettings, registry: RegistryAuth) -> Self {
         Self {
             store: ports.store,
             search: ports.search,
@@ -64,7 +69,10 @@ impl AppState {
             keys: ports.keys,
             sessions: ports.sessions,
             settings: Arc::new(settings),
+            registry: Arc::new(registry),
+            cache: Arc::default(),
             key_cache: Arc::default(),
+            passwords: Arc::default(),
             throttle: Arc::default(),
             metrics: Arc::new(Metrics::new()),
             started: Instant::now(),

@@ -5,7 +5,7 @@
 //! array that SQLite unpacks with `json_each`, so seeding 100,000 containers is a few hundred
 //! statements, not a few hundred thousand.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use bioshadock_core::ports::store::{ContainerSettings, ContainerStore, ListCursor};
@@ -20,6 +20,10 @@ use super::{begin_write, found, map_err, to_i64};
 
 mod rows;
 mod sql;
+
+/// Labels are one JSON object column; `updated_at` is left alone (labels follow a push,
+/// which already bumped it).
+const SET_LABELS: &str = "UPDATE containers SET labels = ?2 WHERE id = ?1";
 
 /// Containers per write statement: large enough to amortise the statement, small enough to
 /// keep the JSON argument a few hundred kilobytes.
@@ -302,6 +306,17 @@ impl ContainerStore for SqliteStore {
         let done = sqlx::query("UPDATE containers SET pulls = pulls + ?2 WHERE id = ?1")
             .bind(id.as_str())
             .bind(to_i64(n))
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        found(done)
+    }
+
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    async fn set_labels(&self, id: &RepoName, labels: &BTreeMap<String, String>) -> PortResult<()> {
+        let done = sqlx::query(SET_LABELS)
+            .bind(id.as_str())
+            .bind(json(labels)?)
             .execute(&self.pool)
             .await
             .map_err(map_err)?;

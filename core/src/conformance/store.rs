@@ -44,6 +44,7 @@ where
         put_tag_adds_and_bumps_forward_only,
         delete_tag_removes_one_tag,
         add_pulls_accumulates,
+        set_labels_replaces_labels_only,
         count_follows_deletes_and_visibility_changes,
         members_round_trip,
         update_settings_changes_only_portal_fields,
@@ -526,6 +527,37 @@ async fn add_pulls_accumulates(store: Arc<dyn ContainerStore>) {
     expect_not_found(
         store.add_pulls(&id("no/such"), 1).await,
         "add_pulls on a missing container",
+    );
+}
+
+async fn set_labels_replaces_labels_only(store: Arc<dyn ContainerStore>) {
+    let c = rich("lab/tool", 10);
+    ok(store.create(&c).await, "create");
+    let next = labels(&[
+        ("org.opencontainers.image.version", "2.0"),
+        ("edam.topic", "http://edamontology.org/topic_0080"),
+        ("quote\"key", "ünïcode\nline"),
+    ]);
+    ok(store.set_labels(&c.id, &next).await, "set_labels");
+    ok(store.set_labels(&c.id, &next).await, "set_labels again");
+    let mut expected = c.clone();
+    expected.labels = next;
+    assert_eq!(
+        ok(store.get(&c.id).await, "get"),
+        expected,
+        "set_labels replaces the labels (idempotently) and nothing else, not even updated_at"
+    );
+    ok(
+        store.set_labels(&c.id, &labels(&[])).await,
+        "set_labels empty",
+    );
+    assert!(
+        ok(store.get(&c.id).await, "get").labels.is_empty(),
+        "labels can be cleared"
+    );
+    expect_not_found(
+        store.set_labels(&id("no/such"), &labels(&[])).await,
+        "set_labels on a missing container",
     );
 }
 

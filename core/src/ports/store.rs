@@ -1,5 +1,7 @@
 //! The store port: the source of truth for the catalogue.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -108,6 +110,11 @@ pub trait ContainerStore: Send + Sync {
 
     /// Adds `n` to the pull count. `NotFound` if the container is absent.
     async fn add_pulls(&self, id: &RepoName, n: u64) -> PortResult<()>;
+
+    /// Replaces the container's image labels (read from the newest tag's image config by the
+    /// registry event worker). Leaves `updated_at` alone. Idempotent. `NotFound` if the
+    /// container is absent.
+    async fn set_labels(&self, id: &RepoName, labels: &BTreeMap<String, String>) -> PortResult<()>;
 
     /// Answers if the store is reachable and usable (for `/healthz`).
     async fn ping(&self) -> PortResult<()>;

@@ -2,7 +2,8 @@
 //! the work in [`crate::manage`].
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bioshadock_core::model::{Access, Member};
 use serde::{Deserialize, Serialize};
@@ -100,20 +101,55 @@ pub async fn update(
     )))
 }
 
-/// Delete a container (its owner or an admin).
+/// Delete a container (its owner or an admin), with its images in the registry.
 #[utoipa::path(delete, path = "/container/{namespace}/{name}", tag = "containers",
     params(("namespace" = String, Path), ("name" = String, Path)),
     security(("apikey" = []), ("bearer" = []), ("basic" = [])),
     responses(
-        (status = 204, description = "Deleted"),
+        (status = 204, description = "Deleted, with its images in the registry"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+        (status = 404, body = ErrorBody),
+        (status = 502, description = "The registry refused the deletion", body = ErrorBody),
+        (status = 503, description = "The registry could not be reached; nothing was deleted",
+            body = ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ContainerId(id): ContainerId,
 ) -> Result<StatusCode, ApiError> {
     manage::delete(&state, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The `{tag}` of `/container/tags/{namespace}/{name}/{tag}`.
+#[derive(Debug, Deserialize)]
+pub struct TagSegment {
+    tag: String,
+}
+
+/// Delete one tag of a container, in the registry and the catalogue (its owner, push members
+/// and admins; API keys need the `push` scope). A registry that cannot delete by tag
+/// (Distribution 2.x) deletes the image by digest, so a tag sharing its image with other tags
+/// is refused with 409 until they are deleted together.
+#[utoipa::path(delete, path = "/container/tags/{namespace}/{name}/{tag}", tag = "containers",
+    params(("namespace" = String, Path), ("name" = String, Path), ("tag" = String, Path)),
+    security(("apikey" = []), ("bearer" = []), ("basic" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "No such container or tag", body = ErrorBody),
+        (status = 409, description = "Other tags point to the same image", body = ErrorBody),
+        (status = 502, description = "The registry refused the deletion", body = ErrorBody),
+        (status = 503, description = "The registry could not be reached; nothing was deleted",
+            body = ErrorBody)))]
+pub async fn delete_tag(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ContainerId(id): ContainerId,
+    tag: Result<Path<TagSegment>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Path(TagSegment { tag }) = tag.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    manage::delete_tag(&state, &caller, &id, &tag).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -14,6 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::openapi::ApiDoc;
+use crate::registry::{events, token};
 use crate::state::AppState;
 
 /// The API routes together with their OpenAPI document.
@@ -31,6 +32,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::list, admin::create))
         .routes(routes!(admin::update))
         .routes(routes!(containers::tags))
+        .routes(routes!(manage::delete_tag))
+        .routes(routes!(token::get_token, token::post_token))
+        .routes(events::route())
         .routes(routes!(health::healthz))
         .routes(routes!(health::metrics))
 }

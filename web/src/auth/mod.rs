@@ -9,4 +9,4 @@ pub(crate) mod session;
 pub(crate) mod throttle;
 
 pub(crate) use caller::{Caller, session_principal, session_unavailable};
-pub(crate) use keys::KeyCache;
+pub(crate) use keys::{KeyCache, Presented, authenticate_key};

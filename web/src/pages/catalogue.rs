@@ -1,15 +1,18 @@
 //! The catalogue: public containers, newest first, page by page.
 
 use askama::Template;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{Html, IntoResponse, Response};
+use bioshadock_core::permissions::Principal;
 use serde::Deserialize;
 
+use super::PageError;
 use super::format::{Card, Pager, count};
 use super::viewer::{Nav, Viewer};
-use super::{PageError, render};
 use crate::api::paging::Paging;
+use crate::cache::Key;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::state::AppState;
@@ -36,13 +39,28 @@ pub async fn page(
     let ApiQuery(params) = params?;
     let per_page = state.settings.page_size as u32;
     let paging = Paging::new(params.page, Some(per_page), per_page)?;
+    // Everyone anonymous gets the same page: the first few are micro-cached (`crate::cache`).
+    // A signed-in viewer sees private containers and their own header, so never.
+    let key = Key::catalogue_page(paging.page)
+        .filter(|_| matches!(viewer.principal, Principal::Anonymous));
+    let html = match key {
+        Some(key) => {
+            let build = build(&state, &viewer, &paging);
+            state.cache.get_or_build(key, build).await?
+        }
+        None => build(&state, &viewer, &paging).await?,
+    };
+    Ok((StatusCode::OK, Html(html)).into_response())
+}
+
+async fn build(state: &AppState, viewer: &Viewer, paging: &Paging) -> Result<Bytes, PageError> {
     let audience = viewer.principal.audience();
     let (total, containers) = tokio::try_join!(
         state.store.count(&audience),
         state.store.list(&audience, paging.offset(), paging.limit())
     )?;
     let page = CataloguePage {
-        nav: viewer.nav,
+        nav: viewer.nav.clone(),
         total: count(total),
         cards: containers.iter().map(Card::new).collect(),
         pager: Pager {
@@ -51,5 +69,8 @@ pub async fn page(
             base: "/?page=".to_owned(),
         },
     };
-    Ok(render(StatusCode::OK, &page))
+    page.render().map(Bytes::from).map_err(|e| {
+        tracing::error!(error = %e, "template rendering failed");
+        PageError(ApiError::internal())
+    })
 }

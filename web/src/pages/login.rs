@@ -1,11 +1,8 @@
 //! Signing in and out.
 
-use std::net::SocketAddr;
-
 use askama::Template;
-use axum::extract::{ConnectInfo, Form, FromRequestParts, State};
+use axum::extract::{Form, State};
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use bioshadock_core::PortError;
 use bioshadock_core::accounts::{UserName, decoy_hash, verify_password};
@@ -14,6 +11,7 @@ use serde::Deserialize;
 use super::viewer::{Nav, Viewer};
 use super::{PageError, render};
 use crate::auth::csrf;
+use crate::extract::ClientAddr;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -26,22 +24,6 @@ struct LoginPage {
     error: Option<String>,
     /// No accounts exist yet: tell the newcomer how to make the first one.
     first_run: bool,
-}
-
-/// The client's address, when the server knows it (not in in-process tests).
-pub struct ClientAddr(Option<std::net::IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
-        ))
-    }
 }
 
 #[derive(Deserialize)]

@@ -41,6 +41,11 @@ pub fn routes() -> Router<AppState> {
         .route("/admin", get(admin::page))
         .route("/admin/new-user", post(admin::create))
         .route("/admin/user/{name}", post(admin::change))
+        // Docker clients may ask for the realm with a trailing slash.
+        .route(
+            "/v2/token/",
+            get(crate::registry::token::get_token).post(crate::registry::token::post_token),
+        )
 }
 
 /// Renders a template; a rendering failure is logged and becomes the generic 500 page.

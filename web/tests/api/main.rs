@@ -3,8 +3,10 @@
 mod support;
 
 mod accounts;
+mod cache;
 mod catalogue;
 mod errors;
+mod events;
 mod holes;
 mod keys;
 mod openapi;
@@ -12,3 +14,4 @@ mod operations;
 mod pages;
 mod permissions;
 mod search;
+mod token;

@@ -79,6 +79,7 @@ impl TestApp {
                 public_url: "http://portal.example.org".into(),
                 default_public: true,
             },
+            registry_auth(),
         );
         Self {
             router: bioshadock_web::router(state),
@@ -145,6 +146,28 @@ impl TestApp {
             headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
         }
+    }
+}
+
+/// The token service's key, certificate and settings for tests: issuer `bioshadock`, service
+/// `bioshadock-registry`, notification secret `test-notification-secret`, and a registry URL
+/// where nothing listens (reading images back fails and is only logged).
+pub fn registry_auth() -> bioshadock_web::RegistryAuth {
+    use bioshadock_core::tokens::{KidStyle, SigningMaterial, TokenIssuer};
+    bioshadock_web::registry::install_crypto_provider();
+    let tokens = TokenIssuer::new(
+        SigningMaterial::generate().unwrap(),
+        "bioshadock".into(),
+        "bioshadock-registry".into(),
+        KidStyle::Libtrust,
+        std::time::Duration::from_secs(300),
+    );
+    bioshadock_web::RegistryAuth {
+        tokens,
+        notification_secret: bioshadock_core::secret::Secret::new(
+            "test-notification-secret".into(),
+        ),
+        registry_url: "http://127.0.0.1:9".into(),
     }
 }
 

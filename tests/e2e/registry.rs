@@ -1,0 +1,451 @@
+//! `docker login`, `push` and `pull` for real: the docker CLI and Docker Engine talk to Debian's
+//! Distribution registry, configured by `bioshadock registry-config`, which sends them to our
+//! token service. Needs dockerd, docker-registry and busybox-static (scripts/test provides them).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::support::*;
+
+/// A small local base image (busybox), built once per test run: nothing can be pulled here.
+const BASE_IMAGE: &str = "bioshadock-test/busybox:latest";
+
+fn base_image() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let context = TempDir::new().unwrap();
+        std::fs::copy("/bin/busybox", context.path().join("busybox"))
+            .expect("/bin/busybox is missing: run scripts/test, which installs busybox-static");
+        std::fs::write(
+            context.path().join("Dockerfile"),
+            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
+        )
+        .unwrap();
+        let out = docker(None, &["build", "-q", "-t", BASE_IMAGE])
+            .arg(context.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "base image: {}", text(&out.stderr));
+    });
+}
+
+/// `docker ARGS` with its own client configuration directory (credentials) when given.
+fn docker(config: Option<&Path>, args: &[&str]) -> Command {
+    let mut command = Command::new("docker");
+    if let Some(dir) = config {
+        command.arg("--config").arg(dir);
+    }
+    command.args(args);
+    command
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A Distribution registry started from `bioshadock registry-config`; killed on drop.
+struct Registry {
+    child: Child,
+    host: String,
+    _dir: TempDir,
+}
+
+impl Registry {
+    async fn start(site: &Site) -> Self {
+        let port = site
+            .registry_port
+            .expect("a site made with Site::with_registry");
+        let dir = TempDir::new().unwrap();
+        let root = dir.path().join("storage");
+        let out = site.run(&["registry-config", "--root", root.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "registry-config: {}",
+            text(&out.stderr)
+        );
+        let config = dir.path().join("config.yml");
+        std::fs::write(&config, &out.stdout).unwrap();
+        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("docker-registry is missing: run scripts/test, which installs it");
+        let host = format!("127.0.0.1:{port}");
+        let registry = Self {
+            child,
+            host,
+            _dir: dir,
+        };
+        registry.wait_until_up().await;
+        registry
+    }
+
+    async fn wait_until_up(&self) {
+        let client = http();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let url = format!("http://{}/v2/", self.host);
+        loop {
+            // Token auth on: an anonymous /v2/ answers 401 once the registry is up.
+            if let Ok(r) = client.get(&url).send().await
+                && r.status().as_u16() == 401
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the registry did not come up");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn image(&self, repository: &str) -> String {
+        format!("{}/{repository}", self.host)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One docker client identity: its own config dir, so logins of different users do not mix.
+struct Client {
+    config: TempDir,
+}
+
+impl Client {
+    fn new() -> Self {
+        Self {
+            config: TempDir::new().unwrap(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        docker(Some(self.config.path()), args).output().unwrap()
+    }
+
+    fn login(&self, registry: &Registry, user: &str, secret: &str) -> Output {
+        let mut child = docker(
+            Some(self.config.path()),
+            &["login", &registry.host, "-u", user, "--password-stdin"],
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{secret}").unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Builds a tiny image tagged `image`, with a label, from the local base image.
+    fn build(&self, image: &str, description: &str) {
+        base_image();
+        let context = TempDir::new().unwrap();
+        std::fs::write(
+            context.path().join("Dockerfile"),
+            format!(
+                "FROM {BASE_IMAGE}\nLABEL org.opencontainers.image.description=\"{description}\"\nRUN echo {description} > /hello\n"
+            ),
+        )
+        .unwrap();
+        let out = self.run(&["build", "-q", "-t", image, context.path().to_str().unwrap()]);
+        assert!(out.status.success(), "build {image}: {}", text(&out.stderr));
+    }
+
+    fn push(&self, image: &str) -> Output {
+        self.run(&["push", image])
+    }
+
+    /// Pulls after forgetting the local tag, so the registry has to answer.
+    fn pull(&self, image: &str) -> Output {
+        let _ = self.run(&["rmi", "-f", image]);
+        self.run(&["pull", image])
+    }
+}
+
+fn add_user(site: &Site, name: &str, password: &str) {
+    let mut child = site
+        .command(&["user", "add", name, "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "user add: {}", text(&out.stderr));
+}
+
+fn api_key(site: &Site, name: &str, scopes: &str) -> String {
+    let out = site.run(&["user", "apikey", name, "--scopes", scopes]);
+    assert!(out.status.success(), "user apikey: {}", text(&out.stderr));
+    text(&out.stdout).trim().to_owned()
+}
+
+async fn create_container(site: &Site, key: &str, body: Value) -> Value {
+    let response = http()
+        .post(site.url("/container/new"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    response.json().await.unwrap()
+}
+
+async fn set_members(site: &Site, key: &str, id: &str, members: Value) {
+    let response = http()
+        .put(site.url(&format!("/container/members/{id}")))
+        .bearer_auth(key)
+        .json(&json!({ "members": members }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+/// The container as `/container/all` shows it once its push has been processed (labels are
+/// read from the registry in the background), waiting up to 10 s.
+async fn wait_for_container(site: &Site, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let all: Value = http()
+            .get(site.url("/container/all"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let found = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id && !c["labels"].as_object().unwrap().is_empty())
+            .cloned();
+        if let Some(container) = found {
+            return container;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id} did not appear with its labels: {all}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn assert_ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} should succeed: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+fn assert_denied(out: &Output, what: &str) {
+    assert!(
+        !out.status.success(),
+        "{what} should be refused: {}",
+        text(&out.stdout)
+    );
+    let err = text(&out.stderr).to_lowercase();
+    assert!(
+        err.contains("denied")
+            || err.contains("unauthorized")
+            || err.contains("insufficient_scope")
+            || err.contains("not found")
+            || err.contains("authentication required"),
+        "{what}: unexpected error: {err}"
+    );
+}
+
+#[tokio::test]
+async fn docker_login_push_and_pull_follow_the_portals_rules() {
+    let site = Site::with_registry();
+    for (name, password) in [
+        ("alice", "alice password"),
+        ("mallory", "mallory password"),
+        ("pam", "pam password"),
+    ] {
+        add_user(&site, name, password);
+    }
+    let server = site.serve().await;
+    let registry = Registry::start(&site).await;
+
+    // Log in with a password; push into one's own namespace.
+    let alice = Client::new();
+    assert_ok(
+        &alice.login(&registry, "alice", "alice password"),
+        "login with a password",
+    );
+    let tool = registry.image("alice/tool:1.0");
+    alice.build(&tool, "a public tool");
+    assert_ok(&alice.push(&tool), "push to one's own namespace");
+
+    // Not into someone else's namespace, nor into the curated library/.
+    let elsewhere = registry.image("mallory/tool:1.0");
+    alice.build(&elsewhere, "not for alice");
+    assert_denied(&alice.push(&elsewhere), "push to another user's namespace");
+    let library = registry.image("library/tool:1.0");
+    alice.build(&library, "curated");
+    assert_denied(&alice.push(&library), "push to library/");
+
+    // A wrong password is refused at login.
+    let intruder = Client::new();
+    assert_denied(
+        &intruder.login(&registry, "alice", "wrong password"),
+        "login with a wrong password",
+    );
+
+    // The push created the container (public by default), with the image's labels, and it is
+    // searchable.
+    let listed = wait_for_container(&site, "alice/tool").await;
+    assert_eq!(listed["owner"], "alice");
+    assert_eq!(listed["visible"], true);
+    assert_eq!(listed["tags"][0]["name"], "1.0");
+    assert!(
+        listed["tags"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    assert_eq!(
+        listed["labels"]["org.opencontainers.image.description"],
+        "a public tool"
+    );
+    assert!(
+        listed["tags"][0]["platforms"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("linux/")
+    );
+    let found: Value = http()
+        .get(site.url("/container/search?q=alice%2Ftool"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["results"][0]["id"], "alice/tool", "{found}");
+
+    // Anonymous pull of a public image.
+    let key = api_key(&site, "alice", "read,push");
+    let anonymous = Client::new();
+    assert_ok(&anonymous.pull(&tool), "anonymous pull of a public image");
+
+    // A private container: a non-member cannot pull it, a pull member can.
+    create_container(
+        &site,
+        &key,
+        json!({"name": "alice/secret", "visible": false}),
+    )
+    .await;
+    set_members(
+        &site,
+        &key,
+        "alice/secret",
+        json!([{"user": "pam", "access": "pull"}]),
+    )
+    .await;
+    let secret = registry.image("alice/secret:1.0");
+    alice.build(&secret, "a private tool");
+    assert_ok(&alice.push(&secret), "push to one's own private container");
+    let mallory = Client::new();
+    assert_ok(
+        &mallory.login(&registry, "mallory", "mallory password"),
+        "mallory logs in",
+    );
+    assert_denied(
+        &mallory.pull(&secret),
+        "pull of a private image by a non-member",
+    );
+    assert_denied(
+        &anonymous.pull(&secret),
+        "anonymous pull of a private image",
+    );
+    let pam = Client::new();
+    assert_ok(&pam.login(&registry, "pam", "pam password"), "pam logs in");
+    assert_ok(
+        &pam.pull(&secret),
+        "pull of a private image by a pull member",
+    );
+    let pam_push = registry.image("alice/secret:pam");
+    pam.build(&pam_push, "an attempt by pam");
+    assert_denied(&pam.push(&pam_push), "push by a pull member");
+
+    // docker login with an API key; a key without the push scope cannot push.
+    let with_key = Client::new();
+    assert_ok(
+        &with_key.login(&registry, "alice", &key),
+        "login with an API key",
+    );
+    let keyed = registry.image("alice/keyed:1.0");
+    with_key.build(&keyed, "pushed with a key");
+    assert_ok(&with_key.push(&keyed), "push with a push-scoped key");
+    let read_only = api_key(&site, "alice", "read");
+    let reader = Client::new();
+    assert_ok(
+        &reader.login(&registry, "alice", &read_only),
+        "login with a read-only key",
+    );
+    let refused = registry.image("alice/keyed:2.0");
+    reader.build(&refused, "no push scope");
+    assert_denied(
+        &reader.push(&refused),
+        "push with a key lacking the push scope",
+    );
+    assert_ok(&reader.pull(&keyed), "pull with a read-only key");
+
+    drop(registry);
+    server.stop();
+}
+
+#[tokio::test]
+async fn registry_check_says_what_is_misconfigured() {
+    let site = Site::with_registry();
+    let server = site.serve().await;
+
+    // Nothing listens on the registry port yet.
+    let out = site.run(&["registry-check"]);
+    assert!(!out.status.success());
+    let report = text(&out.stdout);
+    assert!(report.contains("cannot reach the registry"), "{report}");
+
+    let registry = Registry::start(&site).await;
+    let out = site.run(&["registry-check"]);
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{report}{}", text(&out.stderr));
+    assert!(report.contains("accepts this portal's tokens"), "{report}");
+
+    // A portal configured with another service and issuer than the registry's.
+    let out = site
+        .command(&["registry-check"])
+        .env("BIOSHADOCK__REGISTRY__SERVICE", "another-registry")
+        .env("BIOSHADOCK__REGISTRY__ISSUER", "someone-else")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("calls itself \"bioshadock-registry\""),
+        "{report}"
+    );
+    assert!(report.contains("refuses this portal's tokens"), "{report}");
+    assert!(report.contains("issuer \"someone-else\""), "{report}");
+
+    drop(registry);
+    server.stop();
+}

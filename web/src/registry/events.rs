@@ -1,0 +1,355 @@
+//! `POST /registry/events`: the registry's notifications (see ../shared/REGISTRY.md).
+//!
+//! Distribution keeps undelivered events in memory and loses them if it stops, so what a 200
+//! acknowledges must already be stored: the cheap part of each event (create the container,
+//! record the tag, count the pull, drop a deleted tag) is written before answering. The slow
+//! part, reading each pushed image back from the registry for its size, platforms and labels,
+//! and reindexing, goes to one background worker; if that fails, reconciliation repairs it.
+
+mod payload;
+mod worker;
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Extension, State};
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use bioshadock_core::permissions::owner_for;
+use bioshadock_core::{Container, PortError, PortResult, RepoName, Tag, Visibility};
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::mpsc;
+use utoipa::ToSchema;
+use utoipa_axum::router::UtoipaMethodRouter;
+use utoipa_axum::routes;
+
+use self::payload::{Fact, RegistryEvent, RegistryEvents, classify};
+use self::worker::Job;
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+
+/// How many recent event ids are remembered to drop redeliveries.
+const RECENT_IDS: usize = 10_000;
+/// Longer ids are not remembered (Distribution's are UUIDs).
+const MAX_ID_LEN: usize = 128;
+/// Jobs waiting for the worker; beyond this they are dropped (and reconciled later).
+const QUEUE: usize = 1_000;
+
+/// What was done with a delivery.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct EventsReceipt {
+    /// Events in the body.
+    pub received: usize,
+    /// Events recorded in the catalogue.
+    pub applied: usize,
+    /// Events seen before (redelivered), skipped.
+    pub duplicates: usize,
+    /// Events the catalogue does not track (blobs, `HEAD` pulls, untagged manifests, names
+    /// that are not container ids, unreadable events).
+    pub ignored: usize,
+}
+
+/// The route, with the receiver's memory (recent ids, the worker) for this router.
+pub(crate) fn route() -> UtoipaMethodRouter<AppState> {
+    let (schemas, paths, method) = routes!(receive);
+    (schemas, paths, method.layer(Extension(Inbox::default())))
+}
+
+/// Events from the registry. Authenticated by the shared secret the registry is configured
+/// to send (`bioshadock registry-config` writes it): `Authorization: Bearer SECRET`.
+#[utoipa::path(post, path = "/registry/events", tag = "registry",
+    request_body(content = RegistryEvents,
+        content_type = "application/vnd.docker.distribution.events.v2+json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Recorded; the slow part continues in the background",
+            body = EventsReceipt),
+        (status = 400, description = "The body is not a JSON event envelope", body = ErrorBody),
+        (status = 401, description = "Missing or wrong notification secret", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB", body = ErrorBody),
+        (status = 503, description = "The store is unavailable; the registry retries",
+            body = ErrorBody)))]
+pub async fn receive(
+    State(state): State<AppState>,
+    Extension(inbox): Extension<Inbox>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<EventsReceipt>, ApiError> {
+    if !authorised(&state, &headers) {
+        state.metrics.registry_events("unauthorised", 1);
+        return Err(ApiError::unauthorized(
+            "missing or wrong notification secret (registry.notification_secret)",
+        ));
+    }
+    let body = body.map_err(|rejection| ApiError {
+        status: rejection.status(),
+        code: "bad_request",
+        message: rejection.body_text(),
+    })?;
+    let envelope: RegistryEvents = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("not a registry event envelope: {e}")))?;
+    let receipt = record(&state, &inbox, envelope.events).await?;
+    tracing::debug!(?receipt, "registry events");
+    Ok(Json(receipt))
+}
+
+/// Whether the request carries the notification secret, compared in constant time (hashes of
+/// equal length, so not even the secret's length leaks).
+fn authorised(state: &AppState, headers: &HeaderMap) -> bool {
+    let expected = state.registry.notification_secret.expose();
+    let presented = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, secret)| secret.trim());
+    match presented {
+        Some(presented) if !expected.is_empty() => {
+            let a = Sha256::digest(presented.as_bytes());
+            let b = Sha256::digest(expected.as_bytes());
+            a.ct_eq(&b).into()
+        }
+        _ => false,
+    }
+}
+
+/// Applies the durable part of each new event in order. A store failure stops there and
+/// fails the delivery (the registry sends it again); the events before it are remembered as
+/// done, so the retry skips them.
+async fn record(
+    state: &AppState,
+    inbox: &Inbox,
+    events: Vec<serde_json::Value>,
+) -> Result<EventsReceipt, ApiError> {
+    let mut receipt = EventsReceipt {
+        received: events.len(),
+        ..EventsReceipt::default()
+    };
+    let mut changed = false;
+    let outcome: PortResult<()> = async {
+        for raw in events {
+            let event: RegistryEvent = match serde_json::from_value(raw) {
+                Ok(event) => event,
+                Err(e) => {
+                    tracing::warn!(error = %e, "skipping an unreadable registry event");
+                    receipt.ignored += 1;
+                    continue;
+                }
+            };
+            let Some(fact) = classify(&event) else {
+                receipt.ignored += 1;
+                continue;
+            };
+            if !inbox.first_sight(&event.id) {
+                receipt.duplicates += 1;
+                continue;
+            }
+            if let Err(e) = apply(state, inbox, &fact).await {
+                inbox.forget(&event.id);
+                tracing::warn!(error = %e, id = %fact.id(), "recording a registry event failed");
+                return Err(e);
+            }
+            receipt.applied += 1;
+            // Pull counts may lag the anonymous read cache by its second: counting every
+            // pull as a change would defeat the cache on a busy registry.
+            changed |= !matches!(fact, Fact::Pulled { .. });
+        }
+        Ok(())
+    }
+    .await;
+    count(state, &receipt);
+    if changed {
+        state.cache.catalogue_changed();
+    }
+    outcome?;
+    Ok(receipt)
+}
+
+fn count(state: &AppState, receipt: &EventsReceipt) {
+    state.metrics.registry_events("received", receipt.received);
+    state.metrics.registry_events("applied", receipt.applied);
+    state
+        .metrics
+        .registry_events("duplicate", receipt.duplicates);
+    state.metrics.registry_events("ignored", receipt.ignored);
+}
+
+/// The durable part of one fact, then the job that finishes it in the background.
+async fn apply(state: &AppState, inbox: &Inbox, fact: &Fact) -> PortResult<()> {
+    let store = &state.store;
+    let job = match fact {
+        Fact::Pushed {
+            id,
+            tag,
+            digest,
+            size,
+            at,
+            actor,
+        } => {
+            let existing = match store.get(id).await {
+                Ok(container) => Some(container),
+                Err(PortError::NotFound) => None,
+                Err(e) => return Err(e),
+            };
+            let known = existing.as_ref().and_then(|c| {
+                c.tags
+                    .iter()
+                    .find(|t| t.name == *tag && t.digest == *digest)
+            });
+            // The same image pushed again keeps what the worker read of it.
+            let (size, platforms) = match known {
+                Some(t) => (t.size, t.platforms.clone()),
+                None => (*size, Vec::new()),
+            };
+            if existing.is_none() {
+                create(state, id, actor.as_ref()).await?;
+            }
+            let tag = Tag {
+                name: tag.clone(),
+                digest: digest.clone(),
+                size,
+                platforms,
+                pushed_at: *at,
+            };
+            store.put_tag(id, &tag).await?;
+            Job::Enrich {
+                id: id.clone(),
+                tag: tag.name,
+                digest: digest.clone(),
+            }
+        }
+        Fact::Pulled { id } => {
+            ignore_missing(store.add_pulls(id, 1).await)?;
+            Job::Reindex(id.clone())
+        }
+        Fact::DeletedTag { id, tag } => {
+            ignore_missing(store.delete_tag(id, tag).await)?;
+            Job::Reindex(id.clone())
+        }
+        Fact::DeletedDigest { id, digest } => {
+            let container = match store.get(id).await {
+                Ok(container) => container,
+                Err(PortError::NotFound) => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            for tag in container.tags.iter().filter(|t| t.digest == *digest) {
+                ignore_missing(store.delete_tag(id, &tag.name).await)?;
+            }
+            Job::Reindex(id.clone())
+        }
+    };
+    inbox.submit(state, job);
+    Ok(())
+}
+
+/// A container for a first push, as the portal would have created it for the pusher.
+async fn create(
+    state: &AppState,
+    id: &RepoName,
+    actor: Option<&bioshadock_core::accounts::UserName>,
+) -> PortResult<()> {
+    let owner = match actor {
+        Some(user) => owner_for(id.namespace(), user),
+        None => id.namespace().to_owned(),
+    };
+    let visibility = if state.settings.default_public {
+        Visibility::Public
+    } else {
+        Visibility::Private
+    };
+    match state
+        .store
+        .create(&Container::new(id.clone(), owner, visibility))
+        .await
+    {
+        // Created meanwhile by the portal or another delivery: keep that one.
+        Ok(()) | Err(PortError::Conflict(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn ignore_missing(result: PortResult<()>) -> PortResult<()> {
+    match result {
+        Err(PortError::NotFound) => Ok(()),
+        other => other,
+    }
+}
+
+/// The receiver's memory: event ids seen lately, and the worker's queue (started with the
+/// first job). One per router; the worker stops when the router is dropped.
+#[derive(Clone, Default)]
+pub(crate) struct Inbox(Arc<InboxInner>);
+
+#[derive(Default)]
+struct InboxInner {
+    recent: Mutex<RecentIds>,
+    worker: OnceLock<mpsc::Sender<Job>>,
+}
+
+impl Inbox {
+    /// True the first time an id is offered (and for ids too odd to remember).
+    fn first_sight(&self, id: &str) -> bool {
+        if id.is_empty() || id.len() > MAX_ID_LEN {
+            return true;
+        }
+        self.recent().insert(id)
+    }
+
+    /// Lets an event whose recording failed be applied when it is delivered again.
+    fn forget(&self, id: &str) {
+        self.recent().remove(id);
+    }
+
+    fn recent(&self) -> std::sync::MutexGuard<'_, RecentIds> {
+        // The set stays consistent even if a holder panicked: every operation is one step.
+        self.0.recent.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hands a job to the worker without waiting; a full queue drops it (reconciliation
+    /// catches up).
+    fn submit(&self, state: &AppState, job: Job) {
+        let sender = self.0.worker.get_or_init(|| {
+            let (sender, receiver) = mpsc::channel(QUEUE);
+            tokio::spawn(worker::run(state.clone(), receiver));
+            sender
+        });
+        if let Err(e) = sender.try_send(job) {
+            tracing::warn!(error = %e, "the registry event worker is behind; dropping a job");
+        }
+    }
+}
+
+/// A bounded set of ids, forgetting the oldest first.
+#[derive(Default)]
+struct RecentIds {
+    ids: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl RecentIds {
+    /// False if `id` is already in the set.
+    fn insert(&mut self, id: &str) -> bool {
+        if self.ids.contains(id) {
+            return false;
+        }
+        if self.order.len() >= RECENT_IDS
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.ids.remove(&oldest);
+        }
+        self.ids.insert(id.to_owned());
+        self.order.push_back(id.to_owned());
+        true
+    }
+
+    fn remove(&mut self, id: &str) {
+        if self.ids.remove(id) {
+            self.order.retain(|seen| seen != id);
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The background half of the event receiver: reads each pushed image back from the registry
+//! (size, platforms, labels) and keeps search in step. One task per receiver, fed through a
+//! bounded channel; failures are logged and left to reconciliation, a panic ends only its job.
+
+use std::collections::BTreeSet;
+use std::panic::AssertUnwindSafe;
+
+use bioshadock_core::tokens::{Action, ResourceAccess};
+use bioshadock_core::{PortError, RepoName, Tag, TagName};
+use futures::FutureExt as _;
+use tokio::sync::mpsc;
+
+use crate::registry::PORTAL_SUBJECT;
+use crate::registry::client::{ClientError, RegistryClient};
+use crate::state::AppState;
+
+/// Jobs taken at once; their containers are reindexed together.
+const BATCH: usize = 64;
+
+/// What is left to do after an event was recorded.
+#[derive(Debug)]
+pub(super) enum Job {
+    /// Read the image `digest` tagged `tag` and update the tag and labels, then reindex.
+    Enrich {
+        id: RepoName,
+        tag: TagName,
+        digest: String,
+    },
+    Reindex(RepoName),
+}
+
+#[derive(Debug, thiserror::Error)]
+enum EnrichError {
+    #[error(transparent)]
+    Registry(#[from] ClientError),
+    #[error("cannot mint a registry token: {0}")]
+    Token(#[from] bioshadock_core::tokens::TokenError),
+    #[error("store: {0}")]
+    Store(#[from] PortError),
+}
+
+/// Runs until every sender is gone (the router was dropped).
+pub(super) async fn run(state: AppState, mut jobs: mpsc::Receiver<Job>) {
+    let mut client = None;
+    let mut batch = Vec::with_capacity(BATCH);
+    while jobs.recv_many(&mut batch, BATCH).await > 0 {
+        let mut reindex = BTreeSet::new();
+        for job in batch.drain(..) {
+            match job {
+                Job::Enrich { id, tag, digest } => {
+                    let work = enrich(&state, &mut client, &id, &tag, &digest);
+                    match AssertUnwindSafe(work).catch_unwind().await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => tracing::warn!(
+                            error = %e, %id, %tag, %digest,
+                            "reading a pushed image from the registry failed; \
+                             reconciliation will retry"
+                        ),
+                        Err(_) => tracing::error!(%id, %tag, "reading a pushed image panicked"),
+                    }
+                    reindex.insert(id);
+                }
+                Job::Reindex(id) => {
+                    reindex.insert(id);
+                }
+            }
+        }
+        let ids: Vec<RepoName> = reindex.into_iter().collect();
+        if let Err(e) = reindex_all(&state, &ids).await {
+            tracing::warn!(error = %e, n = ids.len(), "reindexing after registry events failed");
+        }
+    }
+    tracing::debug!("registry event worker stopped");
+}
+
+/// Updates the tag's size and platforms and, for the newest tag, the container's labels.
+async fn enrich(
+    state: &AppState,
+    client: &mut Option<RegistryClient>,
+    id: &RepoName,
+    tag: &TagName,
+    digest: &str,
+) -> Result<(), EnrichError> {
+    let registry = &state.registry;
+    if registry.registry_url.is_empty() {
+        return Ok(());
+    }
+    let client = match client {
+        Some(client) => client,
+        None => client.insert(RegistryClient::new(&registry.registry_url)?),
+    };
+    let access = vec![ResourceAccess::repository(id, &[Action::Pull])];
+    let token = registry.tokens.mint(PORTAL_SUBJECT, access)?;
+    let image = client.image(id, digest, &token.token).await?;
+
+    // Re-read: the tag may have moved or gone while the registry was asked.
+    let container = match state.store.get(id).await {
+        Ok(container) => container,
+        Err(PortError::NotFound) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let Some(current) = container.tags.iter().find(|t| t.name == *tag) else {
+        return Ok(());
+    };
+    if current.digest != digest {
+        return Ok(());
+    }
+    if current.size != image.size || current.platforms != image.platforms {
+        let updated = Tag {
+            size: image.size,
+            platforms: image.platforms,
+            ..current.clone()
+        };
+        state.store.put_tag(id, &updated).await?;
+        state.cache.catalogue_changed();
+    }
+    let newest = container.tags.first().is_some_and(|t| t.name == *tag);
+    if newest && container.labels != image.labels {
+        state.store.set_labels(id, &image.labels).await?;
+        state.cache.catalogue_changed();
+    }
+    Ok(())
+}
+
+async fn reindex_all(state: &AppState, ids: &[RepoName]) -> Result<(), PortError> {
+    let containers = state.store.get_many(ids).await?;
+    if containers.is_empty() {
+        return Ok(());
+    }
+    state.search.upsert(&containers).await
+}
