@@ -50,6 +50,9 @@ pub struct RegistryConfig {
     pub token_kid: crate::tokens::KidStyle,
     /// Lifetime of an issued registry token, 60-3600 seconds.
     pub token_ttl_secs: u64,
+    /// Seconds between reconciliations of the catalogue with the registry's own listing
+    /// (notifications can be lost); 0 disables them.
+    pub sync_interval_secs: u64,
     /// The shared secret the registry sends with its notifications. Empty: generated once
     /// under `data_dir` and printed by `bioshadock registry-config`.
     #[serde(default)]
@@ -160,6 +163,13 @@ impl Config {
         }
         if !(60..=3600).contains(&self.registry.token_ttl_secs) {
             return bad("registry.token_ttl_secs", "must be between 60 and 3600");
+        }
+        let sync = self.registry.sync_interval_secs;
+        if sync != 0 && !(10..=7 * 86_400).contains(&sync) {
+            return bad(
+                "registry.sync_interval_secs",
+                "must be 0 (off) or between 10 and 604800 (a week)",
+            );
         }
         if !(1..=100).contains(&self.web.page_size) {
             return bad("web.page_size", "must be between 1 and 100");

@@ -30,6 +30,12 @@ pub async fn run(config: Config, config_file: Option<&Path>) -> Result<()> {
     let registry = super::registry::registry_auth(&config)?;
     let state = AppState::new(ports, settings, registry);
     sweep_expired_sessions(backends.clone());
+    if config.registry.sync_interval_secs > 0 {
+        bioshadock_web::registry::sync::spawn_periodic(
+            state.clone(),
+            std::time::Duration::from_secs(config.registry.sync_interval_secs),
+        );
+    }
     let listener = TcpListener::bind(config.web.listen)
         .await
         .with_context(|| format!("cannot listen on {} (web.listen)", config.web.listen))?;

@@ -58,6 +58,11 @@ struct Registry {
 
 impl Registry {
     async fn start(site: &Site) -> Self {
+        Self::start_with(site, |config| config).await
+    }
+
+    /// Starts a registry whose `registry-config` output is first passed through `edit`.
+    async fn start_with(site: &Site, edit: impl FnOnce(String) -> String) -> Self {
         let port = site
             .registry_port
             .expect("a site made with Site::with_registry");
@@ -70,7 +75,7 @@ impl Registry {
             text(&out.stderr)
         );
         let config = dir.path().join("config.yml");
-        std::fs::write(&config, &out.stdout).unwrap();
+        std::fs::write(&config, edit(text(&out.stdout))).unwrap();
         let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
         let child = Command::new("docker-registry")
             .arg("serve")
@@ -445,6 +450,222 @@ async fn registry_check_says_what_is_misconfigured() {
     );
     assert!(report.contains("refuses this portal's tokens"), "{report}");
     assert!(report.contains("issuer \"someone-else\""), "{report}");
+
+    drop(registry);
+    server.stop();
+}
+
+/// The tags of `id` once it has `n` of them, waiting up to 10 s.
+async fn wait_for_tags(site: &Site, id: &str, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let response = http()
+            .get(site.url(&format!("/container/tags/{id}")))
+            .send()
+            .await
+            .unwrap();
+        if response.status().is_success() {
+            let tags: Value = response.json().await.unwrap();
+            let names: Vec<String> = tags
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_owned())
+                .collect();
+            if names.len() == n {
+                return names;
+            }
+        }
+        assert!(Instant::now() < deadline, "{id} did not get {n} tags");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn api_delete(site: &Site, key: &str, path: &str) -> reqwest::Response {
+    http()
+        .delete(site.url(path))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn deleting_in_the_portal_deletes_in_the_registry() {
+    let site = Site::with_registry();
+    add_user(&site, "alice", "alice password");
+    let server = site.serve().await;
+    let registry = Registry::start(&site).await;
+    let alice = Client::new();
+    assert_ok(&alice.login(&registry, "alice", "alice password"), "login");
+    let one = registry.image("alice/tool:1");
+    let two = registry.image("alice/tool:2");
+    alice.build(&one, "version one");
+    alice.build(&two, "version two");
+    assert_ok(&alice.push(&one), "push tag 1");
+    assert_ok(&alice.push(&two), "push tag 2");
+    wait_for_tags(&site, "alice/tool", 2).await;
+
+    // Delete one tag through the API: gone from the registry, the other still pulls.
+    let key = api_key(&site, "alice", "read,push");
+    let response = api_delete(&site, &key, "/container/tags/alice/tool/1").await;
+    assert_eq!(
+        response.status().as_u16(),
+        204,
+        "{:?}",
+        response.text().await
+    );
+    let anonymous = Client::new();
+    let out = anonymous.pull(&one);
+    assert!(
+        !out.status.success(),
+        "tag 1 should be gone from the registry"
+    );
+    assert_ok(&anonymous.pull(&two), "pull of the remaining tag");
+    assert_eq!(wait_for_tags(&site, "alice/tool", 1).await, ["2"]);
+
+    // Delete the container: its remaining image goes too. Re-creating the container (so that
+    // alice may pull from it again) shows the registry no longer has it.
+    let response = api_delete(&site, &key, "/container/alice/tool").await;
+    assert_eq!(
+        response.status().as_u16(),
+        204,
+        "{:?}",
+        response.text().await
+    );
+    create_container(&site, &key, json!({"name": "alice/tool"})).await;
+    let out = alice.pull(&two);
+    assert!(
+        !out.status.success(),
+        "tag 2 should be gone from the registry"
+    );
+    let err = text(&out.stderr).to_lowercase();
+    assert!(
+        err.contains("not found") || err.contains("unknown"),
+        "refused because it is absent, not because of rights: {err}"
+    );
+
+    drop(registry);
+    server.stop();
+}
+
+#[tokio::test]
+async fn reconciliation_repairs_what_notifications_missed() {
+    // No periodic run during the test: only the explicit one.
+    let site = Site::with_registry().with_env("BIOSHADOCK__REGISTRY__SYNC_INTERVAL_SECS", "0");
+    add_user(&site, "alice", "alice password");
+    let out = site.run(&["user", "add", "root", "--admin"]);
+    assert!(
+        out.status.success(),
+        "user add --admin: {}",
+        text(&out.stderr)
+    );
+    let admin_key = api_key(&site, "root", "read,push");
+    let server = site.serve().await;
+    // A registry that sends no notifications at all.
+    let registry = Registry::start_with(&site, |config| {
+        let (kept, _) = config
+            .split_once("notifications:")
+            .expect("a notifications section");
+        kept.to_owned()
+    })
+    .await;
+
+    let alice = Client::new();
+    assert_ok(&alice.login(&registry, "alice", "alice password"), "login");
+    let one = registry.image("alice/quiet:1");
+    let two = registry.image("alice/quiet:2");
+    alice.build(&one, "quiet one");
+    alice.build(&two, "quiet two");
+    assert_ok(&alice.push(&one), "push 1");
+    assert_ok(&alice.push(&two), "push 2");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let absent = http()
+        .get(site.url("/container/alice/quiet"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        absent.status().as_u16(),
+        404,
+        "no event should have arrived"
+    );
+
+    let sync = || async {
+        let response = http()
+            .post(site.url("/admin/registry/sync"))
+            .bearer_auth(&admin_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        response.json::<Value>().await.unwrap()
+    };
+    let summary = sync().await;
+    assert_eq!(summary["repositories"], 1, "{summary}");
+    assert_eq!(summary["created"], 1, "{summary}");
+    assert_eq!(summary["tags_added"], 2, "{summary}");
+    assert_eq!(summary["tags_removed"], 0, "{summary}");
+    let listed = wait_for_container(&site, "alice/quiet").await;
+    assert_eq!(listed["owner"], "alice");
+    assert_eq!(listed["tags"].as_array().unwrap().len(), 2, "{listed}");
+    let description = &listed["labels"]["org.opencontainers.image.description"];
+    assert!(
+        description.as_str().unwrap().starts_with("quiet"),
+        "{listed}"
+    );
+    let digest = listed["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "1")
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // An image deleted in the registry behind the portal's back: the next sync drops its tag.
+    let token: Value = http()
+        .get(site.url("/v2/token?service=bioshadock-registry&scope=repository:alice/quiet:delete"))
+        .basic_auth("root", Some(&admin_key))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let deleted = http()
+        .delete(format!(
+            "http://{}/v2/alice/quiet/manifests/{digest}",
+            registry.host
+        ))
+        .bearer_auth(token["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status().as_u16(), 202);
+    let summary = sync().await;
+    assert_eq!(summary["tags_removed"], 1, "{summary}");
+    assert_eq!(summary["created"], 0, "{summary}");
+    assert_eq!(wait_for_tags(&site, "alice/quiet", 1).await, ["2"]);
+
+    // /metrics and the admin page know when that was.
+    let metrics = http()
+        .get(site.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("bioshadock_registry_last_sync_timestamp_seconds"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("bioshadock_registry_sync_lag_seconds"),
+        "{metrics}"
+    );
 
     drop(registry);
     server.stop();

@@ -34,6 +34,8 @@ pub struct Site {
     pub port: u16,
     /// The port of this site's registry, when it has one (`registry.url` points there).
     pub registry_port: Option<u16>,
+    /// More `BIOSHADOCK__…` settings for every command of this site.
+    pub env: Vec<(String, String)>,
 }
 
 impl Site {
@@ -42,7 +44,14 @@ impl Site {
             dir: TempDir::new().unwrap(),
             port: free_port(),
             registry_port: None,
+            env: Vec::new(),
         }
+    }
+
+    /// The same site with one more environment setting (e.g. `BIOSHADOCK__REGISTRY__…`).
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
     }
 
     /// A site whose `registry.url` is a registry on a free port of its own.
@@ -79,6 +88,7 @@ impl Site {
                 format!("http://127.0.0.1:{port}"),
             );
         }
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
         command
     }
 

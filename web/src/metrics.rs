@@ -40,6 +40,8 @@ pub struct Metrics {
     indexed: Gauge<i64>,
     queued: Gauge<i64>,
     uptime: Gauge<f64, AtomicU64>,
+    last_sync: Gauge<f64, AtomicU64>,
+    sync_lag: Gauge<f64, AtomicU64>,
 }
 
 impl Metrics {
@@ -54,6 +56,8 @@ impl Metrics {
         let indexed = Gauge::<i64>::default();
         let queued = Gauge::<i64>::default();
         let uptime = Gauge::<f64, AtomicU64>::default();
+        let last_sync = Gauge::<f64, AtomicU64>::default();
+        let sync_lag = Gauge::<f64, AtomicU64>::default();
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register(
             "http_request_duration_seconds",
@@ -81,6 +85,16 @@ impl Metrics {
             "Seconds since the portal started",
             uptime.clone(),
         );
+        registry.register(
+            "registry_last_sync_timestamp_seconds",
+            "Unix time of the last successful reconciliation with the registry (0: none yet)",
+            last_sync.clone(),
+        );
+        registry.register(
+            "registry_sync_lag_seconds",
+            "Seconds since the last successful reconciliation (since start-up if none yet)",
+            sync_lag.clone(),
+        );
         Self {
             registry,
             requests,
@@ -90,7 +104,16 @@ impl Metrics {
             indexed,
             queued,
             uptime,
+            last_sync,
+            sync_lag,
         }
+    }
+
+    /// Sets the reconciliation gauges: the last success as Unix seconds (`None`: none yet) and
+    /// how long ago that was.
+    pub fn registry_sync(&self, last: Option<f64>, lag: f64) {
+        self.last_sync.set(last.unwrap_or(0.0));
+        self.sync_lag.set(lag);
     }
 
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {

@@ -56,6 +56,8 @@ pub struct AppState {
     pub(crate) passwords: Arc<PasswordCache>,
     pub(crate) throttle: Arc<LoginThrottle>,
     pub(crate) metrics: Arc<Metrics>,
+    /// Reconciliation with the registry: one run at a time, and the last success.
+    pub(crate) sync: Arc<crate::registry::sync::SyncStatus>,
     pub(crate) started: Instant,
 }
 
@@ -75,6 +77,7 @@ impl AppState {
             passwords: Arc::default(),
             throttle: Arc::default(),
             metrics: Arc::new(Metrics::new()),
+            sync: Arc::default(),
             started: Instant::now(),
         }
     }

@@ -25,6 +25,7 @@ fn defaults_are_the_documented_ones() {
         assert_eq!(c.queue.backend, QueueBackend::Embedded);
         assert_eq!(c.builder.concurrency, 1);
         assert_eq!(c.builder.timeout_secs, 3600);
+        assert_eq!(c.registry.sync_interval_secs, 300);
         Ok(())
     });
 }
@@ -85,6 +86,14 @@ fn bad_values_name_the_key() {
         jail.set_env("BIOSHADOCK__REGISTRY__URL", "ftp://x");
         let err = load_in_jail(None).unwrap_err().to_string();
         assert!(err.contains("registry.url"), "{err}");
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("BIOSHADOCK__REGISTRY__SYNC_INTERVAL_SECS", "5");
+        let err = load_in_jail(None).unwrap_err().to_string();
+        assert!(err.contains("registry.sync_interval_secs"), "{err}");
+        jail.set_env("BIOSHADOCK__REGISTRY__SYNC_INTERVAL_SECS", "0");
+        assert_eq!(load_in_jail(None).unwrap().registry.sync_interval_secs, 0);
         Ok(())
     });
 }

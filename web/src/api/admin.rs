@@ -13,6 +13,7 @@ use super::account::UserView;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
+use crate::registry::sync::{self, SyncSummary};
 use crate::state::AppState;
 
 /// The body of `POST /admin/users`.
@@ -33,6 +34,34 @@ pub struct NewUserBody {
 pub struct UserChangesBody {
     role: Option<Role>,
     disabled: Option<bool>,
+}
+
+/// Reconcile the catalogue with the registry now (what the periodic job does): create
+/// containers for repositories it lacks, record missing tags, drop tags the registry no
+/// longer has. Waits for a run in progress to finish first.
+#[utoipa::path(post, path = "/admin/registry/sync", tag = "admin",
+    security(("apikey" = []), ("bearer" = []), ("basic" = [])),
+    responses((status = 200, body = SyncSummary), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 503, description = "The registry could not be read", body = ErrorBody)))]
+pub async fn sync_registry(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<SyncSummary>, ApiError> {
+    caller.require_admin(Scope::Push)?;
+    match sync::run(&state).await {
+        Ok(summary) => Ok(Json(summary)),
+        Err(e) => {
+            tracing::warn!(error = %e, "registry reconciliation failed");
+            Err(ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "registry_unavailable",
+                message: "the registry could not be read; the log says why, and \
+                          `bioshadock registry-check` checks the configuration"
+                    .into(),
+            })
+        }
+    }
 }
 
 /// Every user.

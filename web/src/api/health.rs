@@ -60,12 +60,20 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         state.search.doc_count(),
         state.queue.queued_count()
     );
-    let text = state.metrics.render(
-        containers.ok(),
-        indexed.ok(),
-        queued.ok(),
-        state.started.elapsed().as_secs_f64(),
-    );
+    let uptime = state.started.elapsed().as_secs_f64();
+    match state.sync.last() {
+        Some(last) => {
+            let lag = (chrono::Utc::now() - last.at).num_milliseconds() as f64 / 1000.0;
+            state.metrics.registry_sync(
+                Some(last.at.timestamp_millis() as f64 / 1000.0),
+                lag.max(0.0),
+            );
+        }
+        None => state.metrics.registry_sync(None, uptime),
+    }
+    let text = state
+        .metrics
+        .render(containers.ok(), indexed.ok(), queued.ok(), uptime);
     (
         [(
             header::CONTENT_TYPE,

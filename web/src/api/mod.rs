@@ -31,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(account::revoke_key))
         .routes(routes!(admin::list, admin::create))
         .routes(routes!(admin::update))
+        .routes(routes!(admin::sync_registry))
         .routes(routes!(containers::tags))
         .routes(routes!(manage::delete_tag))
         .routes(routes!(token::get_token, token::post_token))

@@ -1,16 +1,19 @@
-//! The admin users page: list users, create one, change roles, disable and re-enable.
+//! The admin page: list users, create one, change roles, disable and re-enable; and the
+//! registry panel (last reconciliation, the registry self-check).
 
 use askama::Template;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use bioshadock_core::accounts::{Role, Scope, User, UserName};
+use bioshadock_core::tokens::CERTIFICATE_FILE;
 use serde::Deserialize;
 
 use super::viewer::{Nav, Viewer, login_redirect};
 use super::{PageError, render};
 use crate::api::admin::{change_user, create_user};
 use crate::error::ApiError;
+use crate::registry::check::{Target, check};
 use crate::state::AppState;
 
 struct UserRow {
@@ -29,6 +32,10 @@ struct AdminUsersPage {
     users: Vec<UserRow>,
     roles: Vec<&'static str>,
     error: Option<String>,
+    /// "3 minutes ago, 12 repositories", or `None` before the first successful reconciliation.
+    last_sync: Option<String>,
+    /// The registry self-check's findings, `(problem, text)`, after "Check the registry".
+    findings: Option<Vec<(bool, String)>>,
 }
 
 #[derive(Deserialize)]
@@ -41,6 +48,12 @@ pub struct NewUserForm {
     password: String,
     #[serde(default)]
     role: String,
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
 }
 
 #[derive(Deserialize)]
@@ -109,6 +122,36 @@ pub async fn change(
     finish(&state, &viewer, outcome).await
 }
 
+/// "Check the registry": the same self-check as `bioshadock registry-check`, shown on the page.
+pub async fn check_registry(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf).await?;
+    viewer
+        .principal
+        .require_admin(Scope::Read)
+        .map_err(ApiError::from)?;
+    let registry = &state.registry;
+    let certificate = format!("{CERTIFICATE_FILE} under the portal's data_dir");
+    let target = Target {
+        registry_url: &registry.registry_url,
+        public_url: &state.settings.public_url,
+        certificate: &certificate,
+        tokens: &registry.tokens,
+    };
+    let findings = check(&target).await;
+    let mut page = users_page(&state, &viewer, None).await?;
+    page.findings = Some(
+        findings
+            .iter()
+            .map(|f| (f.is_problem(), f.text().to_owned()))
+            .collect(),
+    );
+    Ok(render(StatusCode::OK, &page))
+}
+
 async fn finish(
     state: &AppState,
     viewer: &Viewer,
@@ -149,5 +192,15 @@ async fn users_page(
             .collect(),
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
         error,
+        last_sync: state.sync.last().map(|last| {
+            format!(
+                "{}, {} repositor{} ({} ms)",
+                super::format::ago(last.at),
+                last.repositories,
+                if last.repositories == 1 { "y" } else { "ies" },
+                last.duration.as_millis()
+            )
+        }),
+        findings: None,
     })
 }

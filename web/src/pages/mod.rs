@@ -32,6 +32,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/r/{namespace}/{name}/members", post(settings::members))
         .route("/r/{namespace}/{name}/delete", post(settings::delete))
+        .route(
+            "/r/{namespace}/{name}/tags/{tag}/delete",
+            post(settings::delete_tag),
+        )
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/account", get(account::page))
@@ -41,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin", get(admin::page))
         .route("/admin/new-user", post(admin::create))
         .route("/admin/user/{name}", post(admin::change))
+        .route("/admin/registry/check", post(admin::check_registry))
         // Docker clients may ask for the realm with a trailing slash.
         .route(
             "/v2/token/",

@@ -3,7 +3,7 @@
 //! viewer may not change are not offered.
 
 use askama::Template;
-use axum::extract::{Form, State};
+use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use bioshadock_core::model::{Access, Member};
@@ -26,6 +26,10 @@ struct SettingsPage {
     csrf: String,
     id: String,
     can_manage: bool,
+    /// May delete tags (owner, push members, admins).
+    can_push: bool,
+    /// `(name, digest)`, newest first.
+    tags: Vec<(String, String)>,
     description: String,
     preview_html: Option<String>,
     public: bool,
@@ -164,6 +168,33 @@ pub async fn delete(
     Ok(Redirect::to("/account").into_response())
 }
 
+#[derive(Deserialize)]
+pub struct TagSegments {
+    tag: String,
+}
+
+/// Deletes one tag (registry and catalogue); a conflict (tags sharing an image) is shown on
+/// the settings page.
+pub async fn delete_tag(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<ContainerId, ApiError>,
+    Path(TagSegments { tag }): Path<TagSegments>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf).await?;
+    let ContainerId(id) = id?;
+    let (container, rights) = editable(&state, &viewer, &id).await?;
+    match manage::delete_tag(&state, &viewer.principal, &id, &tag).await {
+        Ok(()) => Ok(Redirect::to(&format!("/r/{id}/settings#tags")).into_response()),
+        Err(e) if e.status == StatusCode::CONFLICT => {
+            let page = settings_page(&viewer, &container, rights, Some(e.message));
+            Ok(render(StatusCode::CONFLICT, &page))
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
 /// The container if the viewer may at least edit it; 404 when they may not see it, 403 when
 /// they see it but may not change it, and a login redirect's worth of 401 when anonymous.
 async fn editable(
@@ -197,6 +228,12 @@ fn settings_page(
         csrf: viewer.nav.csrf.clone(),
         id: c.id.to_string(),
         can_manage: rights.manage,
+        can_push: rights.push,
+        tags: c
+            .tags
+            .iter()
+            .map(|t| (t.name.to_string(), t.digest.clone()))
+            .collect(),
         description: c.description.clone(),
         preview_html: None,
         public: c.visibility.is_public(),

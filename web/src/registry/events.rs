@@ -7,7 +7,7 @@
 //! and reindexing, goes to one background worker; if that fails, reconciliation repairs it.
 
 mod payload;
-mod worker;
+pub(super) mod worker;
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -248,7 +248,7 @@ async fn apply(state: &AppState, inbox: &Inbox, fact: &Fact) -> PortResult<()> {
 }
 
 /// A container for a first push, as the portal would have created it for the pusher.
-async fn create(
+pub(super) async fn create(
     state: &AppState,
     id: &RepoName,
     actor: Option<&bioshadock_core::accounts::UserName>,

@@ -3,10 +3,12 @@
 //! client for reading images back from it. Who gets what is decided by
 //! `core::tokens::grant`, from the same rules as every other path.
 
+pub mod check;
 pub mod client;
 pub(crate) mod events;
 mod passwords;
 pub(crate) mod removal;
+pub mod sync;
 pub(crate) mod token;
 
 use bioshadock_core::secret::Secret;

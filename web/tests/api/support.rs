@@ -59,6 +59,11 @@ impl TestResponse {
 
 impl TestApp {
     pub async fn new() -> Self {
+        Self::with_registry(registry_auth()).await
+    }
+
+    /// An app whose registry side is `registry` (e.g. a registry URL where nothing listens).
+    pub async fn with_registry(registry: bioshadock_web::RegistryAuth) -> Self {
         let dir = TempDir::new().unwrap();
         let mut config = Config::load(None).unwrap();
         config.data_dir = dir.path().to_path_buf();
@@ -79,7 +84,7 @@ impl TestApp {
                 public_url: "http://portal.example.org".into(),
                 default_public: true,
             },
-            registry_auth(),
+            registry,
         );
         Self {
             router: bioshadock_web::router(state),
@@ -150,8 +155,8 @@ impl TestApp {
 }
 
 /// The token service's key, certificate and settings for tests: issuer `bioshadock`, service
-/// `bioshadock-registry`, notification secret `test-notification-secret`, and a registry URL
-/// where nothing listens (reading images back fails and is only logged).
+/// `bioshadock-registry`, notification secret `test-notification-secret`, and no registry URL
+/// (images are not read back; deletions change only the catalogue).
 pub fn registry_auth() -> bioshadock_web::RegistryAuth {
     use bioshadock_core::tokens::{KidStyle, SigningMaterial, TokenIssuer};
     bioshadock_web::registry::install_crypto_provider();
@@ -167,7 +172,7 @@ pub fn registry_auth() -> bioshadock_web::RegistryAuth {
         notification_secret: bioshadock_core::secret::Secret::new(
             "test-notification-secret".into(),
         ),
-        registry_url: "http://127.0.0.1:9".into(),
+        registry_url: String::new(),
     }
 }
 

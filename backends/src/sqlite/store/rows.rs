@@ -1,11 +1,13 @@
 //! How containers travel to and from SQL: the JSON arrays that batch writes unpack with
 //! `json_each`, the statements that unpack them, and the row a read decodes.
 
+use std::collections::BTreeMap;
+
 use bioshadock_core::accounts::UserName;
 use bioshadock_core::{
     Access, Container, Member, PortError, PortResult, RepoName, Tag, TagName, Visibility,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::sqlite::{corrupt, from_millis, to_i64};
 
@@ -127,36 +129,58 @@ impl<'a> MemberJson<'a> {
     }
 }
 
-/// One row of the store's `select!()`.
+/// One row of the store's `select!()`: the whole container as one JSON array, in the order of
+/// [`Fields`]. One column rather than twelve because the driver copies every column value
+/// under SQLite's global allocator lock and frees it on another thread: with twelve, that
+/// lock's contention cost more than the query (see `sql.rs`).
 #[derive(sqlx::FromRow)]
 pub(super) struct ContainerRow {
-    id: String,
-    owner: String,
-    description: String,
-    visibility: String,
-    git: Option<String>,
-    dockerfile: Option<String>,
-    labels: String,
-    pulls: i64,
-    created_at: i64,
-    updated_at: i64,
-    /// `[[name, digest, size, [platform...], pushed_at], ...]`
-    tags: String,
-    /// `[[user, access], ...]`
-    members: String,
+    fields: String,
 }
+
+/// The fields of a row. Labels, tags and members are nested JSON, stored as such.
+#[derive(Deserialize)]
+struct Fields(
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    BTreeMap<String, String>,
+    i64,
+    i64,
+    i64,
+    /// `[[name, digest, size, [platform...], pushed_at], ...]`
+    Vec<TagTuple>,
+    /// `[[user, access], ...]`
+    Vec<(String, String)>,
+);
 
 type TagTuple = (String, String, i64, Vec<String>, i64);
 
 impl ContainerRow {
     pub(super) fn into_container(self) -> PortResult<Container> {
-        let id = RepoName::parse(&self.id).map_err(|e| corrupt(format!("id {}: {e}", self.id)))?;
-        let visibility = Visibility::parse(&self.visibility)
-            .ok_or_else(|| corrupt(format!("{id}: visibility {}", self.visibility)))?;
-        let labels = serde_json::from_str(&self.labels)
-            .map_err(|e| corrupt(format!("{id}: labels: {e}")))?;
-        let tags: Vec<TagTuple> =
-            serde_json::from_str(&self.tags).map_err(|e| corrupt(format!("{id}: tags: {e}")))?;
+        let Fields(
+            id,
+            owner,
+            description,
+            visibility,
+            git,
+            dockerfile,
+            labels,
+            pulls,
+            created_at,
+            updated_at,
+            tags,
+            members,
+        ) = serde_json::from_str(&self.fields).map_err(|e| {
+            let start: String = self.fields.chars().take(80).collect();
+            corrupt(format!("{start}: {e}"))
+        })?;
+        let id = RepoName::parse(&id).map_err(|e| corrupt(format!("id {id}: {e}")))?;
+        let visibility = Visibility::parse(&visibility)
+            .ok_or_else(|| corrupt(format!("{id}: visibility {visibility}")))?;
         let tags = tags
             .into_iter()
             .map(|(name, digest, size, platforms, pushed_at)| {
@@ -170,20 +194,20 @@ impl ContainerRow {
                 })
             })
             .collect::<PortResult<Vec<_>>>()?;
-        let mut members = decode_members(&id, &self.members)?;
+        let mut members = decode_members(&id, members)?;
         members.sort();
         let mut container = Container {
-            owner: self.owner,
-            description: self.description,
+            owner,
+            description,
             visibility,
-            git: self.git,
-            dockerfile: self.dockerfile,
+            git,
+            dockerfile,
             tags,
             members,
             labels,
-            pulls: self.pulls.max(0) as u64,
-            created_at: from_millis(self.created_at)?,
-            updated_at: from_millis(self.updated_at)?,
+            pulls: pulls.max(0) as u64,
+            created_at: from_millis(created_at)?,
+            updated_at: from_millis(updated_at)?,
             id,
         };
         container.sort_tags();
@@ -191,9 +215,7 @@ impl ContainerRow {
     }
 }
 
-fn decode_members(id: &RepoName, raw: &str) -> PortResult<Vec<Member>> {
-    let pairs: Vec<(String, String)> =
-        serde_json::from_str(raw).map_err(|e| corrupt(format!("{id}: members: {e}")))?;
+fn decode_members(id: &RepoName, pairs: Vec<(String, String)>) -> PortResult<Vec<Member>> {
     pairs
         .into_iter()
         .map(|(user, access)| {

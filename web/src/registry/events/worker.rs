@@ -30,7 +30,7 @@ pub(super) enum Job {
 }
 
 #[derive(Debug, thiserror::Error)]
-enum EnrichError {
+pub(in crate::registry) enum EnrichError {
     #[error(transparent)]
     Registry(#[from] ClientError),
     #[error("cannot mint a registry token: {0}")]
@@ -74,7 +74,7 @@ pub(super) async fn run(state: AppState, mut jobs: mpsc::Receiver<Job>) {
 }
 
 /// Updates the tag's size and platforms and, for the newest tag, the container's labels.
-async fn enrich(
+pub(in crate::registry) async fn enrich(
     state: &AppState,
     client: &mut Option<RegistryClient>,
     id: &RepoName,
