@@ -38,6 +38,8 @@ wait_for "$url/healthz"
 
 echo "== 1. token issuance, $seconds s, 1 wrk thread, 16 connections"
 "$target/examples/sign_rate" 5
+echo -n "baseline GET /healthz: "
+wrk -t1 -c16 -d"${seconds}s" -s bench/rate.lua "$url/healthz" | tail -1
 scope="service=bioshadock-registry&scope=repository:bench/tool:pull,push"
 echo -n "API key (Basic bench:KEY): "
 wrk -t1 -c16 -d"${seconds}s" -s bench/rate.lua -H "Authorization: Basic $(printf 'bench:%s' "$key" | base64 -w0)" "$url/v2/token?$scope" | tail -1
@@ -46,8 +48,9 @@ wrk -t1 -c16 -d"${seconds}s" -s bench/rate.lua -H "Authorization: Basic $(printf
 
 echo "== 2. $pushes small pushes: Bioshadock token auth vs htpasswd"
 "$bin" registry-config --listen "127.0.0.1:$token_port" --root "$work/token-registry" > "$work/token.yml"
-docker-registry serve "$work/token.yml" 2>"$work/token-registry.log" & pids+=($!)
-python3 -c 'import crypt; print("bench:" + crypt.crypt("bench password", crypt.mksalt(crypt.METHOD_BLOWFISH)))' > "$work/htpasswd" 2>/dev/null
+docker-registry serve "$work/token.yml" >"$work/token-registry.log" 2>&1 & pids+=($!)
+# bcrypt cost 5, the default of `htpasswd -B` that Distribution's documentation uses.
+python3 -c 'import crypt; print("bench:" + crypt.crypt("bench password", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=32)))' > "$work/htpasswd" 2>/dev/null
 cat > "$work/htpasswd.yml" <<YAML
 version: 0.1
 log: {level: warn}
@@ -55,7 +58,7 @@ storage: {filesystem: {rootdirectory: $work/htpasswd-registry}, delete: {enabled
 http: {addr: 127.0.0.1:$htpasswd_port}
 auth: {htpasswd: {realm: bench, path: $work/htpasswd}}
 YAML
-docker-registry serve "$work/htpasswd.yml" 2>"$work/htpasswd-registry.log" & pids+=($!)
+docker-registry serve "$work/htpasswd.yml" >"$work/htpasswd-registry.log" 2>&1 & pids+=($!)
 sleep 1
 
 # Small distinct images from a local busybox base (nothing can be pulled here).

@@ -71,6 +71,8 @@ impl std::fmt::Debug for IssuedToken {
 #[derive(Debug)]
 pub struct TokenIssuer {
     material: SigningMaterial,
+    /// The JOSE header, base64url: the same for every token (alg, typ, kid, x5c).
+    encoded_header: String,
     issuer: String,
     service: String,
     kid: KidStyle,
@@ -86,8 +88,18 @@ impl TokenIssuer {
         kid: KidStyle,
         ttl: Duration,
     ) -> Self {
+        let kid_value = match kid {
+            KidStyle::Libtrust => material.libtrust_kid(),
+            KidStyle::Rfc7638 => material.jwk_thumbprint(),
+        };
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(kid_value.to_owned());
+        header.x5c = Some(vec![STANDARD.encode(material.certificate_der())]);
+        let encoded_header =
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap_or_default());
         Self {
             material,
+            encoded_header,
             issuer,
             service,
             kid,
@@ -140,11 +152,16 @@ impl TokenIssuer {
             jti: random_id(),
             access,
         };
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(self.kid().to_owned());
-        header.x5c = Some(vec![STANDARD.encode(self.material.certificate_der())]);
-        let token = jsonwebtoken::encode(&header, &claims, self.material.encoding_key())
-            .map_err(TokenError::Sign)?;
+        // header.claims.signature, signed with ring (jsonwebtoken verifies below and in tests).
+        let claims_json = serde_json::to_vec(&claims)
+            .map_err(|e| TokenError::Generate(format!("encoding claims: {e}")))?;
+        let mut token = String::with_capacity(self.encoded_header.len() + claims_json.len() * 2);
+        token.push_str(&self.encoded_header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&claims_json, &mut token);
+        let signature = self.material.sign_es256(token.as_bytes())?;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
         Ok(IssuedToken {
             token,
             expires_in: ttl,
