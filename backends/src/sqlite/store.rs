@@ -1,7 +1,8 @@
 //! The catalogue store on SQLite.
 //!
-//! A container is read with its tags and members in the same row (correlated
-//! `json_group_array`s), so a page of 24 is one query. Writes pass whole batches as one JSON
+//! A container is read as one row: its tags come from `tags_json`, a copy kept exact by
+//! triggers on `tags` (migration 0004), and its members from a small correlated
+//! `json_group_array`, so a page of 24 is one query. Writes pass whole batches as one JSON
 //! array that SQLite unpacks with `json_each`, so seeding 100,000 containers is a few hundred
 //! statements, not a few hundred thousand.
 

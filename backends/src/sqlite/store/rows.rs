@@ -1,6 +1,7 @@
 //! How containers travel to and from SQL: the JSON arrays that batch writes unpack with
 //! `json_each`, the statements that unpack them, and the row a read decodes.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use bioshadock_core::accounts::UserName;
@@ -130,34 +131,39 @@ impl<'a> MemberJson<'a> {
 }
 
 /// One row of the store's `select!()`: the whole container as one JSON array, in the order of
-/// [`Fields`]. One column rather than twelve because the driver copies every column value
-/// under SQLite's global allocator lock and frees it on another thread: with twelve, that
-/// lock's contention cost more than the query (see `sql.rs`).
+/// [`Fields`]. One column rather than twelve: the driver copies every column value (under
+/// SQLite's global allocator lock) on its worker thread and frees it on the reader's, and a
+/// full listing spent a tenth of its time on that.
 #[derive(sqlx::FromRow)]
 pub(super) struct ContainerRow {
     fields: String,
 }
 
-/// The fields of a row. Labels, tags and members are nested JSON, stored as such.
+/// The fields of a row. Labels, tags and members are nested JSON, stored as such. The
+/// strings only parsed into a name (`Cow`) are borrowed from the row where they can be.
 #[derive(Deserialize)]
-struct Fields(
+struct Fields<'a>(
+    #[serde(borrow)] Cow<'a, str>,
     String,
     String,
-    String,
-    String,
+    #[serde(borrow)] Cow<'a, str>,
     Option<String>,
     Option<String>,
     BTreeMap<String, String>,
     i64,
     i64,
     i64,
-    /// `[[name, digest, size, [platform...], pushed_at], ...]`
-    Vec<TagTuple>,
-    /// `[[user, access], ...]`
-    Vec<(String, String)>,
+    #[serde(borrow)] Vec<TagFields<'a>>,
+    #[serde(borrow)] Vec<MemberFields<'a>>,
 );
 
-type TagTuple = (String, String, i64, Vec<String>, i64);
+/// `[name, digest, size, [platform, ...], pushed_at]`
+#[derive(Deserialize)]
+struct TagFields<'a>(#[serde(borrow)] Cow<'a, str>, String, i64, Vec<String>, i64);
+
+/// `[user, access]`
+#[derive(Deserialize)]
+struct MemberFields<'a>(#[serde(borrow)] Cow<'a, str>, #[serde(borrow)] Cow<'a, str>);
 
 impl ContainerRow {
     pub(super) fn into_container(self) -> PortResult<Container> {
@@ -183,7 +189,7 @@ impl ContainerRow {
             .ok_or_else(|| corrupt(format!("{id}: visibility {visibility}")))?;
         let tags = tags
             .into_iter()
-            .map(|(name, digest, size, platforms, pushed_at)| {
+            .map(|TagFields(name, digest, size, platforms, pushed_at)| {
                 Ok(Tag {
                     name: TagName::parse(&name)
                         .map_err(|e| corrupt(format!("{id}: tag {name}: {e}")))?,
@@ -215,10 +221,10 @@ impl ContainerRow {
     }
 }
 
-fn decode_members(id: &RepoName, pairs: Vec<(String, String)>) -> PortResult<Vec<Member>> {
+fn decode_members(id: &RepoName, pairs: Vec<MemberFields>) -> PortResult<Vec<Member>> {
     pairs
         .into_iter()
-        .map(|(user, access)| {
+        .map(|MemberFields(user, access)| {
             Ok(Member {
                 user: UserName::parse(&user)
                     .map_err(|e| corrupt(format!("{id}: member {user}: {e}")))?,
