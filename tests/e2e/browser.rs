@@ -206,25 +206,6 @@ async fn a_visitor_browses_searches_and_opens_a_container() {
     server.stop();
 }
 
-/// `user add NAME --password-stdin`, asserting it worked.
-fn add_user(site: &Site, name: &str, password: &str) {
-    use std::io::Write;
-    let mut child = site
-        .command(&["user", "add", name, "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "user add failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 async fn text_of(browser: &Client, css: &str) -> String {
     browser
         .find(Locator::Css(css))
@@ -239,7 +220,7 @@ async fn text_of(browser: &Client, css: &str) -> String {
 async fn a_user_creates_a_container_makes_it_private_and_it_vanishes_for_others() {
     let site = Site::new();
     site.seed(3);
-    add_user(&site, "alice", "correct horse battery");
+    site.add_user("alice", "correct horse battery");
     let server = site.serve().await;
     let driver = Driver::start().await;
     let profile = tempfile::TempDir::new().unwrap();

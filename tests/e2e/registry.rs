@@ -178,19 +178,6 @@ impl Client {
     }
 }
 
-fn add_user(site: &Site, name: &str, password: &str) {
-    let mut child = site
-        .command(&["user", "add", name, "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "user add: {}", text(&out.stderr));
-}
-
 fn api_key(site: &Site, name: &str, scopes: &str) -> String {
     let out = site.run(&["user", "apikey", name, "--scopes", scopes]);
     assert!(out.status.success(), "user apikey: {}", text(&out.stderr));
@@ -284,7 +271,7 @@ async fn docker_login_push_and_pull_follow_the_portals_rules() {
         ("mallory", "mallory password"),
         ("pam", "pam password"),
     ] {
-        add_user(&site, name, password);
+        site.add_user(name, password);
     }
     let server = site.serve().await;
     let registry = Registry::start(&site).await;
@@ -493,7 +480,7 @@ async fn api_delete(site: &Site, key: &str, path: &str) -> reqwest::Response {
 #[tokio::test]
 async fn deleting_in_the_portal_deletes_in_the_registry() {
     let site = Site::with_registry();
-    add_user(&site, "alice", "alice password");
+    site.add_user("alice", "alice password");
     let server = site.serve().await;
     let registry = Registry::start(&site).await;
     let alice = Client::new();
@@ -553,7 +540,7 @@ async fn deleting_in_the_portal_deletes_in_the_registry() {
 async fn reconciliation_repairs_what_notifications_missed() {
     // No periodic run during the test: only the explicit one.
     let site = Site::with_registry().with_env("BIOSHADOCK__REGISTRY__SYNC_INTERVAL_SECS", "0");
-    add_user(&site, "alice", "alice password");
+    site.add_user("alice", "alice password");
     let out = site.run(&["user", "add", "root", "--admin"]);
     assert!(
         out.status.success(),

@@ -97,6 +97,25 @@ impl Site {
         self.command(args).output().unwrap()
     }
 
+    /// `user add NAME --password-stdin`, asserting it worked.
+    pub fn add_user(&self, name: &str, password: &str) {
+        use std::io::Write;
+        let mut child = self
+            .command(&["user", "add", name, "--password-stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "user add failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// `seed --containers N`, asserting it worked.
     pub fn seed(&self, n: u32) {
         let out = self.run(&["seed", "--containers", &n.to_string()]);

@@ -42,15 +42,6 @@ fn ok(site: &Site, args: &[&str]) -> String {
     stdout(&out)
 }
 
-fn add_user(site: &Site, name: &str, password: &str) {
-    let out = run_with_stdin(
-        site,
-        &["user", "add", name, "--password-stdin"],
-        &format!("{password}\n"),
-    );
-    assert!(out.status.success(), "user add: {}", stderr(&out));
-}
-
 /// Asserts a failure with one line on standard error that contains `needle`.
 fn assert_fails_with(out: &Output, needle: &str) {
     assert!(!out.status.success(), "should fail: {}", stdout(out));
@@ -141,7 +132,7 @@ fn without_password_stdin_a_generated_password_is_shown_once() {
 #[test]
 fn a_taken_name_is_refused() {
     let site = Site::new();
-    add_user(&site, "bob", "first password");
+    site.add_user("bob", "first password");
     let out = run_with_stdin(
         &site,
         &["user", "add", "bob", "--password-stdin"],
@@ -177,7 +168,7 @@ fn a_short_or_missing_password_is_refused() {
 #[test]
 fn apikey_prints_one_new_key_alone_each_time() {
     let site = Site::new();
-    add_user(&site, "dave", "dave's password");
+    site.add_user("dave", "dave's password");
     let first = ok(&site, &["user", "apikey", "dave"]);
     let second = ok(
         &site,
@@ -204,7 +195,7 @@ fn apikey_prints_one_new_key_alone_each_time() {
 #[test]
 fn keys_are_stored_only_as_hashes() {
     let site = Site::new();
-    add_user(&site, "erin", "erin's password");
+    site.add_user("erin", "erin's password");
     let printed = ok(&site, &["user", "apikey", "erin"]);
     let key = printed.trim_end();
     let id = &key[4..16];
@@ -229,7 +220,7 @@ fn keys_are_stored_only_as_hashes() {
 #[test]
 fn apikey_refuses_an_unknown_user_and_unknown_scopes() {
     let site = Site::new();
-    add_user(&site, "frank", "frank's password");
+    site.add_user("frank", "frank's password");
     let out = site.run(&["user", "apikey", "nobody"]);
     assert_fails_with(&out, "no user `nobody`");
     assert!(out.stdout.is_empty());
@@ -241,7 +232,7 @@ fn apikey_refuses_an_unknown_user_and_unknown_scopes() {
 #[test]
 fn role_passwd_disable_and_enable_change_the_user() {
     let site = Site::new();
-    add_user(&site, "grace", "grace's password");
+    site.add_user("grace", "grace's password");
     ok(&site, &["user", "role", "grace", "admin"]);
     ok(&site, &["user", "disable", "grace"]);
     assert_eq!(listed(&site, "grace").unwrap()[1..3], ["admin", "yes"]);
@@ -273,7 +264,7 @@ async fn user_commands_work_while_serve_runs_and_serve_explains_the_first_step()
     );
     assert!(logged.contains(&site.url("/login")), "{logged}");
 
-    add_user(&site, "heidi", "heidi's password");
+    site.add_user("heidi", "heidi's password");
     assert_eq!(listed(&site, "heidi").unwrap()[1], "user");
     let key = ok(&site, &["user", "apikey", "heidi"]);
     assert!(is_api_key(key.trim_end()), "{key}");

@@ -78,15 +78,9 @@ fn presented_key(parts: &Parts) -> Result<Option<Presented>, ApiError> {
         return if scheme.eq_ignore_ascii_case("bearer") {
             Ok(Some(Presented::bare(credentials)))
         } else if scheme.eq_ignore_ascii_case("basic") {
-            let decoded = STANDARD
-                .decode(credentials)
-                .ok()
-                .and_then(|raw| String::from_utf8(raw).ok())
+            let (user, key) = decode_basic(credentials)
                 .ok_or_else(|| ApiError::unauthorized("malformed Basic credentials"))?;
-            let (user, key) = decoded
-                .split_once(':')
-                .ok_or_else(|| ApiError::unauthorized("malformed Basic credentials"))?;
-            Ok(Some(Presented::for_user(user, key)))
+            Ok(Some(Presented::for_user(&user, &key)))
         } else {
             Err(ApiError::unauthorized(
                 "unsupported Authorization scheme; use Bearer KEY or Basic user:KEY",
@@ -100,4 +94,11 @@ fn presented_key(parts: &Parts) -> Result<Option<Presented>, ApiError> {
     let param: ApikeyParam = serde_urlencoded::from_str(query)
         .map_err(|_| ApiError::bad_request("the query string is malformed"))?;
     Ok(param.apikey.map(|key| Presented::bare(&key)))
+}
+
+/// `user:secret` from the base64 part of a Basic Authorization header; `None` if malformed.
+pub(crate) fn decode_basic(encoded: &str) -> Option<(String, String)> {
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (user, secret) = decoded.split_once(':')?;
+    Some((user.to_owned(), secret.to_owned()))
 }

@@ -8,5 +8,5 @@ mod keys;
 pub(crate) mod session;
 pub(crate) mod throttle;
 
-pub(crate) use caller::{Caller, session_principal, session_unavailable};
+pub(crate) use caller::{Caller, decode_basic, session_principal, session_unavailable};
 pub(crate) use keys::{KeyCache, Presented, authenticate_key};

@@ -10,8 +10,6 @@ use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use bioshadock_core::PortError;
 use bioshadock_core::accounts::{KeySecret, Scope, Scopes, UserName, decoy_hash, verify_password};
 use bioshadock_core::permissions::{Credential, Principal};
@@ -21,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::account::mint_key;
-use crate::auth::{Presented, authenticate_key};
+use crate::auth::{Presented, authenticate_key, decode_basic};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ClientAddr;
 use crate::state::AppState;
@@ -333,13 +331,7 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Ap
             "the token service takes Basic credentials (user and password or API key)",
         ));
     }
-    let decoded = STANDARD
-        .decode(encoded.trim())
-        .ok()
-        .and_then(|raw| String::from_utf8(raw).ok())
-        .ok_or_else(malformed)?;
-    let (user, secret) = decoded.split_once(':').ok_or_else(malformed)?;
-    Ok(Some((user.to_owned(), secret.to_owned())))
+    decode_basic(encoded).ok_or_else(malformed).map(Some)
 }
 
 fn log_grant(subject: &str, access: &[ResourceAccess]) {
