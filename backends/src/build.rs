@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use bioshadock_core::config::Config;
 use bioshadock_core::ports::accounts::{KeyStore, UserStore};
+use bioshadock_core::ports::builds::BuildStore;
 use bioshadock_core::ports::queue::JobQueue;
 use bioshadock_core::ports::search::SearchIndex;
 use bioshadock_core::ports::store::ContainerStore;
@@ -13,7 +14,7 @@ use bioshadock_core::{PortError, PortResult};
 use sqlx::SqlitePool;
 use tower_sessions::SessionStore;
 
-use crate::sqlite::{self, SqliteQueue, SqliteSessionStore, SqliteStore};
+use crate::sqlite::{self, SqliteBuildStore, SqliteQueue, SqliteSessionStore, SqliteStore};
 use crate::tantivy_search::TantivySearch;
 
 /// The three ports (the store with its accounts half) and the web session store, ready to use.
@@ -24,6 +25,8 @@ pub struct Backends {
     pub keys: Arc<dyn KeyStore>,
     pub search: Arc<dyn SearchIndex>,
     pub queue: Arc<dyn JobQueue>,
+    /// Build records and logs, on the same database as the queue whose job ids they share.
+    pub builds: Arc<dyn BuildStore>,
     pub sessions: Arc<dyn SessionStore>,
     /// The same store as `sessions`, kept concrete for the expiry sweep the trait lacks.
     session_store: SqliteSessionStore,
@@ -80,6 +83,7 @@ pub async fn open_backends(config: &Config) -> PortResult<Backends> {
         keys: store,
         search: Arc::new(search),
         queue: Arc::new(SqliteQueue::new(pool.clone())),
+        builds: Arc::new(SqliteBuildStore::new(pool.clone())),
         sessions: Arc::new(sessions.clone()),
         session_store: sessions,
         sqlite: pool,

@@ -123,6 +123,22 @@ pub struct QueueConfig {
 pub struct BuilderConfig {
     pub concurrency: u32,
     pub timeout_secs: u64,
+    /// On shutdown, how long running builds may go on before they are stopped and marked
+    /// interrupted.
+    pub shutdown_grace_secs: u64,
+    /// Queued or running builds one user may have; more are refused with 429.
+    pub max_pending_per_user: u64,
+    /// Memory limit of build and smoke-test containers in MiB; 0 for none.
+    pub memory_mb: u64,
+    /// CPU limit of build and smoke-test containers (e.g. 1.5); 0 for none.
+    pub cpus: f64,
+    /// Network of build steps: `default` (the engine's bridge), `none`, `host`, or a network
+    /// name. Smoke tests always run with no network.
+    pub network: String,
+    /// Whether builds pull newer base images (`docker build --pull`).
+    pub pull: bool,
+    /// Largest build context (the cloned sub-directory) in MiB.
+    pub max_context_mb: u64,
 }
 
 /// A configuration that cannot be used, with a message that names the key.
@@ -179,6 +195,29 @@ impl Config {
         }
         if self.builder.timeout_secs == 0 {
             return bad("builder.timeout_secs", "must be at least 1");
+        }
+        if !(1..=1000).contains(&self.builder.max_pending_per_user) {
+            return bad("builder.max_pending_per_user", "must be between 1 and 1000");
+        }
+        if !(self.builder.cpus >= 0.0 && self.builder.cpus <= 1024.0) {
+            return bad(
+                "builder.cpus",
+                "must be 0 (no limit) or a positive number of CPUs",
+            );
+        }
+        if self.builder.max_context_mb == 0 {
+            return bad("builder.max_context_mb", "must be at least 1");
+        }
+        let network = self.builder.network.as_str();
+        if network.is_empty()
+            || !network
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return bad(
+                "builder.network",
+                "must be `default`, `none`, `host` or a Docker network name",
+            );
         }
         for (key, value) in [
             ("registry.service", &self.registry.service),

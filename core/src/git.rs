@@ -66,6 +66,32 @@ impl GitSource {
     }
 }
 
+impl GitSource {
+    /// The URL without any `user:password@` part: what logs, labels and pages may show.
+    pub fn public_url(&self) -> String {
+        redact_userinfo(&self.url)
+    }
+}
+
+/// `scheme://user:secret@host/path` → `scheme://host/path`; scp-like `git@host:path` is kept
+/// (its user is a convention, not a secret).
+pub fn redact_userinfo(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+            let host = authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host);
+            if path.is_empty() && !rest.contains('/') {
+                format!("{scheme}://{host}")
+            } else {
+                format!("{scheme}://{host}/{path}")
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
 fn check_url(url: &str) -> Result<(), GitSourceError> {
     let refuse = |why: &str| Err(GitSourceError(why.to_owned()));
     if let Some((scheme, rest)) = url.split_once("://") {
@@ -121,6 +147,14 @@ mod tests {
         ] {
             assert!(GitSource::parse(ok).is_ok(), "{ok}");
         }
+    }
+
+    #[test]
+    fn public_url_hides_credentials() {
+        let s = GitSource::parse("https://bob:s3cret@git.lab.org/x/y.git#main").unwrap();
+        assert_eq!(s.public_url(), "https://git.lab.org/x/y.git");
+        let s = GitSource::parse("git@github.com:lab/tool.git").unwrap();
+        assert_eq!(s.public_url(), "git@github.com:lab/tool.git");
     }
 
     #[test]

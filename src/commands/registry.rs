@@ -40,6 +40,19 @@ pub fn registry_auth(config: &Config) -> Result<RegistryAuth> {
     })
 }
 
+/// A token issuer on the same signing key, for the builder's pushes.
+pub fn token_issuer(config: &Config) -> Result<TokenIssuer> {
+    let material = SigningMaterial::load_or_create(&config.secrets_dir())
+        .context("cannot load or create the registry token signing key")?;
+    Ok(TokenIssuer::new(
+        material,
+        config.registry.issuer.clone(),
+        config.registry.service.clone(),
+        config.registry.token_kid,
+        Duration::from_secs(config.registry.token_ttl_secs),
+    ))
+}
+
 fn notification_secret(config: &Config) -> Result<String> {
     let configured = config.registry.notification_secret.expose().trim();
     if !configured.is_empty() {

@@ -5,8 +5,12 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use bioshadock_core::config::Config;
 use bioshadock_core::{Audience, catalogue};
-use bioshadock_web::{AppState, Ports, WebSettings};
+use std::sync::Arc;
+
+use bioshadock_builder::{BuilderSettings, WorkerPorts};
+use bioshadock_web::{AppState, BuilderLink, Ports, WebSettings};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 /// `config_file` is only for the hints we print: the config itself is already loaded.
 pub async fn run(config: Config, config_file: Option<&Path>) -> Result<()> {
@@ -18,17 +22,20 @@ pub async fn run(config: Config, config_file: Option<&Path>) -> Result<()> {
         pull_host: config.registry.pull_host().to_owned(),
         public_url: config.web.public_url.clone(),
         default_public: config.web.default_visibility.is_public(),
+        max_pending_builds: config.builder.max_pending_per_user,
     };
     let ports = Ports {
         store: backends.store.clone(),
         search: backends.search.clone(),
         queue: backends.queue.clone(),
+        builds: backends.builds.clone(),
         users: backends.users.clone(),
         keys: backends.keys.clone(),
         sessions: backends.sessions.clone(),
     };
     let registry = super::registry::registry_auth(&config)?;
-    let state = AppState::new(ports, settings, registry);
+    let link = BuilderLink::default();
+    let state = AppState::new(ports, settings, registry).with_builder(link.clone());
     sweep_expired_sessions(backends.clone());
     if config.registry.sync_interval_secs > 0 {
         bioshadock_web::registry::sync::spawn_periodic(
@@ -45,14 +52,53 @@ pub async fn run(config: Config, config_file: Option<&Path>) -> Result<()> {
         config.web.public_url,
         listener.local_addr()?,
     );
-    tracing::info!("the builder is not part of this version yet: builds stay queued");
     if first_run {
         warn_no_users(&config, config_file);
     }
-    bioshadock_web::serve(listener, state, shutdown_signal()).await?;
+    let stop = CancellationToken::new();
+    let builder = start_builder(&config, &backends, link, stop.clone()).await?;
+    let signal = async move {
+        shutdown_signal().await;
+        stop.cancel();
+    };
+    bioshadock_web::serve(listener, state, signal).await?;
     tracing::info!("shutting down");
+    if let Err(e) = builder.await {
+        tracing::error!(error = %e, "the builder stopped abnormally");
+    }
     backends.close().await;
     Ok(())
+}
+
+/// Starts the builder of this process. The embedded queue belongs to this process alone, so
+/// builds a previous run left running are interrupted now, not a lease period later.
+async fn start_builder(
+    config: &Config,
+    backends: &bioshadock_backends::Backends,
+    link: BuilderLink,
+    stop: CancellationToken,
+) -> Result<tokio::task::JoinHandle<()>> {
+    let ports = WorkerPorts {
+        queue: backends.queue.clone(),
+        builds: backends.builds.clone(),
+        tokens: Arc::new(super::registry::token_issuer(config)?),
+        wake: link.wake,
+        status: link.status,
+    };
+    let interrupted = bioshadock_builder::recovery::recover_own_builds(&ports).await?;
+    if interrupted > 0 {
+        tracing::warn!(
+            interrupted,
+            "builds left running by the previous run were marked interrupted"
+        );
+    }
+    let settings = BuilderSettings::from_config(config);
+    tracing::info!(
+        worker = %settings.worker,
+        concurrency = settings.concurrency,
+        "the builder is starting (builds run on the local Docker Engine)"
+    );
+    Ok(tokio::spawn(bioshadock_builder::run(ports, settings, stop)))
 }
 
 /// A lost or deleted index is rebuilt from the store, the source of truth.

@@ -10,13 +10,13 @@ use serde_json::json;
 use crate::support::*;
 
 /// ChromeDriver on a free port, killed on drop.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     port: u16,
 }
 
 impl Driver {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let port = free_port();
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -29,7 +29,7 @@ impl Driver {
         driver
     }
 
-    async fn client(&self, profile: &std::path::Path) -> Client {
+    pub(crate) async fn client(&self, profile: &std::path::Path) -> Client {
         let args = [
             "--headless",
             "--no-sandbox",
@@ -63,7 +63,7 @@ impl Drop for Driver {
     }
 }
 
-async fn save_screenshot(browser: &Client, name: &str) {
+pub(crate) async fn save_screenshot(browser: &Client, name: &str) {
     let png = browser.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a PNG image");
     let path = screenshot_dir().join(name);
@@ -206,7 +206,7 @@ async fn a_visitor_browses_searches_and_opens_a_container() {
     server.stop();
 }
 
-async fn text_of(browser: &Client, css: &str) -> String {
+pub(crate) async fn text_of(browser: &Client, css: &str) -> String {
     browser
         .find(Locator::Css(css))
         .await

@@ -3,7 +3,9 @@
 mod support;
 
 mod browser;
+mod builds;
 mod cli;
+mod gitd;
 mod registry;
 mod restart;
 mod users;

@@ -14,9 +14,9 @@ use tempfile::TempDir;
 use crate::support::*;
 
 /// A small local base image (busybox), built once per test run: nothing can be pulled here.
-const BASE_IMAGE: &str = "bioshadock-test/busybox:latest";
+pub(crate) const BASE_IMAGE: &str = "bioshadock-test/busybox:latest";
 
-fn base_image() {
+pub(crate) fn base_image() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         let context = TempDir::new().unwrap();
@@ -45,19 +45,19 @@ fn docker(config: Option<&Path>, args: &[&str]) -> Command {
     command
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// A Distribution registry started from `bioshadock registry-config`; killed on drop.
-struct Registry {
+pub(crate) struct Registry {
     child: Child,
-    host: String,
+    pub(crate) host: String,
     _dir: TempDir,
 }
 
 impl Registry {
-    async fn start(site: &Site) -> Self {
+    pub(crate) async fn start(site: &Site) -> Self {
         Self::start_with(site, |config| config).await
     }
 
@@ -178,13 +178,13 @@ impl Client {
     }
 }
 
-fn api_key(site: &Site, name: &str, scopes: &str) -> String {
+pub(crate) fn api_key(site: &Site, name: &str, scopes: &str) -> String {
     let out = site.run(&["user", "apikey", name, "--scopes", scopes]);
     assert!(out.status.success(), "user apikey: {}", text(&out.stderr));
     text(&out.stdout).trim().to_owned()
 }
 
-async fn create_container(site: &Site, key: &str, body: Value) -> Value {
+pub(crate) async fn create_container(site: &Site, key: &str, body: Value) -> Value {
     let response = http()
         .post(site.url("/container/new"))
         .bearer_auth(key)

@@ -6,6 +6,7 @@
 pub mod api;
 mod assets;
 mod auth;
+pub mod builds;
 mod cache;
 pub mod error;
 mod extract;
@@ -25,7 +26,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 pub use registry::RegistryAuth;
-pub use state::{AppState, Ports, WebSettings};
+pub use state::{AppState, BuilderLink, Ports, WebSettings};
 
 /// The full application: pages, API, docs, assets, behind one middleware stack.
 pub fn router(state: AppState) -> Router {

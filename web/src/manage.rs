@@ -205,6 +205,10 @@ pub async fn delete(
     }
     // The registry first: an image the catalogue forgot would stay pullable.
     removal::delete_container(state, &container).await?;
+    // Its builds go too: a later container of the same name must not inherit them.
+    if let Err(e) = state.builds.delete_for_container(id).await {
+        tracing::warn!(error = %e, %id, "deleting the builds of a deleted container failed");
+    }
     match state.store.delete(id).await {
         Ok(()) | Err(PortError::NotFound) => {}
         Err(e) => return Err(e.into()),

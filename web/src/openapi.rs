@@ -23,6 +23,7 @@ pub const SPEC_PATH: &str = "/api/openapi.json";
     tags(
         (name = "containers", description = "Reading the catalogue"),
         (name = "search", description = "Full-text search with `field:value` filters"),
+        (name = "builds", description = "Building images from git or a Dockerfile: hooks, history, logs"),
         (name = "account", description = "The caller's profile and API keys"),
         (name = "admin", description = "Account administration (admins)"),
         (name = "registry", description = "The Docker registry's token service and notification receiver"),

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::FromRef;
+use bioshadock_core::builder_status::BuilderStatus;
 use bioshadock_core::ports::accounts::{KeyStore, UserStore};
+use bioshadock_core::ports::builds::BuildStore;
 use bioshadock_core::ports::queue::JobQueue;
 use bioshadock_core::ports::search::SearchIndex;
 use bioshadock_core::ports::store::ContainerStore;
@@ -26,6 +28,8 @@ pub struct WebSettings {
     pub public_url: String,
     /// Whether new containers are public unless the form says otherwise.
     pub default_public: bool,
+    /// Queued or running builds one user may have (`builder.max_pending_per_user`).
+    pub max_pending_builds: u64,
 }
 
 /// The ports the portal talks to, as the binary (or a test) opened them.
@@ -34,9 +38,18 @@ pub struct Ports {
     pub store: Arc<dyn ContainerStore>,
     pub search: Arc<dyn SearchIndex>,
     pub queue: Arc<dyn JobQueue>,
+    pub builds: Arc<dyn BuildStore>,
     pub users: Arc<dyn UserStore>,
     pub keys: Arc<dyn KeyStore>,
     pub sessions: Arc<dyn SessionStore>,
+}
+
+/// The portal's side of the builder: how to wake an idle worker of this process when a build
+/// is queued, and what the builder reports about itself.
+#[derive(Clone, Default)]
+pub struct BuilderLink {
+    pub wake: Arc<tokio::sync::Notify>,
+    pub status: Arc<BuilderStatus>,
 }
 
 /// Shared handles, cheap to clone.
@@ -45,9 +58,11 @@ pub struct AppState {
     pub store: Arc<dyn ContainerStore>,
     pub search: Arc<dyn SearchIndex>,
     pub queue: Arc<dyn JobQueue>,
+    pub builds: Arc<dyn BuildStore>,
     pub users: Arc<dyn UserStore>,
     pub keys: Arc<dyn KeyStore>,
     pub sessions: Arc<dyn SessionStore>,
+    pub builder: BuilderLink,
     pub settings: Arc<WebSettings>,
     pub registry: Arc<RegistryAuth>,
     /// Anonymous answers of the hottest reads; `catalogue_changed` after a write.
@@ -67,6 +82,8 @@ impl AppState {
             store: ports.store,
             search: ports.search,
             queue: ports.queue,
+            builds: ports.builds,
+            builder: BuilderLink::default(),
             users: ports.users,
             keys: ports.keys,
             sessions: ports.sessions,
@@ -80,6 +97,14 @@ impl AppState {
             sync: Arc::default(),
             started: Instant::now(),
         }
+    }
+}
+
+impl AppState {
+    /// The same state, linked to the builder running in this process.
+    pub fn with_builder(mut self, builder: BuilderLink) -> Self {
+        self.builder = builder;
+        self
     }
 }
 

@@ -5,6 +5,7 @@
 //! crate needs no database. Times are stored as unix milliseconds, JSON values as text.
 
 mod accounts;
+pub mod builds;
 pub mod queue;
 pub mod sessions;
 pub mod store;
@@ -19,6 +20,7 @@ use sqlx::sqlite::SqliteQueryResult;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
+pub use builds::SqliteBuildStore;
 pub use queue::SqliteQueue;
 pub use sessions::SqliteSessionStore;
 pub use store::SqliteStore;

@@ -3,6 +3,7 @@
 //! deviation. Compiled with the `conformance` feature only.
 
 pub mod accounts;
+pub mod builds;
 pub mod queue;
 pub mod search;
 pub mod store;

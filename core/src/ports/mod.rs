@@ -2,6 +2,7 @@
 //! Every backend passes the same conformance suite (`crate::conformance`, feature `conformance`).
 
 pub mod accounts;
+pub mod builds;
 pub mod queue;
 pub mod search;
 pub mod store;

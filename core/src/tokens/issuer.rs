@@ -139,9 +139,20 @@ impl TokenIssuer {
         subject: &str,
         access: Vec<ResourceAccess>,
     ) -> Result<IssuedToken, TokenError> {
+        self.mint_for(subject, access, self.ttl)
+    }
+
+    /// Like [`Self::mint`], valid for `ttl` (at least [`MIN_TTL`]): the builder's push token
+    /// must outlive a long push, whatever `registry.token_ttl_secs` says for clients.
+    pub fn mint_for(
+        &self,
+        subject: &str,
+        access: Vec<ResourceAccess>,
+        ttl: Duration,
+    ) -> Result<IssuedToken, TokenError> {
         let issued_at = Utc::now();
         let iat = issued_at.timestamp();
-        let ttl = self.ttl.as_secs();
+        let ttl = ttl.max(MIN_TTL).as_secs();
         let claims = Claims {
             iss: self.issuer.clone(),
             sub: subject.to_owned(),

@@ -3,6 +3,7 @@
 
 pub(crate) mod account;
 pub(crate) mod admin;
+pub(crate) mod builds;
 pub(crate) mod containers;
 mod health;
 pub(crate) mod manage;
@@ -34,6 +35,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::sync_registry))
         .routes(routes!(containers::tags))
         .routes(routes!(manage::delete_tag))
+        .routes(routes!(builds::build_git))
+        .routes(routes!(builds::build_tag))
+        .routes(routes!(builds::list))
+        .routes(routes!(builds::one))
+        .routes(routes!(builds::cancel))
+        .routes(routes!(builds::events))
         .routes(routes!(token::get_token, token::post_token))
         .routes(events::route())
         .routes(routes!(health::healthz))

@@ -1,14 +1,18 @@
 //! The admin page: list users, create one, change roles, disable and re-enable; and the
-//! registry panel (last reconciliation, the registry self-check).
+//! registry panel (last reconciliation, the registry self-check); the builder panel (the
+//! Docker Engine it reaches, the builds queued and running).
 
 use askama::Template;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use bioshadock_core::accounts::{Role, Scope, User, UserName};
+use bioshadock_core::builder_status::BuilderState;
+use bioshadock_core::model::now;
 use bioshadock_core::tokens::CERTIFICATE_FILE;
 use serde::Deserialize;
 
+use super::builds::BuildRow;
 use super::viewer::{Nav, Viewer, login_redirect};
 use super::{PageError, render};
 use crate::api::admin::{change_user, create_user};
@@ -36,6 +40,9 @@ struct AdminUsersPage {
     last_sync: Option<String>,
     /// The registry self-check's findings, `(problem, text)`, after "Check the registry".
     findings: Option<Vec<(bool, String)>>,
+    builder: BuilderState,
+    /// Builds queued or running, oldest first.
+    live_builds: Vec<BuildRow>,
 }
 
 #[derive(Deserialize)]
@@ -177,6 +184,7 @@ async fn users_page(
 ) -> Result<AdminUsersPage, PageError> {
     let me = viewer.nav.user.clone().unwrap_or_default();
     let users = state.users.list_users().await?;
+    let at = now();
     Ok(AdminUsersPage {
         nav: viewer.nav.clone(),
         csrf: viewer.nav.csrf.clone(),
@@ -202,5 +210,13 @@ async fn users_page(
             )
         }),
         findings: None,
+        builder: state.builder.status.get(),
+        live_builds: state
+            .builds
+            .live()
+            .await?
+            .iter()
+            .map(|b| BuildRow::new(b, at))
+            .collect(),
     })
 }

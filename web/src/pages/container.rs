@@ -1,20 +1,28 @@
-//! A container's page: description, the `docker pull` line, tags, labels, Dockerfile.
+//! A container's page: description, the `docker pull` line, tags, labels, Dockerfile, and its
+//! builds (history, a chart of their durations, the Build form for those who may push).
 
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use bioshadock_core::Container;
+use bioshadock_core::model::now;
+use bioshadock_core::ports::builds::Build;
+use bioshadock_core::{Container, RepoName};
 
-use super::format::{ago, count, size};
+use super::builds::{BuildRow, page_path};
+use super::format::{ago, count, duration, size};
 use super::viewer::{Nav, Viewer};
 use super::{PageError, render};
+use crate::builds::DEFAULT_TAG;
 use crate::error::ApiError;
 use crate::extract::ContainerId;
 use crate::manage;
 use crate::markdown;
 use crate::state::AppState;
 use crate::views::pull_command;
+
+/// Builds shown in the history and the chart.
+const HISTORY: usize = 20;
 
 struct TagRow {
     name: String,
@@ -30,8 +38,17 @@ struct TagRow {
 #[template(path = "container.html")]
 struct ContainerPage {
     nav: Nav,
+    csrf: String,
     /// The viewer may open the settings page.
     can_edit: bool,
+    /// The viewer may queue builds.
+    can_build: bool,
+    /// The container has a git source or a Dockerfile to build from.
+    has_source: bool,
+    /// The Build form's tag.
+    build_tag: String,
+    /// Why the last Build did not queue.
+    error: Option<String>,
     private: bool,
     id: String,
     namespace: String,
@@ -47,6 +64,16 @@ struct ContainerPage {
     updated: String,
     updated_iso: String,
     created: String,
+    /// Newest first.
+    builds: Vec<BuildRow>,
+    chart: Option<Chart>,
+}
+
+/// A refused Build form, shown on the container page.
+pub(crate) struct Flash {
+    pub status: StatusCode,
+    pub message: String,
+    pub tag: String,
 }
 
 pub async fn page(
@@ -55,17 +82,45 @@ pub async fn page(
     id: Result<ContainerId, ApiError>,
 ) -> Result<Response, PageError> {
     let ContainerId(id) = id?;
-    let (container, rights) = manage::visible(&state, &viewer.principal, &id).await?;
-    let mut page = view(&container, &state.settings.pull_host);
-    page.nav = viewer.nav;
-    page.can_edit = rights.edit;
-    Ok(render(StatusCode::OK, &page))
+    show(&state, &viewer, &id, None).await
 }
 
-fn view(c: &Container, pull_host: &str) -> ContainerPage {
+/// The page, with `flash` (and its status) when a Build form was refused.
+pub(crate) async fn show(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &RepoName,
+    flash: Option<Flash>,
+) -> Result<Response, PageError> {
+    let (container, rights) = manage::visible(state, &viewer.principal, id).await?;
+    let builds = state.builds.list(id, HISTORY).await?;
+    let mut page = view(&container, &state.settings.pull_host, &builds);
+    page.nav = viewer.nav.clone();
+    page.csrf = viewer.nav.csrf.clone();
+    page.can_edit = rights.edit;
+    page.can_build = rights.push && viewer.signed_in().is_some();
+    let status = match flash {
+        Some(flash) => {
+            page.error = Some(flash.message);
+            page.build_tag = flash.tag;
+            flash.status
+        }
+        None => StatusCode::OK,
+    };
+    Ok(render(status, &page))
+}
+
+fn view(c: &Container, pull_host: &str, builds: &[Build]) -> ContainerPage {
+    let at = now();
+    let has = |s: &Option<String>| s.as_deref().is_some_and(|s| !s.trim().is_empty());
     ContainerPage {
         nav: Nav::default(),
+        csrf: String::new(),
         can_edit: false,
+        can_build: false,
+        has_source: has(&c.git) || has(&c.dockerfile),
+        build_tag: DEFAULT_TAG.to_owned(),
+        error: None,
         private: !c.visibility.is_public(),
         id: c.id.to_string(),
         namespace: c.id.namespace().to_owned(),
@@ -92,10 +147,89 @@ fn view(c: &Container, pull_host: &str) -> ContainerPage {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         dockerfile: c.dockerfile.clone(),
-        git: c.git.clone(),
+        git: c.git.as_deref().map(bioshadock_core::git::redact_userinfo),
         pulls: count(c.pulls),
         updated: ago(c.updated_at),
         updated_iso: c.updated_at.to_rfc3339(),
         created: c.created_at.format("%Y-%m-%d").to_string(),
+        builds: builds.iter().map(|b| BuildRow::new(b, at)).collect(),
+        chart: Chart::of(builds, at),
+    }
+}
+
+/// The durations of recent builds as bars, oldest on the left, drawn as inline SVG.
+struct Chart {
+    width: u32,
+    height: u32,
+    bars: Vec<Bar>,
+    /// "longest 3m 05s", written above the bars.
+    label: String,
+}
+
+struct Bar {
+    url: String,
+    x: u32,
+    y: u32,
+    width: u32,
+    height: u32,
+    status: &'static str,
+    /// The hover text.
+    title: String,
+}
+
+impl Chart {
+    const SLOT: u32 = 30;
+    const BAR: u32 = 22;
+    const TOP: u32 = 16;
+    const AREA: u32 = 100;
+
+    /// `None` when no build has a duration yet (none started).
+    fn of(newest_first: &[Build], at: chrono::DateTime<chrono::Utc>) -> Option<Self> {
+        let timed: Vec<(&Build, Option<f64>)> = newest_first
+            .iter()
+            .rev()
+            .map(|b| (b, b.duration_secs(at)))
+            .collect();
+        let longest = timed.iter().filter_map(|(_, d)| *d).fold(0.0, f64::max);
+        if !timed.iter().any(|(_, d)| d.is_some()) {
+            return None;
+        }
+        let bars = timed
+            .iter()
+            .zip(0u32..)
+            .map(|((build, secs), slot)| {
+                let height = match secs {
+                    Some(secs) if longest > 0.0 => {
+                        ((secs / longest) * f64::from(Self::AREA)).round() as u32
+                    }
+                    _ => 0,
+                }
+                .max(2);
+                let took = secs.map_or_else(|| "not started".to_owned(), duration);
+                Bar {
+                    url: page_path(build),
+                    x: slot * Self::SLOT + (Self::SLOT - Self::BAR) / 2,
+                    y: Self::TOP + Self::AREA - height,
+                    width: Self::BAR,
+                    height,
+                    status: build.status.as_str(),
+                    title: format!(
+                        "#{} {}: {}, {} (queued {})",
+                        build.id,
+                        build.tag,
+                        build.status.as_str(),
+                        took,
+                        ago(build.queued_at)
+                    ),
+                }
+            })
+            .collect::<Vec<_>>();
+        Some(Self {
+            // At least ten slots wide, so a few bars stay thin and the label fits.
+            width: (bars.len() as u32).max(10) * Self::SLOT,
+            height: Self::TOP + Self::AREA + 1,
+            bars,
+            label: format!("longest {}", duration(longest)),
+        })
     }
 }

@@ -93,6 +93,16 @@ pub fn ago(when: DateTime<Utc>) -> String {
     format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
 }
 
+/// A build's duration: `42s`, `3m 05s`, `1h 02m`.
+pub fn duration(secs: f64) -> String {
+    let secs = secs.max(0.0).round() as u64;
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3_600 => format!("{}m {:02}s", secs / 60, secs % 60),
+        _ => format!("{}h {:02}m", secs / 3_600, secs % 3_600 / 60),
+    }
+}
+
 /// A URL query value, percent-encoded.
 pub fn encode_query(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -119,5 +129,8 @@ mod tests {
         assert_eq!(size(512), "512 B");
         assert_eq!(size(12_345_678), "12.3 MB");
         assert_eq!(encode_query("a b&c/ü"), "a+b%26c%2F%C3%BC");
+        assert_eq!(duration(41.6), "42s");
+        assert_eq!(duration(185.0), "3m 05s");
+        assert_eq!(duration(3_720.0), "1h 02m");
     }
 }

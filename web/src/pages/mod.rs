@@ -2,6 +2,7 @@
 
 mod account;
 mod admin;
+mod builds;
 mod catalogue;
 mod container;
 mod format;
@@ -29,6 +30,12 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/r/{namespace}/{name}/settings",
             get(settings::page).post(settings::save),
+        )
+        .route("/r/{namespace}/{name}/build", post(builds::queue))
+        .route("/r/{namespace}/{name}/builds/{build}", get(builds::page))
+        .route(
+            "/r/{namespace}/{name}/builds/{build}/cancel",
+            post(builds::cancel),
         )
         .route("/r/{namespace}/{name}/members", post(settings::members))
         .route("/r/{namespace}/{name}/delete", post(settings::delete))

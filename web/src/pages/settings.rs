@@ -11,8 +11,10 @@ use bioshadock_core::permissions::Rights;
 use bioshadock_core::{Container, RepoName};
 use serde::Deserialize;
 
+use super::builds::page_path;
 use super::viewer::{Nav, Viewer};
 use super::{PageError, render};
+use crate::builds;
 use crate::error::ApiError;
 use crate::extract::ContainerId;
 use crate::manage::{self, Changes};
@@ -49,6 +51,8 @@ pub struct SettingsForm {
     visibility: Option<String>,
     git: Option<String>,
     dockerfile: Option<String>,
+    /// "Save and build": queue a build of `latest` once saved.
+    and_build: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -105,11 +109,32 @@ pub async fn save(
         git: form.git,
         dockerfile: form.dockerfile,
     };
+    let and_build = form.and_build.is_some_and(|v| !v.is_empty());
     match manage::update(&state, &viewer.principal, &id, changes).await {
+        Ok(saved) if and_build => save_and_build(&state, &viewer, &saved, rights).await,
         Ok(_) => Ok(Redirect::to(&format!("/r/{id}/settings?saved=1")).into_response()),
         Err(e) if e.status == StatusCode::BAD_REQUEST => {
             let page = settings_page(&viewer, &container, rights, Some(e.message));
             Ok(render(StatusCode::BAD_REQUEST, &page))
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+/// After "Save and build": queues a build of `latest` and opens its page; a build that cannot
+/// be queued (no source, too many builds) is explained on the settings page, already saved.
+async fn save_and_build(
+    state: &AppState,
+    viewer: &Viewer,
+    saved: &Container,
+    rights: Rights,
+) -> Result<Response, PageError> {
+    match builds::queue_build(state, &viewer.principal, &saved.id, None, false).await {
+        Ok(queued) => Ok(Redirect::to(&page_path(&queued.build)).into_response()),
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+            let message = format!("Saved, but no build was queued: {}", e.message);
+            let page = settings_page(viewer, saved, rights, Some(message));
+            Ok(render(e.status, &page))
         }
         Err(e) => Err(PageError(e)),
     }

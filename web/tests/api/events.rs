@@ -614,6 +614,7 @@ async fn the_worker_reads_a_pushed_index_back_from_the_registry() {
         store: backends.store.clone(),
         search: backends.search.clone(),
         queue: backends.queue.clone(),
+        builds: backends.builds.clone(),
         users: backends.users.clone(),
         keys: backends.keys.clone(),
         sessions: backends.sessions.clone(),
@@ -623,6 +624,7 @@ async fn the_worker_reads_a_pushed_index_back_from_the_registry() {
         pull_host: "registry.example.org".into(),
         public_url: "http://portal.example.org".into(),
         default_public: false,
+        max_pending_builds: 3,
     };
     let mut registry = registry_auth();
     registry.registry_url = url;

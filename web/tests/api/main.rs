@@ -3,6 +3,8 @@
 mod support;
 
 mod accounts;
+mod build_pages;
+mod builds;
 mod cache;
 mod catalogue;
 mod deletion;

@@ -72,6 +72,7 @@ impl TestApp {
             store: backends.store.clone(),
             search: backends.search.clone(),
             queue: backends.queue.clone(),
+            builds: backends.builds.clone(),
             users: backends.users.clone(),
             keys: backends.keys.clone(),
             sessions: backends.sessions.clone(),
@@ -83,6 +84,7 @@ impl TestApp {
                 pull_host: "registry.example.org".into(),
                 public_url: "http://portal.example.org".into(),
                 default_public: true,
+                max_pending_builds: 3,
             },
             registry,
         );

@@ -1,0 +1,204 @@
+//! One build, start to end: the build context (a git checkout or a pasted Dockerfile), the
+//! image with Bioshadock's labels, its smoke tests, the push. The worker supervises it
+//! (timeout, cancel, shutdown) and cleans up after it whatever happened.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bioshadock_core::git::GitSource;
+use bioshadock_core::ports::builds::{Build, BuildSource, BuildStore};
+use bioshadock_core::tokens::{Action, ResourceAccess, TokenIssuer};
+
+use crate::docker::{BuildSettings, Engine};
+use crate::log_sink::LogSender;
+use crate::settings::BuilderSettings;
+use crate::{context, git, smoke};
+
+/// Why a build did not succeed, in a sentence for the top of its page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure(pub String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Failure(error.to_string())
+    }
+}
+
+/// What a build leaves behind on the engine, for the worker to remove afterwards.
+#[derive(Debug, Default)]
+pub struct Leftovers {
+    pub image: Option<String>,
+    pub containers: Vec<String>,
+}
+
+/// Everything one build needs.
+pub struct Pipeline {
+    pub engine: Arc<Engine>,
+    pub store: Arc<dyn BuildStore>,
+    pub tokens: Arc<TokenIssuer>,
+    pub settings: Arc<BuilderSettings>,
+    /// Set when the build must stop (cancel, timeout, shutdown): the clone checks it.
+    pub stop: Arc<AtomicBool>,
+    pub leftovers: Arc<Mutex<Leftovers>>,
+}
+
+impl Pipeline {
+    /// Runs `build` and returns the pushed digest.
+    pub async fn run(&self, build: &Build, log: &LogSender) -> Result<String, Failure> {
+        let image_repo = format!("{}/{}", self.settings.registry_host, build.container);
+        let image = format!("{image_repo}:{}", build.tag);
+        say(
+            log,
+            format!(
+                "building {}:{} (build {}, requested by {}) on {}",
+                build.container, build.tag, build.id, build.requested_by, self.settings.worker
+            ),
+        )
+        .await;
+        // The checkout lives until the build is over; dropping it deletes it.
+        let workdir = tempfile::Builder::new()
+            .prefix("bioshadock-build-")
+            .tempdir()
+            .map_err(|e| Failure(format!("cannot create a work directory: {e}")))?;
+        let (context, mut labels) = self.context(build, workdir.path(), log).await?;
+        labels.insert(
+            "org.opencontainers.image.created".into(),
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        );
+        let settings = BuildSettings {
+            image: image.clone(),
+            labels,
+            memory_bytes: self.settings.memory_bytes,
+            cpus: self.settings.cpus,
+            network_mode: self.settings.network.clone(),
+            pull: self.settings.pull,
+        };
+        self.leftovers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .image = Some(image.clone());
+        say(log, "building the image".to_owned()).await;
+        self.engine.build(&settings, context, log).await?;
+        self.smoke_tests(build, &image, &settings, log).await?;
+        say(log, format!("pushing {image}")).await;
+        let access = vec![ResourceAccess::repository(
+            &build.container,
+            &[Action::Pull, Action::Push],
+        )];
+        let token = self
+            .tokens
+            .mint_for(&build.requested_by, access, self.settings.timeout)
+            .map_err(|e| Failure(format!("cannot sign a registry token for the push: {e}")))?;
+        let digest = self
+            .engine
+            .push(&image_repo, build.tag.as_str(), &token.token, log)
+            .await?;
+        say(log, format!("pushed {image}@{digest}")).await;
+        Ok(digest)
+    }
+
+    /// The build context as a tar archive, and the source labels.
+    async fn context(
+        &self,
+        build: &Build,
+        workdir: &std::path::Path,
+        log: &LogSender,
+    ) -> Result<(Vec<u8>, BTreeMap<String, String>), Failure> {
+        let mut labels = BTreeMap::new();
+        match &build.source {
+            BuildSource::Dockerfile(text) => {
+                labels.insert(
+                    "org.opencontainers.image.source".into(),
+                    format!("{}/r/{}", self.settings.public_url, build.container),
+                );
+                say(log, "using the Dockerfile saved in the portal".to_owned()).await;
+                Ok((context::tar_dockerfile(text)?, labels))
+            }
+            BuildSource::Git(raw) => {
+                let source = GitSource::parse(raw)?;
+                labels.insert(
+                    "org.opencontainers.image.source".into(),
+                    source.public_url(),
+                );
+                let checkout = workdir.join("checkout");
+                let revision = self.clone(source.clone(), checkout.clone(), log).await?;
+                if let Err(e) = self.store.set_revision(build.id, &revision).await {
+                    tracing::warn!(build = build.id, error = %e, "cannot record the revision");
+                }
+                labels.insert("org.opencontainers.image.revision".into(), revision);
+                let max = self.settings.max_context_bytes;
+                let archive = tokio::task::spawn_blocking(move || {
+                    let dir = git::context_dir(&checkout, source.subdir.as_deref())?;
+                    Ok::<_, Failure>(context::tar_directory(&dir, max)?)
+                })
+                .await
+                .map_err(|e| Failure(format!("preparing the build context failed: {e}")))??;
+                Ok((archive, labels))
+            }
+        }
+    }
+
+    /// Clones off the async runtime (libgit2 blocks), forwarding its progress lines.
+    async fn clone(
+        &self,
+        source: GitSource,
+        into: std::path::PathBuf,
+        log: &LogSender,
+    ) -> Result<String, Failure> {
+        let stop = self.stop.clone();
+        let lines = log.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut forward = |line: String| {
+                // The clone runs on a plain thread: wait for room rather than drop lines.
+                let _ = lines.blocking_send(line);
+            };
+            let cancelled = || stop.load(Ordering::Relaxed);
+            git::clone_source(&source, &into, &mut forward, &cancelled)
+        })
+        .await
+        .map_err(|e| Failure(format!("the clone stopped unexpectedly: {e}")))?
+        .map_err(Failure::from)
+    }
+
+    /// Runs the image's declared smoke tests; the first that fails fails the build.
+    async fn smoke_tests(
+        &self,
+        build: &Build,
+        image: &str,
+        settings: &BuildSettings,
+        log: &LogSender,
+    ) -> Result<(), Failure> {
+        let labels = self.engine.image_labels(image).await?;
+        let Some(declared) = labels.get(smoke::TESTS_LABEL) else {
+            return Ok(());
+        };
+        let commands = smoke::commands(declared).map_err(Failure)?;
+        for (n, command) in commands.iter().enumerate() {
+            let n = n + 1;
+            let name = format!("bioshadock-build-{}-test-{n}", build.id);
+            self.leftovers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .containers
+                .push(name.clone());
+            say(log, format!("smoke test {n}/{}: {command}", commands.len())).await;
+            let code = self
+                .engine
+                .run_command(image, &name, command, settings, log)
+                .await?;
+            if code != 0 {
+                return Err(Failure(format!(
+                    "smoke test {n} (`{command}`) exited with code {code}; the image was not pushed"
+                )));
+            }
+        }
+        say(log, format!("{} smoke test(s) passed", commands.len())).await;
+        Ok(())
+    }
+}
+
+/// A line of Bioshadock's own, marked so it stands out from the build's output.
+pub async fn say(log: &LogSender, line: String) {
+    let _ = log.send(format!("[bioshadock] {line}")).await;
+}

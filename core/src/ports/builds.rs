@@ -1,0 +1,166 @@
+//! The build-record port: every build's state, timings, outcome and log.
+//!
+//! A build's id is the id of the queue job that carries it (the web enqueues first, then
+//! records the build under the job's id), so a deduplicated enqueue leads straight to the
+//! existing build. State changes are guarded: each names the states it may start from and
+//! answers `Conflict` otherwise, so a cancel and a worker finishing at the same moment cannot
+//! both win.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::{PortResult, RepoName, TagName};
+
+/// Where a build stands. `Queued` and `Running` are live; the rest are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildStatus {
+    Queued,
+    Running,
+    Success,
+    Failed,
+    Cancelled,
+    /// Its worker died or was shut down while it ran.
+    Interrupted,
+}
+
+impl BuildStatus {
+    pub const ALL: [BuildStatus; 6] = [
+        Self::Queued,
+        Self::Running,
+        Self::Success,
+        Self::Failed,
+        Self::Cancelled,
+        Self::Interrupted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Success => "success",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    /// Whether the build has ended (nothing will change it again).
+    pub fn is_final(self) -> bool {
+        !matches!(self, Self::Queued | Self::Running)
+    }
+}
+
+/// What a build builds from, fixed when it is queued (later edits of the container do not
+/// change a queued build).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildSource {
+    /// A git source as the user wrote it: `URL`, `URL#ref` or `URL#ref:subdir` (validated).
+    Git(String),
+    /// A Dockerfile pasted in the portal; the build context holds only it.
+    Dockerfile(String),
+}
+
+/// A build to record, under the id of the job that carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBuild {
+    pub id: i64,
+    pub container: RepoName,
+    pub tag: TagName,
+    /// The user who asked for it.
+    pub requested_by: String,
+    pub source: BuildSource,
+    pub queued_at: DateTime<Utc>,
+}
+
+/// A recorded build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Build {
+    pub id: i64,
+    pub container: RepoName,
+    pub tag: TagName,
+    pub requested_by: String,
+    pub source: BuildSource,
+    pub status: BuildStatus,
+    /// Why it failed, was cancelled or interrupted, in a sentence for the top of the page.
+    pub reason: Option<String>,
+    /// The git commit built, once cloned.
+    pub revision: Option<String>,
+    /// The pushed manifest's digest, on success.
+    pub digest: Option<String>,
+    /// The worker running it (or that last ran it).
+    pub worker: Option<String>,
+    pub queued_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// How many log lines are stored.
+    pub log_lines: u64,
+}
+
+impl Build {
+    /// Seconds from start to end (or to `now` while running).
+    pub fn duration_secs(&self, now: DateTime<Utc>) -> Option<f64> {
+        let started = self.started_at?;
+        let ended = self.finished_at.unwrap_or(now);
+        Some((ended - started).num_milliseconds().max(0) as f64 / 1000.0)
+    }
+}
+
+/// How a build ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finish {
+    /// A final status.
+    pub status: BuildStatus,
+    pub reason: Option<String>,
+    pub digest: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// One stored log line; `seq` counts from 1 in the order lines were appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub seq: u64,
+    pub text: String,
+}
+
+/// Build records and their logs.
+#[async_trait]
+pub trait BuildStore: Send + Sync {
+    /// Records a queued build. `Conflict` if the id is taken.
+    async fn create(&self, build: NewBuild) -> PortResult<Build>;
+
+    /// One build. `NotFound` if absent.
+    async fn get(&self, id: i64) -> PortResult<Build>;
+
+    /// The builds of a container, newest first, at most `limit`.
+    async fn list(&self, container: &RepoName, limit: usize) -> PortResult<Vec<Build>>;
+
+    /// Builds in a live state (`Queued` or `Running`), oldest first: for start-up recovery
+    /// and the admin page.
+    async fn live(&self) -> PortResult<Vec<Build>>;
+
+    /// Queued → running on `worker`. `Conflict` if it is not queued (e.g. cancelled).
+    async fn start(&self, id: i64, worker: &str, at: DateTime<Utc>) -> PortResult<Build>;
+
+    /// Records the commit being built (while running).
+    async fn set_revision(&self, id: i64, revision: &str) -> PortResult<()>;
+
+    /// Queued or running → a final status. `Conflict` if it had already ended, `NotFound`
+    /// if absent. `finish.status` must be final.
+    async fn finish(&self, id: i64, finish: Finish) -> PortResult<Build>;
+
+    /// Appends lines to the build's log, in order, and returns the new line count.
+    /// `NotFound` if the build is absent.
+    async fn append_log(&self, id: i64, lines: &[String]) -> PortResult<u64>;
+
+    /// Log lines with `seq > after`, in order, at most `limit`.
+    async fn log(&self, id: i64, after: u64, limit: usize) -> PortResult<Vec<LogLine>>;
+
+    /// Deletes every build (and log) of a container, when the container is deleted, so a
+    /// later container of the same name does not inherit them. Returns how many.
+    async fn delete_for_container(&self, container: &RepoName) -> PortResult<u64>;
+}

@@ -1,0 +1,634 @@
+//! Real builds: `serve` builds on the local Docker Engine from a `git daemon` repository or a
+//! pasted Dockerfile, pushes through its own token service to a real Distribution registry,
+//! and the registry's notification puts the tag in the catalogue. Also: failures that say why,
+//! smoke tests, timeouts, cancel, kill -9 mid-build, parallel builds and the live log.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+use crate::gitd::GitDaemon;
+use crate::registry::{BASE_IMAGE, Registry, api_key, base_image, create_container};
+use crate::support::*;
+
+/// A portal with a registry, a git server, the user alice and her key.
+struct Lab {
+    site: Site,
+    server: Option<Server>,
+    registry: Registry,
+    git: GitDaemon,
+    key: String,
+}
+
+impl Lab {
+    async fn start(env: &[(&str, &str)]) -> Self {
+        base_image();
+        let mut site = Site::with_registry();
+        for (key, value) in env {
+            site = site.with_env(key, value);
+        }
+        site.add_user("alice", "alice password");
+        let key = api_key(&site, "alice", "read,push,build");
+        let server = site.serve_logging_to(&log_path(&site)).await;
+        let registry = Registry::start(&site).await;
+        Self {
+            site,
+            server: Some(server),
+            registry,
+            git: GitDaemon::start(),
+            key,
+        }
+    }
+
+    async fn restart(&mut self) {
+        self.server = Some(self.site.serve_logging_to(&log_path(&self.site)).await);
+    }
+
+    /// A public container of alice's with this git source or Dockerfile.
+    async fn container(&self, name: &str, git: Option<&str>, dockerfile: Option<&str>) {
+        create_container(
+            &self.site,
+            &self.key,
+            json!({ "name": format!("alice/{name}"), "git": git, "dockerfile": dockerfile }),
+        )
+        .await;
+    }
+
+    /// Calls a hook URL with the key in the query, as CI scripts do; returns the build id.
+    async fn hook(&self, path: &str) -> i64 {
+        let response = http()
+            .get(self.site.url(&format!("{path}?apikey={}", self.key)))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 202, "{path}: {body}");
+        assert_eq!(body["status"], "queued", "{body}");
+        body["id"].as_i64().unwrap()
+    }
+
+    async fn build(&self, id: i64) -> Value {
+        http()
+            .get(self.site.url(&format!("/build/{id}")))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Waits for build `id` to satisfy `done`, for at most `secs`.
+    async fn wait_for(&self, id: i64, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let build = self.build(id).await;
+            if done(&build) {
+                return build;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "build {id} did not get there in {secs} s: {build}\nserver log:\n{}",
+                std::fs::read_to_string(log_path(&self.site)).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn finished(&self, id: i64) -> Value {
+        self.wait_for(id, 120, |b| {
+            !matches!(b["status"].as_str(), Some("queued" | "running"))
+        })
+        .await
+    }
+
+    /// The tags of `repository` as the registry itself lists them.
+    async fn registry_tags(&self, repository: &str) -> Vec<String> {
+        let token: Value = http()
+            .get(self.site.url(&format!(
+                "/v2/token?service=bioshadock-registry&scope=repository:{repository}:pull"
+            )))
+            .basic_auth("alice", Some(&self.key))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let response = http()
+            .get(format!(
+                "http://{}/v2/{repository}/tags/list",
+                self.registry.host
+            ))
+            .bearer_auth(token["token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        if response.status().as_u16() == 404 {
+            return Vec::new();
+        }
+        assert!(response.status().is_success(), "{}", response.status());
+        let body: Value = response.json().await.unwrap();
+        body["tags"]
+            .as_array()
+            .map(|tags| {
+                tags.iter()
+                    .map(|t| t.as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The container as the API shows it once `tag` is catalogued with labels (the registry's
+    /// notification is processed in the background).
+    async fn catalogued(&self, id: &str, tag: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let container: Value = http()
+                .get(self.site.url(&format!("/container/{id}")))
+                .bearer_auth(&self.key)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let has_tag = container["tags"]
+                .as_array()
+                .is_some_and(|tags| tags.iter().any(|t| t["name"] == tag));
+            if has_tag
+                && container["labels"]
+                    .as_object()
+                    .is_some_and(|l| !l.is_empty())
+            {
+                return container;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{id}:{tag} was not catalogued: {container}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+fn log_path(site: &Site) -> PathBuf {
+    site.dir.path().join("serve.log")
+}
+
+fn dockerfile(body: &str) -> String {
+    format!("FROM {BASE_IMAGE}\n{body}\n")
+}
+
+fn log_of(build: &Value) -> &str {
+    build["log"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_hook_builds_from_git_pushes_and_catalogues_the_tag_with_source_labels() {
+    let lab = Lab::start(&[]).await;
+    let repo = lab.git.repo(
+        "tool",
+        &[(
+            "Dockerfile",
+            &dockerfile(
+                "LABEL bioshadock.tests='[\"test -f /built\", \"grep -q git /built\"]'\n\
+                 RUN echo built-from-git | tee /built",
+            ),
+        )],
+    );
+    lab.container("tool", Some(&format!("{}#main", repo.url)), None)
+        .await;
+    let id = lab.hook("/container/git/alice/tool").await;
+    let build = lab.finished(id).await;
+    assert_eq!(build["status"], "success", "{build}");
+    assert!(log_of(&build).contains("built-from-git"), "{build}");
+    assert!(log_of(&build).contains("2 smoke test(s) passed"), "{build}");
+    assert_eq!(build["revision"], repo.head());
+    let digest = build["digest"].as_str().unwrap();
+    assert!(digest.starts_with("sha256:"), "{build}");
+    assert!(build["duration_secs"].as_f64().unwrap() > 0.0);
+
+    assert_eq!(lab.registry_tags("alice/tool").await, vec!["latest"]);
+    let container = lab.catalogued("alice/tool", "latest").await;
+    let labels = &container["labels"];
+    assert_eq!(labels["org.opencontainers.image.source"], repo.url.as_str());
+    assert_eq!(labels["org.opencontainers.image.revision"], repo.head());
+    assert!(labels["org.opencontainers.image.created"].is_string());
+    assert_eq!(container["tags"][0]["digest"], digest);
+
+    // The tag hook builds the git tag of that name.
+    let v2 = repo.commit(
+        &[("Dockerfile", &dockerfile("RUN echo version-two > /built"))],
+        "v2",
+    );
+    repo.git(&["tag", "v2"]);
+    repo.commit(&[("README", "after v2")], "later");
+    let id = lab.hook("/container/tag/alice/tool/v2").await;
+    let build = lab.finished(id).await;
+    assert_eq!(build["status"], "success", "{build}");
+    assert_eq!(build["revision"], v2);
+    let mut tags = lab.registry_tags("alice/tool").await;
+    tags.sort();
+    assert_eq!(tags, vec!["latest", "v2"]);
+    lab.catalogued("alice/tool", "v2").await;
+}
+
+#[tokio::test]
+async fn pasted_dockerfiles_and_ref_subdir_sources_build() {
+    let lab = Lab::start(&[]).await;
+    lab.container(
+        "pasted",
+        None,
+        Some(&dockerfile("RUN echo from-the-portal > /origin")),
+    )
+    .await;
+    let pasted = lab.hook("/container/git/alice/pasted").await;
+
+    let repo = lab
+        .git
+        .repo("mono", &[("README", "no Dockerfile at the root")]);
+    repo.git(&["checkout", "-q", "-b", "dev"]);
+    let dev = repo.commit(
+        &[
+            (
+                "docker/Dockerfile",
+                &dockerfile("COPY hello.txt /hello.txt\nRUN cat /hello.txt"),
+            ),
+            ("docker/hello.txt", "hello-from-subdir"),
+        ],
+        "dev image",
+    );
+    repo.git(&["checkout", "-q", "main"]);
+    lab.container("mono", Some(&format!("{}#dev:docker", repo.url)), None)
+        .await;
+    let subdir = lab.hook("/container/git/alice/mono").await;
+
+    let pasted = lab.finished(pasted).await;
+    assert_eq!(pasted["status"], "success", "{pasted}");
+    assert_eq!(pasted["source_kind"], "dockerfile");
+    let subdir = lab.finished(subdir).await;
+    assert_eq!(subdir["status"], "success", "{subdir}");
+    assert_eq!(subdir["revision"], dev);
+    assert!(log_of(&subdir).contains("hello-from-subdir"), "{subdir}");
+    assert_eq!(lab.registry_tags("alice/pasted").await, vec!["latest"]);
+    assert_eq!(lab.registry_tags("alice/mono").await, vec!["latest"]);
+    let container = lab.catalogued("alice/pasted", "latest").await;
+    assert_eq!(
+        container["labels"]["org.opencontainers.image.source"],
+        lab.site.url("/r/alice/pasted")
+    );
+}
+
+#[tokio::test]
+async fn failed_builds_and_failed_smoke_tests_say_why_and_push_nothing() {
+    let lab = Lab::start(&[]).await;
+    lab.container(
+        "broken",
+        None,
+        Some(&dockerfile("RUN echo about-to-fail && exit 7")),
+    )
+    .await;
+    lab.container(
+        "untested",
+        None,
+        Some(&dockerfile(
+            "LABEL bioshadock.tests='[\"echo checking-the-image\", \"test -f /missing\"]'\nRUN true",
+        )),
+    )
+    .await;
+    let broken = lab.hook("/container/git/alice/broken").await;
+    let untested = lab.hook("/container/git/alice/untested").await;
+
+    let broken = lab.finished(broken).await;
+    assert_eq!(broken["status"], "failed", "{broken}");
+    assert!(log_of(&broken).contains("about-to-fail"), "{broken}");
+    let reason = broken["reason"].as_str().unwrap();
+    assert!(
+        reason.contains('7'),
+        "the reason gives the exit code: {reason}"
+    );
+
+    let untested = lab.finished(untested).await;
+    assert_eq!(untested["status"], "failed", "{untested}");
+    let reason = untested["reason"].as_str().unwrap();
+    assert!(reason.contains("smoke test 2"), "{reason}");
+    assert!(
+        log_of(&untested).contains("checking-the-image"),
+        "{untested}"
+    );
+
+    assert!(lab.registry_tags("alice/broken").await.is_empty());
+    assert!(lab.registry_tags("alice/untested").await.is_empty());
+    // A failed build leaves no image behind on the engine.
+    let images = std::process::Command::new("docker")
+        .args([
+            "images",
+            "-q",
+            &format!("{}/alice/untested", lab.registry.host),
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&images.stdout).trim().is_empty());
+}
+
+#[tokio::test]
+async fn a_build_past_its_timeout_fails_and_a_running_build_can_be_cancelled() {
+    let lab = Lab::start(&[("BIOSHADOCK__BUILDER__TIMEOUT_SECS", "5")]).await;
+    lab.container(
+        "slow",
+        None,
+        Some(&dockerfile("RUN echo started-slow && sleep 120")),
+    )
+    .await;
+    let slow = lab.hook("/container/git/alice/slow").await;
+    let slow = lab.finished(slow).await;
+    assert_eq!(slow["status"], "failed", "{slow}");
+    assert!(
+        slow["reason"]
+            .as_str()
+            .unwrap()
+            .contains("longer than 5 seconds"),
+        "{slow}"
+    );
+
+    lab.container(
+        "cancelled",
+        None,
+        Some(&dockerfile("RUN echo started-cancelled && sleep 3")),
+    )
+    .await;
+    let id = lab.hook("/container/git/alice/cancelled").await;
+    lab.wait_for(id, 60, |b| {
+        b["status"] == "running" && log_of(b).contains("started-cancelled")
+    })
+    .await;
+    let response = http()
+        .post(lab.site.url(&format!("/build/{id}/cancel")))
+        .bearer_auth(&lab.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let cancelled = lab.finished(id).await;
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    assert!(lab.registry_tags("alice/cancelled").await.is_empty());
+
+    // The worker is free again: the next build runs.
+    lab.container("next", None, Some(&dockerfile("RUN true")))
+        .await;
+    let next = lab.hook("/container/git/alice/next").await;
+    assert_eq!(lab.finished(next).await["status"], "success");
+    // The cancelled build never completed behind our back.
+    assert_eq!(lab.build(id).await["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn a_build_whose_server_was_killed_is_interrupted_after_restart_and_the_queue_goes_on() {
+    let mut lab = Lab::start(&[]).await;
+    lab.container(
+        "doomed",
+        None,
+        Some(&dockerfile("RUN echo started-doomed && sleep 120")),
+    )
+    .await;
+    let id = lab.hook("/container/git/alice/doomed").await;
+    lab.wait_for(id, 60, |b| {
+        b["status"] == "running" && log_of(b).contains("started-doomed")
+    })
+    .await;
+    lab.server.take().unwrap().kill();
+    lab.restart().await;
+    let interrupted = lab.wait_for(id, 60, |b| b["status"] != "running").await;
+    assert_eq!(interrupted["status"], "interrupted", "{interrupted}");
+    assert!(interrupted["reason"].as_str().unwrap().contains("stopped"));
+    // The log written before the kill was kept.
+    assert!(log_of(&interrupted).contains("started-doomed"));
+
+    lab.container("after", None, Some(&dockerfile("RUN true")))
+        .await;
+    let after = lab.hook("/container/git/alice/after").await;
+    assert_eq!(lab.finished(after).await["status"], "success");
+}
+
+#[tokio::test]
+async fn parallel_builds_each_run_exactly_once() {
+    let lab = Lab::start(&[("BIOSHADOCK__BUILDER__CONCURRENCY", "2")]).await;
+    lab.container(
+        "many",
+        None,
+        Some(&dockerfile("RUN echo one-build-step && sleep 1")),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for tag in ["a", "b", "c", "d"] {
+        ids.push(lab.hook(&format!("/container/tag/alice/many/{tag}")).await);
+    }
+    for id in ids {
+        let build = lab.finished(id).await;
+        assert_eq!(build["status"], "success", "{build}");
+        let starts = log_of(&build)
+            .lines()
+            .filter(|l| l.starts_with("[bioshadock] building alice/many"))
+            .count();
+        assert_eq!(starts, 1, "build {id} ran {starts} times: {build}");
+    }
+    let mut tags = lab.registry_tags("alice/many").await;
+    tags.sort();
+    assert_eq!(tags, vec!["a", "b", "c", "d"]);
+}
+
+#[tokio::test]
+async fn the_live_log_streams_lines_while_the_build_runs_in_order_none_lost() {
+    let lab = Lab::start(&[]).await;
+    lab.container(
+        "ticker",
+        None,
+        Some(&dockerfile(
+            "RUN for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo tick-$i; sleep 0.25; done",
+        )),
+    )
+    .await;
+    let id = lab.hook("/container/git/alice/ticker").await;
+    let response = http()
+        .get(lab.site.url(&format!("/build/{id}/events")))
+        .bearer_auth(&lab.key)
+        .timeout(Duration::from_secs(120))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let mut body = response.bytes_stream();
+    let mut buffer = String::new();
+    let mut ids = Vec::new();
+    let mut lines = Vec::new();
+    let mut status_at_first_tick = None;
+    let mut ended = false;
+    while let Some(chunk) = body.next().await {
+        buffer.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let mut event = "message";
+            let mut event_id = None;
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    event = if v.trim() == "end" { "end" } else { "other" };
+                } else if let Some(v) = line.strip_prefix("id:") {
+                    event_id = v.trim().parse::<u64>().ok();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.strip_prefix(' ').unwrap_or(v));
+                }
+            }
+            match (event, event_id) {
+                ("message", Some(n)) => {
+                    if data == "tick-1" {
+                        status_at_first_tick = Some(lab.build(id).await["status"].clone());
+                    }
+                    ids.push(n);
+                    lines.push(data);
+                }
+                ("end", _) => ended = true,
+                _ => {}
+            }
+        }
+    }
+    assert!(ended, "the stream ends with an end event");
+    assert_eq!(
+        status_at_first_tick,
+        Some(json!("running")),
+        "the first line arrived while the build was still running"
+    );
+    let expected: Vec<u64> = (1..=ids.len() as u64).collect();
+    assert_eq!(ids, expected, "every line, in order, none lost");
+    let ticks: Vec<&String> = lines.iter().filter(|l| l.starts_with("tick-")).collect();
+    let wanted: Vec<String> = (1..=12).map(|i| format!("tick-{i}")).collect();
+    assert_eq!(ticks, wanted.iter().collect::<Vec<_>>());
+    // The stored log is the same as what was streamed.
+    let stored = lab.build(id).await;
+    assert_eq!(stored["status"], "success");
+    assert_eq!(log_of(&stored).lines().collect::<Vec<_>>(), lines);
+}
+
+#[tokio::test]
+async fn without_a_docker_engine_the_portal_runs_and_builds_wait_in_the_queue() {
+    let site = Site::new().with_env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    site.add_user("alice", "alice password");
+    let key = api_key(&site, "alice", "read,push,build");
+    let log = log_path(&site);
+    let _server = site.serve_logging_to(&log).await;
+    create_container(
+        &site,
+        &key,
+        json!({ "name": "alice/waiting", "dockerfile": dockerfile("RUN true") }),
+    )
+    .await;
+    let response = http()
+        .post(site.url(&format!("/container/git/alice/waiting?apikey={key}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    let id = response.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let build: Value = http()
+        .get(site.url(&format!("/build/{id}")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(build["status"], "queued", "{build}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("Docker Engine") && logged.contains("builds stay queued"),
+        "the start-up log says why builds wait: {logged}"
+    );
+}
+
+#[tokio::test]
+async fn in_the_browser_the_build_button_opens_a_live_log_that_fills_while_the_build_runs() {
+    use crate::browser::{Driver, save_screenshot, text_of};
+    use fantoccini::Locator;
+
+    let lab = Lab::start(&[]).await;
+    lab.container(
+        "live",
+        None,
+        Some(&dockerfile(
+            "RUN for i in 1 2 3 4 5 6 7 8; do echo tick-$i; sleep 0.4; done",
+        )),
+    )
+    .await;
+    let driver = Driver::start().await;
+    let profile = tempfile::TempDir::new().unwrap();
+    let browser = driver.client(profile.path()).await;
+    browser.goto(&lab.site.url("/login")).await.unwrap();
+    let form = browser
+        .form(Locator::Css("form[action='/login']"))
+        .await
+        .unwrap();
+    form.set_by_name("name", "alice").await.unwrap();
+    form.set_by_name("password", "alice password")
+        .await
+        .unwrap();
+    form.submit().await.unwrap();
+
+    browser.goto(&lab.site.url("/r/alice/live")).await.unwrap();
+    let form = browser.form(Locator::Id("build-form")).await.unwrap();
+    form.submit().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let page = loop {
+        let page = browser.current_url().await.unwrap();
+        if page.path().starts_with("/r/alice/live/builds/") {
+            break page;
+        }
+        assert!(Instant::now() < deadline, "the Build button led to {page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    // Without reloading, the log fills while the status says running, then it ends.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut seen_live = false;
+    loop {
+        let status = text_of(&browser, "#build-status").await;
+        let log = text_of(&browser, "#build-log").await;
+        if status.trim() == "running" && log.contains("tick-2") && !log.contains("tick-8") {
+            seen_live = true;
+            save_screenshot(&browser, "build-running.png").await;
+        }
+        if status.trim() == "success" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the build page never showed success: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(seen_live, "lines appeared while the build was running");
+    assert_eq!(
+        browser.current_url().await.unwrap(),
+        page,
+        "no reload happened"
+    );
+    let log = text_of(&browser, "#build-log").await;
+    // Each line shows its number before the text: keep the `tick-N` outputs of the RUN step.
+    let ticks: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.find("tick-").map(|at| &l[at..]))
+        .filter(|t| t["tick-".len()..].chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    let wanted: Vec<String> = (1..=8).map(|i| format!("tick-{i}")).collect();
+    assert_eq!(ticks, wanted, "{log}");
+    save_screenshot(&browser, "build-success.png").await;
+    browser.close().await.unwrap();
+}

@@ -1,0 +1,364 @@
+//! Builds: the two Bioshadock hook URLs that queue them, their history, one build with its
+//! log, cancelling, and the live log as server-sent events.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use bioshadock_core::model::now;
+use bioshadock_core::ports::builds::{Build, BuildSource, BuildStatus};
+use chrono::{DateTime, Utc};
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::builds::{self, Queued};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiQuery, ContainerId};
+use crate::manage;
+use crate::state::AppState;
+
+/// Lines of a build's log in one answer of `GET /build/{build}`; the live log pages further.
+const MAX_LOG_LINES: usize = 50_000;
+/// How often the live log looks for new lines.
+const FOLLOW_EVERY: Duration = Duration::from_millis(200);
+
+/// The answer to a build request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueuedView {
+    /// The build id.
+    id: i64,
+    /// `queued` (or `running` when an identical build was already under way).
+    #[schema(value_type = String, example = "queued")]
+    status: BuildStatus,
+    container: String,
+    tag: String,
+    /// True when the same build was already queued and is returned instead of a new one.
+    deduplicated: bool,
+    /// The build's page in the portal.
+    url: String,
+}
+
+impl QueuedView {
+    fn new(queued: Queued, public_url: &str) -> Self {
+        let build = queued.build;
+        Self {
+            url: build_page(public_url, &build),
+            id: build.id,
+            status: build.status,
+            container: build.container.to_string(),
+            tag: build.tag.to_string(),
+            deduplicated: queued.deduplicated,
+        }
+    }
+}
+
+fn build_page(public_url: &str, build: &Build) -> String {
+    format!(
+        "{}/r/{}/builds/{}",
+        public_url.trim_end_matches('/'),
+        build.container,
+        build.id
+    )
+}
+
+/// A build, without its log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BuildView {
+    id: i64,
+    container: String,
+    tag: String,
+    /// queued, running, success, failed, cancelled or interrupted.
+    #[schema(value_type = String, example = "success")]
+    status: BuildStatus,
+    /// Why it failed, was cancelled or interrupted.
+    reason: Option<String>,
+    /// `git` or `dockerfile`.
+    source_kind: &'static str,
+    /// The git source built (credentials removed); absent for Dockerfile builds.
+    git: Option<String>,
+    /// The commit built.
+    revision: Option<String>,
+    /// The pushed image's digest, on success.
+    digest: Option<String>,
+    requested_by: String,
+    queued_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    /// From start to end, or to now while running.
+    duration_secs: Option<f64>,
+    log_lines: u64,
+}
+
+impl From<&Build> for BuildView {
+    fn from(build: &Build) -> Self {
+        let (source_kind, git) = match &build.source {
+            BuildSource::Git(text) => ("git", Some(bioshadock_core::git::redact_userinfo(text))),
+            BuildSource::Dockerfile(_) => ("dockerfile", None),
+        };
+        Self {
+            id: build.id,
+            container: build.container.to_string(),
+            tag: build.tag.to_string(),
+            status: build.status,
+            reason: build.reason.clone(),
+            source_kind,
+            git,
+            revision: build.revision.clone(),
+            digest: build.digest.clone(),
+            requested_by: build.requested_by.clone(),
+            queued_at: build.queued_at,
+            started_at: build.started_at,
+            finished_at: build.finished_at,
+            duration_secs: build.duration_secs(now()),
+            log_lines: build.log_lines,
+        }
+    }
+}
+
+/// A build with its log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BuildDetail {
+    #[serde(flatten)]
+    build: BuildView,
+    /// The log so far, one line per line.
+    log: String,
+}
+
+/// Queue a build from the container's git repository (else its Dockerfile), tagged `latest`.
+///
+/// Bioshadock's hook URL: point a git server's push webhook at it with `?apikey=KEY`.
+#[utoipa::path(method(get, post), path = "/container/git/{namespace}/{name}", tag = "builds",
+    params(("namespace" = String, Path), ("name" = String, Path)),
+    security(("apikey" = []), ("bearer" = []), ("basic" = [])),
+    responses(
+        (status = 202, description = "Queued (or the identical queued build)", body = QueuedView),
+        (status = 400, description = "No source to build, or an invalid one", body = ErrorBody),
+        (status = 401, description = "No or bad API key", body = ErrorBody),
+        (status = 403, description = "The key lacks `build`, or its user may not push here", body = ErrorBody),
+        (status = 404, description = "No such container", body = ErrorBody),
+        (status = 429, description = "Too many builds queued or running for this user", body = ErrorBody)))]
+pub async fn build_git(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ContainerId(id): ContainerId,
+) -> Result<(StatusCode, Json<QueuedView>), ApiError> {
+    let queued = builds::queue_build(&state, &caller, &id, None, false).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(QueuedView::new(queued, &state.settings.public_url)),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct TagSegment {
+    tag: String,
+}
+
+/// Queue a build that produces tag `{tag}`; a git source is built at the ref of that name.
+#[utoipa::path(method(get, post), path = "/container/tag/{namespace}/{name}/{tag}", tag = "builds",
+    params(("namespace" = String, Path), ("name" = String, Path), ("tag" = String, Path)),
+    security(("apikey" = []), ("bearer" = []), ("basic" = [])),
+    responses(
+        (status = 202, description = "Queued (or the identical queued build)", body = QueuedView),
+        (status = 400, description = "Invalid tag, no source, or an invalid one", body = ErrorBody),
+        (status = 401, description = "No or bad API key", body = ErrorBody),
+        (status = 403, description = "The key lacks `build`, or its user may not push here", body = ErrorBody),
+        (status = 404, description = "No such container", body = ErrorBody),
+        (status = 429, description = "Too many builds queued or running for this user", body = ErrorBody)))]
+pub async fn build_tag(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ContainerId(id): ContainerId,
+    tag: Result<Path<TagSegment>, PathRejection>,
+) -> Result<(StatusCode, Json<QueuedView>), ApiError> {
+    let Path(TagSegment { tag }) = tag.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let queued = builds::queue_build(&state, &caller, &id, Some(&tag), true).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(QueuedView::new(queued, &state.settings.public_url)),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// At most this many (1-200, default 50).
+    limit: Option<usize>,
+}
+
+/// The builds of a container, newest first.
+#[utoipa::path(get, path = "/builds/{namespace}/{name}", tag = "builds",
+    params(("namespace" = String, Path), ("name" = String, Path), ListQuery),
+    responses(
+        (status = 200, body = [BuildView]),
+        (status = 404, description = "No such container (or not visible to the caller)", body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ContainerId(id): ContainerId,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Vec<BuildView>>, ApiError> {
+    manage::visible(&state, &caller, &id).await?;
+    let limit = query.limit.unwrap_or(50).clamp(1, 200);
+    let builds = state.builds.list(&id, limit).await?;
+    Ok(Json(builds.iter().map(BuildView::from).collect()))
+}
+
+/// One build with its log.
+#[utoipa::path(get, path = "/build/{build}", tag = "builds",
+    params(("build" = i64, Path)),
+    responses(
+        (status = 200, body = BuildDetail),
+        (status = 404, description = "No such build (or its container is not visible)", body = ErrorBody)))]
+pub async fn one(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    build: Result<Path<i64>, PathRejection>,
+) -> Result<Json<BuildDetail>, ApiError> {
+    let Path(build_id) = build.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let build = builds::visible_build(&state, &caller, build_id).await?;
+    let lines = state.builds.log(build_id, 0, MAX_LOG_LINES).await?;
+    let mut log = String::with_capacity(lines.iter().map(|l| l.text.len() + 1).sum());
+    for line in &lines {
+        log.push_str(&line.text);
+        log.push('\n');
+    }
+    Ok(Json(BuildDetail {
+        build: BuildView::from(&build),
+        log,
+    }))
+}
+
+/// Cancel a queued or running build (push rights on its container, `build` scope).
+#[utoipa::path(post, path = "/build/{build}/cancel", tag = "builds",
+    params(("build" = i64, Path)),
+    security(("apikey" = []), ("bearer" = []), ("basic" = [])),
+    responses(
+        (status = 200, description = "Cancelled", body = BuildView),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "No push rights, or the key lacks `build`", body = ErrorBody),
+        (status = 404, description = "No such build", body = ErrorBody),
+        (status = 409, description = "The build already ended", body = ErrorBody)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    build: Result<Path<i64>, PathRejection>,
+) -> Result<Json<BuildView>, ApiError> {
+    let Path(build_id) = build.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let build = builds::cancel_build(&state, &caller, build_id).await?;
+    Ok(Json(BuildView::from(&build)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct FollowQuery {
+    /// Start after this line number (the `Last-Event-ID` header wins when both are given).
+    after: Option<u64>,
+}
+
+/// The build's log as server-sent events, live.
+///
+/// Each line is a `message` event whose id is its line number, so a reconnecting
+/// `EventSource` resumes where it stopped. `status` events carry the build (as JSON) when its
+/// status changes; a final `end` event carries it once the build has ended and every line was
+/// sent, and the stream closes.
+#[utoipa::path(get, path = "/build/{build}/events", tag = "builds",
+    params(("build" = i64, Path), FollowQuery),
+    responses(
+        (status = 200, description = "text/event-stream", content_type = "text/event-stream", body = String),
+        (status = 404, description = "No such build", body = ErrorBody)))]
+pub async fn events(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    build: Result<Path<i64>, PathRejection>,
+    ApiQuery(query): ApiQuery<FollowQuery>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let Path(build_id) = build.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let build = builds::visible_build(&state, &caller, build_id).await?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let after = resume.or(query.after).unwrap_or(0);
+    let follow = Follow {
+        state,
+        id: build_id,
+        after,
+        last_status: None,
+        pending: std::collections::VecDeque::new(),
+        done: false,
+        first: Some(build),
+    };
+    let stream = futures::stream::unfold(follow, |mut follow| async move {
+        follow.next().await.map(|event| (Ok(event), follow))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// The state of one live-log stream.
+struct Follow {
+    state: AppState,
+    id: i64,
+    after: u64,
+    last_status: Option<BuildStatus>,
+    pending: std::collections::VecDeque<Event>,
+    done: bool,
+    /// The build as read when the stream opened (saves one read).
+    first: Option<Build>,
+}
+
+impl Follow {
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
+            }
+            if self.done {
+                return None;
+            }
+            // The status first, then the lines: a build seen as ended has all its lines stored.
+            let build = match self.first.take() {
+                Some(build) => build,
+                None => self.state.builds.get(self.id).await.ok()?,
+            };
+            let lines = self
+                .state
+                .builds
+                .log(self.id, self.after, 1000)
+                .await
+                .ok()?;
+            let got_lines = !lines.is_empty();
+            for line in lines {
+                self.after = line.seq;
+                self.pending.push_back(
+                    Event::default()
+                        .id(line.seq.to_string())
+                        .data(line.text.replace(['\r', '\n'], " ")),
+                );
+            }
+            if self.last_status != Some(build.status) {
+                self.last_status = Some(build.status);
+                if !build.status.is_final() {
+                    self.pending.push_back(status_event("status", &build));
+                }
+            }
+            if build.status.is_final() && !got_lines {
+                self.pending.push_back(status_event("end", &build));
+                self.done = true;
+            }
+            if self.pending.is_empty() {
+                tokio::time::sleep(FOLLOW_EVERY).await;
+            }
+        }
+    }
+}
+
+fn status_event(name: &str, build: &Build) -> Event {
+    let data = serde_json::to_string(&BuildView::from(build)).unwrap_or_default();
+    Event::default().event(name).data(data)
+}

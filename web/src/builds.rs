@@ -1,0 +1,257 @@
+//! Queueing and cancelling builds on behalf of a caller, shared by the hook URLs, the JSON API
+//! and the pages, so all of them follow the same rules:
+//!
+//! - the caller holds the `build` scope (a session holds every scope) and their account may
+//!   push to the container (a key's other scopes do not matter: a CI key can be `build` only);
+//! - the source is fixed when the build is queued: the container's git source (the tag hook
+//!   builds the git ref named like the tag), else its Dockerfile;
+//! - the same container, tag and source already queued → that build is returned; while one
+//!   runs, at most one more is queued behind it;
+//! - a user has at most `builder.max_pending_per_user` builds queued or running (429 beyond).
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use bioshadock_core::accounts::{Scope, Scopes};
+use bioshadock_core::git::GitSource;
+use bioshadock_core::model::now;
+use bioshadock_core::permissions::{Credential, Principal};
+use bioshadock_core::ports::builds::{Build, BuildSource, BuildStatus, Finish, NewBuild};
+use bioshadock_core::ports::queue::NewJob;
+use bioshadock_core::{Container, PortError, RepoName, TagName};
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::manage;
+use crate::state::AppState;
+
+/// The queue's job kind for builds (the builder leases these).
+pub const BUILD_JOB: &str = "build";
+/// The tag built when none is named.
+pub const DEFAULT_TAG: &str = "latest";
+
+/// A queued build, and whether it was already queued.
+#[derive(Debug)]
+pub struct Queued {
+    pub build: Build,
+    pub deduplicated: bool,
+}
+
+/// Queues a build of container `id` producing `tag` (default `latest`); `tag_is_ref` makes a
+/// git source build the ref of the same name (the `/container/tag/…` hook).
+pub async fn queue_build(
+    state: &AppState,
+    caller: &Principal,
+    id: &RepoName,
+    tag: Option<&str>,
+    tag_is_ref: bool,
+) -> Result<Queued, ApiError> {
+    let actor = caller.require(Scope::Build)?;
+    let container = buildable(state, caller, id).await?;
+    let tag = TagName::parse(tag.unwrap_or(DEFAULT_TAG))
+        .map_err(|e| ApiError::bad_request(format!("invalid tag: {e}")))?;
+    let source = source_of(&container, tag_is_ref.then_some(tag.as_str()))?;
+    let user = actor.user.name.as_str().to_owned();
+    if state.queue.pending_for(&user).await? >= state.settings.max_pending_builds {
+        return Err(ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "too_many_builds",
+            message: format!(
+                "you already have {} builds queued or running (builder.max_pending_per_user); \
+                 wait for some to finish",
+                state.settings.max_pending_builds
+            ),
+        });
+    }
+    let key = dedupe_key(id, &tag, &source);
+    let mut enqueued = state
+        .queue
+        .enqueue(job(&user, id, &tag, key.clone()))
+        .await?;
+    if enqueued.deduplicated {
+        let existing = await_record(state, enqueued.job.id).await?;
+        if existing.status != BuildStatus::Running {
+            return Ok(Queued {
+                build: existing,
+                deduplicated: true,
+            });
+        }
+        // It already runs, on older sources maybe: queue one more behind it (at most one).
+        let follow_up = format!("{key}:after:{}", existing.id);
+        enqueued = state.queue.enqueue(job(&user, id, &tag, follow_up)).await?;
+        if enqueued.deduplicated {
+            return Ok(Queued {
+                build: await_record(state, enqueued.job.id).await?,
+                deduplicated: true,
+            });
+        }
+    }
+    let record = NewBuild {
+        id: enqueued.job.id,
+        container: id.clone(),
+        tag,
+        requested_by: user,
+        source,
+        queued_at: now(),
+    };
+    let build = match state.builds.create(record).await {
+        Ok(build) => build,
+        Err(e) => {
+            // Without its record the job would only be skipped by the worker: take it back.
+            let _ = state.queue.cancel(enqueued.job.id).await;
+            return Err(e.into());
+        }
+    };
+    state.builder.wake.notify_one();
+    tracing::info!(build = build.id, container = %id, tag = %build.tag, "build queued");
+    Ok(Queued {
+        build,
+        deduplicated: false,
+    })
+}
+
+/// Cancels a queued or running build. The worker running it notices within a second, stops
+/// the engine's work and cleans up.
+pub async fn cancel_build(
+    state: &AppState,
+    caller: &Principal,
+    build_id: i64,
+) -> Result<Build, ApiError> {
+    let actor = caller.require(Scope::Build)?;
+    let build = visible_build(state, caller, build_id).await?;
+    buildable(state, caller, &build.container).await?;
+    if build.status.is_final() {
+        return Err(ApiError::conflict(format!(
+            "build {build_id} already ended ({})",
+            build.status.as_str()
+        )));
+    }
+    let finish = Finish {
+        status: BuildStatus::Cancelled,
+        reason: Some(format!("cancelled by {}", actor.user.name)),
+        digest: None,
+        at: now(),
+    };
+    let cancelled = match state.builds.finish(build_id, finish).await {
+        Ok(build) => build,
+        Err(PortError::Conflict(_)) => {
+            return Err(ApiError::conflict(format!(
+                "build {build_id} ended before it could be cancelled"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match state.queue.cancel(build_id).await {
+        Ok(_) | Err(PortError::NotFound | PortError::Conflict(_)) => {}
+        Err(e) => tracing::warn!(build = build_id, error = %e, "cancelling the build job failed"),
+    }
+    tracing::info!(build = build_id, by = %actor.user.name, "build cancelled");
+    Ok(cancelled)
+}
+
+/// A build whose container the caller may see; others are reported absent, so private
+/// containers do not leak through build ids.
+pub async fn visible_build(
+    state: &AppState,
+    caller: &Principal,
+    build_id: i64,
+) -> Result<Build, ApiError> {
+    let unknown = || ApiError::not_found(format!("no build {build_id}"));
+    let build = match state.builds.get(build_id).await {
+        Ok(build) => build,
+        Err(PortError::NotFound) => return Err(unknown()),
+        Err(e) => return Err(e.into()),
+    };
+    match manage::visible(state, caller, &build.container).await {
+        Ok(_) => Ok(build),
+        Err(e) if e.status == StatusCode::NOT_FOUND => Err(unknown()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The container, if the caller's account may push to it (whatever the key's other scopes).
+async fn buildable(
+    state: &AppState,
+    caller: &Principal,
+    id: &RepoName,
+) -> Result<Container, ApiError> {
+    let Some(actor) = caller.actor() else {
+        return Err(ApiError::unauthorized(
+            "sign in or present an API key first",
+        ));
+    };
+    let account = Principal::user(actor.user.clone(), Scopes::all(), Credential::Local);
+    let (container, rights) = manage::visible(state, &account, id).await?;
+    if !rights.push {
+        return Err(ApiError::forbidden(
+            "forbidden",
+            format!("building `{id}` needs push rights on it"),
+        ));
+    }
+    Ok(container)
+}
+
+/// What to build: the git source (with `git_ref` replacing its ref), else the Dockerfile.
+fn source_of(container: &Container, git_ref: Option<&str>) -> Result<BuildSource, ApiError> {
+    if let Some(raw) = container.git.as_deref().filter(|g| !g.trim().is_empty()) {
+        let mut source = GitSource::parse(raw).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        if let Some(reference) = git_ref {
+            source.reference = Some(reference.to_owned());
+        }
+        let mut text = source.url.clone();
+        if source.reference.is_some() || source.subdir.is_some() {
+            text.push('#');
+            text.push_str(source.reference.as_deref().unwrap_or_default());
+            if let Some(subdir) = &source.subdir {
+                text.push(':');
+                text.push_str(subdir);
+            }
+        }
+        // Checked again as a whole: the rebuilt string must be as safe as the original.
+        GitSource::parse(&text).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        return Ok(BuildSource::Git(text));
+    }
+    if let Some(dockerfile) = container
+        .dockerfile
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+    {
+        return Ok(BuildSource::Dockerfile(dockerfile.to_owned()));
+    }
+    Err(ApiError::bad_request(format!(
+        "`{}` has neither a git source nor a Dockerfile to build; set one in its settings",
+        container.id
+    )))
+}
+
+fn dedupe_key(id: &RepoName, tag: &TagName, source: &BuildSource) -> String {
+    let mut hash = Sha256::new();
+    match source {
+        BuildSource::Git(text) => hash.update(format!("git\0{text}")),
+        BuildSource::Dockerfile(text) => hash.update(format!("dockerfile\0{text}")),
+    }
+    let digest = hex::encode(&hash.finalize()[..12]);
+    format!("build:{id}:{tag}:{digest}")
+}
+
+fn job(user: &str, id: &RepoName, tag: &TagName, key: String) -> NewJob {
+    NewJob {
+        kind: BUILD_JOB.to_owned(),
+        owner: user.to_owned(),
+        dedupe_key: Some(key),
+        payload: serde_json::json!({ "container": id.as_str(), "tag": tag.as_str() }),
+    }
+}
+
+/// The record of a deduplicated job: a concurrent request may have enqueued it a moment ago
+/// and be about to record it.
+async fn await_record(state: &AppState, id: i64) -> Result<Build, ApiError> {
+    for _ in 0..50 {
+        match state.builds.get(id).await {
+            Ok(build) => return Ok(build),
+            Err(PortError::NotFound) => tokio::time::sleep(Duration::from_millis(20)).await,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::unavailable())
+}
