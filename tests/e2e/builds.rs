@@ -632,3 +632,47 @@ async fn in_the_browser_the_build_button_opens_a_live_log_that_fills_while_the_b
     save_screenshot(&browser, "build-success.png").await;
     browser.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn on_sigterm_running_builds_get_the_grace_period_then_are_interrupted() {
+    let mut lab = Lab::start(&[("BIOSHADOCK__BUILDER__SHUTDOWN_GRACE_SECS", "5")]).await;
+    lab.container(
+        "short",
+        None,
+        Some(&dockerfile("RUN echo started-short && sleep 2")),
+    )
+    .await;
+    lab.container(
+        "long",
+        None,
+        Some(&dockerfile("RUN echo started-long && sleep 120")),
+    )
+    .await;
+
+    // A build that ends within the grace period finishes and is pushed.
+    let short = lab.hook("/container/git/alice/short").await;
+    lab.wait_for(short, 60, |b| log_of(b).contains("started-short"))
+        .await;
+    lab.server.take().unwrap().stop();
+    lab.restart().await;
+    assert_eq!(lab.build(short).await["status"], "success");
+    assert_eq!(lab.registry_tags("alice/short").await, vec!["latest"]);
+
+    // One that does not is stopped when the grace period ends, and says so.
+    let long = lab.hook("/container/git/alice/long").await;
+    lab.wait_for(long, 60, |b| log_of(b).contains("started-long"))
+        .await;
+    let stopping = Instant::now();
+    lab.server.take().unwrap().stop();
+    assert!(
+        stopping.elapsed() < Duration::from_secs(60),
+        "the server did not wait for the 120 s build"
+    );
+    lab.restart().await;
+    let long = lab.build(long).await;
+    assert_eq!(long["status"], "interrupted", "{long}");
+    assert!(
+        long["reason"].as_str().unwrap().contains("shut down"),
+        "{long}"
+    );
+}
