@@ -10,6 +10,7 @@
 pub mod context;
 pub mod docker;
 pub mod git;
+pub mod labels;
 pub mod log_sink;
 pub mod pipeline;
 pub mod recovery;

@@ -11,6 +11,7 @@ use bioshadock_core::ports::builds::{Build, BuildSource, BuildStore};
 use bioshadock_core::tokens::{Action, ResourceAccess, TokenIssuer};
 
 use crate::docker::{BuildSettings, Engine};
+use crate::labels::append_label;
 use crate::log_sink::LogSender;
 use crate::settings::BuilderSettings;
 use crate::{context, git, smoke};
@@ -61,14 +62,10 @@ impl Pipeline {
             .prefix("bioshadock-build-")
             .tempdir()
             .map_err(|e| Failure(format!("cannot create a work directory: {e}")))?;
-        let (context, mut labels) = self.context(build, workdir.path(), log).await?;
-        labels.insert(
-            "org.opencontainers.image.created".into(),
-            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        );
+        let (context, api_labels) = self.context(build, workdir.path(), log).await?;
         let settings = BuildSettings {
             image: image.clone(),
-            labels,
+            labels: api_labels,
             memory_bytes: self.settings.memory_bytes,
             cpus: self.settings.cpus,
             network_mode: self.settings.network.clone(),
@@ -98,7 +95,8 @@ impl Pipeline {
         Ok(digest)
     }
 
-    /// The build context as a tar archive, and the source labels.
+    /// The build context as a tar archive, with the source labels appended to its Dockerfile;
+    /// returns the labels the build API must add instead when they could not be appended.
     async fn context(
         &self,
         build: &Build,
@@ -106,6 +104,10 @@ impl Pipeline {
         log: &LogSender,
     ) -> Result<(Vec<u8>, BTreeMap<String, String>), Failure> {
         let mut labels = BTreeMap::new();
+        labels.insert(
+            "org.opencontainers.image.created".into(),
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        );
         match &build.source {
             BuildSource::Dockerfile(text) => {
                 labels.insert(
@@ -113,7 +115,10 @@ impl Pipeline {
                     format!("{}/r/{}", self.settings.public_url, build.container),
                 );
                 say(log, "using the Dockerfile saved in the portal".to_owned()).await;
-                Ok((context::tar_dockerfile(text)?, labels))
+                match append_label(text, &labels) {
+                    Some(labelled) => Ok((context::tar_dockerfile(&labelled)?, BTreeMap::new())),
+                    None => Ok((context::tar_dockerfile(text)?, labels)),
+                }
             }
             BuildSource::Git(raw) => {
                 let source = GitSource::parse(raw)?;
@@ -128,13 +133,14 @@ impl Pipeline {
                 }
                 labels.insert("org.opencontainers.image.revision".into(), revision);
                 let max = self.settings.max_context_bytes;
-                let archive = tokio::task::spawn_blocking(move || {
+                let (archive, api_labels) = tokio::task::spawn_blocking(move || {
                     let dir = git::context_dir(&checkout, source.subdir.as_deref())?;
-                    Ok::<_, Failure>(context::tar_directory(&dir, max)?)
+                    let api_labels = label_dockerfile(&dir.join("Dockerfile"), labels)?;
+                    Ok::<_, Failure>((context::tar_directory(&dir, max)?, api_labels))
                 })
                 .await
                 .map_err(|e| Failure(format!("preparing the build context failed: {e}")))??;
-                Ok((archive, labels))
+                Ok((archive, api_labels))
             }
         }
     }
@@ -196,6 +202,30 @@ impl Pipeline {
         say(log, format!("{} smoke test(s) passed", commands.len())).await;
         Ok(())
     }
+}
+
+/// Appends `labels` to the checkout's Dockerfile (our own copy: the clone is ours); returns
+/// them back when they must go through the build API instead.
+fn label_dockerfile(
+    path: &std::path::Path,
+    labels: BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, Failure> {
+    // Not UTF-8, say: the engine will judge it; the labels go through the API.
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(labels);
+    };
+    let Some(labelled) = append_label(&text, &labels) else {
+        return Ok(labels);
+    };
+    // A symlinked Dockerfile is replaced by a file, so whatever it points at stays as it was.
+    std::fs::remove_file(path)
+        .and_then(|()| std::fs::write(path, labelled))
+        .map_err(|e| {
+            Failure(format!(
+                "cannot add the source labels to the Dockerfile: {e}"
+            ))
+        })?;
+    Ok(BTreeMap::new())
 }
 
 /// A line of Bioshadock's own, marked so it stands out from the build's output.

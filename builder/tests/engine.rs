@@ -487,6 +487,41 @@ async fn build_streams_lines_applies_labels_and_limits() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn labels_appended_to_the_dockerfile_keep_their_exact_values() {
+    let engine = engine().await;
+    let name = unique("bioshadock-test/labels");
+    let image = format!("{name}:v1");
+    let _guard = ImageGuard(image.clone());
+    let labels = BTreeMap::from([
+        (
+            "org.opencontainers.image.source".to_owned(),
+            "https://git.example.org/a$HOME/b\\c\"d'e".to_owned(),
+        ),
+        (
+            "org.opencontainers.image.revision".to_owned(),
+            "0123abcd".to_owned(),
+        ),
+    ]);
+    let dockerfile = format!("FROM {BUSYBOX}\nENV HOME=/root\nRUN true\n");
+    let labelled = bioshadock_builder::labels::append_label(&dockerfile, &labels).unwrap();
+    let (tx, mut rx) = mpsc::channel(1000);
+    engine
+        .build(&settings(&image), tar_dockerfile(&labelled).unwrap(), &tx)
+        .await
+        .unwrap();
+    let steps = drain(&mut rx)
+        .iter()
+        .filter(|l| l.starts_with("Step "))
+        .count();
+    assert_eq!(steps, 4, "all labels in one step");
+    let found = engine.image_labels(&image).await.unwrap();
+    for (key, value) in &labels {
+        assert_eq!(&found[key], value, "{key}");
+    }
+    engine.remove_image(&image).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_step_is_a_build_failure() {
     let engine = engine().await;
     let name = unique("bioshadock-test/fails");
