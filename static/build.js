@@ -45,7 +45,23 @@
     ticker = setInterval(() => { took.textContent = duration((Date.now() - start) / 1000); }, 1000);
   };
 
+  // Facts learnt while it ran (the commit, the pushed digest) join the details list.
+  const meta = document.querySelector(".build-meta");
+  const addFact = (id, label, value) => {
+    if (!meta || !value || document.getElementById(id)) return;
+    const term = document.createElement("dt");
+    term.textContent = label;
+    const fact = document.createElement("dd");
+    fact.id = id;
+    fact.className = "mono break";
+    fact.textContent = value;
+    meta.appendChild(term);
+    meta.appendChild(fact);
+  };
+
   const show = (build) => {
+    addFact("build-revision", "Revision", build.revision);
+    addFact("build-digest", "Digest", build.digest);
     if (build.status === "running" && build.started_at) tick(build.started_at);
     else clearInterval(ticker);
     if (status && build.status) {

@@ -581,6 +581,12 @@ async fn in_the_browser_the_build_button_opens_a_live_log_that_fills_while_the_b
         .await
         .unwrap();
     form.submit().await.unwrap();
+    // Signed in once the page after the form shows the user.
+    browser
+        .wait()
+        .for_element(Locator::Id("nav-user"))
+        .await
+        .unwrap();
 
     browser.goto(&lab.site.url("/r/alice/live")).await.unwrap();
     let form = browser.form(Locator::Id("build-form")).await.unwrap();
@@ -619,6 +625,11 @@ async fn in_the_browser_the_build_button_opens_a_live_log_that_fills_while_the_b
         browser.current_url().await.unwrap(),
         page,
         "no reload happened"
+    );
+    let digest = text_of(&browser, "#build-digest").await;
+    assert!(
+        digest.starts_with("sha256:"),
+        "the pushed digest is shown: {digest}"
     );
     let log = text_of(&browser, "#build-log").await;
     // Each line shows its number before the text: keep the `tick-N` outputs of the RUN step.
