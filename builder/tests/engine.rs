@@ -2,6 +2,8 @@
 //! builds and smoke tests, a Distribution registry for pushes. Nothing is mocked; a missing
 //! engine fails the tests with a message saying how to start one.
 
+#[path = "engine/recovery.rs"]
+mod recovery;
 #[path = "engine/support.rs"]
 mod support;
 

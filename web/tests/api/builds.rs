@@ -431,3 +431,35 @@ fn parse_events(body: &str) -> (Vec<u64>, Vec<String>, Option<Value>) {
     }
     (ids, data, end)
 }
+
+#[tokio::test]
+async fn while_a_build_runs_one_more_waits_behind_it_and_no_more() {
+    let (app, key) = app().await;
+    let hook = format!("/container/git/alice/tool?apikey={key}");
+    let running = app.get(&hook).await.json()["id"].as_i64().unwrap();
+    // A worker takes it: the job is leased and the build marked running.
+    let job = app
+        .backends
+        .queue
+        .lease("test-worker", std::time::Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.id, running);
+    app.backends
+        .builds
+        .start(running, "test-worker", now())
+        .await
+        .unwrap();
+
+    // A push arrives meanwhile: it must be built too, after the running one.
+    let behind = app.get(&hook).await.json();
+    assert_eq!(behind["deduplicated"], false, "{behind}");
+    let behind = behind["id"].as_i64().unwrap();
+    assert_ne!(behind, running);
+    // More pushes while it waits are the same waiting build.
+    let again = app.get(&hook).await.json();
+    assert_eq!(again["id"], behind);
+    assert_eq!(again["deduplicated"], true);
+    assert_eq!(queued(&app).await, 1);
+}
