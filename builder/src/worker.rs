@@ -230,9 +230,10 @@ impl Supervisor {
             Ok(()) | Err(PortError::Conflict(_)) => {}
             Err(e) => tracing::warn!(build = build.id, error = %e, "cannot complete the build job"),
         }
-        self.ports
-            .status
-            .update(|s| s.running = s.running.saturating_sub(1));
+        self.ports.status.update(|s| {
+            s.running = s.running.saturating_sub(1);
+            *s.ended.entry(status.as_str()).or_default() += 1;
+        });
         tracing::info!(
             build = build.id,
             status = status.as_str(),

@@ -1,6 +1,7 @@
 //! What the builder of this process is doing, for the admin page and `/healthz`: whether it
 //! runs here at all, whether it reaches a Docker Engine, and how many builds it runs.
 
+use std::collections::BTreeMap;
 use std::sync::RwLock;
 
 /// A snapshot of the builder's state.
@@ -16,6 +17,8 @@ pub struct BuilderState {
     pub running: usize,
     /// Parallel builds allowed.
     pub concurrency: usize,
+    /// Builds this builder ended since it started, by final status (`success`, `failed`, …).
+    pub ended: BTreeMap<&'static str, u64>,
 }
 
 /// Shared between the builder (writes) and the portal (reads).

@@ -214,6 +214,24 @@ async fn a_hook_builds_from_git_pushes_and_catalogues_the_tag_with_source_labels
     assert!(build["duration_secs"].as_f64().unwrap() > 0.0);
 
     assert_eq!(lab.registry_tags("alice/tool").await, vec!["latest"]);
+    let metrics = http()
+        .get(lab.site.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "bioshadock_builder_engine_up 1",
+        "bioshadock_builds_ended_total{status=\"success\"} 1",
+        "bioshadock_builder_builds_running 0",
+    ] {
+        assert!(
+            metrics.contains(line),
+            "no `{line}` in /metrics:\n{metrics}"
+        );
+    }
     let container = lab.catalogued("alice/tool", "latest").await;
     let labels = &container["labels"];
     assert_eq!(labels["org.opencontainers.image.source"], repo.url.as_str());

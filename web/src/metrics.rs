@@ -1,6 +1,7 @@
 //! Prometheus metrics: request counts and latencies per route, plus catalogue gauges read at
 //! scrape time.
 
+use bioshadock_core::builder_status::BuilderState;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -30,6 +31,68 @@ struct EventLabels {
     outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    /// A final build status: a fixed set.
+    status: &'static str,
+}
+
+/// The builder of this process, as its status says at scrape time.
+struct BuilderMetrics {
+    engine_up: Gauge<i64>,
+    running: Gauge<i64>,
+    concurrency: Gauge<i64>,
+    ended: Family<BuildLabels, Counter>,
+}
+
+impl BuilderMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let metrics = Self {
+            engine_up: Gauge::default(),
+            running: Gauge::default(),
+            concurrency: Gauge::default(),
+            ended: Family::default(),
+        };
+        registry.register(
+            "builder_engine_up",
+            "1 while this process's builder reaches its Docker Engine, 0 when it does not, -1 when no builder runs here",
+            metrics.engine_up.clone(),
+        );
+        registry.register(
+            "builder_builds_running",
+            "Builds running on this process's builder",
+            metrics.running.clone(),
+        );
+        registry.register(
+            "builder_concurrency",
+            "Parallel builds this process's builder allows",
+            metrics.concurrency.clone(),
+        );
+        registry.register(
+            "builds_ended",
+            "Builds this process's builder ended, by final status",
+            metrics.ended.clone(),
+        );
+        metrics
+    }
+
+    fn set(&self, state: &BuilderState) {
+        let engine_up = match (state.present, state.engine_version.is_some()) {
+            (false, _) => -1,
+            (true, up) => i64::from(up),
+        };
+        self.engine_up.set(engine_up);
+        self.running
+            .set(i64::try_from(state.running).unwrap_or(i64::MAX));
+        self.concurrency
+            .set(i64::try_from(state.concurrency).unwrap_or(i64::MAX));
+        for (&status, &count) in &state.ended {
+            let counter = self.ended.get_or_create(&BuildLabels { status });
+            counter.inc_by(count.saturating_sub(counter.get()));
+        }
+    }
+}
+
 /// The portal's metrics registry.
 pub struct Metrics {
     registry: Registry,
@@ -42,6 +105,7 @@ pub struct Metrics {
     uptime: Gauge<f64, AtomicU64>,
     last_sync: Gauge<f64, AtomicU64>,
     sync_lag: Gauge<f64, AtomicU64>,
+    builder: BuilderMetrics,
 }
 
 impl Metrics {
@@ -95,8 +159,10 @@ impl Metrics {
             "Seconds since the last successful reconciliation (since start-up if none yet)",
             sync_lag.clone(),
         );
+        let builder = BuilderMetrics::register(&mut registry);
         Self {
             registry,
+            builder,
             requests,
             durations,
             registry_events,
@@ -107,6 +173,11 @@ impl Metrics {
             last_sync,
             sync_lag,
         }
+    }
+
+    /// Sets the builder's gauges and counters from its status.
+    pub fn builder(&self, state: &BuilderState) {
+        self.builder.set(state);
     }
 
     /// Sets the reconciliation gauges: the last success as Unix seconds (`None`: none yet) and

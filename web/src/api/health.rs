@@ -71,6 +71,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         }
         None => state.metrics.registry_sync(None, uptime),
     }
+    state.metrics.builder(&state.builder.status.get());
     let text = state
         .metrics
         .render(containers.ok(), indexed.ok(), queued.ok(), uptime);
