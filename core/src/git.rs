@@ -73,8 +73,9 @@ impl GitSource {
     }
 }
 
-/// `scheme://user:secret@host/path` → `scheme://host/path`; scp-like `git@host:path` is kept
-/// (its user is a convention, not a secret).
+/// `scheme://user:secret@host/path?token=…#ref` → `scheme://host/path#ref`: credentials live in
+/// the user-info part or the query. scp-like `git@host:path` is kept (its user is a
+/// convention, not a secret).
 pub fn redact_userinfo(url: &str) -> String {
     match url.split_once("://") {
         Some((scheme, rest)) => {
@@ -82,6 +83,13 @@ pub fn redact_userinfo(url: &str) -> String {
             let host = authority
                 .rsplit_once('@')
                 .map_or(authority, |(_, host)| host);
+            let path = match path.split_once('?') {
+                Some((before, query)) => match query.split_once('#') {
+                    Some((_, fragment)) => format!("{before}#{fragment}"),
+                    None => before.to_owned(),
+                },
+                None => path.to_owned(),
+            };
             if path.is_empty() && !rest.contains('/') {
                 format!("{scheme}://{host}")
             } else {
@@ -155,6 +163,10 @@ mod tests {
         assert_eq!(s.public_url(), "https://git.lab.org/x/y.git");
         let s = GitSource::parse("git@github.com:lab/tool.git").unwrap();
         assert_eq!(s.public_url(), "git@github.com:lab/tool.git");
+        assert_eq!(
+            redact_userinfo("https://x:tok@git.lab.org/a/b.git?private_token=t#v1:docker"),
+            "https://git.lab.org/a/b.git#v1:docker"
+        );
     }
 
     #[test]

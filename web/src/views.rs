@@ -22,6 +22,7 @@ pub struct ContainerView {
     pub visible: bool,
     /// `public` or `private`.
     pub visibility: String,
+    /// The git source, without any credentials it was saved with (user-info or query).
     pub git: Option<String>,
     pub dockerfile: Option<String>,
     /// Newest first.
@@ -74,7 +75,10 @@ impl ContainerView {
             description: container.description,
             visible: container.visibility.is_public(),
             visibility: container.visibility.as_str().to_owned(),
-            git: container.git,
+            git: container
+                .git
+                .as_deref()
+                .map(bioshadock_core::git::redact_userinfo),
             dockerfile: container.dockerfile,
             tags: container.tags.into_iter().map(TagView::from).collect(),
             labels: container.labels,

@@ -463,3 +463,37 @@ async fn while_a_build_runs_one_more_waits_behind_it_and_no_more() {
     assert_eq!(again["deduplicated"], true);
     assert_eq!(queued(&app).await, 1);
 }
+
+#[tokio::test]
+async fn credentials_in_a_git_source_are_never_shown() {
+    let (app, key) = app().await;
+    let push = app.key("alice", "read,push,build").await;
+    let patch = Request::patch("/container/alice/tool")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            r#"{"git": "https://ci:s3cret-token@git.example.org/lab/tool.git?private_token=qz9tok3n#main"}"#,
+        ))
+        .unwrap();
+    let saved = app.with_key(&push, patch).await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let id = app
+        .get(&format!("/container/git/alice/tool?apikey={key}"))
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    for uri in [
+        "/container/alice/tool".to_owned(),
+        "/container/all".to_owned(),
+        "/builds/alice/tool".to_owned(),
+        format!("/build/{id}"),
+        "/r/alice/tool".to_owned(),
+        format!("/r/alice/tool/builds/{id}"),
+    ] {
+        let body = app.get(&uri).await.body;
+        assert!(!body.contains("s3cret"), "{uri} shows the password: {body}");
+        assert!(!body.contains("qz9tok3n"), "{uri} shows the token: {body}");
+    }
+    let shown = app.get("/container/alice/tool").await.json();
+    assert_eq!(shown["git"], "https://git.example.org/lab/tool.git#main");
+}
