@@ -659,6 +659,20 @@ async fn in_the_browser_the_build_button_opens_a_live_log_that_fills_while_the_b
     let wanted: Vec<String> = (1..=8).map(|i| format!("tick-{i}")).collect();
     assert_eq!(ticks, wanted, "{log}");
     save_screenshot(&browser, "build-success.png").await;
+
+    // The container page lists it with its duration, and charts it.
+    browser.goto(&lab.site.url("/r/alice/live")).await.unwrap();
+    let history = text_of(&browser, "#builds").await;
+    assert!(
+        history.contains("success") && history.contains("#1"),
+        "{history}"
+    );
+    let bars = browser
+        .find_all(Locator::Css("#build-chart rect"))
+        .await
+        .unwrap();
+    assert!(!bars.is_empty(), "the duration chart has a bar");
+    save_screenshot(&browser, "container-builds.png").await;
     browser.close().await.unwrap();
 }
 

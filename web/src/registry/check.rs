@@ -10,6 +10,9 @@ use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use reqwest::header::{DATE, WWW_AUTHENTICATE};
 
+/// The token subject of the self-check's requests.
+pub(crate) const CHECK_SUBJECT: &str = "bioshadock-check";
+
 /// How far the registry's clock may be from ours before tokens risk being "not yet valid".
 const MAX_SKEW_SECS: i64 = 30;
 
@@ -112,7 +115,7 @@ pub async fn check(target: &Target<'_>) -> Vec<Finding> {
     }
 
     // 2. A token of ours, as the registry checks it.
-    let catalog = match tokens.mint("bioshadock-check", vec![ResourceAccess::catalog()]) {
+    let catalog = match tokens.mint(CHECK_SUBJECT, vec![ResourceAccess::catalog()]) {
         Ok(token) => token,
         Err(e) => {
             findings.push(Finding::Problem(format!("cannot mint a token: {e}")));

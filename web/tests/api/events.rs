@@ -326,6 +326,14 @@ async fn pulls_count_manifest_gets_not_heads() {
     app.notify(&[Event::pull("p2", "lab/tool")]).await;
     assert_eq!(app.pulls("lab/tool").await, 1, "GET of the manifest");
 
+    // The portal reading a pushed image back (for its labels) is nobody's pull.
+    let own_read = Event {
+        actor: "bioshadock-portal",
+        ..Event::pull("p2b", "lab/tool")
+    };
+    app.notify(&[own_read]).await;
+    assert_eq!(app.pulls("lab/tool").await, 1, "the portal's own read");
+
     // A multi-platform pull: the index, then one platform's manifest. Counted once.
     let index = Event {
         media_type: OCI_INDEX,

@@ -120,6 +120,12 @@ impl Fact {
 /// mounts, pushes of untagged manifests (the children of an index), `HEAD` pulls, pulls of an
 /// index (the client goes on to pull one platform's manifest, which is counted), and names
 /// that are not container ids.
+/// The token subjects the portal itself uses with the registry.
+const PORTAL_SUBJECTS: [&str; 2] = [
+    crate::registry::PORTAL_SUBJECT,
+    crate::registry::check::CHECK_SUBJECT,
+];
+
 pub fn classify(event: &RegistryEvent) -> Option<Fact> {
     let target = &event.target;
     let id = RepoName::parse(&target.repository).ok()?;
@@ -140,10 +146,13 @@ pub fn classify(event: &RegistryEvent) -> Option<Fact> {
             actor: UserName::parse(&event.actor.name).ok(),
             id,
         }),
+        // The portal's own reads (labels of a pushed image, reconciliation, the self-check)
+        // are not pulls by anyone.
         "pull"
             if manifest
                 && event.request.method.eq_ignore_ascii_case("GET")
-                && !INDEX_MEDIA_TYPES.contains(&target.media_type.as_str()) =>
+                && !INDEX_MEDIA_TYPES.contains(&target.media_type.as_str())
+                && !PORTAL_SUBJECTS.contains(&event.actor.name.as_str()) =>
         {
             Some(Fact::Pulled { id })
         }
