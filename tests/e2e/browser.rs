@@ -206,9 +206,12 @@ async fn a_visitor_browses_searches_and_opens_a_container() {
     server.stop();
 }
 
+/// The text of the first element matching `css`, waiting for it to appear: a form's submit
+/// returns before the next page has loaded.
 pub(crate) async fn text_of(browser: &Client, css: &str) -> String {
     browser
-        .find(Locator::Css(css))
+        .wait()
+        .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("no {css}: {e}"))
         .text()
