@@ -377,7 +377,7 @@ async fn a_build_past_its_timeout_fails_and_a_running_build_can_be_cancelled() {
     lab.container(
         "cancelled",
         None,
-        Some(&dockerfile("RUN echo started-cancelled && sleep 3")),
+        Some(&dockerfile("RUN echo started-cancelled && sleep 60")),
     )
     .await;
     let id = lab.hook("/container/git/alice/cancelled").await;
@@ -678,7 +678,7 @@ async fn in_the_browser_the_build_button_opens_a_live_log_that_fills_while_the_b
 
 #[tokio::test]
 async fn on_sigterm_running_builds_get_the_grace_period_then_are_interrupted() {
-    let mut lab = Lab::start(&[("BIOSHADOCK__BUILDER__SHUTDOWN_GRACE_SECS", "5")]).await;
+    let mut lab = Lab::start(&[("BIOSHADOCK__BUILDER__SHUTDOWN_GRACE_SECS", "10")]).await;
     lab.container(
         "short",
         None,
