@@ -97,6 +97,7 @@ async fn a_visitor_browses_searches_and_opens_a_container() {
     assert!(first.contains("genomics-core/samtools"), "{first}");
     save_screenshot(&browser, "catalogue.png").await;
 
+    let first_page = browser.current_url().await.unwrap().to_string();
     browser
         .find(Locator::LinkText("Older →"))
         .await
@@ -104,6 +105,7 @@ async fn a_visitor_browses_searches_and_opens_a_container() {
         .click()
         .await
         .unwrap();
+    left(&browser, &first_page).await;
     let pager = browser
         .find(Locator::Css(".pager-where"))
         .await
@@ -152,7 +154,8 @@ async fn a_visitor_browses_searches_and_opens_a_container() {
         .await
         .unwrap();
     let heading = browser
-        .find(Locator::Css(".container-head h1"))
+        .wait()
+        .for_element(Locator::Css(".container-head h1"))
         .await
         .unwrap()
         .text()
@@ -204,6 +207,15 @@ async fn a_visitor_browses_searches_and_opens_a_container() {
 
     browser.close().await.unwrap();
     server.stop();
+}
+
+/// Waits until the browser has left `page` (a click's navigation has committed).
+async fn left(browser: &Client, page: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while browser.current_url().await.unwrap().as_str() == page {
+        assert!(std::time::Instant::now() < deadline, "still on {page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// The text of the first element matching `css`, waiting for it to appear: a form's submit
@@ -273,7 +285,8 @@ async fn a_user_creates_a_container_makes_it_private_and_it_vanishes_for_others(
         .await
         .unwrap();
     browser
-        .find(Locator::Css("input[name='visibility'][value='private']"))
+        .wait()
+        .for_element(Locator::Css("input[name='visibility'][value='private']"))
         .await
         .unwrap()
         .click()
@@ -286,6 +299,16 @@ async fn a_user_creates_a_container_makes_it_private_and_it_vanishes_for_others(
         .click()
         .await
         .unwrap();
+    // Let the save land before leaving: a navigation started now could lose to the form's
+    // redirect, which arrives later.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while browser.current_url().await.unwrap().query() != Some("saved=1") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the settings were not saved"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     browser
         .goto(&site.url("/r/alice/variant-caller"))
         .await
