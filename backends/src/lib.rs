@@ -8,5 +8,13 @@ pub mod build;
 pub mod sqlite;
 pub mod tantivy_search;
 
+// Distributed mode's backends (feature `external`, on by default).
+#[cfg(feature = "external")]
+pub mod elastic;
+#[cfg(feature = "external")]
+pub mod mongo;
+#[cfg(feature = "external")]
+pub mod redis_backend;
+
 pub use build::{Accounts, Backends, open_accounts, open_backends};
 pub use sqlite::SqliteSessionStore;

@@ -6,3 +6,11 @@ mod queue;
 mod search;
 mod sessions;
 mod store;
+
+// The external backends, against real servers or the stand-ins of TESTING.md.
+#[cfg(feature = "external")]
+mod elastic;
+#[cfg(feature = "external")]
+mod mongo;
+#[cfg(feature = "external")]
+mod redis_backend;
