@@ -45,6 +45,10 @@ pub enum Command {
         /// Where the registry stores images (default: `DATA_DIR/registry`).
         #[arg(long, value_name = "DIR")]
         root: Option<PathBuf>,
+        /// The portal's URL as the registry reaches it, for notifications (default:
+        /// `web.public_url`), e.g. `http://web:8080` inside docker-compose.
+        #[arg(long, value_name = "URL")]
+        notify_url: Option<String>,
     },
     /// Mint a token, call the registry with it, and say in plain words what is misconfigured
     /// (reachability, realm, service, issuer, certificate, clock).

@@ -29,9 +29,11 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Command::Reindex => reindex::run(config).await,
                 Command::User { command } => user::run(config, command).await,
                 Command::RegistryCheck => registry_check::run(config).await,
-                Command::RegistryConfig { listen, root } => {
-                    registry::print_config(&config, listen, root)
-                }
+                Command::RegistryConfig {
+                    listen,
+                    root,
+                    notify_url,
+                } => registry::print_config(&config, listen, root, notify_url.as_deref()),
                 Command::Openapi => unreachable!("handled above"),
             }
         }

@@ -62,8 +62,19 @@ fn notification_secret(config: &Config) -> Result<String> {
         .context("cannot load or create the registry notification secret")
 }
 
-/// `registry-config [--listen ADDR] [--root DIR]`: prints a Distribution `config.yml`.
-pub fn print_config(config: &Config, listen: Option<String>, root: Option<PathBuf>) -> Result<()> {
+/// `registry-config [--listen ADDR] [--root DIR] [--notify-url URL]`: prints a Distribution
+/// `config.yml`.
+pub fn print_config(
+    config: &Config,
+    listen: Option<String>,
+    root: Option<PathBuf>,
+    notify_url: Option<&str>,
+) -> Result<()> {
+    if let Some(url) = notify_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        anyhow::bail!("--notify-url must be an http:// or https:// URL");
+    }
     let auth = registry_auth(config)?;
     let listen = match listen {
         Some(listen) => listen,
@@ -78,7 +89,8 @@ pub fn print_config(config: &Config, listen: Option<String>, root: Option<PathBu
             &listen,
             &root,
             &certificate,
-            auth.notification_secret.expose()
+            auth.notification_secret.expose(),
+            notify_url,
         )
     );
     Ok(())
@@ -109,8 +121,18 @@ fn quoted(value: &str) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-fn render(config: &Config, listen: &str, root: &Path, certificate: &Path, secret: &str) -> String {
+fn render(
+    config: &Config,
+    listen: &str,
+    root: &Path,
+    certificate: &Path,
+    secret: &str,
+    notify_url: Option<&str>,
+) -> String {
     let portal = config.web.public_url.trim_end_matches('/');
+    // Clients follow the realm (the public URL); the registry itself may reach the portal
+    // by another name (a compose service, a cluster-internal address).
+    let notify = notify_url.map_or(portal, |url| url.trim_end_matches('/'));
     let mut out = String::new();
     let _ = write!(
         out,
@@ -164,7 +186,7 @@ notifications:
         service = quoted(&config.registry.service),
         issuer = quoted(&config.registry.issuer),
         certificate = quoted(&certificate.display().to_string()),
-        events = quoted(&format!("{portal}/registry/events")),
+        events = quoted(&format!("{notify}/registry/events")),
         authorization = quoted(&format!("Bearer {secret}")),
     );
     out
@@ -173,6 +195,24 @@ notifications:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notifications_may_go_to_another_url_than_the_realm() {
+        let config = Config::load(None).unwrap();
+        let path = Path::new("/x");
+        let own = render(&config, "127.0.0.1:5000", path, path, "s", None);
+        assert!(own.contains("url: \"http://127.0.0.1:8080/registry/events\""));
+        let other = render(
+            &config,
+            "0.0.0.0:5000",
+            path,
+            path,
+            "s",
+            Some("http://web:8080/"),
+        );
+        assert!(other.contains("url: \"http://web:8080/registry/events\""));
+        assert!(other.contains("realm: \"http://127.0.0.1:8080/v2/token\""));
+    }
 
     #[test]
     fn listen_address_comes_from_the_registry_url() {

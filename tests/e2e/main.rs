@@ -5,6 +5,7 @@ mod support;
 mod browser;
 mod builds;
 mod cli;
+mod compose;
 mod gitd;
 mod registry;
 mod restart;

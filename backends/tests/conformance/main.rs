@@ -13,4 +13,6 @@ mod elastic;
 #[cfg(feature = "external")]
 mod mongo;
 #[cfg(feature = "external")]
+mod mongo_accounts;
+#[cfg(feature = "external")]
 mod redis_backend;

@@ -1,0 +1,201 @@
+//! Turns a [`SearchQuery`] and an [`Audience`] into an Elasticsearch search body, with the
+//! semantics of the embedded index (`tantivy_search/query.rs`):
+//!
+//! - Free text is split into words as names are indexed (`bwa-mem2` is `bwa` and `mem2`);
+//!   every word must match at least one of name, description (stemmed), tag or label words
+//!   (AND across words, OR across fields). English stop words are optional unless the text
+//!   has nothing else. Name words weigh more, and a whole query word equal to a full id or
+//!   short name weighs far more, so `samtools` puts `lab/samtools` first.
+//! - Filters and the audience sit in filter context: they narrow the hits without scoring,
+//!   and because they are part of the query, `total` never counts a hidden container.
+//! - Order: score, then newest first, then id (a stable tie-break for paging); without free
+//!   text, newest first.
+
+use bioshadock_core::Audience;
+use bioshadock_core::query::{Field, Filter, SearchQuery};
+use serde_json::{Value, json};
+
+use super::mapping::{MAX_WORD_LEN, STOP_WORDS, label_term};
+
+/// Extra weight of a word found in the name over the same word elsewhere (as tantivy).
+const NAME_BOOST: f32 = 3.0;
+/// Extra weight of a query word that *is* a container's name: always ranks first.
+const EXACT_NAME_BOOST: f32 = 20.0;
+/// Elasticsearch's default `index.max_result_window`: `from + size` may not pass it.
+pub const MAX_RESULT_WINDOW: usize = 10_000;
+
+/// The search request body for one page.
+pub fn search_body(query: &SearchQuery, audience: &Audience, offset: usize, limit: usize) -> Value {
+    let text = text_clauses(&query.text);
+    let scored = text.is_some();
+    let mut filter: Vec<Value> = query.filters.iter().map(filter_clause).collect();
+    filter.extend(audience_clause(audience));
+    let mut bool_query = serde_json::Map::new();
+    if let Some((must, should)) = text {
+        bool_query.insert("must".into(), Value::Array(must));
+        if !should.is_empty() {
+            bool_query.insert("should".into(), Value::Array(should));
+        }
+    }
+    if !filter.is_empty() {
+        bool_query.insert("filter".into(), Value::Array(filter));
+    }
+    let query = if bool_query.is_empty() {
+        json!({"match_all": {}})
+    } else {
+        json!({"bool": bool_query})
+    };
+    let mut sort = Vec::with_capacity(3);
+    if scored {
+        sort.push(json!({"_score": {"order": "desc"}}));
+    }
+    sort.push(json!({"updated_at": {"order": "desc"}}));
+    sort.push(json!({"id": {"order": "asc"}}));
+    // Never ask past the result window: a page out there is empty, the total still counts.
+    let (from, size) = if offset >= MAX_RESULT_WINDOW {
+        (0, 0)
+    } else {
+        (offset, limit.min(MAX_RESULT_WINDOW - offset))
+    };
+    json!({
+        "query": query,
+        "sort": sort,
+        "from": from,
+        "size": size,
+        "track_total_hits": true,
+        "_source": false,
+    })
+}
+
+/// The required word groups (`must`) and the optional ones plus exact-name boosts (`should`),
+/// or `None` when the text has no word (empty, or only punctuation): it then filters nothing.
+fn text_clauses(text: &str) -> Option<(Vec<Value>, Vec<Value>)> {
+    let terms = words(text);
+    if terms.is_empty() {
+        return None;
+    }
+    let any_content = terms.iter().any(|t| !is_stop_word(t));
+    let (mut must, mut should) = (Vec::new(), Vec::new());
+    for term in &terms {
+        let stop = is_stop_word(term);
+        let group = word_group(term, stop);
+        if !stop || !any_content {
+            must.push(group);
+        } else {
+            should.push(group);
+        }
+    }
+    for word in text.split_whitespace() {
+        should.push(json!({"term": {"name_exact": {
+            "value": word.to_lowercase(),
+            "boost": EXACT_NAME_BOOST,
+        }}}));
+    }
+    Some((must, should))
+}
+
+/// Matches `term` in any free-text field; stop words are not looked up in descriptions,
+/// whose analyser drops them.
+fn word_group(term: &str, stop: bool) -> Value {
+    let mut any = vec![
+        json!({"match": {"id.words": {"query": term, "boost": NAME_BOOST}}}),
+        json!({"match": {"tags.words": {"query": term}}}),
+        json!({"match": {"labels.words": {"query": term}}}),
+    ];
+    if !stop {
+        // The index analyser stems the description; `match` stems the word the same way.
+        any.push(json!({"match": {"description": {"query": term}}}));
+    }
+    json!({"bool": {"should": any, "minimum_should_match": 1}})
+}
+
+fn filter_clause(filter: &Filter) -> Value {
+    let value = filter.value.to_lowercase();
+    let (field, value) = match &filter.field {
+        Field::Name => ("name_exact", value),
+        Field::Namespace => ("namespace", value),
+        Field::Owner => ("owner", value),
+        Field::Tag => ("tags", value),
+        Field::Label(key) => ("labels", label_term(key, &value)),
+    };
+    json!({"term": {field: value}})
+}
+
+/// What the audience may see, or `None` when it may see everything.
+fn audience_clause(audience: &Audience) -> Option<Value> {
+    let public = json!({"term": {"visibility": "public"}});
+    match audience {
+        Audience::Everyone => None,
+        Audience::Public => Some(public),
+        Audience::User(name) => Some(json!({"bool": {
+            "should": [public, {"term": {"readers": name}}],
+            "minimum_should_match": 1,
+        }})),
+    }
+}
+
+/// The distinct words of `text` as the index splits them: runs of letters and digits,
+/// lowercased, overlong ones dropped (tantivy's SimpleTokenizer, RemoveLongFilter, LowerCaser).
+pub fn words(text: &str) -> Vec<String> {
+    let mut terms: Vec<String> = Vec::new();
+    for word in text.split(|c: char| !c.is_alphanumeric()) {
+        if word.is_empty() || word.chars().count() > MAX_WORD_LEN {
+            continue;
+        }
+        let word = word.to_lowercase();
+        if !terms.contains(&word) {
+            terms.push(word);
+        }
+    }
+    terms
+}
+
+fn is_stop_word(term: &str) -> bool {
+    STOP_WORDS.contains(&term)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_like_the_index() {
+        assert_eq!(words("lab/BWA-mem2 bwa --- "), vec!["lab", "bwa", "mem2"]);
+        assert!(words("---").is_empty());
+        assert!(words(&"x".repeat(64)).is_empty());
+        assert_eq!(words(&"x".repeat(63)).len(), 1);
+    }
+
+    #[test]
+    fn stop_words_are_optional_unless_alone() {
+        let (must, should) = text_clauses("the aligner").expect("clauses");
+        assert_eq!(must.len(), 1);
+        assert_eq!(
+            should.len(),
+            3,
+            "the optional `the` and two exact-name boosts"
+        );
+        let (must, _) = text_clauses("the").expect("clauses");
+        assert_eq!(must.len(), 1);
+        assert!(text_clauses(" -- ").is_none());
+    }
+
+    #[test]
+    fn pages_stay_inside_the_result_window() {
+        let q = SearchQuery::parse("x").expect("parses");
+        let body = search_body(&q, &Audience::Public, MAX_RESULT_WINDOW - 5, 100);
+        assert_eq!(
+            (body["from"].as_u64(), body["size"].as_u64()),
+            (Some(9_995), Some(5))
+        );
+        let body = search_body(&q, &Audience::Public, MAX_RESULT_WINDOW + 5, 100);
+        assert_eq!(body["size"].as_u64(), Some(0));
+    }
+
+    #[test]
+    fn everyone_has_no_audience_filter() {
+        let body = search_body(&SearchQuery::default(), &Audience::Everyone, 0, 10);
+        assert_eq!(body["query"], json!({"match_all": {}}));
+        assert_eq!(body["sort"][0], json!({"updated_at": {"order": "desc"}}));
+    }
+}

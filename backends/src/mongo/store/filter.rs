@@ -1,0 +1,43 @@
+//! The filters and the order of the store's listings.
+
+use bioshadock_core::Audience;
+use bioshadock_core::ports::store::ListCursor;
+use mongodb::bson::{Document, doc};
+
+use super::doc::millis;
+
+/// Newest first: `updated_at` descending, then `id` ascending.
+pub(super) fn newest_first() -> Document {
+    doc! { "updated_at": -1, "_id": 1 }
+}
+
+/// What `audience` may see: public containers, plus for a user those whose `readers` (owner
+/// and members) name them; everything for everyone.
+pub(super) fn visible_to(audience: &Audience) -> Document {
+    match audience {
+        Audience::Public => doc! { "visibility": "public" },
+        Audience::User(user) => doc! {
+            "$or": [{ "visibility": "public" }, { "readers": user.as_str() }]
+        },
+        Audience::Everyone => doc! {},
+    }
+}
+
+/// What `audience` may see strictly after `cursor` in newest-first order: older, or as old
+/// with a greater id. A position, not a row: it works once the cursor's container is gone.
+pub(super) fn visible_after(audience: &Audience, cursor: Option<&ListCursor>) -> Document {
+    let visible = visible_to(audience);
+    let Some(cursor) = cursor else {
+        return visible;
+    };
+    let t = millis(cursor.updated_at);
+    let keyset = doc! { "$or": [
+        { "updated_at": { "$lt": t } },
+        { "updated_at": t, "_id": { "$gt": cursor.id.as_str() } },
+    ] };
+    if visible.is_empty() {
+        keyset
+    } else {
+        doc! { "$and": [visible, keyset] }
+    }
+}
