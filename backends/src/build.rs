@@ -28,6 +28,13 @@ pub struct Backends {
     /// Build records and logs, on the same database as the queue whose job ids they share.
     pub builds: Arc<dyn BuildStore>,
     pub sessions: Arc<dyn SessionStore>,
+    /// What only the embedded backends have; `None` in distributed mode.
+    embedded: Option<Embedded>,
+}
+
+/// The embedded backends' extras: the database to close and the `data_dir` lock.
+#[derive(Clone)]
+struct Embedded {
     /// The same store as `sessions`, kept concrete for the expiry sweep the trait lacks.
     session_store: SqliteSessionStore,
     /// The embedded database behind store, queue and sessions, kept to close it on shutdown.
@@ -37,14 +44,25 @@ pub struct Backends {
 }
 
 impl Backends {
-    /// Deletes expired web sessions and says how many (a periodic chore of the portal).
+    /// Deletes expired web sessions and says how many (a periodic chore of the portal). Redis
+    /// expires sessions by itself: nothing to do in distributed mode.
     pub async fn delete_expired_sessions(&self) -> PortResult<u64> {
-        self.session_store.delete_expired().await
+        match &self.embedded {
+            Some(embedded) => embedded.session_store.delete_expired().await,
+            None => Ok(0),
+        }
+    }
+
+    /// Whether these are the embedded backends, which belong to this process alone.
+    pub fn is_embedded(&self) -> bool {
+        self.embedded.is_some()
     }
 
     /// Flushes and closes what needs closing; call before the process exits.
     pub async fn close(&self) {
-        self.sqlite.close().await;
+        if let Some(embedded) = &self.embedded {
+            embedded.sqlite.close().await;
+        }
     }
 }
 
@@ -53,19 +71,24 @@ impl Backends {
 pub struct Accounts {
     pub users: Arc<dyn UserStore>,
     pub keys: Arc<dyn KeyStore>,
-    pool: SqlitePool,
+    pool: Option<SqlitePool>,
 }
 
 impl Accounts {
     /// Closes the database; call before the process exits.
     pub async fn close(&self) {
-        self.pool.close().await;
+        if let Some(pool) = &self.pool {
+            pool.close().await;
+        }
     }
 }
 
-/// Opens the backends named in `config` (only the embedded ones exist so far; the
-/// configuration refuses the others before we get here).
+/// Opens the backends named in `config`: the embedded ones under `data_dir`, or MongoDB,
+/// Elasticsearch and Redis (the configuration allows only these two combinations).
 pub async fn open_backends(config: &Config) -> PortResult<Backends> {
+    if config.is_distributed() {
+        return external::open_backends(config).await;
+    }
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         PortError::Unavailable(format!(
             "cannot create data_dir {}: {e}",
@@ -85,9 +108,11 @@ pub async fn open_backends(config: &Config) -> PortResult<Backends> {
         queue: Arc::new(SqliteQueue::new(pool.clone())),
         builds: Arc::new(SqliteBuildStore::new(pool.clone())),
         sessions: Arc::new(sessions.clone()),
-        session_store: sessions,
-        sqlite: pool,
-        _lock: Arc::new(lock),
+        embedded: Some(Embedded {
+            session_store: sessions,
+            sqlite: pool,
+            _lock: Arc::new(lock),
+        }),
     })
 }
 
@@ -98,13 +123,106 @@ pub async fn open_backends(config: &Config) -> PortResult<Backends> {
 /// WAL mode with a busy timeout lets two processes share the database file safely, and a
 /// user or a key written here is seen by the server's next query.
 pub async fn open_accounts(config: &Config) -> PortResult<Accounts> {
+    if config.is_distributed() {
+        return external::open_accounts(config).await;
+    }
     let pool = sqlite::open(&config.sqlite_path()).await?;
     let store = Arc::new(SqliteStore::new(pool.clone()));
     Ok(Accounts {
         users: store.clone(),
         keys: store,
-        pool,
+        pool: Some(pool),
     })
+}
+
+/// Distributed mode's backends: MongoDB (catalogue, accounts, builds), Elasticsearch (search)
+/// and Redis (queue, web sessions), shared by every `web` and `builder` process.
+#[cfg(feature = "external")]
+mod external {
+    use std::sync::Arc;
+
+    use bioshadock_core::PortResult;
+    use bioshadock_core::config::Config;
+
+    use super::{Accounts, Backends};
+    use crate::elastic::ElasticSearch;
+    use crate::mongo::accounts::MongoAccounts;
+    use crate::mongo::builds::MongoBuilds;
+    use crate::mongo::store::MongoStore;
+    use crate::redis_backend::queue::RedisQueue;
+    use crate::redis_backend::sessions::RedisSessionStore;
+
+    fn url(value: Option<&bioshadock_core::secret::Secret<String>>) -> &str {
+        // The configuration requires the three URLs in distributed mode.
+        value.map_or("", |v| v.expose().as_str())
+    }
+
+    pub async fn open_backends(config: &Config) -> PortResult<Backends> {
+        let db = crate::mongo::open(url(config.storage.mongodb_url.as_ref())).await?;
+        let store = MongoStore::new(db.clone());
+        let accounts = Arc::new(MongoAccounts::new(db.clone()));
+        let builds = MongoBuilds::new(db);
+        if config.storage.mongodb_create_indexes {
+            store.ensure_indexes().await?;
+            accounts.ensure_indexes().await?;
+            builds.ensure_indexes().await?;
+        }
+        let search = ElasticSearch::open(
+            url(config.search.elasticsearch_url.as_ref()),
+            &config.search.elasticsearch_index,
+        )
+        .await?;
+        let redis = crate::redis_backend::connect(url(config.queue.redis_url.as_ref())).await?;
+        let prefix = config.queue.redis_prefix.clone();
+        Ok(Backends {
+            store: Arc::new(store),
+            users: accounts.clone(),
+            keys: accounts,
+            search: Arc::new(search),
+            queue: Arc::new(RedisQueue::new(redis.clone(), prefix.clone())),
+            builds: Arc::new(builds),
+            sessions: Arc::new(RedisSessionStore::new(redis, prefix)),
+            embedded: None,
+        })
+    }
+
+    pub async fn open_accounts(config: &Config) -> PortResult<Accounts> {
+        let db = crate::mongo::open(url(config.storage.mongodb_url.as_ref())).await?;
+        let accounts = Arc::new(MongoAccounts::new(db));
+        if config.storage.mongodb_create_indexes {
+            accounts.ensure_indexes().await?;
+        }
+        Ok(Accounts {
+            users: accounts.clone(),
+            keys: accounts,
+            pool: None,
+        })
+    }
+}
+
+/// Without the `external` feature, distributed mode is refused with the reason.
+#[cfg(not(feature = "external"))]
+mod external {
+    use bioshadock_core::config::Config;
+    use bioshadock_core::{PortError, PortResult};
+
+    use super::{Accounts, Backends};
+
+    fn missing() -> PortError {
+        PortError::Unavailable(
+            "this build of bioshadock has no MongoDB, Elasticsearch or Redis support \
+             (built without the `external` feature)"
+                .into(),
+        )
+    }
+
+    pub async fn open_backends(_: &Config) -> PortResult<Backends> {
+        Err(missing())
+    }
+
+    pub async fn open_accounts(_: &Config) -> PortResult<Accounts> {
+        Err(missing())
+    }
 }
 
 /// Takes an exclusive lock on `data_dir/.lock`. The embedded index and queue must not be shared

@@ -86,6 +86,8 @@ pub struct StorageConfig {
     pub backend: StorageBackend,
     #[serde(default)]
     pub mongodb_url: Option<Secret<String>>,
+    /// Create the MongoDB indexes at start-up (off where a DBA manages them).
+    pub mongodb_create_indexes: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +103,8 @@ pub struct SearchConfig {
     pub backend: SearchBackend,
     #[serde(default)]
     pub elasticsearch_url: Option<Secret<String>>,
+    /// The Elasticsearch index holding the catalogue.
+    pub elasticsearch_index: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +120,8 @@ pub struct QueueConfig {
     pub backend: QueueBackend,
     #[serde(default)]
     pub redis_url: Option<Secret<String>>,
+    /// Prefix of every Redis key (several installations may share one Redis).
+    pub redis_prefix: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -230,28 +236,50 @@ impl Config {
         self.validate_backends()
     }
 
+    /// All three backends embedded, or all three external: the embedded ones belong to one
+    /// process, the external ones are shared by several, and a mix would have neither
+    /// property. External ones need their URL.
     fn validate_backends(&self) -> Result<(), ConfigError> {
         let external = [
-            (
-                "storage.backend = \"mongodb\"",
-                self.storage.backend != StorageBackend::Embedded,
-            ),
-            (
-                "search.backend = \"elasticsearch\"",
-                self.search.backend != SearchBackend::Embedded,
-            ),
-            (
-                "queue.backend = \"redis\"",
-                self.queue.backend != QueueBackend::Embedded,
-            ),
+            self.storage.backend != StorageBackend::Embedded,
+            self.search.backend != SearchBackend::Embedded,
+            self.queue.backend != QueueBackend::Embedded,
         ];
-        match external.iter().find(|(_, chosen)| *chosen) {
-            // The external adapters arrive with distributed mode; refuse clearly until then.
-            Some((key, _)) => Err(ConfigError(format!(
-                "`{key}` is not available in this version yet; use \"embedded\""
-            ))),
-            None => Ok(()),
+        if external.iter().any(|e| *e) && !external.iter().all(|e| *e) {
+            return Err(ConfigError(
+                "`storage.backend`, `search.backend` and `queue.backend` must be all \"embedded\" \
+                 or \"mongodb\", \"elasticsearch\" and \"redis\" together"
+                    .into(),
+            ));
         }
+        if !self.is_distributed() {
+            return Ok(());
+        }
+        for (key, url) in [
+            ("storage.mongodb_url", &self.storage.mongodb_url),
+            ("search.elasticsearch_url", &self.search.elasticsearch_url),
+            ("queue.redis_url", &self.queue.redis_url),
+        ] {
+            if url.as_ref().is_none_or(|u| u.expose().trim().is_empty()) {
+                return Err(ConfigError(format!(
+                    "`{key}` is required by distributed mode"
+                )));
+            }
+        }
+        if self.search.elasticsearch_index.trim().is_empty() {
+            return Err(ConfigError(
+                "`search.elasticsearch_index` must not be empty".into(),
+            ));
+        }
+        if self.queue.redis_prefix.is_empty() {
+            return Err(ConfigError("`queue.redis_prefix` must not be empty".into()));
+        }
+        Ok(())
+    }
+
+    /// Whether the backends are the external ones (MongoDB, Elasticsearch, Redis).
+    pub fn is_distributed(&self) -> bool {
+        self.storage.backend == StorageBackend::Mongodb
     }
 
     /// The SQLite database of the embedded store and queue.

@@ -1,5 +1,6 @@
 //! One module per command; each loads what it needs and nothing more.
 
+mod builder;
 mod openapi;
 mod registry;
 mod registry_check;
@@ -8,7 +9,7 @@ mod seed;
 mod serve;
 mod user;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use bioshadock_backends::{Backends, open_backends};
 use bioshadock_core::config::Config;
 
@@ -20,11 +21,13 @@ pub async fn run(cli: Cli) -> Result<()> {
         command => {
             let config = Config::load(cli.config.as_deref())?;
             match command {
-                Command::Serve => serve::run(config, cli.config.as_deref()).await,
-                Command::Web | Command::Builder => bail!(
-                    "`web` and `builder` run as separate processes only on the external backends \
-                     (MongoDB, Elasticsearch, Redis), which this version does not have yet; use `bioshadock serve`"
-                ),
+                Command::Serve => {
+                    serve::run(config, cli.config.as_deref(), serve::Role::Everything).await
+                }
+                Command::Web => {
+                    serve::run(config, cli.config.as_deref(), serve::Role::PortalOnly).await
+                }
+                Command::Builder => builder::run(config).await,
                 Command::Seed { containers } => seed::run(config, containers).await,
                 Command::Reindex => reindex::run(config).await,
                 Command::User { command } => user::run(config, command).await,

@@ -1,4 +1,5 @@
-//! `bioshadock serve`: the portal on the embedded backends, in one process.
+//! `bioshadock serve` (the portal and a builder in one process, on any backends) and
+//! `bioshadock web` (the portal alone, on the external backends of distributed mode).
 
 use std::path::Path;
 
@@ -12,8 +13,24 @@ use bioshadock_web::{AppState, BuilderLink, Ports, WebSettings};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+/// Whether this process runs a builder beside the portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `serve`: portal and builder.
+    Everything,
+    /// `web`: the portal only; builders are separate processes.
+    PortalOnly,
+}
+
 /// `config_file` is only for the hints we print: the config itself is already loaded.
-pub async fn run(config: Config, config_file: Option<&Path>) -> Result<()> {
+pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Result<()> {
+    if role == Role::PortalOnly && !config.is_distributed() {
+        anyhow::bail!(
+            "`web` runs the portal alone on the external backends (storage.backend = \"mongodb\", \
+             search.backend = \"elasticsearch\", queue.backend = \"redis\"); the embedded ones \
+             belong to one process: use `bioshadock serve`"
+        );
+    }
     let backends = super::backends(&config).await?;
     rebuild_index_if_missing(&backends).await?;
     let first_run = backends.users.count_users().await? == 0;
@@ -56,14 +73,24 @@ pub async fn run(config: Config, config_file: Option<&Path>) -> Result<()> {
         warn_no_users(&config, config_file);
     }
     let stop = CancellationToken::new();
-    let builder = start_builder(&config, &backends, link, stop.clone()).await?;
+    let builder = match role {
+        Role::Everything => Some(start_builder(&config, &backends, link, stop.clone()).await?),
+        Role::PortalOnly => {
+            tracing::info!(
+                "no builder in this process: `bioshadock builder` processes run the builds"
+            );
+            None
+        }
+    };
     let signal = async move {
         shutdown_signal().await;
         stop.cancel();
     };
     bioshadock_web::serve(listener, state, signal).await?;
     tracing::info!("shutting down");
-    if let Err(e) = builder.await {
+    if let Some(builder) = builder
+        && let Err(e) = builder.await
+    {
         tracing::error!(error = %e, "the builder stopped abnormally");
     }
     backends.close().await;
@@ -71,8 +98,9 @@ pub async fn run(config: Config, config_file: Option<&Path>) -> Result<()> {
 }
 
 /// Starts the builder of this process. The embedded queue belongs to this process alone, so
-/// builds a previous run left running are interrupted now, not a lease period later.
-async fn start_builder(
+/// builds a previous run left running are interrupted now, not a lease period later; shared
+/// (external) backends leave that to the lease reaper, as other builders may be running.
+pub(super) async fn start_builder(
     config: &Config,
     backends: &bioshadock_backends::Backends,
     link: BuilderLink,
@@ -85,7 +113,11 @@ async fn start_builder(
         wake: link.wake,
         status: link.status,
     };
-    let interrupted = bioshadock_builder::recovery::recover_own_builds(&ports).await?;
+    let interrupted = if backends.is_embedded() {
+        bioshadock_builder::recovery::recover_own_builds(&ports).await?
+    } else {
+        0
+    };
     if interrupted > 0 {
         tracing::warn!(
             interrupted,
@@ -129,7 +161,7 @@ fn warn_no_users(config: &Config, config_file: Option<&Path>) {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::error!(error = %e, "cannot listen for Ctrl-C");

@@ -62,13 +62,22 @@ fn seed_refuses_silly_counts() {
 
 #[test]
 fn distributed_commands_explain_what_they_need() {
-    let out = Site::new().run(&["web"]);
+    for command in ["web", "builder"] {
+        let out = Site::new().run(&[command]);
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("external backends") && stderr(&out).contains("serve"),
+            "{command}: {}",
+            stderr(&out)
+        );
+    }
+    // A mix of embedded and external backends is refused, naming the keys.
+    let out = Site::new()
+        .with_env("BIOSHADOCK__QUEUE__BACKEND", "redis")
+        .with_env("BIOSHADOCK__QUEUE__REDIS_URL", "redis://127.0.0.1:1/0")
+        .run(&["serve"]);
     assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("external backends"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("queue.backend"), "{}", stderr(&out));
 }
 
 #[tokio::test]

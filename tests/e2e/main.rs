@@ -6,6 +6,7 @@ mod browser;
 mod builds;
 mod cli;
 mod compose;
+mod distributed;
 mod gitd;
 mod registry;
 mod restart;

@@ -110,7 +110,7 @@ impl Registry {
         }
     }
 
-    fn image(&self, repository: &str) -> String {
+    pub(crate) fn image(&self, repository: &str) -> String {
         format!("{}/{repository}", self.host)
     }
 }
@@ -123,12 +123,12 @@ impl Drop for Registry {
 }
 
 /// One docker client identity: its own config dir, so logins of different users do not mix.
-struct Client {
+pub(crate) struct Client {
     config: TempDir,
 }
 
 impl Client {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             config: TempDir::new().unwrap(),
         }
@@ -138,7 +138,7 @@ impl Client {
         docker(Some(self.config.path()), args).output().unwrap()
     }
 
-    fn login(&self, registry: &Registry, user: &str, secret: &str) -> Output {
+    pub(crate) fn login(&self, registry: &Registry, user: &str, secret: &str) -> Output {
         let mut child = docker(
             Some(self.config.path()),
             &["login", &registry.host, "-u", user, "--password-stdin"],
@@ -153,7 +153,7 @@ impl Client {
     }
 
     /// Builds a tiny image tagged `image`, with a label, from the local base image.
-    fn build(&self, image: &str, description: &str) {
+    pub(crate) fn build(&self, image: &str, description: &str) {
         base_image();
         let context = TempDir::new().unwrap();
         std::fs::write(
@@ -167,7 +167,7 @@ impl Client {
         assert!(out.status.success(), "build {image}: {}", text(&out.stderr));
     }
 
-    fn push(&self, image: &str) -> Output {
+    pub(crate) fn push(&self, image: &str) -> Output {
         self.run(&["push", image])
     }
 
@@ -237,7 +237,7 @@ async fn wait_for_container(site: &Site, id: &str) -> Value {
     }
 }
 
-fn assert_ok(out: &Output, what: &str) {
+pub(crate) fn assert_ok(out: &Output, what: &str) {
     assert!(
         out.status.success(),
         "{what} should succeed: {}{}",

@@ -120,3 +120,37 @@ fn secrets_are_redacted_in_debug() {
         Ok(())
     });
 }
+
+#[test]
+fn distributed_mode_takes_all_three_external_backends_with_their_urls() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "mixed.toml",
+            "[storage]\nbackend = \"mongodb\"\nmongodb_url = \"mongodb://db/x\"\n",
+        )?;
+        let err = load_in_jail(Some("mixed.toml")).unwrap_err().to_string();
+        assert!(err.contains("together"), "{err}");
+
+        jail.create_file(
+            "no-url.toml",
+            "[storage]\nbackend = \"mongodb\"\nmongodb_url = \"mongodb://db/x\"\n\
+             [search]\nbackend = \"elasticsearch\"\n\
+             [queue]\nbackend = \"redis\"\nredis_url = \"redis://q/0\"\n",
+        )?;
+        let err = load_in_jail(Some("no-url.toml")).unwrap_err().to_string();
+        assert!(err.contains("search.elasticsearch_url"), "{err}");
+
+        jail.create_file(
+            "full.toml",
+            "[storage]\nbackend = \"mongodb\"\nmongodb_url = \"mongodb://db/x\"\n\
+             [search]\nbackend = \"elasticsearch\"\nelasticsearch_url = \"http://es:9200\"\n\
+             [queue]\nbackend = \"redis\"\nredis_url = \"redis://q/0\"\n",
+        )?;
+        let c = load_in_jail(Some("full.toml")).unwrap();
+        assert!(c.is_distributed());
+        assert_eq!(c.search.elasticsearch_index, "bioshadock-containers");
+        assert_eq!(c.queue.redis_prefix, "bioshadock:");
+        assert!(c.storage.mongodb_create_indexes);
+        Ok(())
+    });
+}

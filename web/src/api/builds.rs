@@ -87,6 +87,8 @@ pub struct BuildView {
     /// The pushed image's digest, on success.
     digest: Option<String>,
     requested_by: String,
+    /// The builder process that runs or ran it (`host-pid`).
+    worker: Option<String>,
     queued_at: DateTime<Utc>,
     started_at: Option<DateTime<Utc>>,
     finished_at: Option<DateTime<Utc>>,
@@ -112,6 +114,7 @@ impl From<&Build> for BuildView {
             revision: build.revision.clone(),
             digest: build.digest.clone(),
             requested_by: build.requested_by.clone(),
+            worker: build.worker.clone(),
             queued_at: build.queued_at,
             started_at: build.started_at,
             finished_at: build.finished_at,

@@ -1,0 +1,367 @@
+//! Distributed mode for real: two `web` and two `builder` processes on Redis (real), and the
+//! MongoDB and Elasticsearch stand-ins of TESTING.md (real engines when
+//! `BIOSHADOCK_TEST_MONGODB_URL` / `BIOSHADOCK_TEST_ELASTICSEARCH_URL` are set), with a real
+//! registry, Docker Engine and git daemon. They behave as one: a push through either portal
+//! is searchable on both, a hook on one is built by a builder, no build runs twice, and a
+//! builder killed mid-build has its build marked interrupted by the other.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::gitd::GitDaemon;
+use crate::registry::{
+    BASE_IMAGE, Client, Registry, api_key, assert_ok, base_image, create_container,
+};
+use crate::support::*;
+
+/// A server process of the test, in its own process group (the stand-ins are wrappers that
+/// start the real server as a child), killed with its group on drop.
+struct Service {
+    child: Child,
+}
+
+impl Service {
+    fn spawn(command: &mut Command) -> Self {
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e} (run scripts/test)"));
+        Self { child }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &group])
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Redis, MongoDB and Elasticsearch for one test, and the settings pointing at them.
+struct Externals {
+    env: Vec<(String, String)>,
+    _services: Vec<Service>,
+    _dir: TempDir,
+}
+
+impl Externals {
+    fn start() -> Self {
+        static RUN: AtomicUsize = AtomicUsize::new(0);
+        let unique = format!(
+            "t{}x{}",
+            std::process::id(),
+            RUN.fetch_add(1, Ordering::Relaxed)
+        );
+        let dir = TempDir::new().unwrap();
+        let mut services = Vec::new();
+        let redis_port = free_port();
+        services.push(Service::spawn(Command::new("redis-server").args([
+            "--port",
+            &redis_port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])));
+        let testsrv = "/opt/bioshadock-testsrv/bin";
+        let mut create_indexes = "true";
+        let mongodb = match std::env::var("BIOSHADOCK_TEST_MONGODB_URL") {
+            Ok(url) => format!("{}/{unique}", url.trim_end_matches('/')),
+            Err(_) => {
+                let port = free_port();
+                services.push(Service::spawn(
+                    Command::new(format!("{testsrv}/nx-27017"))
+                        .args(["--db", "memory", "-p", &port.to_string(), "--log-file"])
+                        .arg(dir.path().join("mongo.log"))
+                        .arg("--pid-file")
+                        .arg(dir.path().join("mongo.pid")),
+                ));
+                wait_for_port(port, "nx-27017");
+                // The stand-in breaks inserts after an index whose keys include `_id`
+                // (noted in the closing note of the distributed-mode work); indexes change
+                // speed, not results, so the stand-in runs without them.
+                create_indexes = "false";
+                format!("mongodb://127.0.0.1:{port}/{unique}")
+            }
+        };
+        let elasticsearch = match std::env::var("BIOSHADOCK_TEST_ELASTICSEARCH_URL") {
+            Ok(url) => url,
+            Err(_) => {
+                let port = free_port();
+                services.push(Service::spawn(
+                    Command::new(format!("{testsrv}/noida-db"))
+                        .args([
+                            "start",
+                            "--only",
+                            "elasticsearch",
+                            "--elasticsearch-port",
+                            &port.to_string(),
+                            "--data-dir",
+                        ])
+                        .arg(dir.path().join("es")),
+                ));
+                wait_for_port(port, "noida-db");
+                format!("http://127.0.0.1:{port}")
+            }
+        };
+        wait_for_port(redis_port, "redis-server");
+        let env = [
+            ("BIOSHADOCK__STORAGE__BACKEND", "mongodb".to_owned()),
+            ("BIOSHADOCK__STORAGE__MONGODB_URL", mongodb),
+            (
+                "BIOSHADOCK__STORAGE__MONGODB_CREATE_INDEXES",
+                create_indexes.to_owned(),
+            ),
+            ("BIOSHADOCK__SEARCH__BACKEND", "elasticsearch".to_owned()),
+            ("BIOSHADOCK__SEARCH__ELASTICSEARCH_URL", elasticsearch),
+            (
+                "BIOSHADOCK__SEARCH__ELASTICSEARCH_INDEX",
+                format!("bioshadock-{unique}"),
+            ),
+            ("BIOSHADOCK__QUEUE__BACKEND", "redis".to_owned()),
+            (
+                "BIOSHADOCK__QUEUE__REDIS_URL",
+                format!("redis://127.0.0.1:{redis_port}/0"),
+            ),
+            ("BIOSHADOCK__QUEUE__REDIS_PREFIX", format!("{unique}:")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        Self {
+            env,
+            _services: services,
+            _dir: dir,
+        }
+    }
+}
+
+/// A `web` or `builder` process of the site; killed on drop.
+struct Process {
+    child: Child,
+}
+
+impl Process {
+    fn spawn(site: &Site, args: &[&str], listen_port: Option<u16>, log: &std::path::Path) -> Self {
+        let mut command = site.command(args);
+        if let Some(port) = listen_port {
+            command.env("BIOSHADOCK__WEB__LISTEN", format!("127.0.0.1:{port}"));
+        }
+        let child = command
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(log).unwrap()))
+            .spawn()
+            .unwrap();
+        Self { child }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn get_json(url: &str, key: &str) -> Value {
+    http()
+        .get(url)
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn hook(url: &str, key: &str) -> i64 {
+    let response = http()
+        .post(format!("{url}?apikey={key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    response.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Waits (at most `secs`) for build `id`, read through `portal`, to satisfy `done`.
+async fn wait_build(
+    portal: &str,
+    key: &str,
+    id: i64,
+    secs: u64,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let build = get_json(&format!("{portal}/build/{id}"), key).await;
+        if done(&build) {
+            return build;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "build {id} did not get there in {secs} s: {build}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn ended(build: &Value) -> bool {
+    !matches!(build["status"].as_str(), Some("queued" | "running"))
+}
+
+#[tokio::test]
+async fn two_portals_and_two_builders_on_the_external_backends_behave_as_one() {
+    base_image();
+    let externals = Externals::start();
+    let mut site = Site::with_registry();
+    for (key, value) in &externals.env {
+        site = site.with_env(key, value);
+    }
+    site.add_user("alice", "alice password");
+    let key = api_key(&site, "alice", "read,push,build");
+    let logs = TempDir::new().unwrap();
+
+    // Two portals (the first is the public URL the registry and clients use), two builders.
+    let web1 = Process::spawn(&site, &["web"], None, &logs.path().join("web1.log"));
+    wait_until_up(&site.url("/healthz")).await;
+    let port2 = free_port();
+    let web2 = Process::spawn(&site, &["web"], Some(port2), &logs.path().join("web2.log"));
+    let portal2 = format!("http://127.0.0.1:{port2}");
+    wait_until_up(&format!("{portal2}/healthz")).await;
+    let mut builders = [
+        Process::spawn(&site, &["builder"], None, &logs.path().join("builder1.log")),
+        Process::spawn(&site, &["builder"], None, &logs.path().join("builder2.log")),
+    ];
+    let registry = Registry::start(&site).await;
+    let portal1 = site.url("");
+    let health: Value = get_json(&format!("{portal2}/healthz"), &key).await;
+    assert_eq!(health["status"], "ok", "{health}");
+
+    // A docker push through the token service: catalogued by the portal the registry
+    // notifies, searchable through the other.
+    let docker = Client::new();
+    assert_ok(&docker.login(&registry, "alice", &key), "docker login");
+    let image = registry.image("alice/pushed:1.0");
+    docker.build(&image, "pushed to a distributed portal");
+    assert_ok(&docker.push(&image), "docker push");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = get_json(&format!("{portal2}/container/search?q=pushed"), &key).await;
+        if found["results"][0]["id"] == "alice/pushed" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the push was not searchable: {found}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // A git build through a hook on the second portal, run by one of the builders.
+    let git = GitDaemon::start();
+    let repo = git.repo(
+        "tool",
+        &[(
+            "Dockerfile",
+            &format!("FROM {BASE_IMAGE}\nRUN echo built-by-a-builder\n"),
+        )],
+    );
+    create_container(
+        &site,
+        &key,
+        json!({ "name": "alice/tool", "git": format!("{}#main", repo.url) }),
+    )
+    .await;
+    let id = hook(&format!("{portal2}/container/git/alice/tool"), &key).await;
+    let build = wait_build(&portal1, &key, id, 120, ended).await;
+    assert_eq!(build["status"], "success", "{build}");
+    assert_eq!(build["revision"], repo.head());
+
+    // Several builds at once across the two builders: each runs exactly once.
+    create_container(
+        &site,
+        &key,
+        json!({ "name": "alice/many", "dockerfile": format!("FROM {BASE_IMAGE}\nRUN sleep 1\n") }),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for tag in ["a", "b", "c", "d"] {
+        let portal = if tag < "c" { &portal1 } else { &portal2 };
+        ids.push(hook(&format!("{portal}/container/tag/alice/many/{tag}"), &key).await);
+    }
+    let mut workers = std::collections::BTreeSet::new();
+    for id in ids {
+        let build = wait_build(&portal2, &key, id, 120, ended).await;
+        assert_eq!(build["status"], "success", "{build}");
+        let starts = build["log"]
+            .as_str()
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("[bioshadock] building alice/many"))
+            .count();
+        assert_eq!(starts, 1, "build {id} ran {starts} times");
+        workers.insert(build["worker"].as_str().unwrap().to_owned());
+    }
+    assert!(!workers.is_empty());
+
+    // kill -9 of the builder running a build: the other one marks it interrupted when its
+    // lease runs out (30 s), and goes on with the queue.
+    create_container(
+        &site,
+        &key,
+        json!({ "name": "alice/doomed", "dockerfile": format!("FROM {BASE_IMAGE}\nRUN echo started-doomed && sleep 300\n") }),
+    )
+    .await;
+    let id = hook(&format!("{portal1}/container/git/alice/doomed"), &key).await;
+    let running = wait_build(&portal1, &key, id, 60, |b| {
+        b["status"] == "running" && b["log"].as_str().unwrap_or("").contains("started-doomed")
+    })
+    .await;
+    let worker = running["worker"].as_str().unwrap().to_owned();
+    let victim = builders
+        .iter()
+        .position(|b| worker.ends_with(&format!("-{}", b.pid())))
+        .unwrap_or_else(|| panic!("no builder process is {worker}"));
+    builders[victim].kill();
+    let interrupted = wait_build(&portal2, &key, id, 90, ended).await;
+    assert_eq!(interrupted["status"], "interrupted", "{interrupted}");
+    let next = hook(&format!("{portal2}/container/tag/alice/many/after"), &key).await;
+    let next = wait_build(&portal1, &key, next, 120, ended).await;
+    assert_eq!(next["status"], "success", "{next}");
+    assert_ne!(next["worker"], worker.as_str());
+
+    drop(registry);
+    drop((web1, web2));
+}
