@@ -22,7 +22,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the portal (and, in later versions, the builder) in one process on the embedded backends.
+    /// Run the portal and a builder in one process (embedded backends by default).
     Serve,
     /// Run only the web portal (distributed mode: needs the external backends).
     Web,
@@ -36,6 +36,17 @@ pub enum Command {
     },
     /// Rebuild the search index from the store (stop `serve` first).
     Reindex,
+    /// Copy everything (users, API keys, containers, builds and logs) from the configured
+    /// backends to those of FILE, rebuild its search index, and verify counts and checksums
+    /// (stop `serve` first).
+    Migrate {
+        /// The target's configuration (e.g. the distributed mode's).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        /// Copy into a target that already holds users or containers (safe to repeat).
+        #[arg(long)]
+        force: bool,
+    },
     /// Print a Docker Distribution `config.yml` wired to this portal: token realm, service,
     /// issuer, root certificate, notification endpoint and secret.
     RegistryConfig {

@@ -1,6 +1,7 @@
 //! One module per command; each loads what it needs and nothing more.
 
 mod builder;
+mod migrate;
 mod openapi;
 mod registry;
 mod registry_check;
@@ -30,6 +31,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Command::Builder => builder::run(config).await,
                 Command::Seed { containers } => seed::run(config, containers).await,
                 Command::Reindex => reindex::run(config).await,
+                Command::Migrate { to, force } => migrate::run(config, &to, force).await,
                 Command::User { command } => user::run(config, command).await,
                 Command::RegistryCheck => registry_check::run(config).await,
                 Command::RegistryConfig {

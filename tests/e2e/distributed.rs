@@ -365,3 +365,182 @@ async fn two_portals_and_two_builders_on_the_external_backends_behave_as_one() {
     drop(registry);
     drop((web1, web2));
 }
+
+/// The externals' settings as a configuration file (the environment would change the source
+/// too: it overrides every file).
+fn target_config(externals: &Externals, dir: &std::path::Path) -> std::path::PathBuf {
+    let value = |key: &str| {
+        externals
+            .env
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let toml = format!(
+        "[storage]\nbackend = \"mongodb\"\nmongodb_url = {:?}\nmongodb_create_indexes = {}\n\
+         [search]\nbackend = \"elasticsearch\"\nelasticsearch_url = {:?}\nelasticsearch_index = {:?}\n\
+         [queue]\nbackend = \"redis\"\nredis_url = {:?}\nredis_prefix = {:?}\n",
+        value("BIOSHADOCK__STORAGE__MONGODB_URL"),
+        value("BIOSHADOCK__STORAGE__MONGODB_CREATE_INDEXES"),
+        value("BIOSHADOCK__SEARCH__ELASTICSEARCH_URL"),
+        value("BIOSHADOCK__SEARCH__ELASTICSEARCH_INDEX"),
+        value("BIOSHADOCK__QUEUE__REDIS_URL"),
+        value("BIOSHADOCK__QUEUE__REDIS_PREFIX"),
+    );
+    let path = dir.join("distributed.toml");
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
+    // The embedded portal, filled through the API. Its registry is absent: builds fail at the
+    // push, which still leaves a build record with a log.
+    base_image();
+    let site = Site::with_registry();
+    site.add_user("alice", "alice password");
+    site.add_user("bob", "bob password");
+    let key = api_key(&site, "alice", "read,push,build");
+    let spare = api_key(&site, "alice", "read");
+    let server = site.serve().await;
+    create_container(
+        &site,
+        &key,
+        json!({ "name": "alice/public", "description": "a migrated tool",
+                "dockerfile": format!("FROM {BASE_IMAGE}\nRUN echo before-the-migration\n") }),
+    )
+    .await;
+    create_container(
+        &site,
+        &key,
+        json!({ "name": "alice/secret", "visible": false }),
+    )
+    .await;
+    let members = http()
+        .put(site.url("/container/members/alice/secret"))
+        .bearer_auth(&key)
+        .json(&json!({ "members": [{ "user": "bob", "access": "pull" }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(members.status().as_u16(), 200);
+    let spare_id = &spare["bsk_".len().."bsk_".len() + 12];
+    let revoked = http()
+        .delete(site.url(&format!("/user/keys/{spare_id}")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert!(revoked.status().is_success());
+    let build = hook(&site.url("/container/git/alice/public"), &key).await;
+    let before = wait_build(&site.url(""), &key, build, 120, ended).await;
+    assert_eq!(
+        before["status"], "failed",
+        "the push has nowhere to go: {before}"
+    );
+    server.stop();
+
+    // Migrate, then again (refused without --force, idempotent with it).
+    let externals = Externals::start();
+    let dir = TempDir::new().unwrap();
+    let target = target_config(&externals, dir.path());
+    let target_arg = target.to_str().unwrap();
+    let out = site.run(&["migrate", "--to", target_arg]);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("copied 2 users, 2 API keys, 2 containers, 1 builds"),
+        "{said}"
+    );
+    assert!(said.contains("verified 1 builds"), "{said}");
+    let again = site.run(&["migrate", "--to", target_arg]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    let forced = site.run(&["migrate", "--to", target_arg, "--force"]);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+
+    // Distributed mode on the result finds everything.
+    let logs = TempDir::new().unwrap();
+    let web = Process::spawn(
+        &site,
+        &["--config", target_arg, "web"],
+        None,
+        &logs.path().join("web.log"),
+    );
+    wait_until_up(&site.url("/healthz")).await;
+    let me: Value = get_json(&site.url("/user"), &key).await;
+    assert_eq!(me["name"], "alice", "the key still works: {me}");
+    let refused = http()
+        .get(site.url("/user"))
+        .bearer_auth(&spare)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.status().as_u16(),
+        401,
+        "the revoked key stays revoked"
+    );
+    let token = http()
+        .get(site.url("/v2/token?service=bioshadock-registry&scope=repository:alice/secret:pull"))
+        .basic_auth("alice", Some("alice password"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status().as_u16(), 200, "the password still works");
+    let all: Value = get_json(&site.url("/container/all"), &key).await;
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    let anonymous: Value = http()
+        .get(site.url("/container/all"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        anonymous.as_array().unwrap().len(),
+        1,
+        "the private one stays private"
+    );
+    let bob = {
+        let out = site.run(&[
+            "--config", target_arg, "user", "apikey", "bob", "--scopes", "read",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let shared: Value = get_json(&site.url("/container/alice/secret"), &bob).await;
+    assert_eq!(
+        shared["id"], "alice/secret",
+        "bob is still a member: {shared}"
+    );
+    let found: Value = get_json(&site.url("/container/search?q=migrated"), &key).await;
+    assert_eq!(found["results"][0]["id"], "alice/public", "{found}");
+    let after: Value = get_json(&site.url(&format!("/build/{build}")), &key).await;
+    assert_eq!(after["status"], "failed");
+    assert_eq!(after["log"], before["log"], "the log came along");
+    assert!(
+        after["log"]
+            .as_str()
+            .unwrap()
+            .contains("before-the-migration")
+    );
+    // New builds get new ids.
+    let next = hook(&site.url("/container/tag/alice/public/v2"), &key).await;
+    assert!(next > build, "{next} after {build}");
+    drop(web);
+}

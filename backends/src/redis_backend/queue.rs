@@ -438,6 +438,22 @@ impl JobQueue for RedisQueue {
             .await
             .map_err(map_err)
     }
+
+    async fn reserve_ids_through(&self, last_id: i64) -> PortResult<()> {
+        // Raise, never lower, in one step: a concurrent INCR must not be undone.
+        let raise = redis::Script::new(
+            "local now = tonumber(redis.call('GET', KEYS[1]) or '0') \
+             if now < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end \
+             return 1",
+        );
+        let _: i64 = raise
+            .key(self.key("seq"))
+            .arg(last_id)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
 }
 
 fn state_str(state: JobState) -> &'static str {

@@ -262,6 +262,26 @@ impl JobQueue for SqliteQueue {
             .map_err(map_err)?;
         Ok(n.max(0) as u64)
     }
+
+    async fn reserve_ids_through(&self, last_id: i64) -> PortResult<()> {
+        // AUTOINCREMENT keeps the highest id ever used in sqlite_sequence; a row appears there
+        // with the first insert, so create it when the table never had one.
+        let mut tx = begin_write(&self.pool).await?;
+        let updated =
+            sqlx::query("UPDATE sqlite_sequence SET seq = max(seq, ?1) WHERE name = 'jobs'")
+                .bind(last_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        if updated.rows_affected() == 0 {
+            sqlx::query("INSERT INTO sqlite_sequence (name, seq) VALUES ('jobs', ?1)")
+                .bind(last_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
 }
 
 /// `from + lease` in unix milliseconds, saturating for absurd leases.

@@ -44,7 +44,24 @@ where
         reap_fails_expired_leases,
         cancel_queued_leased_and_finished,
         counts_pending_and_queued,
+        reserved_ids_are_skipped,
     );
+}
+
+async fn reserved_ids_are_skipped(q: Arc<dyn JobQueue>) {
+    ok(
+        q.reserve_ids_through(1000).await,
+        "reserve on an empty queue",
+    );
+    let first = ok(q.enqueue(job("ann", None)).await, "enqueue").job.id;
+    assert!(
+        first > 1000,
+        "ids continue after the reserved ones: {first}"
+    );
+    // Never lowers the counter.
+    ok(q.reserve_ids_through(10).await, "reserve below");
+    let second = ok(q.enqueue(job("ann", None)).await, "enqueue").job.id;
+    assert!(second > first, "{second} after {first}");
 }
 
 fn job(owner: &str, key: Option<&str>) -> NewJob {

@@ -98,4 +98,8 @@ pub trait JobQueue: Send + Sync {
 
     /// How many jobs are queued, across owners (for `/metrics`).
     async fn queued_count(&self) -> PortResult<u64>;
+
+    /// Makes every job enqueued from now on get an id above `last_id` (never lowers the
+    /// counter): a migration copies build records, whose ids are job ids, before new builds.
+    async fn reserve_ids_through(&self, last_id: i64) -> PortResult<()>;
 }

@@ -1,0 +1,311 @@
+//! `bioshadock migrate --to FILE [--force]`: copies everything from the configured backends to
+//! those of FILE (typically embedded → distributed): users with their password hashes, API
+//! keys (hashes, scopes, revocation), containers with tags, members and labels, build records
+//! with their logs. The target's search index is rebuilt from its store, and its queue's ids
+//! continue after the copied builds'. Then both sides are read back and compared: counts and
+//! SHA-256 checksums per kind.
+//!
+//! A non-empty target is refused unless `--force`; with it, the copy is idempotent (what is
+//! already there is brought in line, nothing is duplicated), so an interrupted run can simply
+//! be run again. Web sessions are not copied (users sign in again). Builds still queued or
+//! running are copied as interrupted: their jobs belong to the old queue.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use bioshadock_backends::{Backends, open_backends};
+use bioshadock_core::accounts::{ApiKey, User};
+use bioshadock_core::catalogue::stream_containers;
+use bioshadock_core::config::Config;
+use bioshadock_core::ports::builds::{Build, BuildStatus, Finish, NewBuild};
+use bioshadock_core::{Audience, Container, PortError, catalogue};
+use futures::TryStreamExt;
+use sha2::{Digest, Sha256};
+
+/// Builds of one container read at once; more than this are not kept per container anyway.
+const MAX_BUILDS: usize = 100_000;
+/// Log lines per read and write.
+const LOG_PAGE: usize = 1000;
+/// Why a live build arrives interrupted.
+const MIGRATED_LIVE: &str = "it was queued or running when the catalogue was migrated; build again";
+
+pub async fn run(config: Config, to: &Path, force: bool) -> Result<()> {
+    let target_config = Config::load(Some(to))
+        .with_context(|| format!("cannot use {} as the target configuration", to.display()))?;
+    if !config.is_distributed()
+        && !target_config.is_distributed()
+        && std::path::absolute(&config.data_dir)? == std::path::absolute(&target_config.data_dir)?
+    {
+        bail!("the target is the same data_dir as the source; nothing to do");
+    }
+    let source = super::backends(&config).await?;
+    let target = open_backends(&target_config)
+        .await
+        .context("cannot open the target backends")?;
+    let target_empty = target.users.count_users().await? == 0
+        && target.store.count(&Audience::Everyone).await? == 0;
+    if !target_empty && !force {
+        bail!(
+            "the target already holds users or containers; run again with --force to copy \
+             over them (it is safe to repeat: nothing is duplicated)"
+        );
+    }
+    let users = copy_users(&source, &target).await?;
+    let keys = copy_keys(&source, &target, &users).await?;
+    let containers = copy_containers(&source, &target).await?;
+    let (builds, lines, last_id) = copy_builds(&source, &target, &containers).await?;
+    target.queue.reserve_ids_through(last_id).await?;
+    let indexed = catalogue::reindex(target.store.clone(), target.search.as_ref()).await?;
+    println!(
+        "copied {} users, {keys} API keys, {} containers, {builds} builds ({lines} log lines); \
+         indexed {indexed} containers",
+        users.len(),
+        containers.len()
+    );
+    verify(&source, &target).await?;
+    source.close().await;
+    target.close().await;
+    Ok(())
+}
+
+async fn copy_users(source: &Backends, target: &Backends) -> Result<Vec<User>> {
+    let users = source.users.list_users().await?;
+    for user in &users {
+        let (_, hash) = source.users.get_credentials(&user.name).await?;
+        match target.users.create_user(user, &hash).await {
+            Ok(()) => {}
+            // Already there (a second run): bring it in line.
+            Err(PortError::Conflict(_)) => {
+                target.users.set_password(&user.name, &hash).await?;
+                target.users.set_role(&user.name, user.role).await?;
+                target.users.set_disabled(&user.name, user.disabled).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(users)
+}
+
+async fn copy_keys(source: &Backends, target: &Backends, users: &[User]) -> Result<usize> {
+    let mut copied = 0;
+    for user in users {
+        for key in source.keys.list_keys(&user.name).await? {
+            let (key, hash) = source.keys.find_key(&key.id).await?;
+            match target.keys.create_key(&key, &hash).await {
+                Ok(()) => {}
+                Err(PortError::Conflict(_)) => {
+                    if key.revoked {
+                        target.keys.revoke_key(&key.user, &key.id).await?;
+                    }
+                    if let Some(at) = key.last_used_at {
+                        target.keys.touch_key(&key.id, at).await?;
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+            copied += 1;
+        }
+    }
+    Ok(copied)
+}
+
+async fn copy_containers(source: &Backends, target: &Backends) -> Result<Vec<Container>> {
+    let containers: Vec<Container> = stream_containers(source.store.clone(), Audience::Everyone)
+        .try_collect()
+        .await?;
+    // `put` replaces: copying again converges on the source.
+    for batch in containers.chunks(200) {
+        target.store.put_many(batch).await?;
+    }
+    Ok(containers)
+}
+
+/// Copies every build and its log; returns (builds, log lines, highest build id).
+async fn copy_builds(
+    source: &Backends,
+    target: &Backends,
+    containers: &[Container],
+) -> Result<(usize, u64, i64)> {
+    let (mut builds, mut lines, mut last_id) = (0, 0, 0);
+    for container in containers {
+        let mut history = source.builds.list(&container.id, MAX_BUILDS).await?;
+        history.reverse();
+        for build in history {
+            last_id = last_id.max(build.id);
+            builds += 1;
+            match target.builds.get(build.id).await {
+                Ok(existing) if existing.log_lines >= build.log_lines => continue,
+                Ok(_) => {
+                    // A half-copied build (an interrupted run): copy it again from scratch.
+                    bail!(
+                        "build {} is only partly in the target (an earlier run stopped while \
+                         copying it); delete it there and run again",
+                        build.id
+                    );
+                }
+                Err(PortError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+            lines += copy_build(source, target, &build).await?;
+        }
+    }
+    Ok((builds, lines, last_id))
+}
+
+/// Recreates `build` through the port's own transitions, with the source's times.
+async fn copy_build(source: &Backends, target: &Backends, build: &Build) -> Result<u64> {
+    let id = build.id;
+    target
+        .builds
+        .create(NewBuild {
+            id,
+            container: build.container.clone(),
+            tag: build.tag.clone(),
+            requested_by: build.requested_by.clone(),
+            source: build.source.clone(),
+            queued_at: build.queued_at,
+        })
+        .await?;
+    if let Some(started) = build.started_at {
+        let worker = build.worker.as_deref().unwrap_or("migrated");
+        target.builds.start(id, worker, started).await?;
+        if let Some(revision) = &build.revision {
+            target.builds.set_revision(id, revision).await?;
+        }
+    }
+    let mut after = 0;
+    let mut copied = 0;
+    loop {
+        let page = source.builds.log(id, after, LOG_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        let texts: Vec<String> = page.into_iter().map(|l| l.text).collect();
+        copied += texts.len() as u64;
+        target.builds.append_log(id, &texts).await?;
+    }
+    target.builds.finish(id, migrated_finish(build)).await?;
+    Ok(copied)
+}
+
+/// How a build ends in the target: as it ended, or interrupted if it was still live.
+fn migrated_finish(build: &Build) -> Finish {
+    if build.status.is_final() {
+        Finish {
+            status: build.status,
+            reason: build.reason.clone(),
+            digest: build.digest.clone(),
+            at: build.finished_at.unwrap_or(build.queued_at),
+        }
+    } else {
+        Finish {
+            status: BuildStatus::Interrupted,
+            reason: Some(MIGRATED_LIVE.to_owned()),
+            digest: None,
+            at: bioshadock_core::model::now(),
+        }
+    }
+}
+
+/// Reads both sides back and compares counts and checksums of every kind.
+async fn verify(source: &Backends, target: &Backends) -> Result<()> {
+    let (mine, theirs) = (checksums(source).await?, checksums(target).await?);
+    for ((kind, count, sum), (_, target_count, target_sum)) in mine.iter().zip(&theirs) {
+        if count != target_count || sum != target_sum {
+            bail!(
+                "verification failed for {kind}: {count} in the source, {target_count} in the \
+                 target (checksums {sum} vs {target_sum}); the target differs — run again with --force"
+            );
+        }
+        println!("verified {count} {kind} (sha256 {})", &sum[..16]);
+    }
+    Ok(())
+}
+
+/// (kind, count, checksum) for users, keys, containers and builds with their logs. Live builds
+/// count as interrupted, as they are copied.
+async fn checksums(side: &Backends) -> Result<Vec<(&'static str, usize, String)>> {
+    let mut users = side.users.list_users().await?;
+    users.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut user_sum = Sha256::new();
+    let mut keys: Vec<(ApiKey, String)> = Vec::new();
+    for user in &users {
+        let (_, hash) = side.users.get_credentials(&user.name).await?;
+        user_sum.update(serde_json::to_vec(&(
+            user.name.as_str(),
+            user.role.as_str(),
+            user.disabled,
+            user.created_at.timestamp_millis(),
+            hash,
+        ))?);
+        for key in side.keys.list_keys(&user.name).await? {
+            keys.push(side.keys.find_key(&key.id).await?);
+        }
+    }
+    keys.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    let mut key_sum = Sha256::new();
+    for (key, hash) in &keys {
+        let scopes: Vec<&str> = key.scopes.iter().map(|s| s.as_str()).collect();
+        key_sum.update(serde_json::to_vec(&(
+            &key.id,
+            key.user.as_str(),
+            &key.label,
+            scopes,
+            key.created_at.timestamp_millis(),
+            key.expires_at.map(|t| t.timestamp_millis()),
+            key.revoked,
+            hash,
+        ))?);
+    }
+    let mut containers: Vec<Container> = stream_containers(side.store.clone(), Audience::Everyone)
+        .try_collect()
+        .await?;
+    containers.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut container_sum = Sha256::new();
+    let mut build_sum = Sha256::new();
+    let mut build_count = 0;
+    for container in &mut containers {
+        container.members.sort();
+        container_sum.update(serde_json::to_vec(&*container)?);
+        let mut history = side.builds.list(&container.id, MAX_BUILDS).await?;
+        history.sort_by_key(|b| b.id);
+        for build in history {
+            build_count += 1;
+            let end = migrated_finish(&build);
+            let reason = if build.status.is_final() {
+                end.reason
+            } else {
+                Some(MIGRATED_LIVE.into())
+            };
+            build_sum.update(serde_json::to_vec(&(
+                build.id,
+                build.container.as_str(),
+                build.tag.as_str(),
+                &build.requested_by,
+                end.status.as_str(),
+                reason,
+                &build.revision,
+                &build.digest,
+                build.queued_at.timestamp_millis(),
+                build.started_at.map(|t| t.timestamp_millis()),
+                build.log_lines,
+            ))?);
+            let mut after = 0;
+            loop {
+                let page = side.builds.log(build.id, after, LOG_PAGE).await?;
+                let Some(last) = page.last() else { break };
+                after = last.seq;
+                for line in page {
+                    build_sum.update(line.text.as_bytes());
+                    build_sum.update(b"\n");
+                }
+            }
+        }
+    }
+    let hex = |sum: Sha256| hex::encode(sum.finalize());
+    Ok(vec![
+        ("users", users.len(), hex(user_sum)),
+        ("API keys", keys.len(), hex(key_sum)),
+        ("containers", containers.len(), hex(container_sum)),
+        ("builds", build_count, hex(build_sum)),
+    ])
+}
