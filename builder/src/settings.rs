@@ -30,7 +30,7 @@ pub struct BuilderSettings {
     /// How often a running build renews its lease.
     pub heartbeat: Duration,
     /// How often an idle worker looks for queued builds when nothing wakes it (another
-    /// process may have queued them).
+    /// process may have queued them): 100 ms on the shared Redis queue, 1 s on the embedded one.
     pub poll: Duration,
 }
 
@@ -58,7 +58,14 @@ impl BuilderSettings {
             max_context_bytes: builder.max_context_mb.saturating_mul(1 << 20),
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(5),
-            poll: Duration::from_secs(1),
+            // Alone (distributed mode) nothing in-process wakes the worker when a portal
+            // queues a build: it asks the shared queue often, which is cheap for Redis when
+            // idle. Beside the portal (`serve`) it is woken at once and only polls as a backstop.
+            poll: if config.is_distributed() {
+                Duration::from_millis(100)
+            } else {
+                Duration::from_secs(1)
+            },
         }
     }
 }

@@ -26,6 +26,8 @@ pub const BUILD_JOB: &str = "build";
 
 /// How long to wait for an engine that does not answer before asking again.
 const ENGINE_RETRY: Duration = Duration::from_secs(10);
+/// How long an answer of the engine is trusted before asking again.
+const ENGINE_RECHECK: Duration = Duration::from_secs(5);
 /// How often running builds look for a cancel in the store.
 const CANCEL_CHECK: Duration = Duration::from_millis(500);
 
@@ -67,12 +69,14 @@ pub async fn run(ports: WorkerPorts, settings: BuilderSettings, shutdown: Cancel
     ));
     let mut tasks = tokio::task::JoinSet::new();
     let mut engine: Option<Arc<Engine>> = None;
+    let mut engine_checked = None;
     loop {
         let permit = tokio::select! {
             () = shutdown.cancelled() => break,
             permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
         };
-        let Some(ready) = ready_engine(&mut engine, &ports.status).await else {
+        let Some(ready) = ready_engine(&mut engine, &mut engine_checked, &ports.status).await
+        else {
             drop(permit);
             tokio::select! {
                 () = shutdown.cancelled() => break,
@@ -138,8 +142,16 @@ async fn drain(tasks: &mut tokio::task::JoinSet<()>) {
 /// The engine, connected and answering, or `None` (with the reason published) when it is not.
 async fn ready_engine(
     engine: &mut Option<Arc<Engine>>,
+    checked: &mut Option<tokio::time::Instant>,
     status: &BuilderStatus,
 ) -> Option<Arc<Engine>> {
+    // A worker polling the queue often need not ask the engine as often.
+    if let (Some(current), Some(at)) = (engine.as_ref(), *checked)
+        && at.elapsed() < ENGINE_RECHECK
+    {
+        return Some(current.clone());
+    }
+    *checked = None;
     if engine.is_none() {
         match Engine::connect() {
             Ok(connected) => *engine = Some(Arc::new(connected)),
@@ -160,6 +172,7 @@ async fn ready_engine(
             if was_down {
                 tracing::info!(version, "the builder reached the Docker Engine");
             }
+            *checked = Some(tokio::time::Instant::now());
             Some(current)
         }
         Err(e) => {
