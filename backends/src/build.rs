@@ -7,6 +7,7 @@ use std::sync::Arc;
 use bioshadock_core::config::Config;
 use bioshadock_core::ports::accounts::{KeyStore, UserStore};
 use bioshadock_core::ports::builds::BuildStore;
+use bioshadock_core::ports::coordination::Coordination;
 use bioshadock_core::ports::queue::JobQueue;
 use bioshadock_core::ports::search::SearchIndex;
 use bioshadock_core::ports::store::ContainerStore;
@@ -14,10 +15,12 @@ use bioshadock_core::{PortError, PortResult};
 use sqlx::SqlitePool;
 use tower_sessions::SessionStore;
 
+use crate::memory_coordination::MemoryCoordination;
 use crate::sqlite::{self, SqliteBuildStore, SqliteQueue, SqliteSessionStore, SqliteStore};
 use crate::tantivy_search::TantivySearch;
 
-/// The three ports (the store with its accounts half) and the web session store, ready to use.
+/// The three ports (the store with its accounts half), the web session store and the web
+/// processes' coordination, ready to use.
 #[derive(Clone)]
 pub struct Backends {
     pub store: Arc<dyn ContainerStore>,
@@ -28,6 +31,9 @@ pub struct Backends {
     /// Build records and logs, on the same database as the queue whose job ids they share.
     pub builds: Arc<dyn BuildStore>,
     pub sessions: Arc<dyn SessionStore>,
+    /// The web processes' shared state (login throttling, event dedupe, locks): in memory in
+    /// embedded mode, on Redis in distributed mode.
+    pub coordination: Arc<dyn Coordination>,
     /// What only the embedded backends have; `None` in distributed mode.
     embedded: Option<Embedded>,
 }
@@ -108,6 +114,7 @@ pub async fn open_backends(config: &Config) -> PortResult<Backends> {
         queue: Arc::new(SqliteQueue::new(pool.clone())),
         builds: Arc::new(SqliteBuildStore::new(pool.clone())),
         sessions: Arc::new(sessions.clone()),
+        coordination: Arc::new(MemoryCoordination::new()),
         embedded: Some(Embedded {
             session_store: sessions,
             sqlite: pool,
@@ -136,7 +143,7 @@ pub async fn open_accounts(config: &Config) -> PortResult<Accounts> {
 }
 
 /// Distributed mode's backends: MongoDB (catalogue, accounts, builds), Elasticsearch (search)
-/// and Redis (queue, web sessions), shared by every `web` and `builder` process.
+/// and Redis (queue, web sessions, coordination), shared by every `web` and `builder` process.
 #[cfg(feature = "external")]
 mod external {
     use std::sync::Arc;
@@ -149,6 +156,7 @@ mod external {
     use crate::mongo::accounts::MongoAccounts;
     use crate::mongo::builds::MongoBuilds;
     use crate::mongo::store::MongoStore;
+    use crate::redis_backend::coordination::RedisCoordination;
     use crate::redis_backend::queue::RedisQueue;
     use crate::redis_backend::sessions::RedisSessionStore;
 
@@ -181,7 +189,8 @@ mod external {
             search: Arc::new(search),
             queue: Arc::new(RedisQueue::new(redis.clone(), prefix.clone())),
             builds: Arc::new(builds),
-            sessions: Arc::new(RedisSessionStore::new(redis, prefix)),
+            sessions: Arc::new(RedisSessionStore::new(redis.clone(), prefix.clone())),
+            coordination: Arc::new(RedisCoordination::new(redis, prefix)),
             embedded: None,
         })
     }

@@ -5,6 +5,7 @@
 //! web portal and the builder see the ports of `bioshadock-core`, never a database type.
 
 pub mod build;
+pub mod memory_coordination;
 pub mod sqlite;
 pub mod tantivy_search;
 
@@ -17,4 +18,5 @@ pub mod mongo;
 pub mod redis_backend;
 
 pub use build::{Accounts, Backends, open_accounts, open_backends};
+pub use memory_coordination::MemoryCoordination;
 pub use sqlite::SqliteSessionStore;

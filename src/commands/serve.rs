@@ -49,6 +49,7 @@ pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Resu
         users: backends.users.clone(),
         keys: backends.keys.clone(),
         sessions: backends.sessions.clone(),
+        coordination: backends.coordination.clone(),
     };
     let registry = super::registry::registry_auth(&config)?;
     let link = BuilderLink::default();

@@ -7,6 +7,7 @@ use axum::extract::FromRef;
 use bioshadock_core::builder_status::BuilderStatus;
 use bioshadock_core::ports::accounts::{KeyStore, UserStore};
 use bioshadock_core::ports::builds::BuildStore;
+use bioshadock_core::ports::coordination::Coordination;
 use bioshadock_core::ports::queue::JobQueue;
 use bioshadock_core::ports::search::SearchIndex;
 use bioshadock_core::ports::store::ContainerStore;
@@ -42,6 +43,8 @@ pub struct Ports {
     pub users: Arc<dyn UserStore>,
     pub keys: Arc<dyn KeyStore>,
     pub sessions: Arc<dyn SessionStore>,
+    /// State shared by the web processes: login failures, event ids seen, locks.
+    pub coordination: Arc<dyn Coordination>,
 }
 
 /// The portal's side of the builder: how to wake an idle worker of this process when a build
@@ -62,6 +65,8 @@ pub struct AppState {
     pub users: Arc<dyn UserStore>,
     pub keys: Arc<dyn KeyStore>,
     pub sessions: Arc<dyn SessionStore>,
+    /// State shared by the web processes (one process's memory in embedded mode).
+    pub coordination: Arc<dyn Coordination>,
     pub builder: BuilderLink,
     pub settings: Arc<WebSettings>,
     pub registry: Arc<RegistryAuth>,
@@ -87,12 +92,13 @@ impl AppState {
             users: ports.users,
             keys: ports.keys,
             sessions: ports.sessions,
+            throttle: Arc::new(LoginThrottle::new(ports.coordination.clone())),
+            coordination: ports.coordination,
             settings: Arc::new(settings),
             registry: Arc::new(registry),
             cache: Arc::default(),
             key_cache: Arc::default(),
             passwords: Arc::default(),
-            throttle: Arc::default(),
             metrics: Arc::new(Metrics::new()),
             sync: Arc::default(),
             started: Instant::now(),

@@ -1,13 +1,15 @@
-//! The Redis backend of distributed mode: the job queue and the web sessions, on the Redis
-//! server named by `queue.redis_url`.
+//! The Redis backend of distributed mode: the job queue, the web sessions and the web
+//! processes' coordination (login throttling, event dedupe, locks), on the Redis server named by
+//! `queue.redis_url`.
 //!
-//! Both adapters share one [`ConnectionManager`] (a multiplexed connection that reconnects by
+//! The adapters share one [`ConnectionManager`] (a multiplexed connection that reconnects by
 //! itself) and keep their keys under one prefix ([`DEFAULT_PREFIX`] unless configured), so one
 //! Redis can serve several installations, or several tests, side by side. The key layouts are
-//! documented at the top of [`queue`] and [`sessions`].
+//! documented at the top of [`queue`], [`sessions`] and [`coordination`].
 //!
 //! The URL may carry a password: it is never logged nor put in an error message.
 
+pub mod coordination;
 pub mod queue;
 pub mod sessions;
 
@@ -16,6 +18,7 @@ use std::time::Duration;
 use bioshadock_core::{PortError, PortResult};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+pub use coordination::RedisCoordination;
 pub use queue::RedisQueue;
 pub use sessions::RedisSessionStore;
 

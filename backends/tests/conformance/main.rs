@@ -2,6 +2,7 @@
 
 mod accounts;
 mod builds;
+mod coordination;
 mod queue;
 mod search;
 mod sessions;

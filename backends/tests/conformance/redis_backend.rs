@@ -23,7 +23,7 @@ use tower_sessions::cookie::time::{Duration, OffsetDateTime};
 use tower_sessions::session::{Id, Record};
 
 /// A Redis for one test: a child `redis-server`, or the one `BIOSHADOCK_TEST_REDIS_URL` names.
-struct TestRedis {
+pub(crate) struct TestRedis {
     url: String,
     child: Option<Child>,
     _dir: Option<tempfile::TempDir>,
@@ -39,7 +39,7 @@ impl Drop for TestRedis {
 }
 
 impl TestRedis {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         if let Ok(url) = std::env::var("BIOSHADOCK_TEST_REDIS_URL") {
             return Self {
                 url,
@@ -98,7 +98,7 @@ impl TestRedis {
             .expect("a redis://127.0.0.1:PORT/ url")
     }
 
-    async fn conn(&self) -> ConnectionManager {
+    pub(crate) async fn conn(&self) -> ConnectionManager {
         connect(&self.url).await.expect("connect to the test Redis")
     }
 }
@@ -130,7 +130,7 @@ async fn ping(url: &str) -> bool {
 }
 
 /// A key prefix no other queue, store, test or test run uses.
-fn fresh_prefix() -> String {
+pub(crate) fn fresh_prefix() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -1,8 +1,9 @@
-//! The three ports (the store's accounts half in `accounts`). Each is a small trait, held as `Arc<dyn …>` and chosen once at start-up.
+//! The ports (the store's accounts half in `accounts`, the web processes' shared state in `coordination`). Each is a small trait, held as `Arc<dyn …>` and chosen once at start-up.
 //! Every backend passes the same conformance suite (`crate::conformance`, feature `conformance`).
 
 pub mod accounts;
 pub mod builds;
+pub mod coordination;
 pub mod queue;
 pub mod search;
 pub mod store;

@@ -93,7 +93,7 @@ pub async fn submit(
         )
     };
     let csrf = csrf::token(&viewer.session).await?;
-    if let Err(wait) = state.throttle.check(&name, address) {
+    if let Err(wait) = state.throttle.check(&name, address).await {
         tracing::warn!(user = %name, ?address, "login throttled");
         return Ok(refuse(
             StatusCode::TOO_MANY_REQUESTS,
@@ -105,12 +105,12 @@ pub async fn submit(
         ));
     }
     if check_password(&state, &name, form.password).await? {
-        state.throttle.succeeded(&name);
+        state.throttle.succeeded(&name).await;
         viewer.sign_in(&name).await?;
         tracing::info!(user = %name, "signed in");
         return Ok(Redirect::to(&next).into_response());
     }
-    state.throttle.failed(&name, address);
+    state.throttle.failed(&name, address).await;
     tracing::info!(user = %name, ?address, "failed sign-in");
     Ok(refuse(
         StatusCode::UNAUTHORIZED,

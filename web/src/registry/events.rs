@@ -9,8 +9,8 @@
 mod payload;
 pub(super) mod worker;
 
-use std::collections::{HashSet, VecDeque};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -33,8 +33,9 @@ use self::worker::Job;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
-/// How many recent event ids are remembered to drop redeliveries.
-const RECENT_IDS: usize = 10_000;
+/// How long an event id is remembered to drop redeliveries (Distribution redelivers within
+/// seconds or minutes; the embedded mode's memory also keeps at most its 10 000 latest ids).
+const SEEN_FOR: Duration = Duration::from_secs(3600);
 /// Longer ids are not remembered (Distribution's are UUIDs).
 const MAX_ID_LEN: usize = 128;
 /// Jobs waiting for the worker; beyond this they are dropped (and reconciled later).
@@ -54,7 +55,8 @@ pub struct EventsReceipt {
     pub ignored: usize,
 }
 
-/// The route, with the receiver's memory (recent ids, the worker) for this router.
+/// The route, with the receiver's worker queue for this router (the ids seen are in the
+/// coordination port).
 pub(crate) fn route() -> UtoipaMethodRouter<AppState> {
     let (schemas, paths, method) = routes!(receive);
     (schemas, paths, method.layer(Extension(Inbox::default())))
@@ -145,12 +147,12 @@ async fn record(
                 receipt.ignored += 1;
                 continue;
             };
-            if !inbox.first_sight(&event.id) {
+            if !first_sight(state, &event.id).await {
                 receipt.duplicates += 1;
                 continue;
             }
             if let Err(e) = apply(state, inbox, &fact).await {
-                inbox.forget(&event.id);
+                forget(state, &event.id).await;
                 tracing::warn!(error = %e, id = %fact.id(), "recording a registry event failed");
                 return Err(e);
             }
@@ -280,36 +282,48 @@ fn ignore_missing(result: PortResult<()>) -> PortResult<()> {
     }
 }
 
-/// The receiver's memory: event ids seen lately, and the worker's queue (started with the
-/// first job). One per router; the worker stops when the router is dropped.
+/// True the first time an event id is offered, across every web process sharing the
+/// coordination port (and for ids too odd to remember). If the port fails, the event is
+/// processed (with a warning): applying an event twice only counts a pull twice, dropping it
+/// would lose it.
+async fn first_sight(state: &AppState, id: &str) -> bool {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return true;
+    }
+    match state.coordination.first_time(&seen_key(id), SEEN_FOR).await {
+        Ok(first) => first,
+        Err(e) => {
+            tracing::warn!(error = %e, %id, "cannot check a registry event id; processing it");
+            true
+        }
+    }
+}
+
+/// Lets an event whose recording failed be applied when it is delivered again.
+async fn forget(state: &AppState, id: &str) {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return;
+    }
+    if let Err(e) = state.coordination.forget(&seen_key(id)).await {
+        tracing::warn!(error = %e, %id, "cannot forget a registry event id");
+    }
+}
+
+fn seen_key(id: &str) -> String {
+    format!("registry-event:{id}")
+}
+
+/// The receiver's worker queue (started with the first job). One per router; the worker stops
+/// when the router is dropped. The event ids seen lately are in the coordination port.
 #[derive(Clone, Default)]
 pub(crate) struct Inbox(Arc<InboxInner>);
 
 #[derive(Default)]
 struct InboxInner {
-    recent: Mutex<RecentIds>,
     worker: OnceLock<mpsc::Sender<Job>>,
 }
 
 impl Inbox {
-    /// True the first time an id is offered (and for ids too odd to remember).
-    fn first_sight(&self, id: &str) -> bool {
-        if id.is_empty() || id.len() > MAX_ID_LEN {
-            return true;
-        }
-        self.recent().insert(id)
-    }
-
-    /// Lets an event whose recording failed be applied when it is delivered again.
-    fn forget(&self, id: &str) {
-        self.recent().remove(id);
-    }
-
-    fn recent(&self) -> std::sync::MutexGuard<'_, RecentIds> {
-        // The set stays consistent even if a holder panicked: every operation is one step.
-        self.0.recent.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Hands a job to the worker without waiting; a full queue drops it (reconciliation
     /// catches up).
     fn submit(&self, state: &AppState, job: Job) {
@@ -320,36 +334,6 @@ impl Inbox {
         });
         if let Err(e) = sender.try_send(job) {
             tracing::warn!(error = %e, "the registry event worker is behind; dropping a job");
-        }
-    }
-}
-
-/// A bounded set of ids, forgetting the oldest first.
-#[derive(Default)]
-struct RecentIds {
-    ids: HashSet<String>,
-    order: VecDeque<String>,
-}
-
-impl RecentIds {
-    /// False if `id` is already in the set.
-    fn insert(&mut self, id: &str) -> bool {
-        if self.ids.contains(id) {
-            return false;
-        }
-        if self.order.len() >= RECENT_IDS
-            && let Some(oldest) = self.order.pop_front()
-        {
-            self.ids.remove(&oldest);
-        }
-        self.ids.insert(id.to_owned());
-        self.order.push_back(id.to_owned());
-        true
-    }
-
-    fn remove(&mut self, id: &str) {
-        if self.ids.remove(id) {
-            self.order.retain(|seen| seen != id);
         }
     }
 }

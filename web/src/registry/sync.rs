@@ -4,9 +4,15 @@
 //! for itself, then creates missing containers, records missing or moved tags (reading each
 //! image back as the event worker does), and drops tags the registry no longer has.
 //! Containers absent from the registry are left alone: they may be new, created in the portal.
+//!
+//! One run at a time across every web process: a run holds a lock in the coordination port
+//! (one process's memory in embedded mode, Redis in distributed mode) for at most
+//! [`LOCK_TTL`], so a process that dies while running does not block the others for longer.
+//! If the port fails, the run goes ahead without it (with a warning): runs only repair, so
+//! two at once cost work, not correctness.
 
 use std::collections::{BTreeSet, HashSet};
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use bioshadock_core::tokens::{Action, ResourceAccess, TokenError};
@@ -57,7 +63,19 @@ pub struct LastSync {
     pub repositories: usize,
 }
 
-/// One per portal: runs do not overlap, and the last success is remembered.
+/// The name of the lock in the coordination port.
+const LOCK: &str = "registry-sync";
+/// How long a run's lock holds at most: a run taking longer may overlap the next one.
+const LOCK_TTL: Duration = Duration::from_secs(3600);
+/// How often a run waiting for another process's run asks for the lock again.
+const LOCK_POLL: Duration = Duration::from_secs(1);
+
+/// This process's name as the lock's holder.
+static HOLDER: LazyLock<String> =
+    LazyLock::new(|| format!("{}-{:016x}", std::process::id(), rand::random::<u64>()));
+
+/// One per portal: runs do not overlap (in this process: `running`; across processes: the
+/// coordination lock), and the last success is remembered.
 #[derive(Default)]
 pub(crate) struct SyncStatus {
     running: tokio::sync::Mutex<()>,
@@ -79,8 +97,10 @@ pub fn spawn_periodic(state: AppState, every: Duration) -> tokio::task::JoinHand
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            match run(&state).await {
-                Ok(summary) => tracing::info!(?summary, "registry reconciliation done"),
+            match run_unless_busy(&state).await {
+                Ok(Some(summary)) => tracing::info!(?summary, "registry reconciliation done"),
+                // Another portal is at it: this round is theirs.
+                Ok(None) => tracing::debug!("another process is reconciling; skipping this round"),
                 Err(e) => tracing::warn!(error = %e, "registry reconciliation failed"),
             }
         }
@@ -91,6 +111,58 @@ pub fn spawn_periodic(state: AppState, every: Duration) -> tokio::task::JoinHand
 pub async fn run(state: &AppState) -> Result<SyncSummary, SyncError> {
     let status = state.sync.clone();
     let _running = status.running.lock().await;
+    let locked = lock(state, true).await;
+    finish(state, &status, locked == Some(true)).await
+}
+
+/// A periodic run: skipped (`None`) while another process runs one, so N portals do not
+/// repeat the same work every interval.
+async fn run_unless_busy(state: &AppState) -> Result<Option<SyncSummary>, SyncError> {
+    let status = state.sync.clone();
+    let _running = status.running.lock().await;
+    match lock(state, false).await {
+        None => Ok(None),
+        Some(locked) => finish(state, &status, locked).await.map(Some),
+    }
+}
+
+/// Runs with the lock (`locked`: taken in the port, else going ahead without it) and releases it.
+async fn finish(
+    state: &AppState,
+    status: &SyncStatus,
+    locked: bool,
+) -> Result<SyncSummary, SyncError> {
+    let result = run_locked(state, status).await;
+    if locked && let Err(e) = state.coordination.unlock(LOCK, &HOLDER).await {
+        tracing::warn!(error = %e, "cannot release the registry reconciliation lock");
+    }
+    result
+}
+
+/// Takes the coordination lock: `Some(true)` taken, `Some(false)` the port failed and the run
+/// goes ahead without it, `None` busy elsewhere and not `wait`ing.
+async fn lock(state: &AppState, wait: bool) -> Option<bool> {
+    let mut waiting = false;
+    loop {
+        match state.coordination.try_lock(LOCK, &HOLDER, LOCK_TTL).await {
+            Ok(true) => return Some(true),
+            Ok(false) if !wait => return None,
+            Ok(false) => {
+                if !waiting {
+                    tracing::info!("another process is reconciling with the registry; waiting");
+                    waiting = true;
+                }
+                tokio::time::sleep(LOCK_POLL).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take the registry reconciliation lock; running anyway");
+                return Some(false);
+            }
+        }
+    }
+}
+
+async fn run_locked(state: &AppState, status: &SyncStatus) -> Result<SyncSummary, SyncError> {
     let started = Instant::now();
     let since = Utc::now();
     let registry = &state.registry;

@@ -274,7 +274,7 @@ async fn authenticate(
         return Ok((principal, Some(secret.to_owned())));
     }
     let refused = || ApiError::unauthorized("incorrect user name or password");
-    if let Err(wait) = state.throttle.check(user, address) {
+    if let Err(wait) = state.throttle.check(user, address).await {
         return Err(ApiError {
             status: StatusCode::TOO_MANY_REQUESTS,
             code: "throttled",
@@ -304,7 +304,7 @@ async fn authenticate(
         .unwrap_or(false);
     match stored {
         Some((account, hash)) if matches => {
-            state.throttle.succeeded(user);
+            state.throttle.succeeded(user).await;
             state.passwords.remember(user, secret, &hash);
             Ok((
                 Principal::user(account, Scopes::all(), Credential::Password),
@@ -312,7 +312,7 @@ async fn authenticate(
             ))
         }
         _ => {
-            state.throttle.failed(user, address);
+            state.throttle.failed(user, address).await;
             Err(refused())
         }
     }

@@ -407,3 +407,32 @@ async fn an_admin_cannot_disable_or_demote_themselves() {
     .await
     .assert_error(404, "not_found");
 }
+
+#[tokio::test]
+async fn two_portals_sharing_coordination_share_login_throttling() {
+    use bioshadock_backends::MemoryCoordination;
+
+    let shared: std::sync::Arc<dyn bioshadock_core::ports::coordination::Coordination> =
+        std::sync::Arc::new(MemoryCoordination::new());
+    let one = TestApp::with_coordination(shared.clone()).await;
+    let two = TestApp::with_coordination(shared).await;
+    let alone = TestApp::new().await;
+    for app in [&one, &two, &alone] {
+        app.user("olivia", Role::User, PASSWORD).await;
+    }
+    let mut browser = one.browser();
+    for attempt in 1..=5 {
+        let response = browser.login("olivia", "wrong password!").await;
+        assert_eq!(response.status, 401, "attempt {attempt}");
+    }
+    assert_eq!(
+        two.browser().login("olivia", PASSWORD).await.status,
+        429,
+        "the other portal counts the same failures"
+    );
+    assert_eq!(
+        alone.browser().login("olivia", PASSWORD).await.status,
+        303,
+        "a portal with its own state does not"
+    );
+}

@@ -64,10 +64,30 @@ impl TestApp {
 
     /// An app whose registry side is `registry` (e.g. a registry URL where nothing listens).
     pub async fn with_registry(registry: bioshadock_web::RegistryAuth) -> Self {
+        Self::build(registry, None).await
+    }
+
+    /// An app whose coordination state (login throttling, event dedupe, locks) is `shared`,
+    /// as two web processes sharing one Redis.
+    pub async fn with_coordination(
+        shared: std::sync::Arc<dyn bioshadock_core::ports::coordination::Coordination>,
+    ) -> Self {
+        Self::build(registry_auth(), Some(shared)).await
+    }
+
+    async fn build(
+        registry: bioshadock_web::RegistryAuth,
+        coordination: Option<
+            std::sync::Arc<dyn bioshadock_core::ports::coordination::Coordination>,
+        >,
+    ) -> Self {
         let dir = TempDir::new().unwrap();
         let mut config = Config::load(None).unwrap();
         config.data_dir = dir.path().to_path_buf();
-        let backends = open_backends(&config).await.unwrap();
+        let mut backends = open_backends(&config).await.unwrap();
+        if let Some(shared) = coordination {
+            backends.coordination = shared;
+        }
         let ports = bioshadock_web::Ports {
             store: backends.store.clone(),
             search: backends.search.clone(),
@@ -76,6 +96,7 @@ impl TestApp {
             users: backends.users.clone(),
             keys: backends.keys.clone(),
             sessions: backends.sessions.clone(),
+            coordination: backends.coordination.clone(),
         };
         let state = bioshadock_web::AppState::new(
             ports,
