@@ -565,6 +565,22 @@ async fn without_a_docker_engine_the_portal_runs_and_builds_wait_in_the_queue() 
         .await
         .unwrap();
     assert_eq!(build["status"], "queued", "{build}");
+    let ready: Value = http()
+        .get(site.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["ready"], true, "the portal itself is ready: {ready}");
+    assert_eq!(ready["builder"]["present"], true);
+    assert!(
+        ready["builder"]["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("Docker Engine")),
+        "{ready}"
+    );
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(
         logged.contains("Docker Engine") && logged.contains("builds stay queued"),

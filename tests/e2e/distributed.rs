@@ -268,6 +268,13 @@ async fn two_portals_and_two_builders_on_the_external_backends_behave_as_one() {
     let portal1 = site.url("");
     let health: Value = get_json(&format!("{portal2}/healthz"), &key).await;
     assert_eq!(health["status"], "ok", "{health}");
+    let ready: Value = get_json(&format!("{portal2}/readyz"), &key).await;
+    assert_eq!(ready["ready"], true, "{ready}");
+    assert_eq!(ready["backends"]["coordination"]["status"], "ok", "{ready}");
+    assert_eq!(
+        ready["builder"]["present"], false,
+        "builders are other processes"
+    );
 
     // A docker push through the token service: catalogued by the portal the registry
     // notifies, searchable through the other.

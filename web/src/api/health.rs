@@ -1,4 +1,4 @@
-//! Liveness and metrics for operators.
+//! Health, readiness and metrics for operators.
 
 use axum::Json;
 use axum::extract::State;
@@ -49,6 +49,85 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(health))
+}
+
+/// One backend's answer to a readiness probe.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BackendCheck {
+    /// `ok` or `unavailable`.
+    #[schema(example = "ok")]
+    status: &'static str,
+    /// How long it took to answer.
+    latency_ms: u64,
+}
+
+/// What the builder of this process reports (`present: false` in `bioshadock web`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BuilderReadiness {
+    present: bool,
+    /// The Docker Engine's version while it answers.
+    engine: Option<String>,
+    /// Why builds cannot run now.
+    problem: Option<String>,
+    running: usize,
+    concurrency: usize,
+}
+
+/// Whether this process can serve: every backend answers. The builder is reported, not
+/// required (the portal works without an engine; builds wait in the queue).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    ready: bool,
+    /// `store`, `search`, `queue` and `coordination`.
+    backends: std::collections::BTreeMap<&'static str, BackendCheck>,
+    builder: BuilderReadiness,
+}
+
+async fn timed<T, E>(probe: impl std::future::Future<Output = Result<T, E>>) -> BackendCheck {
+    let started = std::time::Instant::now();
+    let result = probe.await;
+    BackendCheck {
+        status: word(&result),
+        latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    }
+}
+
+/// Readiness for load balancers and orchestrators: each backend with its latency, and this
+/// process's builder. 200 when every backend answers, 503 otherwise.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let (store, search, queue, coordination) = tokio::join!(
+        timed(state.store.ping()),
+        timed(state.search.doc_count()),
+        timed(state.queue.queued_count()),
+        timed(state.coordination.failures("readiness-probe")),
+    );
+    let backends = std::collections::BTreeMap::from([
+        ("store", store),
+        ("search", search),
+        ("queue", queue),
+        ("coordination", coordination),
+    ]);
+    let ready = backends.values().all(|b| b.status == "ok");
+    let builder = state.builder.status.get();
+    let readiness = Readiness {
+        ready,
+        backends,
+        builder: BuilderReadiness {
+            present: builder.present,
+            engine: builder.engine_version,
+            problem: builder.problem,
+            running: builder.running,
+            concurrency: builder.concurrency,
+        },
+    };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(readiness))
 }
 
 /// Prometheus metrics in the text exposition format.

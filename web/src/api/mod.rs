@@ -44,5 +44,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(token::get_token, token::post_token))
         .routes(events::route())
         .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))
 }

@@ -54,3 +54,18 @@ async fn responses_carry_security_headers_and_a_request_id() {
     );
     assert!(response.headers.contains_key("x-request-id"));
 }
+
+#[tokio::test]
+async fn readyz_reports_each_backend_with_its_latency_and_the_builder() {
+    let app = TestApp::new().await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    let body = response.json();
+    assert_eq!(body["ready"], true);
+    for backend in ["store", "search", "queue", "coordination"] {
+        assert_eq!(body["backends"][backend]["status"], "ok", "{body}");
+        assert!(body["backends"][backend]["latency_ms"].is_u64(), "{body}");
+    }
+    // No builder runs in the test portal; that does not make it unready.
+    assert_eq!(body["builder"]["present"], false);
+}
