@@ -237,6 +237,46 @@ async fn wait_build(
     }
 }
 
+/// An HTTP client that shows redirects instead of following them.
+fn no_redirects() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The `name=value` of a response's session cookie.
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    let set = response.headers().get("set-cookie")?.to_str().ok()?;
+    set.split(';').next().map(str::to_owned)
+}
+
+/// Signs in through the login form of `portal`; returns the session cookie.
+async fn sign_in(portal: &str, name: &str, password: &str) -> String {
+    let client = no_redirects();
+    let page = client.get(format!("{portal}/login")).send().await.unwrap();
+    let cookie = session_cookie(&page).expect("the login page starts a session");
+    let html = page.text().await.unwrap();
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("a CSRF token") + marker.len();
+    let csrf = &html[start..start + html[start..].find('"').unwrap()];
+    let form = format!(
+        "csrf={csrf}&name={name}&password={}&next=%2F",
+        password.replace(' ', "+")
+    );
+    let response = client
+        .post(format!("{portal}/login"))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 303, "signed in");
+    session_cookie(&response).unwrap_or(cookie)
+}
+
 fn ended(build: &Value) -> bool {
     !matches!(build["status"].as_str(), Some("queued" | "running"))
 }
@@ -275,6 +315,21 @@ async fn two_portals_and_two_builders_on_the_external_backends_behave_as_one() {
         ready["builder"]["present"], false,
         "builders are other processes"
     );
+
+    // A browser session started on one portal is valid on the other (sessions live in Redis).
+    let cookie = sign_in(&portal1, "alice", "alice password").await;
+    let account = no_redirects()
+        .get(format!("{portal2}/account"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        account.status().as_u16(),
+        200,
+        "signed in on the other portal"
+    );
+    assert!(account.text().await.unwrap().contains("alice"));
 
     // A docker push through the token service: catalogued by the portal the registry
     // notifies, searchable through the other.
