@@ -20,7 +20,7 @@
 
 use async_trait::async_trait;
 use bioshadock_core::ports::builds::{
-    Build, BuildSource, BuildStatus, BuildStore, Finish, LogLine, NewBuild,
+    Build, BuildSource, BuildStatus, BuildStore, Finish, LogLine, NewBuild, stored_line,
 };
 use bioshadock_core::{PortError, PortResult, RepoName, TagName};
 use chrono::{DateTime, Utc};
@@ -32,11 +32,6 @@ use mongodb::{Collection, Database, IndexModel};
 
 const BUILDS: &str = "builds";
 const LOG: &str = "build_log";
-
-/// The longest log line stored, in bytes, ellipsis included (as in the SQLite adapter): a build
-/// step can print a megabyte on one line; the log page only needs its start.
-const MAX_LINE_BYTES: usize = 8 * 1024;
-const ELLIPSIS: &str = "…";
 
 /// The build-record port on a MongoDB database.
 #[derive(Clone)]
@@ -286,7 +281,7 @@ impl BuildStore for MongoBuilds {
         let documents: Vec<Document> = lines
             .iter()
             .zip(first..)
-            .map(|(line, seq)| doc! { "build": id, "seq": seq, "line": capped(line).into_owned() })
+            .map(|(line, seq)| doc! { "build": id, "seq": seq, "line": stored_line(line).into_owned() })
             .collect();
         // If this fails, the reserved seqs stay counted but unwritten: a reader sees a gap,
         // never a duplicate, and the caller gets the error (the lines were not acknowledged).
@@ -435,19 +430,6 @@ fn integer(d: &Document, field: &str) -> Option<i64> {
     }
 }
 
-/// A line as stored: whole if it fits in [`MAX_LINE_BYTES`], otherwise cut at the last char
-/// boundary that leaves room for "…", then "…".
-fn capped(line: &str) -> std::borrow::Cow<'_, str> {
-    if line.len() <= MAX_LINE_BYTES {
-        return line.into();
-    }
-    let mut end = MAX_LINE_BYTES - ELLIPSIS.len();
-    while !line.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}{ELLIPSIS}", &line[..end]).into()
-}
-
 fn to_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -489,22 +471,4 @@ fn is_duplicate_key(e: &MongoError) -> bool {
     };
     let message = e.to_string();
     coded || message.contains("E11000") || message.contains("duplicate key")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_lines_are_cut_at_a_char_boundary_within_the_cap() {
-        assert_eq!(capped(""), "");
-        let full = "x".repeat(MAX_LINE_BYTES);
-        assert_eq!(capped(&full), full, "a line of exactly the cap is kept");
-        for pad in 0..4 {
-            let line = format!("{}{}", "a".repeat(pad), "🦀".repeat(MAX_LINE_BYTES));
-            let cut = capped(&line);
-            assert!(cut.len() <= MAX_LINE_BYTES && cut.len() > MAX_LINE_BYTES - 8);
-            assert!(line.starts_with(cut.strip_suffix(ELLIPSIS).expect("ellipsis")));
-        }
-    }
 }

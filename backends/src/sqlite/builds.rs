@@ -7,12 +7,12 @@
 //! appenders to one build never interleave or reuse a seq.
 
 use async_trait::async_trait;
-use bioshadock_core::ports::builds::{Build, BuildStore, Finish, LogLine, NewBuild};
+use bioshadock_core::ports::builds::{Build, BuildStore, Finish, LogLine, NewBuild, stored_line};
 use bioshadock_core::{PortError, PortResult, RepoName};
 use chrono::{DateTime, Utc};
 use sqlx::{SqliteConnection, SqlitePool};
 
-use self::rows::{BuildRow, capped, source_columns};
+use self::rows::{BuildRow, source_columns};
 use super::{begin_write, map_err, to_i64};
 
 mod rows;
@@ -211,7 +211,7 @@ impl BuildStore for SqliteBuildStore {
             return count.map(|n| n.max(0) as u64).ok_or(PortError::NotFound);
         }
         // One JSON array argument: the lines go in with one statement whatever their number.
-        let stored: Vec<_> = lines.iter().map(|l| capped(l)).collect();
+        let stored: Vec<_> = lines.iter().map(|l| stored_line(l)).collect();
         let json = serde_json::to_string(&stored).map_err(PortError::backend)?;
         let n = to_i64(lines.len() as u64);
 

@@ -127,6 +127,25 @@ pub struct LogLine {
     pub text: String,
 }
 
+/// Longest log line a store keeps, in bytes, mark included: a build step can print a megabyte on
+/// one line (a minified file, a progress bar without newlines); the log page only needs its start.
+pub const MAX_LOG_LINE_BYTES: usize = 8 * 1024;
+/// What ends a cut line.
+pub const CUT_MARK: &str = "…";
+
+/// A log line as every store keeps it: whole if it fits in [`MAX_LOG_LINE_BYTES`], otherwise
+/// cut at the last char boundary that leaves room for [`CUT_MARK`], then the mark.
+pub fn stored_line(line: &str) -> std::borrow::Cow<'_, str> {
+    if line.len() <= MAX_LOG_LINE_BYTES {
+        return line.into();
+    }
+    let mut end = MAX_LOG_LINE_BYTES - CUT_MARK.len();
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{CUT_MARK}", &line[..end]).into()
+}
+
 /// Build records and their logs.
 #[async_trait]
 pub trait BuildStore: Send + Sync {
@@ -163,4 +182,38 @@ pub trait BuildStore: Send + Sync {
     /// Deletes every build (and log) of a container, when the container is deleted, so a
     /// later container of the same name does not inherit them. Returns how many.
     async fn delete_for_container(&self, container: &RepoName) -> PortResult<u64>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_lines_are_kept_whole() {
+        assert_eq!(stored_line(""), "");
+        let full = "x".repeat(MAX_LOG_LINE_BYTES);
+        assert_eq!(
+            stored_line(&full),
+            full,
+            "a line of exactly the cap is kept"
+        );
+    }
+
+    #[test]
+    fn long_lines_are_cut_at_a_char_boundary() {
+        let ascii = "x".repeat(MAX_LOG_LINE_BYTES + 1);
+        let cut = stored_line(&ascii);
+        assert_eq!(cut.len(), MAX_LOG_LINE_BYTES);
+        assert!(cut.ends_with(CUT_MARK));
+        assert!(ascii.starts_with(cut.trim_end_matches(CUT_MARK)));
+
+        // 4-byte chars: the cut never splits one, and the result stays within the cap.
+        for pad in 0..4 {
+            let line = format!("{}{}", "a".repeat(pad), "🦀".repeat(MAX_LOG_LINE_BYTES));
+            let cut = stored_line(&line);
+            assert!(cut.len() <= MAX_LOG_LINE_BYTES && cut.len() > MAX_LOG_LINE_BYTES - 8);
+            assert!(cut.ends_with(CUT_MARK));
+            assert!(line.starts_with(cut.strip_suffix(CUT_MARK).unwrap()));
+        }
+    }
 }

@@ -1,16 +1,9 @@
-//! How builds are stored: the source's two columns, the row a read decodes, and the cap on a
-//! stored log line.
+//! How builds are stored: the source's two columns and the row a read decodes.
 
 use bioshadock_core::ports::builds::{Build, BuildSource, BuildStatus};
 use bioshadock_core::{PortResult, RepoName, TagName};
 
 use crate::sqlite::{corrupt, from_millis};
-
-/// The longest log line stored, in bytes, ellipsis included. A build step can print a
-/// megabyte on one line (a minified file, a progress bar without newlines); the log page only
-/// needs its start.
-pub(super) const MAX_LINE_BYTES: usize = 8 * 1024;
-const ELLIPSIS: &str = "…";
 
 /// `source_kind` and `source` of a build source.
 pub(super) fn source_columns(source: &BuildSource) -> (&'static str, &str) {
@@ -18,19 +11,6 @@ pub(super) fn source_columns(source: &BuildSource) -> (&'static str, &str) {
         BuildSource::Git(git) => ("git", git),
         BuildSource::Dockerfile(text) => ("dockerfile", text),
     }
-}
-
-/// A line as stored: whole if it fits in [`MAX_LINE_BYTES`], otherwise cut at the last char
-/// boundary that leaves room for "…", then "…".
-pub(super) fn capped(line: &str) -> std::borrow::Cow<'_, str> {
-    if line.len() <= MAX_LINE_BYTES {
-        return line.into();
-    }
-    let mut end = MAX_LINE_BYTES - ELLIPSIS.len();
-    while !line.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}{ELLIPSIS}", &line[..end]).into()
 }
 
 /// One row of `builds`, in the order of `columns!()`.
@@ -79,35 +59,5 @@ impl BuildRow {
             finished_at: self.finished_at.map(from_millis).transpose()?,
             log_lines: self.log_lines.max(0) as u64,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn short_lines_are_kept_whole() {
-        assert_eq!(capped(""), "");
-        let full = "x".repeat(MAX_LINE_BYTES);
-        assert_eq!(capped(&full), full, "a line of exactly the cap is kept");
-    }
-
-    #[test]
-    fn long_lines_are_cut_at_a_char_boundary() {
-        let ascii = "x".repeat(MAX_LINE_BYTES + 1);
-        let cut = capped(&ascii);
-        assert_eq!(cut.len(), MAX_LINE_BYTES);
-        assert!(cut.ends_with(ELLIPSIS));
-        assert!(ascii.starts_with(cut.trim_end_matches(ELLIPSIS)));
-
-        // 4-byte chars: the cut never splits one, and the result stays within the cap.
-        for pad in 0..4 {
-            let line = format!("{}{}", "a".repeat(pad), "🦀".repeat(MAX_LINE_BYTES));
-            let cut = capped(&line);
-            assert!(cut.len() <= MAX_LINE_BYTES && cut.len() > MAX_LINE_BYTES - 8);
-            assert!(cut.ends_with(ELLIPSIS));
-            assert!(line.starts_with(cut.strip_suffix(ELLIPSIS).unwrap()));
-        }
     }
 }
