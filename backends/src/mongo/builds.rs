@@ -26,9 +26,10 @@ use bioshadock_core::{PortError, PortResult, RepoName, TagName};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mongodb::bson::{Bson, Document, doc};
-use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
 use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{Collection, Database, IndexModel};
+
+use super::map_err;
 
 const BUILDS: &str = "builds";
 const LOG: &str = "build_log";
@@ -440,35 +441,4 @@ fn to_i64_u(n: u64) -> i64 {
 
 fn corrupt(what: String) -> PortError {
     PortError::Backend(format!("corrupt build data: {what}").into())
-}
-
-/// Maps a driver error: a duplicate key (code 11000, or "E11000"/"duplicate key" in the
-/// message of a server that sends no code) is `Conflict`; no reachable server is
-/// `Unavailable`; the rest is `Backend`.
-fn map_err(e: MongoError) -> PortError {
-    if is_duplicate_key(&e) {
-        return PortError::Conflict(format!("already exists: {e}"));
-    }
-    match e.kind.as_ref() {
-        ErrorKind::ServerSelection { .. }
-        | ErrorKind::Io(_)
-        | ErrorKind::ConnectionPoolCleared { .. } => PortError::Unavailable(e.to_string()),
-        _ => PortError::backend(e),
-    }
-}
-
-fn is_duplicate_key(e: &MongoError) -> bool {
-    const DUPLICATE_KEY: i32 = 11000;
-    let coded = match e.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == DUPLICATE_KEY,
-        ErrorKind::InsertMany(m) => m
-            .write_errors
-            .iter()
-            .flatten()
-            .any(|w| w.code == DUPLICATE_KEY),
-        ErrorKind::Command(c) => c.code == DUPLICATE_KEY,
-        _ => false,
-    };
-    let message = e.to_string();
-    coded || message.contains("E11000") || message.contains("duplicate key")
 }

@@ -9,6 +9,7 @@ pub mod builds;
 pub mod store;
 
 use bioshadock_core::{PortError, PortResult};
+use mongodb::error::{Error, ErrorKind, WriteFailure};
 use mongodb::{Client, Database};
 
 /// The database of `url` (`mongodb://host:27017/bioshadock`; `bioshadock` when the URL names
@@ -25,4 +26,37 @@ pub async fn open(url: &str) -> PortResult<Database> {
         .await
         .map_err(|e| PortError::Unavailable(format!("MongoDB does not answer: {e}")))?;
     Ok(database)
+}
+
+/// Turns a driver error into the port's terms, for every MongoDB adapter: a duplicate key is
+/// `Conflict` (code 11000, or "E11000"/"duplicate key" in the message: the stand-in of
+/// TESTING.md sends command errors without a code); no reachable server, a timeout or a
+/// retryable write is `Unavailable`; anything else is `Backend`.
+pub(crate) fn map_err(err: Error) -> PortError {
+    const DUPLICATE_KEY: i32 = 11000;
+    let coded = match err.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == DUPLICATE_KEY,
+        ErrorKind::Write(WriteFailure::WriteConcernError(e)) => e.code == DUPLICATE_KEY,
+        ErrorKind::Command(e) => e.code == DUPLICATE_KEY,
+        ErrorKind::InsertMany(e) => e
+            .write_errors
+            .iter()
+            .flatten()
+            .any(|e| e.code == DUPLICATE_KEY),
+        _ => false,
+    };
+    let text = err.to_string();
+    if coded || text.contains("duplicate key") || text.contains("E11000") {
+        return PortError::Conflict(format!("already exists: {text}"));
+    }
+    match err.kind.as_ref() {
+        ErrorKind::Io(_)
+        | ErrorKind::ServerSelection { .. }
+        | ErrorKind::ConnectionPoolCleared { .. }
+        | ErrorKind::DnsResolve { .. } => PortError::Unavailable(format!("MongoDB: {text}")),
+        _ if err.contains_label("RetryableWriteError") => {
+            PortError::Unavailable(format!("MongoDB: {text}"))
+        }
+        _ => PortError::backend(err),
+    }
 }

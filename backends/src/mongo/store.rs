@@ -14,8 +14,9 @@ use futures::{StreamExt, TryStreamExt};
 use mongodb::bson::{Document, doc};
 use mongodb::{Collection, Database, IndexModel};
 
-use self::doc::{ContainerDoc, TagDoc, TagState, map_err, millis, new_rev, to_bson};
+use self::doc::{ContainerDoc, TagDoc, TagState, millis, new_rev, to_bson};
 use self::filter::{newest_first, visible_after, visible_to};
+use super::map_err;
 
 mod doc;
 mod filter;

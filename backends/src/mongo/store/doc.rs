@@ -28,7 +28,6 @@ use bioshadock_core::{
 use chrono::{DateTime, Utc};
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{self, Bson};
-use mongodb::error::{Error, ErrorKind, WriteFailure};
 use serde::{Deserialize, Serialize};
 
 /// The stored form of a [`Container`].
@@ -261,36 +260,4 @@ struct Corrupt(String);
 
 fn corrupt(what: String) -> PortError {
     PortError::backend(Corrupt(what))
-}
-
-/// Duplicate key (11000) → `Conflict`; network, timeouts and server selection →
-/// `Unavailable`; anything else → `Backend`. The stand-in of TESTING.md sends command errors
-/// without a code, so "duplicate key" in the message counts too.
-pub(super) fn map_err(err: Error) -> PortError {
-    const DUPLICATE_KEY: i32 = 11000;
-    let code = match err.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(e)) => Some(e.code),
-        ErrorKind::Write(WriteFailure::WriteConcernError(e)) => Some(e.code),
-        ErrorKind::Command(e) => Some(e.code),
-        ErrorKind::InsertMany(e) => e
-            .write_errors
-            .as_ref()
-            .and_then(|errors| errors.first())
-            .map(|e| e.code),
-        _ => None,
-    };
-    let text = err.to_string();
-    if code == Some(DUPLICATE_KEY) || text.contains("duplicate key") || text.contains("E11000") {
-        return PortError::Conflict(format!("container already exists: {text}"));
-    }
-    match err.kind.as_ref() {
-        ErrorKind::Io(_)
-        | ErrorKind::ServerSelection { .. }
-        | ErrorKind::ConnectionPoolCleared { .. }
-        | ErrorKind::DnsResolve { .. } => PortError::Unavailable(format!("MongoDB: {text}")),
-        _ if err.contains_label("RetryableWriteError") => {
-            PortError::Unavailable(format!("MongoDB: {text}"))
-        }
-        _ => PortError::backend(err),
-    }
 }
