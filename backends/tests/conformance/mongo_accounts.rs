@@ -3,12 +3,8 @@
 //! started on a free port for the test and stopped when it ends. Each scenario gets a database
 //! of its own.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
 
 use bioshadock_backends::mongo::accounts::MongoAccounts;
 use bioshadock_backends::mongo::builds::MongoBuilds;
@@ -19,91 +15,7 @@ use mongodb::bson::{Document, doc};
 use mongodb::options::IndexOptions;
 use mongodb::{Client, Database, IndexModel};
 
-const STAND_IN: &str = "/opt/bioshadock-testsrv/bin/nx-27017";
-
-/// A MongoDB to test against: a real server named by the environment, or a stand-in process
-/// of our own, killed on drop.
-struct Server {
-    url: String,
-    real: bool,
-    child: Option<Child>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Server {
-    fn start() -> Self {
-        if let Ok(url) = std::env::var("BIOSHADOCK_TEST_MONGODB_URL") {
-            return Self {
-                url,
-                real: true,
-                child: None,
-                _dir: None,
-            };
-        }
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new(STAND_IN)
-            .args(["--db", "memory", "-p", &port.to_string(), "--log-file"])
-            .arg(dir.path().join("nx.log"))
-            .arg("--pid-file")
-            .arg(dir.path().join("nx.pid"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {STAND_IN} (see TESTING.md): {e}"));
-        let mut server = Self {
-            url: format!("mongodb://127.0.0.1:{port}/"),
-            real: false,
-            child: Some(child),
-            _dir: Some(dir),
-        };
-        server.wait_for(port);
-        server
-    }
-
-    fn wait_for(&mut self, port: u16) {
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return;
-            }
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                let log = self
-                    ._dir
-                    .as_ref()
-                    .map(|d| read_log(&d.path().join("nx.log")));
-                panic!("the MongoDB stand-in exited with {status}: {log:?}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the MongoDB stand-in does not listen on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn read_log(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
-}
+use crate::mongo::MongoServer;
 
 /// Hands out fresh databases on one server, and drops them at the end on a real server.
 struct Databases {
@@ -114,8 +26,8 @@ struct Databases {
 }
 
 impl Databases {
-    async fn new(server: &Server, suite: &str) -> Self {
-        let client = Client::with_uri_str(&server.url)
+    async fn new(server: &MongoServer, suite: &str) -> Self {
+        let client = Client::with_uri_str(server.url())
             .await
             .expect("a MongoDB client");
         Self {
@@ -143,7 +55,7 @@ impl Databases {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mongo_accounts_conform() {
-    let server = Server::start();
+    let server = MongoServer::start();
     let dbs = Databases::new(&server, "accounts").await;
     conformance::accounts::run_all(|| async {
         let accounts = MongoAccounts::new(dbs.fresh());
@@ -151,19 +63,19 @@ async fn mongo_accounts_conform() {
         Arc::new(accounts)
     })
     .await;
-    if server.real {
+    if server.real() {
         dbs.drop_all().await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mongo_builds_conform() {
-    let server = Server::start();
+    let server = MongoServer::start();
     let dbs = Databases::new(&server, "builds").await;
     conformance::builds::run_all(|| async {
         let db = dbs.fresh();
         let builds = MongoBuilds::new(db.clone());
-        if server.real {
+        if server.real() {
             builds.ensure_indexes().await.expect("ensure_indexes");
         } else {
             // Stand-in deviation (beyond TESTING.md's list): once a collection has a compound
@@ -185,7 +97,7 @@ async fn mongo_builds_conform() {
         Arc::new(builds) as Arc<dyn BuildStore>
     })
     .await;
-    if server.real {
+    if server.real() {
         dbs.drop_all().await;
     }
 }
@@ -197,8 +109,8 @@ async fn mongo_builds_conform() {
 /// all have the same number of digits, so it does not meet this.
 #[tokio::test]
 async fn mongo_builds_order_by_numeric_id() {
-    let server = Server::start();
-    if !server.real {
+    let server = MongoServer::start();
+    if !server.real() {
         eprintln!(
             "skipped: needs BIOSHADOCK_TEST_MONGODB_URL (nx-27017 sorts integer _ids as text)"
         );
@@ -232,7 +144,7 @@ async fn mongo_builds_order_by_numeric_id() {
 
 #[tokio::test]
 async fn mongo_ensure_indexes_is_idempotent() {
-    let server = Server::start();
+    let server = MongoServer::start();
     let dbs = Databases::new(&server, "indexes").await;
     let db = dbs.fresh();
     for _ in 0..2 {
@@ -245,7 +157,7 @@ async fn mongo_ensure_indexes_is_idempotent() {
             .await
             .expect("build indexes");
     }
-    if server.real {
+    if server.real() {
         dbs.drop_all().await;
     }
 }
