@@ -19,7 +19,6 @@ use fetch::{
     FETCHED_REF, Plan, fetch, fetch_commit, fetch_error, list_remote, plan, report_received,
 };
 use redact::Secret;
-pub use redact::redact_url;
 
 /// Why a git source could not be cloned or used, in words meant for the build log.
 #[derive(Debug, thiserror::Error)]

@@ -13,7 +13,8 @@ pub(super) struct Secret {
 
 impl Secret {
     pub(super) fn new(url: &str) -> Self {
-        let shown_url = redact_url(url);
+        // Userinfo and query strings are where access tokens travel.
+        let shown_url = bioshadock_core::git::redact_userinfo(url);
         let mut hidden = Vec::new();
         if let Some((_, rest)) = url.split_once("://") {
             let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
@@ -67,21 +68,4 @@ impl Secret {
             }
         }
     }
-}
-
-/// `https://user:pass@host/path?query` → `https://host/path`: userinfo and query strings are
-/// where access tokens travel. scp-like `git@host:path` is left alone: that user is not a secret.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let rest = rest.split(['?', '#']).next().unwrap_or_default();
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    let host = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    format!("{scheme}://{host}{path}")
 }
