@@ -19,4 +19,4 @@ pub mod smoke;
 pub mod worker;
 
 pub use settings::BuilderSettings;
-pub use worker::{BUILD_JOB, WorkerPorts, run};
+pub use worker::{WorkerPorts, run};

@@ -21,9 +21,6 @@ use crate::pipeline::{Failure, Leftovers, Pipeline, say};
 use crate::recovery;
 use crate::settings::BuilderSettings;
 
-/// The job kind of builds in the queue.
-pub const BUILD_JOB: &str = "build";
-
 /// How long to wait for an engine that does not answer before asking again.
 const ENGINE_RETRY: Duration = Duration::from_secs(10);
 /// How long an answer of the engine is trusted before asking again.

@@ -16,7 +16,9 @@ use bioshadock_core::accounts::{Scope, Scopes};
 use bioshadock_core::git::GitSource;
 use bioshadock_core::model::now;
 use bioshadock_core::permissions::{Credential, Principal};
-use bioshadock_core::ports::builds::{Build, BuildSource, BuildStatus, Finish, NewBuild};
+use bioshadock_core::ports::builds::{
+    BUILD_JOB, Build, BuildSource, BuildStatus, Finish, NewBuild,
+};
 use bioshadock_core::ports::queue::NewJob;
 use bioshadock_core::{Container, PortError, RepoName, TagName};
 use sha2::{Digest, Sha256};
@@ -25,8 +27,6 @@ use crate::error::ApiError;
 use crate::manage;
 use crate::state::AppState;
 
-/// The queue's job kind for builds (the builder leases these).
-pub const BUILD_JOB: &str = "build";
 /// The tag built when none is named.
 pub const DEFAULT_TAG: &str = "latest";
 

@@ -10,7 +10,7 @@ use bioshadock_builder::WorkerPorts;
 use bioshadock_builder::recovery::{reap_periodically, recover_own_builds};
 use bioshadock_core::config::Config;
 use bioshadock_core::model::now;
-use bioshadock_core::ports::builds::{BuildSource, BuildStatus, NewBuild};
+use bioshadock_core::ports::builds::{BUILD_JOB, BuildSource, BuildStatus, NewBuild};
 use bioshadock_core::ports::queue::{JobState, NewJob};
 use bioshadock_core::tokens::{KidStyle, SigningMaterial, TokenIssuer};
 use bioshadock_core::{RepoName, TagName};
@@ -44,7 +44,7 @@ async fn queue_build(ports: &WorkerPorts, tag: &str) -> i64 {
     let job = ports
         .queue
         .enqueue(NewJob {
-            kind: "build".into(),
+            kind: BUILD_JOB.into(),
             owner: "alice".into(),
             dedupe_key: Some(format!("build:alice/tool:{tag}")),
             payload: serde_json::json!({}),

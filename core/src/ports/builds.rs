@@ -11,6 +11,9 @@ use chrono::{DateTime, Utc};
 
 use crate::{PortResult, RepoName, TagName};
 
+/// The queue's job kind for builds: the portal enqueues them, builders lease them.
+pub const BUILD_JOB: &str = "build";
+
 /// Where a build stands. `Queued` and `Running` are live; the rest are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
