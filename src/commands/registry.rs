@@ -16,23 +16,14 @@ use bioshadock_web::RegistryAuth;
 /// The token issuer and notification secret for this configuration; the signing key and its
 /// certificate are created under `data_dir` the first time, and never overwritten.
 pub fn registry_auth(config: &Config) -> Result<RegistryAuth> {
-    let dir = config.secrets_dir();
-    let material = SigningMaterial::load_or_create(&dir)
-        .context("cannot load or create the registry token signing key")?;
-    if material.was_created() {
+    let tokens = token_issuer(config)?;
+    if tokens.material().was_created() {
         tracing::info!(
-            certificate = %dir.join(CERTIFICATE_FILE).display(),
+            certificate = %config.secrets_dir().join(CERTIFICATE_FILE).display(),
             "created the registry token signing key and certificate; \
              `bioshadock registry-config` wires a registry to them"
         );
     }
-    let tokens = TokenIssuer::new(
-        material,
-        config.registry.issuer.clone(),
-        config.registry.service.clone(),
-        config.registry.token_kid,
-        Duration::from_secs(config.registry.token_ttl_secs),
-    );
     Ok(RegistryAuth {
         registry_url: config.registry.url.clone(),
         tokens,
@@ -40,7 +31,8 @@ pub fn registry_auth(config: &Config) -> Result<RegistryAuth> {
     })
 }
 
-/// A token issuer on the same signing key, for the builder's pushes.
+/// The token issuer of this configuration (the portal's token service, the builder's pushes),
+/// on the signing key under `data_dir`, created the first time.
 pub fn token_issuer(config: &Config) -> Result<TokenIssuer> {
     let material = SigningMaterial::load_or_create(&config.secrets_dir())
         .context("cannot load or create the registry token signing key")?;
