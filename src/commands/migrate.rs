@@ -11,14 +11,15 @@
 //! running are copied as interrupted: their jobs belong to the old queue.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use bioshadock_backends::{Backends, open_backends};
 use bioshadock_core::accounts::{ApiKey, User};
 use bioshadock_core::catalogue::stream_containers;
 use bioshadock_core::config::Config;
-use bioshadock_core::ports::builds::{Build, BuildStatus, Finish, NewBuild};
-use bioshadock_core::{Audience, Container, PortError, catalogue};
+use bioshadock_core::ports::builds::{Build, BuildStatus, BuildStore, Finish, LogLine, NewBuild};
+use bioshadock_core::{Audience, Container, PortError, PortResult, catalogue};
 use futures::TryStreamExt;
 use sha2::{Digest, Sha256};
 
@@ -173,18 +174,29 @@ async fn copy_build(source: &Backends, target: &Backends, build: &Build) -> Resu
             target.builds.set_revision(id, revision).await?;
         }
     }
-    let mut after = 0;
     let mut copied = 0;
-    loop {
-        let page = source.builds.log(id, after, LOG_PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
+    let mut pages = std::pin::pin!(log_pages(source.builds.clone(), id));
+    while let Some(page) = pages.try_next().await? {
         let texts: Vec<String> = page.into_iter().map(|l| l.text).collect();
         copied += texts.len() as u64;
         target.builds.append_log(id, &texts).await?;
     }
     target.builds.finish(id, migrated_finish(build)).await?;
     Ok(copied)
+}
+
+/// A build's log, a page at a time (a log can be long: it is never read whole).
+fn log_pages(
+    builds: Arc<dyn BuildStore>,
+    id: i64,
+) -> impl futures::Stream<Item = PortResult<Vec<LogLine>>> {
+    futures::stream::try_unfold(0, move |after| {
+        let builds = builds.clone();
+        async move {
+            let page = builds.log(id, after, LOG_PAGE).await?;
+            Ok(page.last().map(|last| last.seq).map(|next| (page, next)))
+        }
+    })
 }
 
 /// How a build ends in the target: as it ended, or interrupted if it was still live.
@@ -289,11 +301,8 @@ async fn checksums(side: &Backends) -> Result<Vec<(&'static str, usize, String)>
                 build.started_at.map(|t| t.timestamp_millis()),
                 build.log_lines,
             ))?);
-            let mut after = 0;
-            loop {
-                let page = side.builds.log(build.id, after, LOG_PAGE).await?;
-                let Some(last) = page.last() else { break };
-                after = last.seq;
+            let mut pages = std::pin::pin!(log_pages(side.builds.clone(), build.id));
+            while let Some(page) = pages.try_next().await? {
                 for line in page {
                     build_sum.update(line.text.as_bytes());
                     build_sum.update(b"\n");
