@@ -5,7 +5,7 @@
 //! queue and store gets a key prefix of its own, so tests and scenarios never see each other's
 //! keys even on a shared server.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -20,7 +20,8 @@ use redis::aio::ConnectionManager;
 use serde_json::json;
 use tower_sessions::SessionStore;
 use tower_sessions::cookie::time::{Duration, OffsetDateTime};
-use tower_sessions::session::{Id, Record};
+
+use crate::sessions::{creates_never_overwrite, record, saves_loads_and_deletes};
 
 /// A Redis for one test: a child `redis-server`, or the one `BIOSHADOCK_TEST_REDIS_URL` names.
 pub(crate) struct TestRedis {
@@ -359,54 +360,10 @@ async fn fresh_store(redis: &TestRedis) -> RedisSessionStore {
     RedisSessionStore::new(redis.conn().await, fresh_prefix())
 }
 
-/// A record expiring `secs` seconds from now (negative: already expired).
-fn record(user: &str, secs: i64) -> Record {
-    Record {
-        id: Id::default(),
-        data: HashMap::from([("user".to_owned(), json!(user))]),
-        expiry_date: OffsetDateTime::now_utc()
-            .replace_nanosecond(0)
-            .expect("0 is a valid nanosecond")
-            + Duration::seconds(secs),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_sessions_save_load_delete() {
     let redis = TestRedis::start().await;
-    let store = fresh_store(&redis).await;
-    let mut alice = record("alice", 3600);
-    store.create(&mut alice).await.expect("create");
-    assert_eq!(
-        store.load(&alice.id).await.expect("load"),
-        Some(alice.clone())
-    );
-
-    alice.data.insert("csrf".into(), json!("token"));
-    alice.expiry_date += Duration::hours(1);
-    store.save(&alice).await.expect("save");
-    assert_eq!(
-        store.load(&alice.id).await.expect("load"),
-        Some(alice.clone()),
-        "save replaces data and expiry"
-    );
-
-    let bob = record("bob", 3600);
-    store.save(&bob).await.expect("save of a new id inserts");
-    assert_eq!(store.load(&bob.id).await.expect("load"), Some(bob.clone()));
-
-    store.delete(&alice.id).await.expect("delete");
-    assert_eq!(store.load(&alice.id).await.expect("load"), None);
-    store
-        .delete(&alice.id)
-        .await
-        .expect("deleting twice is fine");
-    assert_eq!(
-        store.load(&bob.id).await.expect("load"),
-        Some(bob),
-        "other sessions stay"
-    );
-    assert_eq!(store.load(&Id::default()).await.expect("load"), None);
+    saves_loads_and_deletes(&fresh_store(&redis).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -463,22 +420,5 @@ async fn redis_sessions_expire_with_their_record() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_sessions_create_never_overwrites_an_existing_id() {
     let redis = TestRedis::start().await;
-    let store = fresh_store(&redis).await;
-    let first = record("alice", 3600);
-    store.save(&first).await.expect("save");
-
-    let mut colliding = record("mallory", 3600);
-    colliding.id = first.id;
-    store.create(&mut colliding).await.expect("create");
-    assert_ne!(colliding.id, first.id, "create draws a new id on collision");
-    assert_eq!(
-        store.load(&first.id).await.expect("load"),
-        Some(first),
-        "the existing session is untouched"
-    );
-    assert_eq!(
-        store.load(&colliding.id).await.expect("load"),
-        Some(colliding),
-        "the new session is stored under its new id"
-    );
+    creates_never_overwrite(&fresh_store(&redis).await).await;
 }

@@ -1,4 +1,5 @@
-//! The SQLite web session store: what tower-sessions expects of a store, and the expiry sweep.
+//! The web session stores: what tower-sessions expects of any store (the scenarios here also
+//! run on Redis, in `redis_backend.rs`), and the SQLite store's expiry sweep.
 
 use std::collections::HashMap;
 
@@ -15,7 +16,7 @@ async fn fresh(dirs: &Dirs) -> SqliteSessionStore {
 }
 
 /// A record expiring `secs` seconds from now (negative: already expired).
-fn record(user: &str, secs: i64) -> Record {
+pub(crate) fn record(user: &str, secs: i64) -> Record {
     Record {
         id: Id::default(),
         data: HashMap::from([("user".to_owned(), json!(user))]),
@@ -30,7 +31,11 @@ fn record(user: &str, secs: i64) -> Record {
 #[tokio::test]
 async fn save_load_delete() {
     let dirs = Dirs::default();
-    let store = fresh(&dirs).await;
+    saves_loads_and_deletes(&fresh(&dirs).await).await;
+}
+
+/// Create, load, save (replacing data and expiry, or inserting a new id), delete.
+pub(crate) async fn saves_loads_and_deletes(store: &dyn SessionStore) {
     let mut alice = record("alice", 3600);
     store.create(&mut alice).await.expect("create");
     assert_eq!(
@@ -94,7 +99,11 @@ async fn expired_sessions_are_ignored_then_swept() {
 #[tokio::test]
 async fn create_never_overwrites_an_existing_id() {
     let dirs = Dirs::default();
-    let store = fresh(&dirs).await;
+    creates_never_overwrite(&fresh(&dirs).await).await;
+}
+
+/// `create` on a taken id draws a new one and leaves the existing session alone.
+pub(crate) async fn creates_never_overwrite(store: &dyn SessionStore) {
     let first = record("alice", 3600);
     store.save(&first).await.expect("save");
 
