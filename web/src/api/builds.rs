@@ -16,7 +16,7 @@ use futures::Stream;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, KeyCaller};
 use crate::builds::{self, Queued};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, ContainerId};
@@ -148,7 +148,7 @@ pub struct BuildDetail {
         (status = 429, description = "Too many builds queued or running for this user", body = ErrorBody)))]
 pub async fn build_git(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    KeyCaller(caller): KeyCaller,
     ContainerId(id): ContainerId,
 ) -> Result<(StatusCode, Json<QueuedView>), ApiError> {
     let queued = builds::queue_build(&state, &caller, &id, None, false).await?;
@@ -176,7 +176,7 @@ pub struct TagSegment {
         (status = 429, description = "Too many builds queued or running for this user", body = ErrorBody)))]
 pub async fn build_tag(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    KeyCaller(caller): KeyCaller,
     ContainerId(id): ContainerId,
     tag: Result<Path<TagSegment>, PathRejection>,
 ) -> Result<(StatusCode, Json<QueuedView>), ApiError> {

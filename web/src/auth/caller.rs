@@ -13,6 +13,7 @@ use tower_sessions::Session;
 
 use super::keys::{Presented, authenticate_key};
 use super::session::USER_KEY;
+use super::{csrf, origin};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -30,8 +31,55 @@ impl FromRequestParts<AppState> for Caller {
         let Ok(session) = Session::from_request_parts(parts, state).await else {
             return Ok(Self(Principal::Anonymous));
         };
-        session_principal(state, &session).await.map(Self)
+        let principal = session_principal(state, &session).await?;
+        if principal.actor().is_some() && !origin::is_safe(&parts.method) {
+            require_same_site(parts, state, &session).await?;
+        }
+        Ok(Self(principal))
     }
+}
+
+/// The principal behind an API key, for the hook URLs a script or another site calls: the
+/// session cookie is ignored, so a link elsewhere cannot rebuild (and overwrite) a tag with a
+/// signed-in visitor's rights.
+pub(crate) struct KeyCaller(pub Principal);
+
+impl FromRequestParts<AppState> for KeyCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match presented_key(parts)? {
+            Some(presented) => authenticate_key(state, presented).await.map(Self),
+            None => Err(ApiError::unauthorized(
+                "this hook takes an API key: `?apikey=KEY`, `Authorization: Bearer KEY` or Basic `user:KEY`",
+            )),
+        }
+    }
+}
+
+/// Refuses a state-changing request authenticated by the session cookie unless it provably
+/// came from our own pages (see [`origin`]).
+async fn require_same_site(
+    parts: &Parts,
+    state: &AppState,
+    session: &Session,
+) -> Result<(), ApiError> {
+    match origin::provenance(&parts.headers, &state.settings.public_url) {
+        origin::Provenance::SameOrigin => Ok(()),
+        origin::Provenance::CrossSite => Err(cross_site()),
+        origin::Provenance::Unknown => match origin::presented_token(parts) {
+            Some(token) => csrf::verify(session, token).await,
+            None => Err(cross_site()),
+        },
+    }
+}
+
+fn cross_site() -> ApiError {
+    ApiError::forbidden(
+        "csrf",
+        "this request did not come from this site: send it from the portal's pages, with the \
+         session's token in `X-CSRF-Token`, or authenticate with an API key",
+    )
 }
 
 /// The signed-in user of a browser session, or anonymous. A user disabled since they signed

@@ -5,8 +5,9 @@
 mod caller;
 pub(crate) mod csrf;
 mod keys;
+mod origin;
 pub(crate) mod session;
 pub(crate) mod throttle;
 
-pub(crate) use caller::{Caller, decode_basic, session_principal, session_unavailable};
+pub(crate) use caller::{Caller, KeyCaller, decode_basic, session_principal, session_unavailable};
 pub(crate) use keys::{KeyCache, Presented, authenticate_key};

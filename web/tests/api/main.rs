@@ -7,6 +7,7 @@ mod build_pages;
 mod builds;
 mod cache;
 mod catalogue;
+mod cross_site;
 mod deletion;
 mod errors;
 mod events;
