@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::viewer::{Nav, Viewer};
 use super::{PageError, render};
 use crate::auth::csrf;
+use crate::auth::redirect::same_site_path;
 use crate::extract::ClientAddr;
 use crate::state::AppState;
 
@@ -55,7 +56,7 @@ pub async fn form(
     viewer: Viewer,
     query: Result<axum::extract::Query<LoginQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    let next = safe_next(&query.map(|q| q.0.next).unwrap_or_default());
+    let next = same_site_path(&query.map(|q| q.0.next).unwrap_or_default());
     if viewer.principal.actor().is_some() {
         return Ok(Redirect::to(&next).into_response());
     }
@@ -77,7 +78,7 @@ pub async fn submit(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     viewer.check_csrf(&form.csrf).await?;
-    let next = safe_next(&form.next);
+    let next = same_site_path(&form.next);
     let name = form.name.trim().to_owned();
     let refuse = |status: StatusCode, error: String, csrf: String| {
         render(
@@ -146,13 +147,4 @@ async fn check_password(state: &AppState, name: &str, password: String) -> Resul
         .await
         .unwrap_or(false);
     Ok(known && matches)
-}
-
-/// Only same-site paths: `next` must not send a user to another site after login.
-fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next.to_owned()
-    } else {
-        "/".to_owned()
-    }
 }

@@ -436,3 +436,34 @@ async fn two_portals_sharing_coordination_share_login_throttling() {
         "a portal with its own state does not"
     );
 }
+
+/// `next` after sign-in stays on this site, whatever a crafted link puts in it.
+#[tokio::test]
+async fn next_after_sign_in_never_leaves_the_site() {
+    let app = app().await;
+    for (encoded, expected) in [
+        ("%2Faccount", "/account"),
+        ("%2F%09%2Fevil.example", "/"),
+        ("%2F%0A%2Fevil.example", "/"),
+        ("%2F%2Fevil.example", "/"),
+        ("%2F%5Cevil.example", "/"),
+        ("%2F%5C%2Fevil.example", "/"),
+        ("%20%2F%2Fevil.example", "/"),
+        ("https%3A%2F%2Fevil.example", "/"),
+        ("javascript%3Aalert(1)", "/"),
+        ("%2F%252F%252Fevil.example", "/"),
+    ] {
+        let mut browser = app.browser();
+        browser.get("/login").await;
+        let form = format!(
+            "csrf={}&name=olivia&password={PASSWORD}&next={encoded}",
+            browser.csrf
+        );
+        let response = browser.post_form("/login", &form).await;
+        assert_eq!(response.status, 303, "{encoded}: {}", response.body);
+        assert_eq!(location(&response), expected, "{encoded}");
+        // Signed in, the login page redirects at once: the same rule applies.
+        let again = browser.get(&format!("/login?next={encoded}")).await;
+        assert_eq!(location(&again), expected, "{encoded} (signed in)");
+    }
+}
