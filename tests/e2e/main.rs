@@ -10,4 +10,5 @@ mod distributed;
 mod gitd;
 mod registry;
 mod restart;
+mod secrets;
 mod users;

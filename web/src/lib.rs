@@ -16,6 +16,7 @@ mod metrics;
 mod middleware;
 pub mod openapi;
 mod pages;
+mod redact;
 pub mod registry;
 mod state;
 pub mod views;

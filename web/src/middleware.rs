@@ -56,7 +56,7 @@ pub fn stack(app: Router, state: AppState) -> Router {
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
             .layer(PropagateRequestIdLayer::new(request_id))
-            .layer(TraceLayer::new_for_http())
+            .layer(TraceLayer::new_for_http().make_span_with(request_span))
             .layer(from_fn_with_state(state, record_metrics))
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(TimeoutLayer::with_status_code(
@@ -67,6 +67,17 @@ pub fn stack(app: Router, state: AppState) -> Router {
             .layer(headers)
             .layer(from_fn(auth::session::secure_behind_https_proxy))
             .layer(session_layer),
+    )
+}
+
+/// The span every log line of a request carries. Like tower-http's default (method, URI,
+/// version, at DEBUG), except that credentials in the query string are redacted.
+fn request_span(request: &Request) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        uri = %crate::redact::uri_for_log(request.uri()),
+        version = ?request.version(),
     )
 }
 
