@@ -36,6 +36,10 @@ pub struct WebConfig {
     /// Visibility of new containers (created in the portal or by a first push) unless the
     /// creator says otherwise.
     pub default_visibility: crate::model::Visibility,
+    /// A bearer token that `/metrics` requires when set (then it counts private containers
+    /// too); empty: `/metrics` is open and counts public containers only.
+    #[serde(default)]
+    pub metrics_token: Secret<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -191,6 +195,15 @@ impl Config {
             return bad(
                 "registry.sync_interval_secs",
                 "must be 0 (off) or between 10 and 604800 (a week)",
+            );
+        }
+        let metrics_token = self.web.metrics_token.expose();
+        if !metrics_token.is_empty()
+            && (metrics_token.len() < 16 || !metrics_token.chars().all(|c| c.is_ascii_graphic()))
+        {
+            return bad(
+                "web.metrics_token",
+                "must be empty or at least 16 printable characters without spaces",
             );
         }
         if !(1..=100).contains(&self.web.page_size) {

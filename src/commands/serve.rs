@@ -40,6 +40,7 @@ pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Resu
         public_url: config.web.public_url.clone(),
         default_public: config.web.default_visibility.is_public(),
         max_pending_builds: config.builder.max_pending_per_user,
+        metrics_token: Some(config.web.metrics_token.expose().clone()).filter(|t| !t.is_empty()),
     };
     let ports = Ports {
         store: backends.store.clone(),

@@ -47,3 +47,44 @@ async fn credentials_in_query_strings_never_reach_the_log() {
         assert!(!text.contains(leaked), "`{leaked}` is in the log");
     }
 }
+
+/// With `web.metrics_token`, `/metrics` wants it, and then counts private containers too.
+#[tokio::test]
+async fn a_metrics_token_protects_the_full_figures() {
+    const TOKEN: &str = "metrics-token-for-the-e2e-test";
+    let site = Site::new().with_env("BIOSHADOCK__WEB__METRICS_TOKEN", TOKEN);
+    site.add_user("alice", "alice password");
+    let key = api_key(&site, "alice", "read,push");
+    let _server = site.serve().await;
+    for (name, visible) in [("alice/open", true), ("alice/hidden", false)] {
+        crate::registry::create_container(
+            &site,
+            &key,
+            serde_json::json!({ "name": name, "visible": visible }),
+        )
+        .await;
+    }
+    let client = http();
+    for authorization in [
+        None,
+        Some("Bearer wrong-token-of-some-length"),
+        Some("Basic eDp5"),
+    ] {
+        let mut request = client.get(site.url("/metrics"));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 401, "{authorization:?}");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    }
+    let response = client
+        .get(site.url("/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("bioshadock_containers 2\n"), "{text}");
+}

@@ -106,6 +106,9 @@ pub struct Metrics {
     last_sync: Gauge<f64, AtomicU64>,
     sync_lag: Gauge<f64, AtomicU64>,
     builder: BuilderMetrics,
+    /// Held from setting the catalogue gauges to encoding them: an open and a token-bearing
+    /// `/metrics` at the same time see different figures, and neither may encode the other's.
+    rendering: std::sync::Mutex<()>,
 }
 
 impl Metrics {
@@ -163,6 +166,7 @@ impl Metrics {
         Self {
             registry,
             builder,
+            rendering: std::sync::Mutex::new(()),
             requests,
             durations,
             registry_events,
@@ -219,6 +223,7 @@ impl Metrics {
         queued: Option<u64>,
         uptime: f64,
     ) -> String {
+        let _rendering = self.rendering.lock().unwrap_or_else(|e| e.into_inner());
         let as_gauge = |v: Option<u64>| v.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
         self.containers.set(as_gauge(containers));
         self.indexed.set(as_gauge(indexed));

@@ -31,6 +31,9 @@ pub struct WebSettings {
     pub default_public: bool,
     /// Queued or running builds one user may have (`builder.max_pending_per_user`).
     pub max_pending_builds: u64,
+    /// The bearer token `/metrics` requires (`web.metrics_token`); `None`: open, public
+    /// figures only.
+    pub metrics_token: Option<String>,
 }
 
 /// The ports the portal talks to, as the binary (or a test) opened them.

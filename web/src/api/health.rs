@@ -2,11 +2,15 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bioshadock_core::Audience;
+use bioshadock_core::query::SearchQuery;
 use serde::Serialize;
+use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
+use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
 /// The state of each backend.
@@ -131,14 +135,34 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// Prometheus metrics in the text exposition format.
+///
+/// Open to anyone unless `web.metrics_token` is set; an open `/metrics` counts public
+/// containers only, so that it tells an anonymous caller nothing the catalogue would not.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
+        (status = 401, description = "`web.metrics_token` is set and the request does not carry it", body = ErrorBody)))]
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let audience = match &state.settings.metrics_token {
+        None => Audience::Public,
+        Some(token) if bearer_matches(&headers, token) => Audience::Everyone,
+        Some(_) => {
+            let mut response = ApiError::unauthorized(
+                "`/metrics` needs `Authorization: Bearer TOKEN` (web.metrics_token)",
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return response;
+        }
+    };
+    let everything = SearchQuery::parse("").expect("the empty query parses");
     let (containers, indexed, queued) = tokio::join!(
-        state.store.count(&bioshadock_core::Audience::Everyone),
-        state.search.doc_count(),
+        state.store.count(&audience),
+        state.search.search(&everything, &audience, 0, 1),
         state.queue.queued_count()
     );
+    let indexed = indexed.map(|hits| hits.total);
     let uptime = state.started.elapsed().as_secs_f64();
     match state.sync.last() {
         Some(last) => {
@@ -161,4 +185,17 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         )],
         text,
     )
+        .into_response()
+}
+
+/// Whether the request carries `Authorization: Bearer TOKEN`, compared in constant time.
+fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, value)| value.trim())
+        .unwrap_or_default();
+    bool::from(presented.as_bytes().ct_eq(token.as_bytes()))
 }

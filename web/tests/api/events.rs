@@ -634,6 +634,7 @@ async fn the_worker_reads_a_pushed_index_back_from_the_registry() {
         public_url: "http://portal.example.org".into(),
         default_public: false,
         max_pending_builds: 3,
+        metrics_token: None,
     };
     let mut registry = registry_auth();
     registry.registry_url = url;

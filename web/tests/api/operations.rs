@@ -16,18 +16,25 @@ async fn healthz_reports_each_backend() {
 
 #[tokio::test]
 async fn metrics_are_prometheus_text_with_catalogue_figures() {
-    let app = TestApp::with(vec![public("lab/a", 1), private("lab/b", 2)]).await;
+    // An open `/metrics` (no `web.metrics_token`) counts public containers only: the private
+    // one must not show in any figure an anonymous caller reads.
+    let app = TestApp::with(vec![
+        public("lab/a", 1),
+        private("lab/b", 2),
+        private("lab/c", 3),
+    ])
+    .await;
     app.get("/container/all").await;
     let response = app.get("/metrics").await;
     assert_eq!(response.status, 200);
     assert!(response.content_type().starts_with("text/plain"));
     assert!(
-        response.body.contains("bioshadock_containers 2"),
+        response.body.contains("bioshadock_containers 1\n"),
         "{}",
         response.body
     );
     assert!(
-        response.body.contains("bioshadock_search_documents 2"),
+        response.body.contains("bioshadock_search_documents 1\n"),
         "{}",
         response.body
     );

@@ -106,6 +106,7 @@ impl TestApp {
                 public_url: "http://portal.example.org".into(),
                 default_public: true,
                 max_pending_builds: 3,
+                metrics_token: None,
             },
             registry,
         );
