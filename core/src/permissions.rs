@@ -8,6 +8,8 @@
 //!   and admins (and editors, in `library/`) manage visibility and members and may delete.
 //! - A caller signed in with an API key holds only the key's scopes: seeing private
 //!   containers needs `read`, any change needs `push`, queueing builds needs `build`.
+//! - A key may mint keys only with scopes it holds and expiring no later than itself, and may
+//!   revoke only keys whose scopes it holds; a session or password may do either freely.
 
 use crate::Audience;
 use crate::accounts::{LIBRARY_NAMESPACE, Role, Scope, Scopes, User, UserName};
@@ -18,8 +20,12 @@ use crate::model::{Access, Container};
 pub enum Credential {
     /// A browser session (all scopes).
     Session,
-    /// An API key, by its public id.
-    ApiKey(String),
+    /// An API key: its public id, and when it stops working (the keys it may mint cannot
+    /// outlive it).
+    ApiKey {
+        id: String,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// A password sent with a request (the registry token service's Basic credentials).
     Password,
     /// The command line on the server (all scopes).
@@ -67,6 +73,49 @@ impl Rights {
         push: false,
         manage: false,
     };
+}
+
+impl Actor {
+    /// Whether this actor may create a key of its own with `scopes`, expiring at
+    /// `expires_at` (`None`: never). A key cannot widen itself: no scope it lacks, and no life
+    /// beyond its own (an expiring key cannot mint one that never expires).
+    pub fn may_mint_key(
+        &self,
+        scopes: &Scopes,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<(), Denied> {
+        let Credential::ApiKey {
+            expires_at: own_expiry,
+            ..
+        } = &self.credential
+        else {
+            return Ok(());
+        };
+        if !scopes.is_subset(&self.scopes) {
+            return Err(Denied::Forbidden(
+                "a key cannot create a key with scopes it does not have".into(),
+            ));
+        }
+        match (own_expiry, expires_at) {
+            (None, _) => Ok(()),
+            (Some(own), Some(new)) if new <= *own => Ok(()),
+            (Some(own), _) => Err(Denied::Forbidden(format!(
+                "this key expires at {}: a key it creates must expire no later (give `expires_in_days`)",
+                own.format("%Y-%m-%d %H:%M UTC")
+            ))),
+        }
+    }
+
+    /// Whether this actor may revoke `key` (one of its user's keys): a key may revoke only
+    /// keys whose every scope it holds, so a `read` key cannot take away a `push` key.
+    pub fn may_revoke_key(&self, key: &crate::accounts::ApiKey) -> Result<(), Denied> {
+        match &self.credential {
+            Credential::ApiKey { .. } if !key.scopes.is_subset(&self.scopes) => Err(
+                Denied::Forbidden("a key cannot revoke a key with scopes it does not have".into()),
+            ),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Why something was refused; the web maps these to 401/403.

@@ -14,7 +14,10 @@ fn with_key(name: &str, scopes: &str) -> Principal {
     Principal::user(
         user(name, Role::User),
         Scopes::parse_list(scopes).unwrap(),
-        Credential::ApiKey("0123456789ab".into()),
+        Credential::ApiKey {
+            id: "0123456789ab".into(),
+            expires_at: None,
+        },
     )
 }
 
@@ -166,4 +169,61 @@ fn library_owner_is_the_creator_elsewhere_the_namespace() {
     let eddie = UserName::parse("eddie").unwrap();
     assert_eq!(owner_for("library", &eddie), "eddie");
     assert_eq!(owner_for("olivia", &eddie), "olivia");
+}
+
+#[test]
+fn keys_mint_and_revoke_only_within_themselves() {
+    use crate::accounts::ApiKey;
+    let now = crate::model::now();
+    let in_days = |d: i64| Some(now + chrono::Duration::days(d));
+    let actor = |scopes: &str, credential: Credential| Actor {
+        user: user("olivia", Role::User),
+        scopes: Scopes::parse_list(scopes).unwrap(),
+        credential,
+    };
+    let key = |scopes: &str, expires_at| {
+        actor(
+            scopes,
+            Credential::ApiKey {
+                id: "0123456789ab".into(),
+                expires_at,
+            },
+        )
+    };
+    let read = Scopes::parse_list("read").unwrap();
+    let push = Scopes::parse_list("read,push").unwrap();
+
+    let expiring = key("read,push", in_days(10));
+    assert!(expiring.may_mint_key(&read, in_days(9)).is_ok());
+    assert!(expiring.may_mint_key(&read, in_days(10)).is_ok());
+    assert!(expiring.may_mint_key(&read, in_days(11)).is_err());
+    assert!(expiring.may_mint_key(&read, None).is_err(), "never expires");
+    let forever = key("read", None);
+    assert!(forever.may_mint_key(&read, None).is_ok());
+    assert!(forever.may_mint_key(&push, None).is_err(), "wider scopes");
+    for free in [Credential::Session, Credential::Password, Credential::Local] {
+        assert!(
+            actor("read,push,build", free)
+                .may_mint_key(&push, None)
+                .is_ok()
+        );
+    }
+
+    let stored = |scopes: &Scopes| ApiKey {
+        id: "ba9876543210".into(),
+        user: UserName::parse("olivia").unwrap(),
+        label: "other".into(),
+        scopes: scopes.clone(),
+        created_at: now,
+        expires_at: None,
+        last_used_at: None,
+        revoked: false,
+    };
+    assert!(forever.may_revoke_key(&stored(&push)).is_err());
+    assert!(forever.may_revoke_key(&stored(&read)).is_ok());
+    assert!(
+        actor("read", Credential::Session)
+            .may_revoke_key(&stored(&push))
+            .is_ok()
+    );
 }

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bioshadock_core::accounts::{ApiKey, KeySecret, Scope, Scopes, User};
 use bioshadock_core::model;
-use bioshadock_core::permissions::{Actor, Credential, Principal};
+use bioshadock_core::permissions::{Actor, Principal};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -174,12 +174,6 @@ pub(crate) async fn mint_key(
     if scopes.is_empty() {
         return Err(ApiError::bad_request("a key needs at least one scope"));
     }
-    if matches!(actor.credential, Credential::ApiKey(_)) && !scopes.is_subset(&actor.scopes) {
-        return Err(ApiError::forbidden(
-            "insufficient_scope",
-            "a key cannot create a key with more scopes than it has",
-        ));
-    }
     let now = model::now();
     let expires_at = match expires_in_days {
         None => None,
@@ -192,6 +186,9 @@ pub(crate) async fn mint_key(
             )));
         }
     };
+    actor
+        .may_mint_key(&scopes, expires_at)
+        .map_err(|denied| ApiError::forbidden("insufficient_scope", denied.to_string()))?;
     let secret = KeySecret::generate();
     let key = ApiKey {
         id: secret.id().to_owned(),
@@ -212,11 +209,18 @@ pub(crate) async fn mint_key(
 }
 
 pub(crate) async fn revoke(state: &AppState, actor: &Actor, id: &str) -> Result<(), ApiError> {
+    let unknown = || ApiError::not_found(format!("you have no key `{id}`"));
+    let key = match state.keys.find_key(id).await {
+        Ok((key, _hash)) if key.user == actor.user.name => key,
+        Ok(_) | Err(bioshadock_core::PortError::NotFound) => return Err(unknown()),
+        Err(e) => return Err(e.into()),
+    };
+    actor
+        .may_revoke_key(&key)
+        .map_err(|denied| ApiError::forbidden("insufficient_scope", denied.to_string()))?;
     match state.keys.revoke_key(&actor.user.name, id).await {
         Ok(()) => {}
-        Err(bioshadock_core::PortError::NotFound) => {
-            return Err(ApiError::not_found(format!("you have no key `{id}`")));
-        }
+        Err(bioshadock_core::PortError::NotFound) => return Err(unknown()),
         Err(e) => return Err(e.into()),
     }
     state.key_cache.forget_user(actor.user.name.as_str());

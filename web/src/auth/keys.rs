@@ -138,7 +138,10 @@ pub(crate) async fn authenticate_key(
     Ok(Principal::user(
         user,
         key.scopes,
-        Credential::ApiKey(key.id),
+        Credential::ApiKey {
+            id: key.id,
+            expires_at: key.expires_at,
+        },
     ))
 }
 

@@ -402,3 +402,99 @@ async fn using_a_key_records_when_it_was_last_used() {
         .clone();
     assert!(entry["last_used_at"].is_string(), "{entry}");
 }
+
+/// A key of `olivia`'s with these scopes, expiring in `days`, stored directly.
+async fn expiring_key(app: &TestApp, scopes: &str, days: i64) -> String {
+    let secret = KeySecret::generate();
+    let key = ApiKey {
+        id: secret.id().to_owned(),
+        user: UserName::parse("olivia").unwrap(),
+        label: "expiring".into(),
+        scopes: Scopes::parse_list(scopes).unwrap(),
+        created_at: now(),
+        expires_at: Some(now() + chrono::Duration::days(days)),
+        last_used_at: None,
+        revoked: false,
+    };
+    app.backends
+        .keys
+        .create_key(&key, &secret.hash())
+        .await
+        .unwrap();
+    secret.expose().to_owned()
+}
+
+#[tokio::test]
+async fn a_key_cannot_mint_a_key_that_outlives_it() {
+    let (app, forever) = app_with_olivia().await;
+    let expiring = expiring_key(&app, "read,build,push", 10).await;
+    let before = app.with_key(&forever, get("/user/keys")).await.json();
+    for body in [
+        r#"{"label":"forever","scopes":["read"]}"#,
+        r#"{"label":"longer","scopes":["read"],"expires_in_days":30}"#,
+        r#"{"label":"just longer","scopes":["read"],"expires_in_days":11}"#,
+    ] {
+        let response = app
+            .with_key(&expiring, json("POST", "/user/keys", body))
+            .await;
+        response.assert_error(403, "insufficient_scope");
+        assert!(response.body.contains("expire"), "{}", response.body);
+    }
+    let after = app.with_key(&forever, get("/user/keys")).await.json();
+    assert_eq!(
+        before.as_array().unwrap().len(),
+        after.as_array().unwrap().len(),
+        "no key was created: {after}"
+    );
+    let shorter = app
+        .with_key(
+            &expiring,
+            json(
+                "POST",
+                "/user/keys",
+                r#"{"label":"shorter","scopes":["read"],"expires_in_days":9}"#,
+            ),
+        )
+        .await;
+    assert_eq!(shorter.status, 201, "{}", shorter.body);
+    // A key that never expires may mint one that never expires.
+    let unbounded = app
+        .with_key(
+            &forever,
+            json("POST", "/user/keys", r#"{"label":"also forever"}"#),
+        )
+        .await;
+    assert_eq!(unbounded.status, 201, "{}", unbounded.body);
+}
+
+#[tokio::test]
+async fn a_key_can_revoke_only_keys_whose_scopes_it_holds() {
+    let (app, push) = app_with_olivia().await;
+    let read = app.key("olivia", "read").await;
+    let delete = |id: String| {
+        Request::delete(format!("/user/keys/{id}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    app.with_key(&read, delete(key_id(&push)))
+        .await
+        .assert_error(403, "insufficient_scope");
+    let still = app.with_key(&push, get("/user")).await;
+    assert_eq!(still.status, 200, "the push key still works");
+    let revoked = app.with_key(&push, delete(key_id(&read))).await;
+    assert_eq!(revoked.status, 204, "{}", revoked.body);
+    app.with_key(&read, get("/user"))
+        .await
+        .assert_error(401, "unauthorized");
+    // Signed in with the password, everything may be revoked.
+    let mut browser = app.login("olivia", PASSWORD).await;
+    let page = browser
+        .send(
+            Request::delete(format!("/user/keys/{}", key_id(&push)))
+                .header("sec-fetch-site", "same-origin")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(page.status, 204, "{}", page.body);
+}

@@ -16,7 +16,10 @@ fn with_key(name: &str, scopes: &str) -> Principal {
     Principal::user(
         User::new(UserName::parse(name).unwrap(), Role::User),
         Scopes::parse_list(scopes).unwrap(),
-        Credential::ApiKey("0123456789ab".into()),
+        Credential::ApiKey {
+            id: "0123456789ab".into(),
+            expires_at: None,
+        },
     )
 }
 
@@ -256,7 +259,10 @@ fn api_keys_hold_only_their_scopes() {
     let admin_key = Principal::user(
         User::new(UserName::parse("root").unwrap(), Role::Admin),
         Scopes::parse_list("push").unwrap(),
-        Credential::ApiKey("0123456789ab".into()),
+        Credential::ApiKey {
+            id: "0123456789ab".into(),
+            expires_at: None,
+        },
     );
     assert_eq!(grant(&admin_key, &scope("registry:catalog:*"), None), None);
 }
