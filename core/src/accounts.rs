@@ -16,7 +16,8 @@ use crate::names::{self, NameError};
 
 pub use keys::{ApiKey, KeySecret, Scope, Scopes, hash_key};
 pub use password::{
-    MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, PasswordError, decoy_hash, hash_password, verify_password,
+    MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, PasswordError, VerifyMemory, decoy_hash, hash_password,
+    verify_password, verify_password_in,
 };
 
 /// The curated namespace that only admins and editors publish into.

@@ -11,4 +11,5 @@ mod gitd;
 mod registry;
 mod restart;
 mod secrets;
+mod throttle;
 mod users;

@@ -77,6 +77,8 @@ pub struct AppState {
     pub(crate) cache: Arc<crate::cache::ReadCache>,
     pub(crate) key_cache: Arc<KeyCache>,
     pub(crate) passwords: Arc<PasswordCache>,
+    /// The argon2 verifiers: a bounded number at once (callers queue, not fail).
+    pub(crate) verifiers: Arc<crate::auth::password_check::Verifiers>,
     pub(crate) throttle: Arc<LoginThrottle>,
     pub(crate) metrics: Arc<Metrics>,
     /// Reconciliation with the registry: one run at a time, and the last success.
@@ -102,6 +104,7 @@ impl AppState {
             cache: Arc::default(),
             key_cache: Arc::default(),
             passwords: Arc::default(),
+            verifiers: Arc::default(),
             metrics: Arc::new(Metrics::new()),
             sync: Arc::default(),
             started: Instant::now(),

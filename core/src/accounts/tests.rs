@@ -102,3 +102,23 @@ fn expired_and_revoked_keys_are_unusable() {
     key.revoked = true;
     assert!(!key.is_usable(now));
 }
+
+#[test]
+fn verifying_in_reused_memory_agrees_with_the_library() {
+    let hash = hash_password("correct horse").unwrap();
+    let mut memory = VerifyMemory::default();
+    for _ in 0..3 {
+        assert!(verify_password_in(&mut memory, "correct horse", &hash));
+        assert!(!verify_password_in(&mut memory, "correct horsf", &hash));
+    }
+    assert!(!verify_password_in(&mut memory, "anything", decoy_hash()));
+    assert!(!verify_password_in(
+        &mut memory,
+        "correct horse",
+        "not a hash"
+    ));
+    // A stored hash that asks for 1 GiB is refused, not computed.
+    let greedy = hash.replacen("m=19456", "m=1048576", 1);
+    assert_ne!(greedy, hash);
+    assert!(!verify_password_in(&mut memory, "correct horse", &greedy));
+}

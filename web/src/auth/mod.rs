@@ -6,6 +6,7 @@ mod caller;
 pub(crate) mod csrf;
 mod keys;
 mod origin;
+pub(crate) mod password_check;
 pub(crate) mod redirect;
 pub(crate) mod session;
 pub(crate) mod throttle;

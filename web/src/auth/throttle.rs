@@ -1,10 +1,17 @@
-//! Login throttling: after too many failed logins for one user name or from one client
-//! address within a window, further attempts are refused until the window has passed, without
-//! even checking the password (so guessing costs the attacker time, and us no hashing).
+//! Login throttling, for the sign-in form and the registry token service alike.
+//!
+//! - Per user name, every attempt is counted *before* its password is verified, atomically
+//!   (the count comes back from the increment), so a hundred parallel guesses cannot all slip
+//!   under the limit while the first ones are still hashing. Past the limit the user is
+//!   locked for the rest of the window and no password is verified; a correct password clears
+//!   the count.
+//! - Per client address, only failures are counted, and they never refuse a correct password:
+//!   many people behind one busy NAT must still sign in while someone there guesses. A wrong
+//!   password from an address over its limit is answered 429 instead of 401.
 //!
 //! The counts live in the coordination port: in memory in embedded mode (a restart forgets
 //! them, which bounds a lock-out's damage), on Redis in distributed mode, so that every `web`
-//! process counts the same failures; there they expire with their window. If the port fails,
+//! process counts the same attempts; there they expire with their window. If the port fails,
 //! logins are let through (with a warning) rather than refused: an outage of the shared state
 //! must not lock everybody out.
 
@@ -14,9 +21,9 @@ use std::time::Duration;
 
 use bioshadock_core::ports::coordination::Coordination;
 
-/// Failures allowed per user name in one window.
+/// Attempts allowed per user name in one window (the last one may succeed).
 const PER_USER: u32 = 5;
-/// Failures allowed per client address in one window (several users may share a NAT).
+/// Failures per client address in one window after which its wrong passwords get 429.
 const PER_ADDRESS: u32 = 20;
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
@@ -37,44 +44,48 @@ impl LoginThrottle {
         Self { coordination }
     }
 
-    /// `Err(seconds to wait)` when this user or address has failed too often lately.
-    pub async fn check(&self, user: &str, address: Option<IpAddr>) -> Result<(), u64> {
-        let by_user = self.blocked(&user_key(user), PER_USER).await;
-        let by_address = match address {
-            Some(a) => self.blocked(&address_key(a), PER_ADDRESS).await,
-            None => None,
-        };
-        match by_user.max(by_address) {
-            Some(wait) => Err(wait),
-            None => Ok(()),
-        }
-    }
-
-    /// Seconds to wait if `key` has reached `limit` failures in its window.
-    async fn blocked(&self, key: &str, limit: u32) -> Option<u64> {
-        match self.coordination.failures(key).await {
-            Ok(Some((count, left))) if count >= limit => Some(left.as_secs().max(1)),
-            Ok(_) => None,
+    /// Counts one attempt for `user`; `Err(seconds to wait)` when the user is locked (this
+    /// attempt went past the limit), and then the password must not be verified.
+    pub async fn attempt(&self, user: &str) -> Result<(), u64> {
+        let key = user_key(user);
+        match self.coordination.add_failure(&key, WINDOW).await {
+            Ok(count) if count > PER_USER => Err(self.seconds_left(&key).await),
+            Ok(_) => Ok(()),
             Err(e) => {
-                tracing::warn!(error = %e, "cannot read login failures; not throttling");
-                None
+                tracing::warn!(error = %e, "cannot count a login attempt; not throttling");
+                Ok(())
             }
         }
     }
 
-    pub async fn failed(&self, user: &str, address: Option<IpAddr>) {
-        let keys = std::iter::once(user_key(user)).chain(address.map(address_key));
-        for key in keys {
-            if let Err(e) = self.coordination.add_failure(&key, WINDOW).await {
-                tracing::warn!(error = %e, "cannot count a login failure");
-            }
-        }
-    }
-
-    /// A successful login clears the user's failures (not the address's).
+    /// A correct password: the user's attempts are forgotten (the address's failures stay).
     pub async fn succeeded(&self, user: &str) {
         if let Err(e) = self.coordination.clear_failures(&user_key(user)).await {
-            tracing::warn!(error = %e, "cannot clear login failures");
+            tracing::warn!(error = %e, "cannot clear login attempts");
+        }
+    }
+
+    /// A wrong password (the user's attempt is already counted). `Err(seconds to wait)` when
+    /// the address is now over its limit.
+    pub async fn failed(&self, address: Option<IpAddr>) -> Result<(), u64> {
+        let Some(address) = address else {
+            return Ok(());
+        };
+        let key = address_key(address);
+        match self.coordination.add_failure(&key, WINDOW).await {
+            Ok(count) if count > PER_ADDRESS => Err(self.seconds_left(&key).await),
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot count a login failure");
+                Ok(())
+            }
+        }
+    }
+
+    async fn seconds_left(&self, key: &str) -> u64 {
+        match self.coordination.failures(key).await {
+            Ok(Some((_, left))) => left.as_secs().max(1),
+            _ => WINDOW.as_secs(),
         }
     }
 }
@@ -90,35 +101,51 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn locks_a_user_after_repeated_failures_and_success_resets() {
+    async fn locks_a_user_after_the_allowed_attempts_and_success_resets() {
         let throttle = throttle();
-        let address = Some(IpAddr::from([10, 0, 0, 1]));
         for _ in 0..PER_USER {
-            assert!(throttle.check("alice", address).await.is_ok());
-            throttle.failed("alice", address).await;
+            assert!(throttle.attempt("alice").await.is_ok());
         }
-        assert!(throttle.check("alice", address).await.is_err());
+        assert!(throttle.attempt("alice").await.is_err());
         assert!(
-            throttle.check("bob", address).await.is_ok(),
+            throttle.attempt("bob").await.is_ok(),
             "other users unaffected"
         );
         throttle.succeeded("alice").await;
-        assert!(throttle.check("alice", address).await.is_ok());
+        assert!(throttle.attempt("alice").await.is_ok());
     }
 
     #[tokio::test]
-    async fn locks_an_address_spraying_many_names() {
+    async fn parallel_attempts_cannot_pass_the_limit_together() {
+        let throttle = Arc::new(throttle());
+        let attempts = (0..100).map(|_| {
+            let throttle = throttle.clone();
+            tokio::spawn(async move { throttle.attempt("carol").await.is_ok() })
+        });
+        let mut allowed = 0;
+        for attempt in attempts {
+            allowed += u32::from(attempt.await.unwrap());
+        }
+        assert_eq!(allowed, PER_USER);
+    }
+
+    #[tokio::test]
+    async fn an_address_over_its_limit_is_told_so_on_failures_only() {
         let throttle = throttle();
         let address = Some(IpAddr::from([10, 0, 0, 2]));
-        for i in 0..PER_ADDRESS {
-            throttle.failed(&format!("user{i}"), address).await;
+        for _ in 0..PER_ADDRESS {
+            assert!(throttle.failed(address).await.is_ok());
         }
-        assert!(throttle.check("fresh", address).await.is_err());
+        assert!(throttle.failed(address).await.is_err());
         assert!(
             throttle
-                .check("fresh", Some(IpAddr::from([10, 0, 0, 3])))
+                .failed(Some(IpAddr::from([10, 0, 0, 3])))
                 .await
                 .is_ok()
+        );
+        assert!(
+            throttle.attempt("fresh").await.is_ok(),
+            "a user behind that address may still try"
         );
     }
 
@@ -130,10 +157,10 @@ mod tests {
             LoginThrottle::new(shared),
         );
         for _ in 0..PER_USER {
-            one.failed("carol", None).await;
+            assert!(one.attempt("carol").await.is_ok());
         }
-        assert!(two.check("carol", None).await.is_err(), "seen by the other");
+        assert!(two.attempt("carol").await.is_err(), "seen by the other");
         two.succeeded("carol").await;
-        assert!(one.check("carol", None).await.is_ok(), "cleared for both");
+        assert!(one.attempt("carol").await.is_ok(), "cleared for both");
     }
 }

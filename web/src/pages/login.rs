@@ -4,13 +4,12 @@ use askama::Template;
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use bioshadock_core::PortError;
-use bioshadock_core::accounts::{UserName, decoy_hash, verify_password};
 use serde::Deserialize;
 
 use super::viewer::{Nav, Viewer};
 use super::{PageError, render};
 use crate::auth::csrf;
+use crate::auth::password_check::{self, Verdict};
 use crate::auth::redirect::same_site_path;
 use crate::extract::ClientAddr;
 use crate::state::AppState;
@@ -94,30 +93,29 @@ pub async fn submit(
         )
     };
     let csrf = csrf::token(&viewer.session).await?;
-    if let Err(wait) = state.throttle.check(&name, address).await {
-        tracing::warn!(user = %name, ?address, "login throttled");
-        return Ok(refuse(
+    match password_check::check(&state, &name, &form.password, address).await? {
+        Verdict::Valid(_) => {
+            viewer.sign_in(&name).await?;
+            tracing::info!(user = %name, "signed in");
+            Ok(Redirect::to(&next).into_response())
+        }
+        Verdict::Throttled(wait) => Ok(refuse(
             StatusCode::TOO_MANY_REQUESTS,
             format!(
                 "Too many failed sign-ins. Try again in {} minutes.",
                 wait.div_ceil(60)
             ),
             csrf,
-        ));
+        )),
+        Verdict::Wrong => {
+            tracing::info!(user = %name, ?address, "failed sign-in");
+            Ok(refuse(
+                StatusCode::UNAUTHORIZED,
+                "Wrong user name or password.".into(),
+                csrf,
+            ))
+        }
     }
-    if check_password(&state, &name, form.password).await? {
-        state.throttle.succeeded(&name).await;
-        viewer.sign_in(&name).await?;
-        tracing::info!(user = %name, "signed in");
-        return Ok(Redirect::to(&next).into_response());
-    }
-    state.throttle.failed(&name, address).await;
-    tracing::info!(user = %name, ?address, "failed sign-in");
-    Ok(refuse(
-        StatusCode::UNAUTHORIZED,
-        "Wrong user name or password.".into(),
-        csrf,
-    ))
 }
 
 pub async fn logout(viewer: Viewer, Form(form): Form<CsrfForm>) -> Result<Response, PageError> {
@@ -128,23 +126,4 @@ pub async fn logout(viewer: Viewer, Form(form): Form<CsrfForm>) -> Result<Respon
         .await
         .map_err(|e| PageError(crate::auth::session_unavailable(&e)))?;
     Ok(Redirect::to("/").into_response())
-}
-
-/// Whether `password` is right for an enabled user `name`. Unknown and disabled users cost
-/// the same hash as a wrong password, so timing does not tell which names exist.
-async fn check_password(state: &AppState, name: &str, password: String) -> Result<bool, PageError> {
-    let stored = match UserName::parse(name) {
-        Ok(name) => match state.users.get_credentials(&name).await {
-            Ok((user, hash)) if !user.disabled => Some(hash),
-            Ok(_) | Err(PortError::NotFound) => None,
-            Err(e) => return Err(e.into()),
-        },
-        Err(_) => None,
-    };
-    let known = stored.is_some();
-    let hash = stored.unwrap_or_else(|| decoy_hash().to_owned());
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
-    Ok(known && matches)
 }

@@ -11,7 +11,7 @@ use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use bioshadock_core::PortError;
-use bioshadock_core::accounts::{KeySecret, Scope, Scopes, UserName, decoy_hash, verify_password};
+use bioshadock_core::accounts::{KeySecret, Scope, Scopes, UserName};
 use bioshadock_core::permissions::{Credential, Principal};
 use bioshadock_core::tokens::{ResourceAccess, grant, parse_scopes};
 use chrono::{DateTime, Utc};
@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::account::mint_key;
+use crate::auth::password_check::{self, Verdict};
 use crate::auth::{Presented, authenticate_key, decode_basic};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ClientAddr;
@@ -273,48 +274,17 @@ async fn authenticate(
         let principal = authenticate_key(state, presented).await?;
         return Ok((principal, Some(secret.to_owned())));
     }
-    let refused = || ApiError::unauthorized("incorrect user name or password");
-    if let Err(wait) = state.throttle.check(user, address).await {
-        return Err(ApiError {
+    match password_check::check(state, user, secret, address).await? {
+        Verdict::Valid(account) => Ok((
+            Principal::user(account, Scopes::all(), Credential::Password),
+            None,
+        )),
+        Verdict::Wrong => Err(ApiError::unauthorized("incorrect user name or password")),
+        Verdict::Throttled(wait) => Err(ApiError {
             status: StatusCode::TOO_MANY_REQUESTS,
             code: "throttled",
             message: format!("too many failed attempts; try again in {wait} seconds"),
-        });
-    }
-    let stored = match UserName::parse(user) {
-        Ok(name) => match state.users.get_credentials(&name).await {
-            Ok((account, hash)) if !account.disabled => Some((account, hash)),
-            Ok(_) | Err(PortError::NotFound) => None,
-            Err(e) => return Err(e.into()),
-        },
-        Err(_) => None,
-    };
-    if let Some((account, hash)) = &stored
-        && state.passwords.verified(user, secret, hash)
-    {
-        let principal = Principal::user(account.clone(), Scopes::all(), Credential::Password);
-        return Ok((principal, None));
-    }
-    let hash = stored
-        .as_ref()
-        .map_or_else(|| decoy_hash().to_owned(), |(_, hash)| hash.clone());
-    let password = secret.to_owned();
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
-    match stored {
-        Some((account, hash)) if matches => {
-            state.throttle.succeeded(user).await;
-            state.passwords.remember(user, secret, &hash);
-            Ok((
-                Principal::user(account, Scopes::all(), Credential::Password),
-                None,
-            ))
-        }
-        _ => {
-            state.throttle.failed(user, address).await;
-            Err(refused())
-        }
+        }),
     }
 }
 
