@@ -5,9 +5,10 @@
 //! Both indexes store the leading characters of every word (edge n-grams, from
 //! [`MIN_PREFIX_CHARS`] to [`MAX_PREFIX_CHARS`]) in prefix fields, so a prefix is one term
 //! lookup, as a whole word is: a query's cost does not grow with how many indexed words a
-//! short prefix would expand to, and a query of many words stays as cheap as it was before
-//! prefixes (one more term per word and field). A query word is looked up there by
-//! [`prefix_term`].
+//! short prefix would expand to, and a query of many words (at most 256 characters, so
+//! about 85 words of two characters) costs what it did before prefixes plus one term per word
+//! and prefix field. A query word is looked up there by [`prefix_term`]. The price is paid at
+//! indexing: up to nineteen more terms per indexed word.
 
 /// Shorter query words match whole words only. A single letter begins most words of a
 /// catalogue: as a suggestion it says nothing, and indexing one-letter prefixes would add a
