@@ -2,6 +2,10 @@
 local queries = {
   "samtools", "bwa", "label.edam.topic:mapping", "namespace:proteomics+aligner", "rna-seq",
   "assembler", "variant+calling", "tag:latest+fastqc", "metagenomics", "phylogenetic+trees",
+  -- as typed into the search box: prefixes, the shortest ones expanding to the most words
+  "sa", "samt", "genomics-co", "ali+seq",
+  -- many words, near the 256-character limit
+  string.rep("al+ge+se+", 28),
 }
 local i = 0
 

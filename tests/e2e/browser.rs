@@ -115,13 +115,27 @@ async fn a_visitor_browses_searches_and_opens_a_container() {
         .unwrap();
     assert_eq!(pager, "Page 2 of 3");
 
-    // Search as you type: suggestions appear under the box before any submit.
+    // Search as you type: suggestions appear under the box before any submit, for the start
+    // of a name as for a whole one, and follow the typing.
     let input = browser.find(Locator::Id("search-input")).await.unwrap();
+    input.send_keys("samt").await.unwrap();
+    let suggestion = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//*[@id='search-suggestions']//a[contains(., 'samtools')]",
+        ))
+        .await
+        .unwrap();
+    assert!(suggestion.text().await.unwrap().contains("/samtools"));
+    input.clear().await.unwrap();
     input.send_keys("bwa").await.unwrap();
     let suggestion = browser
         .wait()
         .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#search-suggestions a"))
+        .for_element(Locator::XPath(
+            "//*[@id='search-suggestions']//a[contains(., 'bwa')]",
+        ))
         .await
         .unwrap();
     let suggested = suggestion.text().await.unwrap();

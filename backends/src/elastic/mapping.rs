@@ -2,16 +2,23 @@
 //! embedded tantivy index (`tantivy_search/schema.rs`), so both backends answer alike.
 //!
 //! Keyword fields hold one exact term per value (filters, audience, exact-name boost); their
-//! `words` sub-fields hold the same values split into words for free text. Only `_id` is read
-//! back: the caller loads containers from the store.
+//! `words` sub-fields hold the same values split into words for free text, and their
+//! `prefixes` sub-fields the leading characters of those words (edge n-grams, as tantivy's
+//! prefix fields), for search as you type (`crate::search_prefix`). Only `_id` is read back:
+//! the caller loads containers from the store.
 
 use bioshadock_core::Container;
 use serde_json::{Value, json};
 
+use crate::search_prefix::{MAX_PREFIX_CHARS, MIN_PREFIX_CHARS};
+
 /// Bumped whenever the settings or mappings below change: an index carrying another version
 /// in its `_meta` is dropped and created afresh on open (it is derived data, rebuilt from the
 /// store by `bioshadock reindex`).
-pub const SCHEMA_VERSION: u64 = 1;
+///
+/// Version 2 added the `prefixes` sub-fields: `web` and `serve` refill the recreated, empty
+/// index from the store at start-up (`bioshadock reindex` does it by hand).
+pub const SCHEMA_VERSION: u64 = 2;
 /// Where that version sits in the mapping's `_meta`; an index without it is not ours.
 pub const SCHEMA_META_KEY: &str = "bioshadock_schema";
 
@@ -33,7 +40,12 @@ pub const STOP_WORDS: &[&str] = &[
 /// same term statistics, so scores and paging are consistent. Replicas follow the cluster
 /// size (none on a single node, one otherwise).
 pub fn index_body() -> Value {
-    let words_field = json!({"type": "text", "analyzer": "bioshadock_words"});
+    // Sub-fields of the keyword fields, side by side: Elasticsearch 8 deprecates
+    // sub-fields of sub-fields.
+    let sub_fields = json!({
+        "words": {"type": "text", "analyzer": "bioshadock_words"},
+        "prefixes": {"type": "text", "analyzer": "bioshadock_prefixes"},
+    });
     json!({
         "settings": {
             "number_of_shards": 1,
@@ -48,7 +60,12 @@ pub fn index_body() -> Value {
                     "bioshadock_max_len": {"type": "length", "max": MAX_WORD_LEN},
                     "bioshadock_stop": {"type": "stop", "stopwords": STOP_WORDS},
                     // Snowball English (Porter2), tantivy's `Stemmer::new(Language::English)`.
-                    "bioshadock_stem": {"type": "stemmer", "language": "porter2"}
+                    "bioshadock_stem": {"type": "stemmer", "language": "porter2"},
+                    "bioshadock_edge": {
+                        "type": "edge_ngram",
+                        "min_gram": MIN_PREFIX_CHARS,
+                        "max_gram": MAX_PREFIX_CHARS
+                    }
                 },
                 "analyzer": {
                     "bioshadock_words": {
@@ -60,6 +77,17 @@ pub fn index_body() -> Value {
                         "type": "custom",
                         "tokenizer": "bioshadock_alnum",
                         "filter": ["bioshadock_max_len", "lowercase", "bioshadock_stop", "bioshadock_stem"]
+                    },
+                    "bioshadock_prefixes": {
+                        "type": "custom",
+                        "tokenizer": "bioshadock_alnum",
+                        "filter": ["bioshadock_max_len", "lowercase", "bioshadock_edge"]
+                    },
+                    // Unstemmed, so the prefix of a word is found whatever its stem.
+                    "bioshadock_english_prefixes": {
+                        "type": "custom",
+                        "tokenizer": "bioshadock_alnum",
+                        "filter": ["bioshadock_max_len", "lowercase", "bioshadock_stop", "bioshadock_edge"]
                     }
                 },
                 "normalizer": {
@@ -72,7 +100,7 @@ pub fn index_body() -> Value {
             "_meta": {SCHEMA_META_KEY: SCHEMA_VERSION},
             "properties": {
                 // The full id as one term, and its words (the `name` words of tantivy).
-                "id": {"type": "keyword", "fields": {"words": words_field}},
+                "id": {"type": "keyword", "fields": sub_fields},
                 // Full id and short name, lowercase: the `name:` filter and the exact boost.
                 "name_exact": {"type": "keyword"},
                 "namespace": {"type": "keyword"},
@@ -81,11 +109,15 @@ pub fn index_body() -> Value {
                 // Owner and members exactly as stored: user names are case-sensitive.
                 "readers": {"type": "keyword"},
                 "visibility": {"type": "keyword"},
-                "description": {"type": "text", "analyzer": "bioshadock_english"},
+                "description": {
+                    "type": "text",
+                    "analyzer": "bioshadock_english",
+                    "fields": {"prefixes": {"type": "text", "analyzer": "bioshadock_english_prefixes"}}
+                },
                 "tags": {
                     "type": "keyword",
                     "normalizer": "bioshadock_lowercase",
-                    "fields": {"words": words_field}
+                    "fields": sub_fields
                 },
                 // `key=value` per label: the keyword serves `label.KEY:VALUE`, the words
                 // sub-field finds label keys and values alike (`=` splits words). A huge
@@ -95,7 +127,7 @@ pub fn index_body() -> Value {
                     "type": "keyword",
                     "normalizer": "bioshadock_lowercase",
                     "ignore_above": 8191,
-                    "fields": {"words": words_field}
+                    "fields": sub_fields
                 },
                 // Milliseconds since the epoch: newest first, and score ties.
                 "updated_at": {"type": "long"}

@@ -5,7 +5,9 @@
 //!   every word must match at least one of name, description (stemmed), tag or label words
 //!   (AND across words, OR across fields). English stop words are optional unless the text
 //!   has nothing else. Name words weigh more, and a whole query word equal to a full id or
-//!   short name weighs far more, so `samtools` puts `lab/samtools` first.
+//!   short name weighs far more, so `samtools` puts `lab/samtools` first. A word of two
+//!   characters or more also matches the words it begins, through the `prefixes` sub-fields,
+//!   with `PREFIX_WEIGHT` of a whole word's weight (`crate::search_prefix`).
 //! - Filters and the audience sit in filter context: they narrow the hits without scoring,
 //!   and because they are part of the query, `total` never counts a hidden container.
 //! - Order: score, then newest first, then id (a stable tie-break for paging); without free
@@ -16,6 +18,7 @@ use bioshadock_core::query::{Field, Filter, SearchQuery};
 use serde_json::{Value, json};
 
 use super::mapping::{MAX_WORD_LEN, STOP_WORDS, label_term};
+use crate::search_prefix::{PREFIX_WEIGHT, prefix_term};
 
 /// Extra weight of a word found in the name over the same word elsewhere (as tantivy).
 const NAME_BOOST: f32 = 3.0;
@@ -94,8 +97,8 @@ fn text_clauses(text: &str) -> Option<(Vec<Value>, Vec<Value>)> {
     Some((must, should))
 }
 
-/// Matches `term` in any free-text field; stop words are not looked up in descriptions,
-/// whose analyser drops them.
+/// Matches `term` in any free-text field, as a whole word or as the start of one; stop words
+/// are not looked up as whole words in descriptions, whose analyser drops them.
 fn word_group(term: &str, stop: bool) -> Value {
     let mut any = vec![
         json!({"match": {"id.words": {"query": term, "boost": NAME_BOOST}}}),
@@ -105,6 +108,16 @@ fn word_group(term: &str, stop: bool) -> Value {
     if !stop {
         // The index analyser stems the description; `match` stems the word the same way.
         any.push(json!({"match": {"description": {"query": term}}}));
+    }
+    if let Some(prefix) = prefix_term(term) {
+        for (field, weight) in [
+            ("id.prefixes", NAME_BOOST * PREFIX_WEIGHT),
+            ("description.prefixes", PREFIX_WEIGHT),
+            ("tags.prefixes", PREFIX_WEIGHT),
+            ("labels.prefixes", PREFIX_WEIGHT),
+        ] {
+            any.push(json!({"term": {field: {"value": prefix, "boost": weight}}}));
+        }
     }
     json!({"bool": {"should": any, "minimum_should_match": 1}})
 }

@@ -14,6 +14,7 @@
 //! The index is derived data: one written with another schema (an older version) is deleted
 //! and started afresh on open, and the caller rebuilds it from the store.
 
+mod edge_ngram;
 mod query;
 mod read;
 mod schema;

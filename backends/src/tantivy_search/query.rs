@@ -4,7 +4,9 @@
 //! and `mem2`), and every word must match at least one of name, description (stemmed), tag
 //! or label words (AND across words, OR across fields). Name words weigh more than the rest,
 //! and a whole query word equal to a full id or short name weighs far
-//! more, so `samtools` puts `lab/samtools` above `lab/samtools-extras`.
+//! more, so `samtools` puts `lab/samtools` above `lab/samtools-extras`. A word of two
+//! characters or more also matches the words it begins, through the prefix fields, with
+//! [`PREFIX_WEIGHT`] of a whole word's weight (`crate::search_prefix`).
 //!
 //! Filters and the audience are required clauses scoring zero: they narrow the hits without
 //! moving the ranking, and because they sit inside the query the total never counts a
@@ -20,6 +22,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::{TextAnalyzer, TokenizerManager};
 
 use super::schema::{ENGLISH, Fields, WORDS, label_term};
+use crate::search_prefix::{PREFIX_WEIGHT, prefix_term};
 
 /// Extra weight of a word found in the name over the same word elsewhere.
 const NAME_BOOST: f32 = 3.0;
@@ -111,7 +114,7 @@ impl QueryBuilder {
         stream.advance().then(|| stream.token().text.clone())
     }
 
-    /// Matches `term` in any free-text field.
+    /// Matches `term` in any free-text field, as a whole word or as the start of one.
     fn word_group(&self, term: &str, stem: Option<&str>) -> Box<dyn Query> {
         let f = &self.fields;
         let mut any: Vec<(Occur, Box<dyn Query>)> = vec![
@@ -124,6 +127,18 @@ impl QueryBuilder {
         ];
         if let Some(stem) = stem {
             any.push((Occur::Should, word(f.description, stem)));
+        }
+        if let Some(prefix) = prefix_term(term) {
+            let weighted = |field: Field, weight: f32| -> (Occur, Box<dyn Query>) {
+                (
+                    Occur::Should,
+                    Box::new(BoostQuery::new(word(field, prefix), weight)),
+                )
+            };
+            any.push(weighted(f.name_prefix, NAME_BOOST * PREFIX_WEIGHT));
+            any.push(weighted(f.description_prefix, PREFIX_WEIGHT));
+            any.push(weighted(f.tag_prefix, PREFIX_WEIGHT));
+            any.push(weighted(f.label_prefix, PREFIX_WEIGHT));
         }
         Box::new(BooleanQuery::new(any))
     }

@@ -2,7 +2,9 @@
 //!
 //! Two kinds of fields: *word* fields, analysed into searchable words for free text, and
 //! *keyword* fields, one exact lowercased term per value, for `field:value` filters, the
-//! audience check and the exact-name boost. Only the id is stored: the caller loads
+//! audience check and the exact-name boost. Each word field has a *prefix* field beside it,
+//! holding the leading characters of its words, for search as you type
+//! (`crate::search_prefix`). Only the id is stored: the caller loads
 //! containers from the store, so the index stays small and hits stay cheap.
 
 use bioshadock_core::Container;
@@ -15,11 +17,18 @@ use tantivy::tokenizer::{
     TokenizerManager,
 };
 
+use super::edge_ngram::EdgeNgramFilter;
+
 /// Splits on anything not a letter or digit (`-`, `_`, `.`, `/`, spaces) and lowercases, so
 /// `lab/bwa-mem2` is found by `bwa`. Names, tags and labels: no stemming, no stop words.
 pub const WORDS: &str = "bioshadock_words";
 /// [`WORDS`] plus English stop words and stemming, for descriptions.
 pub const ENGLISH: &str = "bioshadock_english";
+/// [`WORDS`] cut into edge n-grams: the prefix fields of names, tags and labels.
+pub const PREFIXES: &str = "bioshadock_prefixes";
+/// [`WORDS`] without English stop words, cut into edge n-grams: the prefixes of
+/// descriptions. Unstemmed, so the prefix of a word is found whatever its stem.
+pub const ENGLISH_PREFIXES: &str = "bioshadock_english_prefixes";
 /// Words longer than this are noise (hashes, base64) and are dropped from word fields.
 const MAX_WORD_LEN: usize = 64;
 
@@ -48,6 +57,11 @@ pub struct Fields {
     pub label: Field,
     /// Words of every label key and value.
     pub label_words: Field,
+    /// Prefixes of the words of `name`, `description`, `tag_words` and `label_words`.
+    pub name_prefix: Field,
+    pub description_prefix: Field,
+    pub tag_prefix: Field,
+    pub label_prefix: Field,
     /// Milliseconds since the epoch, fast field: newest-first order and score ties.
     pub updated_at: Field,
 }
@@ -60,6 +74,7 @@ impl Fields {
     pub fn schema() -> (Schema, Fields) {
         let mut b = Schema::builder();
         let words = word_options(WORDS);
+        let prefixes = word_options(PREFIXES);
         let fields = Fields {
             id: b.add_text_field("id", STRING | STORED),
             name_exact: b.add_text_field("name_exact", STRING),
@@ -73,6 +88,11 @@ impl Fields {
             tag_words: b.add_text_field("tag_words", words.clone()),
             label: b.add_text_field("label", STRING),
             label_words: b.add_text_field("label_words", words),
+            name_prefix: b.add_text_field("name_prefix", prefixes.clone()),
+            description_prefix: b
+                .add_text_field("description_prefix", word_options(ENGLISH_PREFIXES)),
+            tag_prefix: b.add_text_field("tag_prefix", prefixes.clone()),
+            label_prefix: b.add_text_field("label_prefix", prefixes),
             updated_at: b.add_i64_field(UPDATED_AT, FAST),
         };
         (b.build(), fields)
@@ -86,6 +106,7 @@ impl Fields {
         doc.add_text(self.name_exact, id);
         doc.add_text(self.name_exact, c.id.short_name());
         doc.add_text(self.name, id);
+        doc.add_text(self.name_prefix, id);
         doc.add_text(self.namespace, c.id.namespace());
         doc.add_text(self.readers, &c.owner);
         for member in &c.members {
@@ -94,13 +115,17 @@ impl Fields {
         doc.add_text(self.owner_lc, c.owner.to_lowercase());
         doc.add_text(self.visibility, c.visibility.as_str());
         doc.add_text(self.description, &c.description);
+        doc.add_text(self.description_prefix, &c.description);
         for tag in &c.tags {
             doc.add_text(self.tag, tag.name.as_str().to_lowercase());
             doc.add_text(self.tag_words, tag.name.as_str());
+            doc.add_text(self.tag_prefix, tag.name.as_str());
         }
         for (key, value) in &c.labels {
             doc.add_text(self.label, label_term(key, value));
-            doc.add_text(self.label_words, format!("{key} {value}"));
+            let words = format!("{key} {value}");
+            doc.add_text(self.label_prefix, &words);
+            doc.add_text(self.label_words, words);
         }
         doc.add_i64(self.updated_at, c.updated_at.timestamp_millis());
         doc
@@ -126,6 +151,8 @@ fn word_options(tokenizer: &str) -> TextOptions {
 pub fn register_tokenizers(manager: &TokenizerManager) {
     manager.register(WORDS, words_analyzer());
     manager.register(ENGLISH, english_analyzer());
+    manager.register(PREFIXES, prefixes_analyzer());
+    manager.register(ENGLISH_PREFIXES, english_prefixes_analyzer());
 }
 
 fn words_analyzer() -> TextAnalyzer {
@@ -133,6 +160,26 @@ fn words_analyzer() -> TextAnalyzer {
         .filter(RemoveLongFilter::limit(MAX_WORD_LEN))
         .filter(LowerCaser)
         .build()
+}
+
+fn prefixes_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_WORD_LEN))
+        .filter(LowerCaser)
+        .filter(EdgeNgramFilter)
+        .build()
+}
+
+fn english_prefixes_analyzer() -> TextAnalyzer {
+    let builder = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_WORD_LEN))
+        .filter(LowerCaser)
+        .dynamic();
+    let builder = match StopWordFilter::new(Language::English) {
+        Some(stop) => builder.filter_dynamic(stop),
+        None => builder,
+    };
+    builder.filter_dynamic(EdgeNgramFilter).build()
 }
 
 fn english_analyzer() -> TextAnalyzer {

@@ -7,6 +7,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+mod prefixes;
 mod queries;
 
 use crate::conformance::container;
@@ -15,6 +16,11 @@ use crate::query::SearchQuery;
 use crate::{Audience, Container, Visibility};
 
 use Visibility::{Private, Public};
+use prefixes::{
+    long_and_odd_queries_stay_plain_text, one_character_words_match_whole_words_only,
+    prefixes_match_description_tag_and_label_words, prefixes_match_name_words_and_namespaces,
+    prefixes_never_reach_hidden_containers, whole_words_rank_above_prefixes,
+};
 use queries::{
     empty_query_lists_visible_newest_first, exact_name_ranks_first,
     filters_are_exact_and_case_insensitive, free_text_matches_description_labels_and_tags,
@@ -47,6 +53,12 @@ where
         members_see_private_containers,
         paging_is_stable,
         empty_query_lists_visible_newest_first,
+        prefixes_match_name_words_and_namespaces,
+        prefixes_match_description_tag_and_label_words,
+        whole_words_rank_above_prefixes,
+        prefixes_never_reach_hidden_containers,
+        one_character_words_match_whole_words_only,
+        long_and_odd_queries_stay_plain_text,
         clear_and_doc_count,
     );
 }

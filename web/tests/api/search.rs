@@ -202,3 +202,72 @@ async fn bad_queries_and_paging_are_refused_with_json_errors() {
         .assert_error(400, "invalid_query");
     assert_eq!(app.count_all().await, 5, "nothing changed");
 }
+
+/// The search box under every page asks this for suggestions as the user types (`static/app.js`).
+const SUGGESTIONS: &str = "/container/search?per_page=6&q=";
+
+#[tokio::test]
+async fn suggestions_find_what_the_typed_prefix_begins() {
+    let containers = vec![
+        container("genomics-core/bwa", Visibility::Public, 30, "Aligner."),
+        container("genomics-core/star", Visibility::Public, 31, "RNA aligner."),
+        container("genomics/notes", Visibility::Public, 32, "Lab notes."),
+        container(
+            "lab/samtools",
+            Visibility::Public,
+            1,
+            "Reads and writes BAM files.",
+        ),
+        container(
+            "lab/samtools-extras",
+            Visibility::Public,
+            5,
+            "Helpers around samtools.",
+        ),
+        container(
+            "lab/samtools-secret",
+            Visibility::Private,
+            20,
+            "Private samtools build.",
+        ),
+    ];
+    let app = TestApp::with(containers).await;
+
+    let body = app
+        .get_accepting(&format!("{SUGGESTIONS}samt"), "application/json")
+        .await
+        .json();
+    let mut found = result_ids(&body);
+    found.sort();
+    assert_eq!(found, ["lab/samtools", "lab/samtools-extras"], "{body}");
+    assert_eq!(
+        body["total"], 2,
+        "the private one is neither listed nor counted"
+    );
+
+    let body = app.get(&format!("{SUGGESTIONS}genomics-co")).await.json();
+    let mut found = result_ids(&body);
+    found.sort();
+    assert_eq!(found, ["genomics-core/bwa", "genomics-core/star"], "{body}");
+
+    // A whole word ranks above a word it only begins; one letter suggests only whole words.
+    let body = app.get(&format!("{SUGGESTIONS}samtools")).await.json();
+    assert_eq!(result_ids(&body)[0], "lab/samtools", "{body}");
+    let body = app.get(&format!("{SUGGESTIONS}s")).await.json();
+    assert_eq!(body["total"], 0, "{body}");
+
+    // Characters other engines give a meaning are plain text: never an error.
+    for q in [
+        "sam*",
+        "samt%3F",
+        "%2Fsa.*%2F",
+        "%5C",
+        "sa~",
+        "%5Bsa%20TO%20sb%5D",
+        "(samt)",
+    ] {
+        let response = app.get(&format!("{SUGGESTIONS}{q}")).await;
+        assert_eq!(response.status, 200, "{q}: {}", response.body);
+        assert!(response.json()["total"].is_u64(), "{q}: {}", response.body);
+    }
+}
