@@ -1,6 +1,7 @@
 //! Builds the configured backends. The one place that turns configuration into adapters.
 
 use std::fs::{File, TryLockError};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -95,15 +96,12 @@ pub async fn open_backends(config: &Config) -> PortResult<Backends> {
     if config.is_distributed() {
         return external::open_backends(config).await;
     }
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        PortError::Unavailable(format!(
-            "cannot create data_dir {}: {e}",
-            config.data_dir.display()
-        ))
-    })?;
+    crate::private_dir::make_private(&config.data_dir)?;
     let lock = lock_data_dir(&config.data_dir)?;
+    crate::private_dir::create_private_file(&config.sqlite_path())?;
     let pool = sqlite::open(&config.sqlite_path()).await?;
     let search = TantivySearch::open(&config.index_dir())?;
+    crate::private_dir::make_private(&config.index_dir())?;
     let store = Arc::new(SqliteStore::new(pool.clone()));
     let sessions = SqliteSessionStore::new(pool.clone());
     Ok(Backends {
@@ -133,6 +131,8 @@ pub async fn open_accounts(config: &Config) -> PortResult<Accounts> {
     if config.is_distributed() {
         return external::open_accounts(config).await;
     }
+    crate::private_dir::make_private(&config.data_dir)?;
+    crate::private_dir::create_private_file(&config.sqlite_path())?;
     let pool = sqlite::open(&config.sqlite_path()).await?;
     let store = Arc::new(SqliteStore::new(pool.clone()));
     Ok(Accounts {
@@ -242,6 +242,7 @@ fn lock_data_dir(data_dir: &Path) -> PortResult<File> {
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
         .open(&path)
         .map_err(|e| PortError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
     match file.try_lock() {

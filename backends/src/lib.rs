@@ -6,6 +6,7 @@
 
 pub mod build;
 pub mod memory_coordination;
+mod private_dir;
 mod search_prefix;
 pub mod sqlite;
 pub mod tantivy_search;

@@ -88,3 +88,57 @@ async fn a_metrics_token_protects_the_full_figures() {
     let text = response.text().await.unwrap();
     assert!(text.contains("bioshadock_containers 2\n"), "{text}");
 }
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// `dir` and the directories in it must be 0700 and its files 0600. (Files deeper down, the
+/// search index's segments, are out of other accounts' reach through these directories.)
+fn assert_private(dir: &std::path::Path) {
+    assert_eq!(mode(dir), 0o700, "{}", dir.display());
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let wanted = if path.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(mode(&path), wanted, "{}", path.display());
+    }
+}
+
+/// `data_dir` holds sessions, key hashes and the token signing key: a fresh one is private,
+/// and a world-readable one from an older version is tightened at start-up, with a word in
+/// the log.
+#[tokio::test]
+async fn data_dir_is_private_to_the_portal_account() {
+    use std::os::unix::fs::PermissionsExt;
+    let site = Site::new();
+    site.add_user("alice", "alice password");
+    let server = site.serve().await;
+    server.stop();
+    let data = site.data_dir();
+    for name in ["bioshadock.db", "token-signing-key.pem"] {
+        assert!(data.join(name).exists(), "{name}");
+    }
+    assert_private(&data);
+
+    // As an older version left it: 0755 and 0644.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        data.join("bioshadock.db"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let log = site.dir.path().join("serve.log");
+    let server = site.serve_logging_to(&log).await;
+    assert_private(&data);
+    server.stop();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("data_dir was readable by other accounts"),
+        "{text}"
+    );
+}

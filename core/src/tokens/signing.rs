@@ -81,7 +81,8 @@ impl SigningMaterial {
                 let (key_pem, certificate_pem) = generate_pem()?;
                 create_dir(dir)?;
                 write_new(&key_path, &key_pem, 0o600)?;
-                if let Err(err) = write_new(&certificate_path, &certificate_pem, 0o644) {
+                // 0600 like everything in data_dir (a registry running as another account gets a copy).
+                if let Err(err) = write_new(&certificate_path, &certificate_pem, 0o600) {
                     // We created the key a moment ago: leave no lone half behind.
                     let _ = std::fs::remove_file(&key_path);
                     return Err(err);

@@ -3,6 +3,10 @@
 //! Cookies are HttpOnly and SameSite=Lax, `Secure` when the portal's public URL is https or
 //! when a proxy tells us the request came over https (`X-Forwarded-Proto`). The session id
 //! is rotated at login and the session flushed at logout.
+//!
+//! The store never sees a session id, only a hash of it ([`HashedIds`]): anyone who can read
+//! the sessions table (a backup, another account on the server, the Redis) finds nothing
+//! that a cookie could carry.
 
 use std::sync::Arc;
 
@@ -12,6 +16,7 @@ use axum::http::HeaderValue;
 use axum::http::header::SET_COOKIE;
 use axum::middleware::Next;
 use axum::response::Response;
+use sha2::{Digest, Sha256};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::cookie::time::Duration;
 use tower_sessions::session::{Id, Record};
@@ -25,32 +30,67 @@ pub(crate) const COOKIE_NAME: &str = "bioshadock_session";
 /// A session unused for this long ends.
 const IDLE_TIMEOUT: Duration = Duration::days(7);
 
-/// Any session store behind an `Arc`, so the backend is chosen at run time.
+/// Any session store (chosen at run time) seen through a hash of each session id: the cookie
+/// carries the id, the store keeps `SHA-256(id)` (128 bits of it) as the record's id.
 #[derive(Clone)]
-pub struct DynSessionStore(pub Arc<dyn SessionStore>);
+pub struct HashedIds(pub Arc<dyn SessionStore>);
 
-impl std::fmt::Debug for DynSessionStore {
+impl std::fmt::Debug for HashedIds {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DynSessionStore")
+        f.write_str("HashedIds")
+    }
+}
+
+/// The id under which the session with cookie id `id` is stored. A plain hash suffices (no
+/// key): ids are 128 random bits, so there is nothing to guess from the stored value.
+pub(crate) fn stored_id(id: &Id) -> Id {
+    let digest = Sha256::new()
+        .chain_update(b"bioshadock session id\0")
+        .chain_update(id.0.to_le_bytes())
+        .finalize();
+    let mut half = [0u8; 16];
+    half.copy_from_slice(&digest[..16]);
+    Id(i128::from_le_bytes(half))
+}
+
+fn stored(record: &Record) -> Record {
+    Record {
+        id: stored_id(&record.id),
+        ..record.clone()
     }
 }
 
 #[async_trait]
-impl SessionStore for DynSessionStore {
+impl SessionStore for HashedIds {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.0.create(record).await
+        loop {
+            let mut row = stored(record);
+            let wanted = row.id;
+            self.0.create(&mut row).await?;
+            if row.id == wanted {
+                return Ok(());
+            }
+            // The backend met an existing row and stored this one under an id of its own,
+            // which no cookie hashes to: drop it and draw another cookie id.
+            self.0.delete(&row.id).await?;
+            record.id = Id::default();
+        }
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.0.save(record).await
+        self.0.save(&stored(record)).await
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        self.0.load(id).await
+        Ok(self
+            .0
+            .load(&stored_id(id))
+            .await?
+            .map(|record| Record { id: *id, ..record }))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.0.delete(id).await
+        self.0.delete(&stored_id(id)).await
     }
 }
 
@@ -58,8 +98,8 @@ impl SessionStore for DynSessionStore {
 pub(crate) fn layer(
     store: Arc<dyn SessionStore>,
     public_url: &str,
-) -> SessionManagerLayer<DynSessionStore> {
-    SessionManagerLayer::new(DynSessionStore(store))
+) -> SessionManagerLayer<HashedIds> {
+    SessionManagerLayer::new(HashedIds(store))
         .with_name(COOKIE_NAME)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)

@@ -467,3 +467,18 @@ async fn next_after_sign_in_never_leaves_the_site() {
         assert_eq!(location(&again), expected, "{encoded} (signed in)");
     }
 }
+
+/// The sessions table holds a hash of each session id, never the id a cookie carries.
+#[tokio::test]
+async fn session_ids_are_stored_only_as_hashes() {
+    let app = app().await;
+    let mut browser = app.login("olivia", PASSWORD).await;
+    let cookie = browser.cookie.clone().expect("a session cookie");
+    let id = cookie.split_once('=').unwrap().1.to_owned();
+    assert!(id.len() >= 16, "{cookie}");
+    assert!(signed_in(&mut browser).await, "the session works");
+    assert!(
+        !stored_anywhere(app.data_dir(), id.as_bytes()),
+        "the session id is stored in clear"
+    );
+}

@@ -1,7 +1,6 @@
 //! API keys: the three ways of presenting one, the ways one stops working, scopes, and what
 //! is stored and shown of them.
 
-use std::path::Path;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -315,21 +314,6 @@ async fn a_new_key_is_shown_once_and_never_listed() {
     let me = app.with_key(&new_key, get("/user")).await;
     assert_eq!(me.json()["name"], "olivia");
     assert!(!me.body.contains(secret_part));
-}
-
-fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files_under(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[tokio::test]

@@ -362,3 +362,29 @@ pub fn csrf_in(html: &str) -> Option<String> {
     let end = html[start..].find('"')? + start;
     Some(html[start..end].to_owned())
 }
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files_under(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Whether any file under `dir` holds `needle` (SQLite's WAL included).
+pub fn stored_anywhere(dir: &std::path::Path, needle: &[u8]) -> bool {
+    let mut files = Vec::new();
+    files_under(dir, &mut files);
+    files
+        .iter()
+        .any(|file| std::fs::read(file).is_ok_and(|bytes| contains(&bytes, needle)))
+}
