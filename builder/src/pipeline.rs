@@ -10,6 +10,8 @@ use bioshadock_core::git::GitSource;
 use bioshadock_core::ports::builds::{Build, BuildSource, BuildStore};
 use bioshadock_core::tokens::{Action, ResourceAccess, TokenIssuer};
 
+use tokio_util::task::TaskTracker;
+
 use crate::docker::{BuildSettings, Engine};
 use crate::labels::append_label;
 use crate::log_sink::LogSender;
@@ -39,8 +41,12 @@ pub struct Pipeline {
     pub store: Arc<dyn BuildStore>,
     pub tokens: Arc<TokenIssuer>,
     pub settings: Arc<BuilderSettings>,
-    /// Set when the build must stop (cancel, timeout, shutdown): the clone checks it.
+    /// Set when the build must stop (cancel, timeout, shutdown): the clone, checkout and tar
+    /// loops poll it.
     pub stop: Arc<AtomicBool>,
+    /// The blocking work (clone, archive) this build started: dropping the pipeline's future
+    /// does not stop a thread, so the worker waits on these after setting `stop`.
+    pub blocking: TaskTracker,
     pub leftovers: Arc<Mutex<Leftovers>>,
 }
 
@@ -133,13 +139,18 @@ impl Pipeline {
                 }
                 labels.insert("org.opencontainers.image.revision".into(), revision);
                 let max = self.settings.max_context_bytes;
-                let (archive, api_labels) = tokio::task::spawn_blocking(move || {
-                    let dir = git::context_dir(&checkout, source.subdir.as_deref())?;
-                    let api_labels = label_dockerfile(&dir.join("Dockerfile"), labels)?;
-                    Ok::<_, Failure>((context::tar_directory(&dir, max)?, api_labels))
-                })
-                .await
-                .map_err(|e| Failure(format!("preparing the build context failed: {e}")))??;
+                let stop = self.stop.clone();
+                let (archive, api_labels) = self
+                    .blocking
+                    .spawn_blocking(move || {
+                        let cancelled = || stop.load(Ordering::Relaxed);
+                        let dir = git::context_dir(&checkout, source.subdir.as_deref())?;
+                        let api_labels = label_dockerfile(&checkout, &dir, labels)?;
+                        let archive = context::tar_directory(&dir, max, &cancelled)?;
+                        Ok::<_, Failure>((archive, api_labels))
+                    })
+                    .await
+                    .map_err(|e| Failure(format!("preparing the build context failed: {e}")))??;
                 Ok((archive, api_labels))
             }
         }
@@ -154,17 +165,22 @@ impl Pipeline {
     ) -> Result<String, Failure> {
         let stop = self.stop.clone();
         let lines = log.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut forward = |line: String| {
-                // The clone runs on a plain thread: wait for room rather than drop lines.
-                let _ = lines.blocking_send(line);
-            };
-            let cancelled = || stop.load(Ordering::Relaxed);
-            git::clone_source(&source, &into, &mut forward, &cancelled)
-        })
-        .await
-        .map_err(|e| Failure(format!("the clone stopped unexpectedly: {e}")))?
-        .map_err(Failure::from)
+        let limits = git::CheckoutLimits {
+            max_bytes: self.settings.max_context_bytes,
+            max_files: self.settings.max_context_files,
+        };
+        self.blocking
+            .spawn_blocking(move || {
+                let mut forward = |line: String| {
+                    // The clone runs on a plain thread: wait for room rather than drop lines.
+                    let _ = lines.blocking_send(line);
+                };
+                let cancelled = || stop.load(Ordering::Relaxed);
+                git::clone_source(&source, &into, limits, &mut forward, &cancelled)
+            })
+            .await
+            .map_err(|e| Failure(format!("the clone stopped unexpectedly: {e}")))?
+            .map_err(Failure::from)
     }
 
     /// Runs the image's declared smoke tests; the first that fails fails the build.
@@ -207,19 +223,31 @@ impl Pipeline {
 /// Appends `labels` to the checkout's Dockerfile (our own copy: the clone is ours); returns
 /// them back when they must go through the build API instead.
 fn label_dockerfile(
-    path: &std::path::Path,
+    checkout: &std::path::Path,
+    context: &std::path::Path,
     labels: BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>, Failure> {
+    let checkout = checkout
+        .canonicalize()
+        .map_err(|e| Failure(format!("cannot use the checkout directory: {e}")))?;
+    let path = context.join("Dockerfile");
+    let relative = path.strip_prefix(&checkout).unwrap_or(&path);
+    let bytes = context::read_regular_file(
+        &checkout,
+        &relative.to_string_lossy(),
+        context::MAX_SMALL_FILE,
+    )?
+    .ok_or_else(|| Failure("the Dockerfile disappeared from the checkout".to_owned()))?;
     // Not UTF-8, say: the engine will judge it; the labels go through the API.
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let Ok(text) = String::from_utf8(bytes) else {
         return Ok(labels);
     };
     let Some(labelled) = append_label(&text, &labels) else {
         return Ok(labels);
     };
     // A symlinked Dockerfile is replaced by a file, so whatever it points at stays as it was.
-    std::fs::remove_file(path)
-        .and_then(|()| std::fs::write(path, labelled))
+    std::fs::remove_file(&path)
+        .and_then(|()| std::fs::write(&path, labelled))
         .map_err(|e| {
             Failure(format!(
                 "cannot add the source labels to the Dockerfile: {e}"

@@ -25,6 +25,8 @@ pub struct BuilderSettings {
     pub network: Option<String>,
     pub pull: bool,
     pub max_context_bytes: u64,
+    /// Most files a checkout may hold.
+    pub max_context_files: u64,
     /// How long a lease lasts without a heartbeat; a worker that dies is noticed after this.
     pub lease: Duration,
     /// How often a running build renews its lease.
@@ -56,6 +58,7 @@ impl BuilderSettings {
             network: (builder.network != "default").then(|| builder.network.clone()),
             pull: builder.pull,
             max_context_bytes: builder.max_context_mb.saturating_mul(1 << 20),
+            max_context_files: builder.max_context_files,
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(5),
             // Alone (distributed mode) nothing in-process wakes the worker when a portal

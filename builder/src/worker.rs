@@ -14,6 +14,7 @@ use bioshadock_core::ports::queue::{Job, JobQueue, Outcome};
 use bioshadock_core::tokens::TokenIssuer;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::docker::Engine;
 use crate::log_sink::LogSink;
@@ -25,6 +26,10 @@ use crate::settings::BuilderSettings;
 const ENGINE_RETRY: Duration = Duration::from_secs(10);
 /// How long an answer of the engine is trusted before asking again.
 const ENGINE_RECHECK: Duration = Duration::from_secs(5);
+/// How long a stopped build's blocking work (clone, checkout, archive) may take to notice the
+/// stop flag. It polls the flag at every file and transfer step, so it normally ends at once;
+/// only a git server that stalls without sending anything keeps libgit2 from asking.
+const BLOCKING_GRACE: Duration = Duration::from_secs(30);
 /// How often running builds look for a cancel in the store.
 const CANCEL_CHECK: Duration = Duration::from_millis(500);
 
@@ -296,12 +301,14 @@ impl Supervisor {
         let log = sink.sender();
         let stop_flag = Arc::new(AtomicBool::new(false));
         let leftovers = Arc::new(Mutex::new(Leftovers::default()));
+        let blocking = TaskTracker::new();
         let pipeline = Pipeline {
             engine: self.engine.clone(),
             store: self.ports.builds.clone(),
             tokens: self.ports.tokens.clone(),
             settings: self.settings.clone(),
             stop: stop_flag.clone(),
+            blocking: blocking.clone(),
             leftovers: leftovers.clone(),
         };
         let result = tokio::select! {
@@ -309,6 +316,19 @@ impl Supervisor {
             stop = self.stopped(build) => Err(stop),
         };
         stop_flag.store(true, Ordering::Relaxed);
+        // The build is over only when its threads are: a clone left running after a cancel
+        // would go on filling the disk.
+        blocking.close();
+        if tokio::time::timeout(BLOCKING_GRACE, blocking.wait())
+            .await
+            .is_err()
+        {
+            tracing::error!(
+                build = build.id,
+                "the build's clone or archive did not stop within {} s of being told to",
+                BLOCKING_GRACE.as_secs()
+            );
+        }
         let (status, reason, digest) = match result {
             Ok(Ok(digest)) => (BuildStatus::Success, None, Some(digest)),
             Ok(Err(Failure(reason))) => (BuildStatus::Failed, Some(reason), None),
