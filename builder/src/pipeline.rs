@@ -6,8 +6,13 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use bioshadock_core::PortError;
+use bioshadock_core::accounts::UserName;
 use bioshadock_core::git::GitSource;
+use bioshadock_core::permissions::may_run_build;
+use bioshadock_core::ports::accounts::UserStore;
 use bioshadock_core::ports::builds::{Build, BuildSource, BuildStore};
+use bioshadock_core::ports::store::ContainerStore;
 use bioshadock_core::tokens::{Action, ResourceAccess, TokenIssuer};
 
 use tokio_util::task::TaskTracker;
@@ -39,6 +44,8 @@ pub struct Leftovers {
 pub struct Pipeline {
     pub engine: Arc<Engine>,
     pub store: Arc<dyn BuildStore>,
+    pub users: Arc<dyn UserStore>,
+    pub containers: Arc<dyn ContainerStore>,
     pub tokens: Arc<TokenIssuer>,
     pub settings: Arc<BuilderSettings>,
     /// Set when the build must stop (cancel, timeout, shutdown): the clone, checkout and tar
@@ -63,6 +70,7 @@ impl Pipeline {
             ),
         )
         .await;
+        self.check_requester(build).await?;
         // The checkout lives until the build is over; dropping it deletes it.
         let workdir = tempfile::Builder::new()
             .prefix("bioshadock-build-")
@@ -99,6 +107,37 @@ impl Pipeline {
             .await?;
         say(log, format!("pushed {image}@{digest}")).await;
         Ok(digest)
+    }
+
+    /// Refuses the build when its requester may no longer push to the container (disabled, or
+    /// removed as a member, while the build was queued), before anything is cloned or pushed.
+    async fn check_requester(&self, build: &Build) -> Result<(), Failure> {
+        let unavailable =
+            |e: PortError| Failure(format!("cannot check the requester's rights: {e}"));
+        let gone = || {
+            Failure(format!(
+                "{} no longer exists: the build was not run",
+                build.requested_by
+            ))
+        };
+        let name = UserName::parse(&build.requested_by).map_err(|_| gone())?;
+        let user = match self.users.get_user(&name).await {
+            Ok(user) => user,
+            Err(PortError::NotFound) => return Err(gone()),
+            Err(e) => return Err(unavailable(e)),
+        };
+        let container = match self.containers.get(&build.container).await {
+            Ok(container) => container,
+            Err(PortError::NotFound) => {
+                return Err(Failure(format!(
+                    "the container {} no longer exists",
+                    build.container
+                )));
+            }
+            Err(e) => return Err(unavailable(e)),
+        };
+        may_run_build(&user, &container)
+            .map_err(|denied| Failure(format!("{denied}: the build was not run")))
     }
 
     /// The build context as a tar archive, with the source labels appended to its Dockerfile;

@@ -9,8 +9,10 @@ use std::time::Duration;
 use bioshadock_core::PortError;
 use bioshadock_core::builder_status::BuilderStatus;
 use bioshadock_core::model::now;
+use bioshadock_core::ports::accounts::UserStore;
 use bioshadock_core::ports::builds::{Build, BuildStatus, BuildStore, Finish};
 use bioshadock_core::ports::queue::{Job, JobQueue, Outcome};
+use bioshadock_core::ports::store::ContainerStore;
 use bioshadock_core::tokens::TokenIssuer;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -38,6 +40,10 @@ const CANCEL_CHECK: Duration = Duration::from_millis(500);
 pub struct WorkerPorts {
     pub queue: Arc<dyn JobQueue>,
     pub builds: Arc<dyn BuildStore>,
+    /// The requester and the container, to check again when a build starts that the
+    /// requester may still push to it.
+    pub users: Arc<dyn UserStore>,
+    pub containers: Arc<dyn ContainerStore>,
     pub tokens: Arc<TokenIssuer>,
     /// Notified when a build is queued in this process, so an idle worker starts at once.
     pub wake: Arc<Notify>,
@@ -305,6 +311,8 @@ impl Supervisor {
         let pipeline = Pipeline {
             engine: self.engine.clone(),
             store: self.ports.builds.clone(),
+            users: self.ports.users.clone(),
+            containers: self.ports.containers.clone(),
             tokens: self.ports.tokens.clone(),
             settings: self.settings.clone(),
             stop: stop_flag.clone(),

@@ -6,6 +6,8 @@
 mod hostile;
 #[path = "engine/recovery.rs"]
 mod recovery;
+#[path = "engine/requester.rs"]
+mod requester;
 #[path = "engine/support.rs"]
 mod support;
 
