@@ -416,12 +416,12 @@ impl Supervisor {
     /// Removes the build's image and smoke-test containers from the engine: pushed images
     /// live in the registry, and a builder must not fill its disk.
     async fn clean_up(&self, leftovers: &Mutex<Leftovers>) {
-        let Leftovers { image, containers } =
+        let Leftovers { images, containers } =
             std::mem::take(&mut *leftovers.lock().unwrap_or_else(|e| e.into_inner()));
         for name in containers {
             self.engine.remove_container(&name).await;
         }
-        if let Some(image) = image {
+        for image in images {
             self.engine.remove_image(&image).await;
         }
     }
