@@ -7,13 +7,58 @@
 //! the build's requester (see the pipeline), and the Dockerfile is rewritten to the digest
 //! just pulled, so the build uses exactly what its requester was allowed to pull.
 
-/// One reference to an image of the portal's registry, on line `line` (0-based) as `written`,
-/// with build-argument defaults substituted into `reference`.
+/// One reference to an image of the portal's registry, as `written` in the instruction on
+/// physical lines `lines` (0-based, continuations joined in `instruction`), with
+/// build-argument defaults substituted into `reference`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortalImage {
-    pub line: usize,
+    pub lines: std::ops::RangeInclusive<usize>,
+    pub instruction: String,
     pub written: String,
     pub reference: String,
+}
+
+/// The instructions of a Dockerfile as the engine reads them: continuation lines joined
+/// (with the escape character of a `# escape=` directive), comment lines dropped; each with the
+/// physical lines it spans.
+fn instructions(dockerfile: &str) -> Vec<(std::ops::RangeInclusive<usize>, String)> {
+    let mut escape = '\\';
+    let mut directives = true;
+    let mut out = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for (n, raw) in dockerfile.lines().enumerate() {
+        let trimmed = raw.trim();
+        if directives {
+            let directive = trimmed.strip_prefix('#').map(str::trim);
+            match directive.and_then(|d| d.split_once('=')) {
+                Some((key, value)) if key.trim().eq_ignore_ascii_case("escape") => {
+                    escape = value.trim().chars().next().unwrap_or('\\');
+                    continue;
+                }
+                _ if directive.is_some() || trimmed.is_empty() => {}
+                _ => directives = false,
+            }
+        }
+        if trimmed.starts_with('#') {
+            continue;
+        }
+        let (start, mut text) = current.take().unwrap_or((n, String::new()));
+        match trimmed.strip_suffix(escape) {
+            Some(head) => {
+                text.push_str(head.trim_end());
+                text.push(' ');
+                current = Some((start, text));
+            }
+            None => {
+                text.push_str(trimmed);
+                out.push((start..=n, text));
+            }
+        }
+    }
+    if let Some((start, text)) = current {
+        out.push((start..=dockerfile.lines().count().saturating_sub(1), text));
+    }
+    out
 }
 
 /// The `FROM` and `COPY --from=` images of `dockerfile` that name one of `hosts` (the
@@ -26,7 +71,7 @@ pub fn portal_images(dockerfile: &str, hosts: &[String]) -> Result<Vec<PortalIma
     let mut stages: Vec<String> = Vec::new();
     let mut seen_from = false;
     let mut found = Vec::new();
-    for (line, text) in dockerfile.lines().enumerate() {
+    for (lines, text) in instructions(dockerfile) {
         let mut words = text.split_whitespace();
         let Some(instruction) = words.next() else {
             continue;
@@ -60,14 +105,15 @@ pub fn portal_images(dockerfile: &str, hosts: &[String]) -> Result<Vec<PortalIma
         if reference.contains('$') {
             return Err(format!(
                 "line {}: `{written}` uses a build argument without a default: write the image name out",
-                line + 1
+                lines.start() + 1
             ));
         }
         let lower = reference.to_ascii_lowercase();
         let is_stage = stages.contains(&lower) || lower.chars().all(|c| c.is_ascii_digit());
         if !is_stage && hosts.iter().any(|h| lower.starts_with(&format!("{h}/"))) {
             found.push(PortalImage {
-                line,
+                lines,
+                instruction: text.clone(),
                 written,
                 reference,
             });
@@ -81,14 +127,28 @@ pub fn portal_images(dockerfile: &str, hosts: &[String]) -> Result<Vec<PortalIma
 pub fn pin(dockerfile: &str, images: &[PortalImage], pinned: &[String]) -> String {
     let mut lines: Vec<String> = dockerfile.lines().map(str::to_owned).collect();
     for (image, pinned) in images.iter().zip(pinned) {
-        let line = &mut lines[image.line];
-        // The first occurrence after the instruction word is the one that was read.
-        let start = line.trim_start().len();
-        let offset = line.len() - start;
-        if let Some(at) = line[offset..].find(&image.written) {
-            let at = offset + at;
-            line.replace_range(at..at + image.written.len(), pinned);
+        // The instruction is written back on one line (its continuations emptied, so line
+        // numbers in the engine's messages stay right), with the reference replaced at its
+        // first occurrence after the instruction word: the one that was read.
+        let instruction = &image.instruction;
+        let word_end = instruction
+            .find(char::is_whitespace)
+            .unwrap_or(instruction.len());
+        let replaced = match instruction[word_end..].find(&image.written) {
+            Some(at) => {
+                let at = word_end + at;
+                format!(
+                    "{}{pinned}{}",
+                    &instruction[..at],
+                    &instruction[at + image.written.len()..]
+                )
+            }
+            None => instruction.clone(),
+        };
+        for n in image.lines.clone() {
+            lines[n] = String::new();
         }
+        lines[*image.lines.start()] = replaced;
     }
     let mut out = lines.join("\n");
     if dockerfile.ends_with('\n') {

@@ -50,3 +50,25 @@ fn an_unresolved_variable_is_refused_and_references_split() {
         ("alice/secret", "sha256:ab")
     );
 }
+
+#[test]
+fn continuations_comments_and_escape_directives_do_not_hide_a_reference() {
+    let dockerfile = "FROM \\\n  # a comment inside\n  127.0.0.1:5000/alice/secret\nRUN true\n";
+    let found = portal_images(dockerfile, &hosts()).unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].reference, "127.0.0.1:5000/alice/secret");
+    assert_eq!(
+        pin(dockerfile, &found, &["P".into()]),
+        "FROM P\n\n\nRUN true\n"
+    );
+    let backtick = "# escape=`\nFROM `\n127.0.0.1:5000/alice/secret\n";
+    let found = portal_images(backtick, &hosts()).unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    // Upper-case hosts are the same host.
+    assert_eq!(
+        portal_images("from 127.0.0.1:5000/Alice/x\n", &hosts())
+            .unwrap()
+            .len(),
+        1
+    );
+}
