@@ -5,10 +5,16 @@
 //! the engine), special files are skipped, and the size is capped while reading, before a huge
 //! repository fills the builder's memory.
 
+mod dockerignore;
+mod regular_file;
+
 use std::io;
 use std::path::{Path, PathBuf};
 
 use tar::{Builder, EntryType, Header, HeaderMode};
+
+pub use dockerignore::{DockerIgnore, IgnoreError, MAX_PATTERNS};
+pub use regular_file::{MAX_SMALL_FILE, SmallFileError, read_regular_file};
 
 /// Why a build context could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +25,12 @@ pub enum ContextError {
         max_bytes / (1024 * 1024)
     )]
     TooLarge { max_bytes: u64 },
+    /// The `.dockerignore` cannot be read (a link out, too large) or used (a bad pattern).
+    #[error("{0}")]
+    Ignore(String),
+    /// `cancelled()` turned true while the archive was made.
+    #[error("making the build context was cancelled")]
+    Cancelled,
     /// A file of the context could not be read (the path is relative to the context).
     #[error("cannot read `{path}` in the build context: {source}")]
     Io {
@@ -37,17 +49,15 @@ pub enum ContextError {
 ///   layer cache hits when the content did not change, whatever the checkout time.
 /// - `.dockerignore` at the root is honoured as described in [`DockerIgnore`]; `Dockerfile` and
 ///   `.dockerignore` themselves are always sent, as the docker CLI does.
-pub fn tar_directory(dir: &Path, max_bytes: u64) -> Result<Vec<u8>, ContextError> {
-    let ignore = match std::fs::read_to_string(dir.join(".dockerignore")) {
-        Ok(text) => DockerIgnore::parse(&text),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => DockerIgnore::default(),
-        Err(source) => {
-            return Err(ContextError::Io {
-                path: ".dockerignore".into(),
-                source,
-            });
-        }
-    };
+///
+/// `cancelled` is polled for every directory and file; the walk stops with
+/// [`ContextError::Cancelled`] once it returns true.
+pub fn tar_directory(
+    dir: &Path,
+    max_bytes: u64,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Vec<u8>, ContextError> {
+    let ignore = read_dockerignore(dir)?;
     let mut tar = Builder::new(Vec::new());
     tar.mode(HeaderMode::Deterministic);
     tar.follow_symlinks(false);
@@ -65,6 +75,9 @@ pub fn tar_directory(dir: &Path, max_bytes: u64) -> Result<Vec<u8>, ContextError
         // Reversed onto the stack so that the archive lists names in order (depth first).
         let mut subdirs = Vec::new();
         for entry in children {
+            if cancelled() {
+                return Err(ContextError::Cancelled);
+            }
             let name = entry.file_name();
             if name == ".git" {
                 continue;
@@ -102,6 +115,20 @@ pub fn tar_directory(dir: &Path, max_bytes: u64) -> Result<Vec<u8>, ContextError
         return Err(ContextError::TooLarge { max_bytes });
     }
     Ok(bytes)
+}
+
+/// The context's `.dockerignore`, read as a regular file inside `dir` of at most
+/// [`MAX_SMALL_FILE`] bytes; none when there is no such file.
+fn read_dockerignore(dir: &Path) -> Result<DockerIgnore, ContextError> {
+    let unusable = |why: String| ContextError::Ignore(format!("{why}: fix the .dockerignore"));
+    let Some(bytes) = read_regular_file(dir, ".dockerignore", MAX_SMALL_FILE)
+        .map_err(|e| unusable(e.to_string()))?
+    else {
+        return Ok(DockerIgnore::default());
+    };
+    let text = String::from_utf8(bytes)
+        .map_err(|_| unusable("the .dockerignore is not UTF-8 text".to_owned()))?;
+    DockerIgnore::parse(&text).map_err(|e| unusable(e.to_string()))
 }
 
 /// A context holding only a `Dockerfile` with `content`, for containers defined by a Dockerfile
@@ -146,144 +173,5 @@ fn display(relative: &Path) -> String {
         ".".into()
     } else {
         relative.to_string_lossy().into_owned()
-    }
-}
-
-/// The subset of `.dockerignore` that is honoured: one pattern per line, blank lines and `#`
-/// comments ignored, a leading `/` and `./` dropped; in a pattern `*` matches within one path
-/// segment, `?` one character, `[a-z]`/`[!a-z]` a class, `**` any number of segments, `\`
-/// escapes. A pattern that matches a directory excludes everything under it. A line starting
-/// with `!` re-includes what it matches, and the last matching line wins, as with Docker.
-#[derive(Debug, Default)]
-pub struct DockerIgnore {
-    patterns: Vec<(bool, Vec<String>)>,
-}
-
-impl DockerIgnore {
-    /// Reads the lines of a `.dockerignore` file.
-    pub fn parse(text: &str) -> Self {
-        let patterns = text
-            .lines()
-            .map(str::trim)
-            .filter(|line| !line.is_empty() && !line.starts_with('#'))
-            .filter_map(|line| {
-                let (negated, pattern) = match line.strip_prefix('!') {
-                    Some(rest) => (true, rest.trim()),
-                    None => (false, line),
-                };
-                let segments: Vec<String> = pattern
-                    .split('/')
-                    .filter(|s| !s.is_empty() && *s != ".")
-                    .map(str::to_owned)
-                    .collect();
-                (!segments.is_empty()).then_some((negated, segments))
-            })
-            .collect();
-        Self { patterns }
-    }
-
-    /// Whether some line starts with `!`.
-    pub fn has_exceptions(&self) -> bool {
-        self.patterns.iter().any(|(negated, _)| *negated)
-    }
-
-    /// Whether `path` (relative to the context, `/`-separated) is left out of the context.
-    pub fn excludes(&self, path: &str) -> bool {
-        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let mut excluded = false;
-        for (negated, pattern) in &self.patterns {
-            let pattern: Vec<&str> = pattern.iter().map(String::as_str).collect();
-            // The path itself or one of its parent directories.
-            let hit = (1..=segments.len()).any(|n| match_segments(&pattern, &segments[..n]));
-            if hit {
-                excluded = !negated;
-            }
-        }
-        excluded
-    }
-}
-
-fn match_segments(pattern: &[&str], path: &[&str]) -> bool {
-    match pattern.split_first() {
-        None => path.is_empty(),
-        Some((&"**", rest)) => (0..=path.len()).any(|skip| match_segments(rest, &path[skip..])),
-        Some((first, rest)) => match path.split_first() {
-            Some((name, tail)) => {
-                let pattern: Vec<char> = first.chars().collect();
-                let name: Vec<char> = name.chars().collect();
-                match_segment(&pattern, &name) && match_segments(rest, tail)
-            }
-            None => false,
-        },
-    }
-}
-
-/// One path segment against one pattern segment (`*`, `?`, classes, `\` escapes).
-fn match_segment(pattern: &[char], name: &[char]) -> bool {
-    match pattern.split_first() {
-        None => name.is_empty(),
-        Some(('*', rest)) => (0..=name.len()).any(|skip| match_segment(rest, &name[skip..])),
-        Some(('?', rest)) => !name.is_empty() && match_segment(rest, &name[1..]),
-        Some(('[', rest)) => {
-            let Some(close) = rest.iter().skip(1).position(|c| *c == ']').map(|i| i + 1) else {
-                // An unclosed `[` is taken literally.
-                return name.first() == Some(&'[') && match_segment(rest, &name[1..]);
-            };
-            let Some(c) = name.first() else {
-                return false;
-            };
-            let (negated, class) = match rest[..close].split_first() {
-                Some(('!' | '^', class)) => (true, class),
-                _ => (false, &rest[..close]),
-            };
-            let mut found = false;
-            let mut i = 0;
-            while i < class.len() {
-                if i + 2 < class.len() && class[i + 1] == '-' {
-                    found |= (class[i]..=class[i + 2]).contains(c);
-                    i += 3;
-                } else {
-                    found |= class[i] == *c;
-                    i += 1;
-                }
-            }
-            found != negated && match_segment(&rest[close + 1..], &name[1..])
-        }
-        Some(('\\', rest)) if !rest.is_empty() => {
-            name.first() == Some(&rest[0]) && match_segment(&rest[1..], &name[1..])
-        }
-        Some((c, rest)) => name.first() == Some(c) && match_segment(rest, &name[1..]),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::DockerIgnore;
-
-    #[test]
-    fn dockerignore_patterns() {
-        let ignore = DockerIgnore::parse(
-            "# comment\n\n*.log\n/build\ndocs/**/*.tmp\nsecret?.txt\n[ab]x\n!keep.log\n",
-        );
-        assert!(ignore.excludes("a.log"));
-        assert!(!ignore.excludes("keep.log"));
-        assert!(
-            !ignore.excludes("dir/a.log"),
-            "`*` stays within one segment"
-        );
-        assert!(ignore.excludes("build"));
-        assert!(
-            ignore.excludes("build/out/x.o"),
-            "a matched directory excludes its content"
-        );
-        assert!(ignore.excludes("docs/a/b/c.tmp"));
-        assert!(ignore.excludes("docs/c.tmp"));
-        assert!(!ignore.excludes("docs/c.md"));
-        assert!(ignore.excludes("secret1.txt"));
-        assert!(!ignore.excludes("secret12.txt"));
-        assert!(ignore.excludes("ax"));
-        assert!(!ignore.excludes("cx"));
-        assert!(ignore.has_exceptions());
-        assert!(!DockerIgnore::parse("# nothing\n").excludes("a"));
     }
 }

@@ -7,6 +7,7 @@
 
 mod build;
 mod lines;
+mod pull;
 mod push;
 mod run;
 
@@ -43,6 +44,9 @@ pub enum EngineError {
     /// The push was refused or failed; the message is the engine's or the registry's.
     #[error("the push failed: {0}")]
     PushFailed(String),
+    /// A base image could not be pulled (no right to pull it, or it does not exist).
+    #[error("pulling a base image failed: {0}")]
+    PullFailed(String),
     /// The image does not exist on the engine.
     #[error("no such image: {0}")]
     ImageNotFound(String),

@@ -7,6 +7,7 @@
 //! people can read.
 
 mod fetch;
+mod limits;
 mod redact;
 
 use std::io;
@@ -18,6 +19,7 @@ use git2::{ErrorCode, Repository};
 use fetch::{
     FETCHED_REF, Plan, fetch, fetch_commit, fetch_error, list_remote, plan, report_received,
 };
+pub use limits::CheckoutLimits;
 use redact::Secret;
 
 /// Why a git source could not be cloned or used, in words meant for the build log.
@@ -47,6 +49,16 @@ pub enum GitError {
     /// The fetch or checkout failed after the server was reached.
     #[error("cloning {url} failed: {reason}")]
     Failed { url: String, reason: String },
+    /// The commit holds more files than `builder.max_context_files`.
+    #[error(
+        "the repository has more than {max} files (builder.max_context_files): build from a smaller repository"
+    )]
+    TooManyFiles { max: u64 },
+    /// The commit's files add up to more than `builder.max_context_mb`.
+    #[error(
+        "the repository's files add up to more than {max_mb} MiB (builder.max_context_mb): build from a smaller repository"
+    )]
+    TooLarge { max_mb: u64 },
     /// `cancelled()` turned true while cloning.
     #[error("the clone was cancelled")]
     Cancelled,
@@ -76,12 +88,16 @@ pub enum GitError {
 /// fetched in full and the id is looked up in them. A server that refuses a shallow fetch gets
 /// a full one.
 ///
+/// The commit's tree is checked against `limits` before anything is written (see
+/// [`limits`]).
+///
 /// `log` receives a few human lines (not one per object); `cancelled` is polled during the
-/// transfer and between steps, and the clone stops with [`GitError::Cancelled`] once it returns
-/// true.
+/// transfer, the tree check, the checkout's planning (once per file) and between steps, and
+/// the clone stops with [`GitError::Cancelled`] once it returns true.
 pub fn clone_source(
     source: &GitSource,
     into: &Path,
+    limits: CheckoutLimits,
     log: &mut dyn FnMut(String),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<String, GitError> {
@@ -135,11 +151,27 @@ pub fn clone_source(
 
     check_cancelled(cancelled)?;
     let commit = repo.find_commit(commit_id).map_err(|e| secret.failed(e))?;
+    let tree = commit.tree().map_err(|e| secret.failed(e))?;
+    limits::check_tree(&repo, &tree, limits, &secret, cancelled)?;
     let mut checkout = git2::build::CheckoutBuilder::new();
     checkout.force();
-    repo.checkout_tree(commit.as_object(), Some(&mut checkout))
+    // libgit2 asks before writing each file; `false` aborts the checkout. (Its progress
+    // callback cannot abort, but the tree check above bounds the work that follows.)
+    checkout
+        .notify_on(git2::CheckoutNotificationType::UPDATED)
+        .notify(|_, _, _, _, _| !cancelled());
+    repo.checkout_tree(tree.as_object(), Some(&mut checkout))
         .and_then(|()| repo.set_head_detached(commit_id))
-        .map_err(|e| secret.failed(e))?;
+        .map_err(|e| {
+            if cancelled() {
+                GitError::Cancelled
+            } else {
+                secret.failed(e)
+            }
+        })?;
+    // An abort from the notify callback comes back as success (libgit2 returns the
+    // callback's positive value, which git2 does not count as an error): ask again.
+    check_cancelled(cancelled)?;
     let summary = commit
         .summary()
         .ok()

@@ -6,15 +6,27 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use bioshadock_core::PortError;
+use bioshadock_core::accounts::{User, UserName};
 use bioshadock_core::git::GitSource;
+use bioshadock_core::permissions::may_run_build;
+use bioshadock_core::ports::accounts::UserStore;
 use bioshadock_core::ports::builds::{Build, BuildSource, BuildStore};
+use bioshadock_core::ports::store::ContainerStore;
 use bioshadock_core::tokens::{Action, ResourceAccess, TokenIssuer};
+
+use tokio_util::task::TaskTracker;
 
 use crate::docker::{BuildSettings, Engine};
 use crate::labels::append_label;
 use crate::log_sink::LogSender;
 use crate::settings::BuilderSettings;
 use crate::{context, git, smoke};
+
+mod bases;
+
+/// The local repository builds are tagged in, each under its build id: never a registry name.
+pub const LOCAL_REPOSITORY: &str = "bioshadock-build";
 
 /// Why a build did not succeed, in a sentence for the top of its page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +41,7 @@ impl<E: std::fmt::Display> From<E> for Failure {
 /// What a build leaves behind on the engine, for the worker to remove afterwards.
 #[derive(Debug, Default)]
 pub struct Leftovers {
-    pub image: Option<String>,
+    pub images: Vec<String>,
     pub containers: Vec<String>,
 }
 
@@ -37,18 +49,29 @@ pub struct Leftovers {
 pub struct Pipeline {
     pub engine: Arc<Engine>,
     pub store: Arc<dyn BuildStore>,
+    pub users: Arc<dyn UserStore>,
+    pub containers: Arc<dyn ContainerStore>,
     pub tokens: Arc<TokenIssuer>,
     pub settings: Arc<BuilderSettings>,
-    /// Set when the build must stop (cancel, timeout, shutdown): the clone checks it.
+    /// Set when the build must stop (cancel, timeout, shutdown): the clone, checkout and tar
+    /// loops poll it.
     pub stop: Arc<AtomicBool>,
+    /// The blocking work (clone, archive) this build started: dropping the pipeline's future
+    /// does not stop a thread, so the worker waits on these after setting `stop`.
+    pub blocking: TaskTracker,
     pub leftovers: Arc<Mutex<Leftovers>>,
 }
 
 impl Pipeline {
     /// Runs `build` and returns the pushed digest.
+    ///
+    /// The image is built under a name of this build's own (`bioshadock-build/ID`), tagged
+    /// with its registry name only for the push and untagged right after: a registry name left
+    /// on the shared engine would be a base image another user's build could borrow.
     pub async fn run(&self, build: &Build, log: &LogSender) -> Result<String, Failure> {
         let image_repo = format!("{}/{}", self.settings.registry_host, build.container);
         let image = format!("{image_repo}:{}", build.tag);
+        let local = format!("{LOCAL_REPOSITORY}/{}:latest", build.id);
         say(
             log,
             format!(
@@ -57,27 +80,25 @@ impl Pipeline {
             ),
         )
         .await;
+        let requester = self.check_requester(build).await?;
         // The checkout lives until the build is over; dropping it deletes it.
         let workdir = tempfile::Builder::new()
             .prefix("bioshadock-build-")
             .tempdir()
             .map_err(|e| Failure(format!("cannot create a work directory: {e}")))?;
-        let (context, api_labels) = self.context(build, workdir.path(), log).await?;
+        let (context, api_labels) = self.context(build, &requester, workdir.path(), log).await?;
         let settings = BuildSettings {
-            image: image.clone(),
+            image: local.clone(),
             labels: api_labels,
             memory_bytes: self.settings.memory_bytes,
             cpus: self.settings.cpus,
             network_mode: self.settings.network.clone(),
             pull: self.settings.pull,
         };
-        self.leftovers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .image = Some(image.clone());
+        self.leave(local.clone());
         say(log, "building the image".to_owned()).await;
         self.engine.build(&settings, context, log).await?;
-        self.smoke_tests(build, &image, &settings, log).await?;
+        self.smoke_tests(build, &local, &settings, log).await?;
         say(log, format!("pushing {image}")).await;
         let access = vec![ResourceAccess::repository(
             &build.container,
@@ -87,19 +108,68 @@ impl Pipeline {
             .tokens
             .mint_for(&build.requested_by, access, self.settings.timeout)
             .map_err(|e| Failure(format!("cannot sign a registry token for the push: {e}")))?;
-        let digest = self
+        self.leave(image.clone());
+        self.engine
+            .tag(&local, &image_repo, build.tag.as_str())
+            .await?;
+        let pushed = self
             .engine
             .push(&image_repo, build.tag.as_str(), &token.token, log)
-            .await?;
+            .await;
+        self.engine.remove_image(&image).await;
+        let digest = pushed?;
         say(log, format!("pushed {image}@{digest}")).await;
         Ok(digest)
     }
 
-    /// The build context as a tar archive, with the source labels appended to its Dockerfile;
-    /// returns the labels the build API must add instead when they could not be appended.
+    /// Records an image name for the worker to remove once the build is over.
+    fn leave(&self, image: String) {
+        self.leftovers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .images
+            .push(image);
+    }
+
+    /// Refuses the build when its requester may no longer push to the container (disabled, or
+    /// removed as a member, while the build was queued), before anything is cloned or pushed.
+    async fn check_requester(&self, build: &Build) -> Result<User, Failure> {
+        let unavailable =
+            |e: PortError| Failure(format!("cannot check the requester's rights: {e}"));
+        let gone = || {
+            Failure(format!(
+                "{} no longer exists: the build was not run",
+                build.requested_by
+            ))
+        };
+        let name = UserName::parse(&build.requested_by).map_err(|_| gone())?;
+        let user = match self.users.get_user(&name).await {
+            Ok(user) => user,
+            Err(PortError::NotFound) => return Err(gone()),
+            Err(e) => return Err(unavailable(e)),
+        };
+        let container = match self.containers.get(&build.container).await {
+            Ok(container) => container,
+            Err(PortError::NotFound) => {
+                return Err(Failure(format!(
+                    "the container {} no longer exists",
+                    build.container
+                )));
+            }
+            Err(e) => return Err(unavailable(e)),
+        };
+        may_run_build(&user, &container)
+            .map_err(|denied| Failure(format!("{denied}: the build was not run")))?;
+        Ok(user)
+    }
+
+    /// The build context as a tar archive, with its portal base images pinned (see
+    /// [`bases`]) and the source labels appended to its Dockerfile; returns the labels the
+    /// build API must add instead when they could not be appended.
     async fn context(
         &self,
         build: &Build,
+        requester: &User,
         workdir: &std::path::Path,
         log: &LogSender,
     ) -> Result<(Vec<u8>, BTreeMap<String, String>), Failure> {
@@ -115,9 +185,10 @@ impl Pipeline {
                     format!("{}/r/{}", self.settings.public_url, build.container),
                 );
                 say(log, "using the Dockerfile saved in the portal".to_owned()).await;
-                match append_label(text, &labels) {
+                let text = self.pin_base_images(text, requester, log).await?;
+                match append_label(&text, &labels) {
                     Some(labelled) => Ok((context::tar_dockerfile(&labelled)?, BTreeMap::new())),
-                    None => Ok((context::tar_dockerfile(text)?, labels)),
+                    None => Ok((context::tar_dockerfile(&text)?, labels)),
                 }
             }
             BuildSource::Git(raw) => {
@@ -132,14 +203,31 @@ impl Pipeline {
                     tracing::warn!(build = build.id, error = %e, "cannot record the revision");
                 }
                 labels.insert("org.opencontainers.image.revision".into(), revision);
+                let (dir, text) = self
+                    .blocking
+                    .spawn_blocking(move || {
+                        let dir = git::context_dir(&checkout, source.subdir.as_deref())?;
+                        let text = read_dockerfile(&checkout, &dir)?;
+                        Ok::<_, Failure>((dir, text))
+                    })
+                    .await
+                    .map_err(|e| Failure(format!("reading the Dockerfile failed: {e}")))??;
+                let text = self.pin_base_images(&text, requester, log).await?;
+                let (text, api_labels) = match append_label(&text, &labels) {
+                    Some(labelled) => (labelled, BTreeMap::new()),
+                    None => (text, labels),
+                };
                 let max = self.settings.max_context_bytes;
-                let (archive, api_labels) = tokio::task::spawn_blocking(move || {
-                    let dir = git::context_dir(&checkout, source.subdir.as_deref())?;
-                    let api_labels = label_dockerfile(&dir.join("Dockerfile"), labels)?;
-                    Ok::<_, Failure>((context::tar_directory(&dir, max)?, api_labels))
-                })
-                .await
-                .map_err(|e| Failure(format!("preparing the build context failed: {e}")))??;
+                let stop = self.stop.clone();
+                let archive = self
+                    .blocking
+                    .spawn_blocking(move || {
+                        let cancelled = || stop.load(Ordering::Relaxed);
+                        write_dockerfile(&dir, &text)?;
+                        Ok::<_, Failure>(context::tar_directory(&dir, max, &cancelled)?)
+                    })
+                    .await
+                    .map_err(|e| Failure(format!("preparing the build context failed: {e}")))??;
                 Ok((archive, api_labels))
             }
         }
@@ -154,17 +242,22 @@ impl Pipeline {
     ) -> Result<String, Failure> {
         let stop = self.stop.clone();
         let lines = log.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut forward = |line: String| {
-                // The clone runs on a plain thread: wait for room rather than drop lines.
-                let _ = lines.blocking_send(line);
-            };
-            let cancelled = || stop.load(Ordering::Relaxed);
-            git::clone_source(&source, &into, &mut forward, &cancelled)
-        })
-        .await
-        .map_err(|e| Failure(format!("the clone stopped unexpectedly: {e}")))?
-        .map_err(Failure::from)
+        let limits = git::CheckoutLimits {
+            max_bytes: self.settings.max_context_bytes,
+            max_files: self.settings.max_context_files,
+        };
+        self.blocking
+            .spawn_blocking(move || {
+                let mut forward = |line: String| {
+                    // The clone runs on a plain thread: wait for room rather than drop lines.
+                    let _ = lines.blocking_send(line);
+                };
+                let cancelled = || stop.load(Ordering::Relaxed);
+                git::clone_source(&source, &into, limits, &mut forward, &cancelled)
+            })
+            .await
+            .map_err(|e| Failure(format!("the clone stopped unexpectedly: {e}")))?
+            .map_err(Failure::from)
     }
 
     /// Runs the image's declared smoke tests; the first that fails fails the build.
@@ -204,28 +297,30 @@ impl Pipeline {
     }
 }
 
-/// Appends `labels` to the checkout's Dockerfile (our own copy: the clone is ours); returns
-/// them back when they must go through the build API instead.
-fn label_dockerfile(
-    path: &std::path::Path,
-    labels: BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>, Failure> {
-    // Not UTF-8, say: the engine will judge it; the labels go through the API.
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Ok(labels);
-    };
-    let Some(labelled) = append_label(&text, &labels) else {
-        return Ok(labels);
-    };
-    // A symlinked Dockerfile is replaced by a file, so whatever it points at stays as it was.
-    std::fs::remove_file(path)
-        .and_then(|()| std::fs::write(path, labelled))
-        .map_err(|e| {
-            Failure(format!(
-                "cannot add the source labels to the Dockerfile: {e}"
-            ))
-        })?;
-    Ok(BTreeMap::new())
+/// The text of the context's Dockerfile: a regular UTF-8 file inside the checkout of at most
+/// [`context::MAX_SMALL_FILE`] bytes.
+fn read_dockerfile(checkout: &std::path::Path, dir: &std::path::Path) -> Result<String, Failure> {
+    let checkout = checkout
+        .canonicalize()
+        .map_err(|e| Failure(format!("cannot use the checkout directory: {e}")))?;
+    let path = dir.join("Dockerfile");
+    let relative = path.strip_prefix(&checkout).unwrap_or(&path);
+    let bytes = context::read_regular_file(
+        &checkout,
+        &relative.to_string_lossy(),
+        context::MAX_SMALL_FILE,
+    )?
+    .ok_or_else(|| Failure("the Dockerfile disappeared from the checkout".to_owned()))?;
+    String::from_utf8(bytes).map_err(|_| Failure("the Dockerfile is not UTF-8 text".to_owned()))
+}
+
+/// Replaces the context's Dockerfile (our own copy: the clone is ours) with `text`. A
+/// symlinked Dockerfile is replaced by a file, so whatever it points at stays as it was.
+fn write_dockerfile(dir: &std::path::Path, text: &str) -> Result<(), Failure> {
+    let path = dir.join("Dockerfile");
+    std::fs::remove_file(&path)
+        .and_then(|()| std::fs::write(&path, text))
+        .map_err(|e| Failure(format!("cannot write the Dockerfile: {e}")))
 }
 
 /// A line of Bioshadock's own, marked so it stands out from the build's output.

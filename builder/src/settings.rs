@@ -18,6 +18,9 @@ pub struct BuilderSettings {
     pub shutdown_grace: Duration,
     /// Where images are pushed: the registry's host (and port), e.g. `127.0.0.1:5000`.
     pub registry_host: String,
+    /// Every host (lowercase) an image of this portal's registry may be named with in a
+    /// Dockerfile: `registry.pull_host` and the host of `registry.url`.
+    pub registry_hosts: Vec<String>,
     /// The portal's URL, for the source label of Dockerfile builds.
     pub public_url: String,
     pub memory_bytes: Option<i64>,
@@ -25,6 +28,8 @@ pub struct BuilderSettings {
     pub network: Option<String>,
     pub pull: bool,
     pub max_context_bytes: u64,
+    /// Most files a checkout may hold.
+    pub max_context_files: u64,
     /// How long a lease lasts without a heartbeat; a worker that dies is noticed after this.
     pub lease: Duration,
     /// How often a running build renews its lease.
@@ -48,6 +53,7 @@ impl BuilderSettings {
             timeout: Duration::from_secs(builder.timeout_secs),
             shutdown_grace: Duration::from_secs(builder.shutdown_grace_secs),
             registry_host: config.registry.pull_host().to_owned(),
+            registry_hosts: registry_hosts(config),
             public_url: config.web.public_url.trim_end_matches('/').to_owned(),
             memory_bytes: (builder.memory_mb > 0).then(|| {
                 i64::try_from(builder.memory_mb.saturating_mul(1 << 20)).unwrap_or(i64::MAX)
@@ -56,6 +62,7 @@ impl BuilderSettings {
             network: (builder.network != "default").then(|| builder.network.clone()),
             pull: builder.pull,
             max_context_bytes: builder.max_context_mb.saturating_mul(1 << 20),
+            max_context_files: builder.max_context_files,
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(5),
             // Alone (distributed mode) nothing in-process wakes the worker when a portal
@@ -68,4 +75,20 @@ impl BuilderSettings {
             },
         }
     }
+}
+
+fn registry_hosts(config: &Config) -> Vec<String> {
+    let url_host = config
+        .registry
+        .url
+        .split_once("://")
+        .map_or(config.registry.url.as_str(), |(_, rest)| rest)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let mut hosts = vec![config.registry.pull_host().to_ascii_lowercase()];
+    if !url_host.is_empty() && !hosts.contains(&url_host.to_ascii_lowercase()) {
+        hosts.push(url_host.to_ascii_lowercase());
+    }
+    hosts
 }

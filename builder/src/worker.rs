@@ -9,11 +9,14 @@ use std::time::Duration;
 use bioshadock_core::PortError;
 use bioshadock_core::builder_status::BuilderStatus;
 use bioshadock_core::model::now;
+use bioshadock_core::ports::accounts::UserStore;
 use bioshadock_core::ports::builds::{Build, BuildStatus, BuildStore, Finish};
 use bioshadock_core::ports::queue::{Job, JobQueue, Outcome};
+use bioshadock_core::ports::store::ContainerStore;
 use bioshadock_core::tokens::TokenIssuer;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::docker::Engine;
 use crate::log_sink::LogSink;
@@ -25,6 +28,10 @@ use crate::settings::BuilderSettings;
 const ENGINE_RETRY: Duration = Duration::from_secs(10);
 /// How long an answer of the engine is trusted before asking again.
 const ENGINE_RECHECK: Duration = Duration::from_secs(5);
+/// How long a stopped build's blocking work (clone, checkout, archive) may take to notice the
+/// stop flag. It polls the flag at every file and transfer step, so it normally ends at once;
+/// only a git server that stalls without sending anything keeps libgit2 from asking.
+const BLOCKING_GRACE: Duration = Duration::from_secs(30);
 /// How often running builds look for a cancel in the store.
 const CANCEL_CHECK: Duration = Duration::from_millis(500);
 
@@ -33,6 +40,10 @@ const CANCEL_CHECK: Duration = Duration::from_millis(500);
 pub struct WorkerPorts {
     pub queue: Arc<dyn JobQueue>,
     pub builds: Arc<dyn BuildStore>,
+    /// The requester and the container, to check again when a build starts that the
+    /// requester may still push to it.
+    pub users: Arc<dyn UserStore>,
+    pub containers: Arc<dyn ContainerStore>,
     pub tokens: Arc<TokenIssuer>,
     /// Notified when a build is queued in this process, so an idle worker starts at once.
     pub wake: Arc<Notify>,
@@ -296,12 +307,16 @@ impl Supervisor {
         let log = sink.sender();
         let stop_flag = Arc::new(AtomicBool::new(false));
         let leftovers = Arc::new(Mutex::new(Leftovers::default()));
+        let blocking = TaskTracker::new();
         let pipeline = Pipeline {
             engine: self.engine.clone(),
             store: self.ports.builds.clone(),
+            users: self.ports.users.clone(),
+            containers: self.ports.containers.clone(),
             tokens: self.ports.tokens.clone(),
             settings: self.settings.clone(),
             stop: stop_flag.clone(),
+            blocking: blocking.clone(),
             leftovers: leftovers.clone(),
         };
         let result = tokio::select! {
@@ -309,6 +324,19 @@ impl Supervisor {
             stop = self.stopped(build) => Err(stop),
         };
         stop_flag.store(true, Ordering::Relaxed);
+        // The build is over only when its threads are: a clone left running after a cancel
+        // would go on filling the disk.
+        blocking.close();
+        if tokio::time::timeout(BLOCKING_GRACE, blocking.wait())
+            .await
+            .is_err()
+        {
+            tracing::error!(
+                build = build.id,
+                "the build's clone or archive did not stop within {} s of being told to",
+                BLOCKING_GRACE.as_secs()
+            );
+        }
         let (status, reason, digest) = match result {
             Ok(Ok(digest)) => (BuildStatus::Success, None, Some(digest)),
             Ok(Err(Failure(reason))) => (BuildStatus::Failed, Some(reason), None),
@@ -388,12 +416,12 @@ impl Supervisor {
     /// Removes the build's image and smoke-test containers from the engine: pushed images
     /// live in the registry, and a builder must not fill its disk.
     async fn clean_up(&self, leftovers: &Mutex<Leftovers>) {
-        let Leftovers { image, containers } =
+        let Leftovers { images, containers } =
             std::mem::take(&mut *leftovers.lock().unwrap_or_else(|e| e.into_inner()));
         for name in containers {
             self.engine.remove_container(&name).await;
         }
-        if let Some(image) = image {
+        for image in images {
             self.engine.remove_image(&image).await;
         }
     }

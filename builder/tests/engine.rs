@@ -2,8 +2,12 @@
 //! builds and smoke tests, a Distribution registry for pushes. Nothing is mocked; a missing
 //! engine fails the tests with a message saying how to start one.
 
+#[path = "engine/hostile.rs"]
+mod hostile;
 #[path = "engine/recovery.rs"]
 mod recovery;
+#[path = "engine/requester.rs"]
+mod requester;
 #[path = "engine/support.rs"]
 mod support;
 
@@ -13,11 +17,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bioshadock_builder::context::{ContextError, tar_directory, tar_dockerfile};
 use bioshadock_builder::docker::{BuildSettings, Engine, EngineError};
-use bioshadock_builder::git::{GitError, clone_source, context_dir};
+use bioshadock_builder::git::{CheckoutLimits, GitError, clone_source, context_dir};
 use bioshadock_core::git::GitSource;
 use tokio::sync::mpsc;
 
 use support::*;
+
+/// Limits no test repository comes near.
+const ROOMY: CheckoutLimits = CheckoutLimits {
+    max_bytes: 1 << 30,
+    max_files: 100_000,
+};
 
 fn source(url: &str, reference: Option<&str>) -> GitSource {
     GitSource {
@@ -37,6 +47,7 @@ fn clone(
     let result = clone_source(
         &source(url, reference),
         &into.path().join("checkout"),
+        ROOMY,
         &mut |line| lines.push(line),
         &|| false,
     );
@@ -215,6 +226,7 @@ fn clone_stops_when_cancelled() {
     let result = clone_source(
         &source(&daemon.url("tools"), Some("main")),
         &into.path().join("checkout"),
+        ROOMY,
         &mut |line| lines.push(line),
         &|| calls.fetch_add(1, Ordering::SeqCst) >= 2,
     );
@@ -355,7 +367,7 @@ fn tar_directory_round_trips_and_refuses_oversize() {
     std::os::unix::fs::symlink("/etc/passwd", dir.join("passwd-link")).unwrap();
     std::os::unix::fs::symlink("src", dir.join("src-link")).unwrap();
 
-    let bytes = tar_directory(dir, 1 << 20).unwrap();
+    let bytes = tar_directory(dir, 1 << 20, &|| false).unwrap();
     let entries = read_tar(&bytes);
     let names: BTreeSet<&str> = entries.keys().map(String::as_str).collect();
     let expected: BTreeSet<&str> = [
@@ -383,16 +395,16 @@ fn tar_directory_round_trips_and_refuses_oversize() {
     assert_eq!(entries["src/deep"].0, 'd');
 
     // Deterministic: the same tree gives the same bytes.
-    assert_eq!(tar_directory(dir, 1 << 20).unwrap(), bytes);
+    assert_eq!(tar_directory(dir, 1 << 20, &|| false).unwrap(), bytes);
 
     write("big.bin", &"x".repeat(64 * 1024));
-    let error = tar_directory(dir, 32 * 1024).unwrap_err();
+    let error = tar_directory(dir, 32 * 1024, &|| false).unwrap_err();
     assert!(matches!(error, ContextError::TooLarge { .. }), "{error:?}");
     assert!(
         error.to_string().contains("larger than the limit"),
         "{error}"
     );
-    assert!(tar_directory(dir, 1 << 20).is_ok());
+    assert!(tar_directory(dir, 1 << 20, &|| false).is_ok());
 
     let single = read_tar(&tar_dockerfile("FROM scratch\nLABEL a=b\n").unwrap());
     assert_eq!(single.len(), 1);

@@ -147,8 +147,11 @@ pub struct BuilderConfig {
     pub network: String,
     /// Whether builds pull newer base images (`docker build --pull`).
     pub pull: bool,
-    /// Largest build context (the cloned sub-directory) in MiB.
+    /// Largest build context (the cloned sub-directory) in MiB; also the most a checkout may
+    /// write.
     pub max_context_mb: u64,
+    /// Most files (and symlinks) a build's checkout may hold.
+    pub max_context_files: u64,
 }
 
 /// A configuration that cannot be used, with a message that names the key.
@@ -226,6 +229,9 @@ impl Config {
         }
         if self.builder.max_context_mb == 0 {
             return bad("builder.max_context_mb", "must be at least 1");
+        }
+        if self.builder.max_context_files == 0 {
+            return bad("builder.max_context_files", "must be at least 1");
         }
         let network = self.builder.network.as_str();
         if network.is_empty()

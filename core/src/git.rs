@@ -102,6 +102,9 @@ pub fn redact_userinfo(url: &str) -> String {
 
 fn check_url(url: &str) -> Result<(), GitSourceError> {
     let refuse = |why: &str| Err(GitSourceError(why.to_owned()));
+    // Git hands the user, host and path of an ssh source to `ssh` as arguments: one that
+    // starts with `-` is read as an option (`-oProxyCommand=…` runs a command on the builder).
+    let option_like = |part: &str| part.starts_with('-');
     if let Some((scheme, rest)) = url.split_once("://") {
         if !matches!(
             scheme.to_ascii_lowercase().as_str(),
@@ -111,28 +114,37 @@ fn check_url(url: &str) -> Result<(), GitSourceError> {
                 "use an https, http, git or ssh URL (file and other schemes are refused)",
             );
         }
-        let host = rest.split('/').next().unwrap_or_default();
-        let host = host.rsplit('@').next().unwrap_or_default();
-        if host.is_empty() || host.starts_with('-') {
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let (user, host) = match authority.rsplit_once('@') {
+            Some((user, host)) => (Some(user), host),
+            None => (None, authority),
+        };
+        if host.is_empty() || option_like(host) {
             return refuse("the URL has no host");
         }
-        if rest.split('/').nth(1).is_none_or(str::is_empty) {
+        if user.is_some_and(option_like) {
+            return refuse("the user name in the URL may not start with `-`");
+        }
+        if path.is_empty() {
             return refuse("the URL has no repository path");
+        }
+        if option_like(path) {
+            return refuse("the repository path may not start with `-`");
         }
         return Ok(());
     }
-    // scp-like `git@github.com:org/repo.git`: a user, a host and a path.
-    match url.split_once(':') {
-        Some((user_host, path))
-            if user_host.contains('@')
-                && !user_host.starts_with('-')
-                && !user_host.ends_with('@')
-                && !path.is_empty()
-                && !path.starts_with('-') =>
-        {
-            Ok(())
-        }
-        _ => refuse("use an https, http, git or ssh URL; local paths are refused"),
+    // scp-like `git@github.com:org/repo.git`: a user, a host and a path, none of them empty
+    // and none looking like an option.
+    let scp_like = url.split_once(':').and_then(|(user_host, path)| {
+        let (user, host) = user_host.rsplit_once('@')?;
+        Some([user, host, path])
+    });
+    match scp_like {
+        Some(parts) if parts.iter().all(|p| !p.is_empty() && !option_like(p)) => Ok(()),
+        Some(_) => refuse(
+            "in `user@host:path` the user, the host and the path must be present and may not start with `-`",
+        ),
+        None => refuse("use an https, http, git or ssh URL; local paths are refused"),
     }
 }
 
@@ -151,6 +163,8 @@ mod tests {
             "git://git.lab.org/x/y",
             "ssh://git@git.lab.org/x/y.git",
             "git@github.com:lab/tool.git",
+            "ssh://git@git.lab.org:2222/x/y.git",
+            "deploy@git.lab.org:~lab/tool.git",
             "https://github.com/lab/tool#main",
         ] {
             assert!(GitSource::parse(ok).is_ok(), "{ok}");
@@ -183,6 +197,19 @@ mod tests {
             "https://github.com/lab/tool#--upload-pack=x",
             "ftp://host/x",
             "-oProxyCommand=x:y",
+            // Options smuggled into the arguments git gives `ssh`.
+            "git@-oProxyCommand=x:repo",
+            "git@host:-x",
+            "-git@host:path",
+            "-host:path",
+            "@host:path",
+            "git@:path",
+            "git@host:",
+            "ssh://-oProxyCommand=x/repo",
+            "ssh://git@-oProxyCommand=x/repo",
+            "ssh://-oProxyCommand=x@host/repo",
+            "ssh://host/-x",
+            "ssh://host/",
         ] {
             assert!(GitSource::parse(bad).is_err(), "{bad:?} should be refused");
         }

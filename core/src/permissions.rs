@@ -254,6 +254,26 @@ impl Principal {
     }
 }
 
+/// Whether a build of `container` requested by `user` may still run. A build acts with its
+/// requester's account (not the key that queued it), and rights can change while it waits in
+/// the queue: the worker asks again when it starts the build. The reason is for the build page.
+pub fn may_run_build(user: &User, container: &Container) -> Result<(), Denied> {
+    if user.disabled {
+        return Err(Denied::Forbidden(format!(
+            "{} was disabled after queueing this build",
+            user.name
+        )));
+    }
+    let account = Principal::user(user.clone(), Scopes::all(), Credential::Local);
+    if !account.rights_on(container).push {
+        return Err(Denied::Forbidden(format!(
+            "{} no longer has push rights on {}",
+            user.name, container.id
+        )));
+    }
+    Ok(())
+}
+
 /// The owner recorded for a new container in `namespace` created by `creator`: the user whose
 /// namespace it is, or the creator in the curated `library/`.
 pub fn owner_for(namespace: &str, creator: &UserName) -> String {

@@ -111,6 +111,8 @@ pub(super) async fn start_builder(
     let ports = WorkerPorts {
         queue: backends.queue.clone(),
         builds: backends.builds.clone(),
+        users: backends.users.clone(),
+        containers: backends.store.clone(),
         tokens: Arc::new(super::registry::token_issuer(config)?),
         wake: link.wake,
         status: link.status,

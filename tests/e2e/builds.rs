@@ -735,3 +735,84 @@ async fn on_sigterm_running_builds_get_the_grace_period_then_are_interrupted() {
         "{long}"
     );
 }
+
+/// Whether the Docker Engine has an image (or tag) of this name.
+fn engine_has(image: &str) -> bool {
+    std::process::Command::new("docker")
+        .args(["image", "inspect", image])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+}
+
+#[tokio::test]
+async fn a_build_cannot_borrow_another_users_private_image_from_the_shared_engine() {
+    let lab = Lab::start(&[]).await;
+    let secret = lab.registry.image("alice/secret");
+    create_container(
+        &lab.site,
+        &lab.key,
+        json!({ "name": "alice/secret", "visible": false,
+                "dockerfile": dockerfile("RUN echo alice-secret > /secret") }),
+    )
+    .await;
+    let built = lab.hook("/container/git/alice/secret").await;
+    let built = lab.finished(built).await;
+    assert_eq!(built["status"], "success", "{built}");
+    assert!(
+        !engine_has(&format!("{secret}:latest")),
+        "the registry name is not left on the engine"
+    );
+    assert!(!engine_has(&format!("bioshadock-build/{}", built["id"])));
+    // A copy under alice's registry name on the shared engine (an older builder left one, or
+    // a concurrent build is pushing it), which is not even her image.
+    let planted = std::process::Command::new("docker")
+        .args(["tag", BASE_IMAGE, &format!("{secret}:latest")])
+        .status()
+        .unwrap();
+    assert!(planted.success());
+
+    lab.site.add_user("bob", "bob password");
+    let bob = api_key(&lab.site, "bob", "read,push,build");
+    let borrow = format!("FROM {secret}\nRUN cat /secret\n");
+    create_container(
+        &lab.site,
+        &bob,
+        json!({ "name": "bob/borrow", "dockerfile": borrow }),
+    )
+    .await;
+    let response = http()
+        .get(
+            lab.site
+                .url(&format!("/container/git/bob/borrow?apikey={bob}")),
+        )
+        .send()
+        .await
+        .unwrap();
+    let queued: Value = response.json().await.unwrap();
+    let bobs = lab.finished(queued["id"].as_i64().unwrap()).await;
+    assert_eq!(bobs["status"], "failed", "{bobs}");
+    assert_eq!(
+        bobs["reason"],
+        format!("bob may not pull {secret}"),
+        "{bobs}"
+    );
+    assert!(lab.registry_tags("bob/borrow").await.is_empty());
+
+    // Alice's own build of the same line gets her image from the registry, not the copy.
+    lab.container(
+        "uses",
+        None,
+        Some(&format!("FROM {secret}\nRUN cat /secret\n")),
+    )
+    .await;
+    let uses = lab.hook("/container/git/alice/uses").await;
+    let uses = lab.finished(uses).await;
+    assert_eq!(uses["status"], "success", "{uses}");
+    assert!(log_of(&uses).contains("alice-secret"), "{uses}");
+    let _ = std::process::Command::new("docker")
+        .args(["rmi", "-f", &format!("{secret}:latest")])
+        .status();
+}

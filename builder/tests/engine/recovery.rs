@@ -32,6 +32,8 @@ async fn ports() -> (WorkerPorts, Backends, TempDir) {
     let ports = WorkerPorts {
         queue: backends.queue.clone(),
         builds: backends.builds.clone(),
+        users: backends.users.clone(),
+        containers: backends.store.clone(),
         tokens: Arc::new(tokens),
         wake: Arc::default(),
         status: Arc::default(),

@@ -227,3 +227,22 @@ fn keys_mint_and_revoke_only_within_themselves() {
             .is_ok()
     );
 }
+
+#[test]
+fn a_build_runs_only_while_its_requester_may_still_push() {
+    let tool = container(Visibility::Private);
+    assert!(may_run_build(&user("olivia", Role::User), &tool).is_ok());
+    assert!(may_run_build(&user("pete", Role::User), &tool).is_ok());
+    let error = may_run_build(&user("pam", Role::User), &tool).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "pam no longer has push rights on olivia/tool"
+    );
+    let mut disabled = user("olivia", Role::User);
+    disabled.disabled = true;
+    let error = may_run_build(&disabled, &tool).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "olivia was disabled after queueing this build"
+    );
+}

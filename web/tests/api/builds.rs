@@ -185,6 +185,9 @@ async fn unsafe_git_sources_are_refused_with_400_and_nothing_is_queued() {
         "../tool",
         "ext::sh -c touch% /tmp/pwned",
         "git://git.example.org/lab/tool.git#main:../../x",
+        "git@-oProxyCommand=touch%20/tmp/pwned:repo",
+        "git@git.example.org:-x",
+        "ssh://-oProxyCommand=x/lab/tool.git",
     ] {
         let body = serde_json::json!({ "name": "alice/bad", "git": bad }).to_string();
         let mut create = Request::post("/container/new")
