@@ -3,7 +3,7 @@
 //! the search index in step with the store.
 
 use bioshadock_core::accounts::{Scope, UserName};
-use bioshadock_core::git::GitSource;
+use bioshadock_core::git::{GitSource, redact_userinfo};
 use bioshadock_core::model::{self, Member};
 use bioshadock_core::permissions::{Principal, Rights, owner_for};
 use bioshadock_core::ports::store::ContainerSettings;
@@ -131,7 +131,15 @@ pub async fn update(
         };
     }
     if let Some(git) = changes.git {
-        settings.git = checked_git(Some(git))?;
+        // Push members and API callers are shown the source without its credentials; sending
+        // that form back unchanged keeps the stored one (credentials included).
+        let unchanged = container
+            .git
+            .as_deref()
+            .is_some_and(|stored| redact_userinfo(stored) == git.trim());
+        if !unchanged {
+            settings.git = checked_git(Some(git))?;
+        }
     }
     if let Some(dockerfile) = changes.dockerfile {
         settings.dockerfile = checked_dockerfile(Some(dockerfile))?;

@@ -262,7 +262,19 @@ fn settings_page(
         description: c.description.clone(),
         preview_html: None,
         public: c.visibility.is_public(),
-        git: c.git.clone().unwrap_or_default(),
+        // Credentials in the git source are for the builder and the people who manage the
+        // container; push members see (and may keep by saving unchanged) the URL without them.
+        git: c
+            .git
+            .as_deref()
+            .map(|git| {
+                if rights.manage {
+                    git.to_owned()
+                } else {
+                    bioshadock_core::git::redact_userinfo(git)
+                }
+            })
+            .unwrap_or_default(),
         dockerfile: c.dockerfile.clone().unwrap_or_default(),
         members: c
             .members

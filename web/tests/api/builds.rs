@@ -500,3 +500,61 @@ async fn credentials_in_a_git_source_are_never_shown() {
     let shown = app.get("/container/alice/tool").await.json();
     assert_eq!(shown["git"], "https://git.example.org/lab/tool.git#main");
 }
+
+/// A push member may edit a container, but its git credentials are its owner's: the settings
+/// page shows them to owners and admins only, and saving the form unchanged keeps them.
+#[tokio::test]
+async fn push_members_do_not_see_the_git_credentials_and_keep_them_by_saving() {
+    let (app, _) = app().await;
+    let alice = app.key("alice", "read,push,build").await;
+    let with_secret = "https://ci:s3cret-token@git.example.org/lab/tool.git#main";
+    let patch = Request::patch("/container/alice/tool")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(format!(r#"{{"git": "{with_secret}"}}"#)))
+        .unwrap();
+    assert_eq!(app.with_key(&alice, patch).await.status, 200);
+    let members = Request::put("/container/members/alice/tool")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            r#"{"members":[{"user":"bob","access":"push"}]}"#,
+        ))
+        .unwrap();
+    let set = app.with_key(&alice, members).await;
+    assert_eq!(set.status, 200, "{}", set.body);
+
+    let mut owner = app.login("alice", "alice password").await;
+    assert!(
+        owner
+            .get("/r/alice/tool/settings")
+            .await
+            .body
+            .contains("s3cret-token")
+    );
+    let mut bob = app.login("bob", "bob password").await;
+    let page = bob.get("/r/alice/tool/settings").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("s3cret"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("https://git.example.org/lab/tool.git#main")
+    );
+
+    let form = format!(
+        "csrf={}&description=edited+by+bob&git={}&dockerfile=&action=save",
+        bob.csrf, "https%3A%2F%2Fgit.example.org%2Flab%2Ftool.git%23main"
+    );
+    let saved = bob.post_form("/r/alice/tool/settings", &form).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let stored = app
+        .backends
+        .store
+        .get(&RepoName::parse("alice/tool").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(stored.description, "edited by bob");
+    assert_eq!(
+        stored.git.as_deref(),
+        Some(with_secret),
+        "the credentials stay"
+    );
+}
