@@ -100,8 +100,9 @@ pub async fn open_backends(config: &Config) -> PortResult<Backends> {
     let lock = lock_data_dir(&config.data_dir)?;
     crate::private_dir::create_private_file(&config.sqlite_path())?;
     let pool = sqlite::open(&config.sqlite_path()).await?;
-    let search = TantivySearch::open(&config.index_dir())?;
+    // Made private before tantivy creates it with the default mode.
     crate::private_dir::make_private(&config.index_dir())?;
+    let search = TantivySearch::open(&config.index_dir())?;
     let store = Arc::new(SqliteStore::new(pool.clone()));
     let sessions = SqliteSessionStore::new(pool.clone());
     Ok(Backends {

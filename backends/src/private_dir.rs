@@ -28,10 +28,13 @@ pub fn make_private(dir: &Path) -> PortResult<()> {
         .mode(DIR_MODE)
         .create(dir)
         .map_err(|e| unavailable("create", dir, e))?;
+    // Only what an older version left world-readable at the top is worth a warning; files
+    // deeper down (search index segments, written with the default umask inside a private
+    // directory) are tightened silently.
     let mut tightened = 0usize;
-    let mut pending = vec![dir.to_path_buf()];
+    let mut pending = vec![(dir.to_path_buf(), 0usize)];
     let mut seen = 0usize;
-    while let Some(path) = pending.pop() {
+    while let Some((path, depth)) = pending.pop() {
         seen += 1;
         if seen > MAX_ENTRIES {
             break;
@@ -50,12 +53,14 @@ pub fn make_private(dir: &Path) -> PortResult<()> {
         if mode & !wanted != 0 {
             std::fs::set_permissions(&path, Permissions::from_mode(mode & wanted))
                 .map_err(|e| unavailable("change the mode of", &path, e))?;
-            tightened += 1;
+            if depth <= 1 {
+                tightened += 1;
+            }
         }
         if meta.is_dir() {
             let entries = std::fs::read_dir(&path).map_err(|e| unavailable("list", &path, e))?;
             for entry in entries.flatten() {
-                pending.push(entry.path());
+                pending.push((entry.path(), depth + 1));
             }
         }
     }

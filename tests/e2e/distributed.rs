@@ -238,7 +238,7 @@ async fn wait_build(
 }
 
 /// An HTTP client that shows redirects instead of following them.
-fn no_redirects() -> reqwest::Client {
+pub(crate) fn no_redirects() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -246,17 +246,25 @@ fn no_redirects() -> reqwest::Client {
         .unwrap()
 }
 
-/// The `name=value` of a response's session cookie.
-fn session_cookie(response: &reqwest::Response) -> Option<String> {
-    let set = response.headers().get("set-cookie")?.to_str().ok()?;
-    set.split(';').next().map(str::to_owned)
+/// The `name=value` of the cookie `name` that a response sets.
+fn cookie_named(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|set| set.to_str().ok())
+        .filter_map(|set| set.split(';').next())
+        .find(|pair| pair.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
 }
 
 /// Signs in through the login form of `portal`; returns the session cookie.
-async fn sign_in(portal: &str, name: &str, password: &str) -> String {
+pub(crate) async fn sign_in(portal: &str, name: &str, password: &str) -> String {
     let client = no_redirects();
     let page = client.get(format!("{portal}/login")).send().await.unwrap();
-    let cookie = session_cookie(&page).expect("the login page starts a session");
+    // The form's token is bound to a nonce cookie: the login page starts no session.
+    let cookie = cookie_named(&page, "bioshadock_login").expect("the login form's nonce");
+    assert_eq!(cookie_named(&page, "bioshadock_session"), None);
     let html = page.text().await.unwrap();
     let marker = "name=\"csrf\" value=\"";
     let start = html.find(marker).expect("a CSRF token") + marker.len();
@@ -274,7 +282,7 @@ async fn sign_in(portal: &str, name: &str, password: &str) -> String {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 303, "signed in");
-    session_cookie(&response).unwrap_or(cookie)
+    cookie_named(&response, "bioshadock_session").expect("a session after sign-in")
 }
 
 fn ended(build: &Value) -> bool {

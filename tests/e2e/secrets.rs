@@ -142,3 +142,80 @@ async fn data_dir_is_private_to_the_portal_account() {
         "{text}"
     );
 }
+
+fn session_rows(site: &Site) -> u64 {
+    let db = site.data_dir().join("bioshadock.db");
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from sessions').fetchone()[0])",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// Anonymous visits of the login page store nothing; a password change (here with
+/// `bioshadock user passwd`, beside the running server) ends the sessions signed in with
+/// the old password.
+#[tokio::test]
+async fn sessions_exist_only_for_sign_ins_and_end_with_the_password() {
+    use std::io::Write;
+    let site = Site::new();
+    site.add_user("alice", "alice's first password");
+    let _server = site.serve().await;
+    let client = crate::distributed::no_redirects();
+    for _ in 0..50 {
+        let page = client.get(site.url("/login")).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+    }
+    assert_eq!(
+        session_rows(&site),
+        0,
+        "anonymous page views keep no session"
+    );
+
+    let portal = site.url("");
+    let cookie = crate::distributed::sign_in(&portal, "alice", "alice's first password").await;
+    let account = |cookie: String| {
+        let client = client.clone();
+        let url = site.url("/account");
+        async move {
+            client
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(account(cookie.clone()).await, 200);
+    assert_eq!(session_rows(&site), 1);
+
+    let mut passwd = site
+        .command(&["user", "passwd", "alice", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(passwd.stdin.take().unwrap(), "alice's second password").unwrap();
+    let out = passwd.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    assert_eq!(account(cookie).await, 303, "the old session has ended");
+    let fresh = crate::distributed::sign_in(&portal, "alice", "alice's second password").await;
+    assert_eq!(account(fresh).await, 200);
+}

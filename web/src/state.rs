@@ -79,6 +79,8 @@ pub struct AppState {
     pub(crate) passwords: Arc<PasswordCache>,
     /// The argon2 verifiers: a bounded number at once (callers queue, not fail).
     pub(crate) verifiers: Arc<crate::auth::password_check::Verifiers>,
+    /// The sign-in form's session-less CSRF token.
+    pub(crate) login_csrf: Arc<crate::auth::login_csrf::LoginCsrf>,
     pub(crate) throttle: Arc<LoginThrottle>,
     pub(crate) metrics: Arc<Metrics>,
     /// Reconciliation with the registry: one run at a time, and the last success.
@@ -88,6 +90,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(ports: Ports, settings: WebSettings, registry: RegistryAuth) -> Self {
+        let login_csrf = crate::auth::login_csrf::LoginCsrf::new(
+            registry.notification_secret.expose(),
+            settings.public_url.starts_with("https://"),
+        );
         Self {
             store: ports.store,
             search: ports.search,
@@ -105,6 +111,7 @@ impl AppState {
             key_cache: Arc::default(),
             passwords: Arc::default(),
             verifiers: Arc::default(),
+            login_csrf: Arc::new(login_csrf),
             metrics: Arc::new(Metrics::new()),
             sync: Arc::default(),
             started: Instant::now(),

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::keys::{Presented, authenticate_key};
-use super::session::USER_KEY;
+use super::session::{STAMP_KEY, USER_KEY, credential_stamp};
 use super::{csrf, origin};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -95,8 +95,17 @@ pub(crate) async fn session_principal(
     let Some(name) = name.and_then(|n| bioshadock_core::accounts::UserName::parse(&n).ok()) else {
         return Ok(Principal::Anonymous);
     };
-    match state.users.get_user(&name).await {
-        Ok(user) if !user.disabled => Ok(Principal::user(user, Scopes::all(), Credential::Session)),
+    let stamp = session
+        .get::<String>(STAMP_KEY)
+        .await
+        .map_err(|e| session_unavailable(&e))?;
+    match state.users.get_credentials(&name).await {
+        Ok((user, hash))
+            if !user.disabled && stamp.is_some_and(|s| s == credential_stamp(&hash)) =>
+        {
+            Ok(Principal::user(user, Scopes::all(), Credential::Session))
+        }
+        // Disabled, deleted, or signed in with a password that has changed since.
         Ok(_) | Err(PortError::NotFound) => {
             session.flush().await.map_err(|e| session_unavailable(&e))?;
             Ok(Principal::Anonymous)

@@ -5,6 +5,7 @@
 mod caller;
 pub(crate) mod csrf;
 mod keys;
+pub(crate) mod login_csrf;
 mod origin;
 pub(crate) mod password_check;
 pub(crate) mod redirect;

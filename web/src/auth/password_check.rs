@@ -69,8 +69,8 @@ impl Verifiers {
 
 /// The outcome of a password check.
 pub(crate) enum Verdict {
-    /// The password is right for this enabled user.
-    Valid(User),
+    /// The password is right for this enabled user, whose stored hash it matched.
+    Valid { user: User, hash: String },
     /// Wrong user name or password (unknown and disabled users look the same).
     Wrong,
     /// Refused by the throttle: try again in this many seconds.
@@ -95,7 +95,10 @@ pub(crate) async fn check(
     if let Some((user, hash)) = &stored
         && state.passwords.verified(name, password, hash)
     {
-        return Ok(Verdict::Valid(user.clone()));
+        return Ok(Verdict::Valid {
+            user: user.clone(),
+            hash: hash.clone(),
+        });
     }
     if let Err(wait) = state.throttle.attempt(name).await {
         tracing::warn!(user = %name, ?address, "sign-in throttled: too many attempts for this user");
@@ -111,7 +114,7 @@ pub(crate) async fn check(
         Some((user, hash)) if matches => {
             state.throttle.succeeded(name).await;
             state.passwords.remember(name, password, &hash);
-            Ok(Verdict::Valid(user))
+            Ok(Verdict::Valid { user, hash })
         }
         _ => match state.throttle.failed(address).await {
             Ok(()) => Ok(Verdict::Wrong),

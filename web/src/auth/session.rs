@@ -25,6 +25,21 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 /// The session key holding the signed-in user's name.
 pub(crate) const USER_KEY: &str = "user";
+/// The session key holding [`credential_stamp`] of the password the user signed in with.
+pub(crate) const STAMP_KEY: &str = "stamp";
+
+/// A short fingerprint of a user's stored password hash, kept in each of their sessions: when
+/// the password changes (`bioshadock user passwd`, in any process), the stored hash and so
+/// the stamp change, and every session signed in with the old password ends at its next
+/// request. No table of a user's sessions is needed, in either backend.
+pub(crate) fn credential_stamp(password_hash: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"bioshadock session stamp\0")
+        .chain_update(password_hash.as_bytes())
+        .finalize();
+    hex::encode(&digest[..12])
+}
+
 /// The session cookie's name.
 pub(crate) const COOKIE_NAME: &str = "bioshadock_session";
 /// A session unused for this long ends.
@@ -124,7 +139,7 @@ pub(crate) async fn secure_behind_https_proxy(request: Request, next: Next) -> R
             .iter()
             .map(|value| {
                 let text = value.to_str().unwrap_or_default();
-                if text.starts_with(COOKIE_NAME) && !text.contains("; Secure") {
+                if text.starts_with("bioshadock_") && !text.contains("; Secure") {
                     HeaderValue::from_str(&format!("{text}; Secure")).unwrap_or(value.clone())
                 } else {
                     value.clone()

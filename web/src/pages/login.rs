@@ -2,13 +2,13 @@
 
 use askama::Template;
 use axum::extract::{Form, State};
-use axum::http::StatusCode;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::viewer::{Nav, Viewer};
 use super::{PageError, render};
-use crate::auth::csrf;
 use crate::auth::password_check::{self, Verdict};
 use crate::auth::redirect::same_site_path;
 use crate::extract::ClientAddr;
@@ -53,30 +53,40 @@ pub struct CsrfForm {
 pub async fn form(
     State(state): State<AppState>,
     viewer: Viewer,
+    headers: HeaderMap,
     query: Result<axum::extract::Query<LoginQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     let next = same_site_path(&query.map(|q| q.0.next).unwrap_or_default());
     if viewer.principal.actor().is_some() {
         return Ok(Redirect::to(&next).into_response());
     }
+    // No session for an anonymous visitor: the form's token rides on a signed cookie.
+    let issued = state.login_csrf.issue(&headers);
     let page = LoginPage {
-        csrf: csrf::token(&viewer.session).await?,
+        csrf: issued.token,
         nav: viewer.nav,
         name: String::new(),
         next,
         error: None,
         first_run: state.users.count_users().await? == 0,
     };
-    Ok(render(StatusCode::OK, &page))
+    let mut response = render(StatusCode::OK, &page);
+    if let Some(cookie) = issued.set_cookie {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 pub async fn submit(
     State(state): State<AppState>,
     viewer: Viewer,
     ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
-    viewer.check_csrf(&form.csrf).await?;
+    if !state.login_csrf.verify(&headers, &form.csrf) {
+        crate::auth::csrf::verify(&viewer.session, &form.csrf).await?;
+    }
     let next = same_site_path(&form.next);
     let name = form.name.trim().to_owned();
     let refuse = |status: StatusCode, error: String, csrf: String| {
@@ -92,12 +102,18 @@ pub async fn submit(
             },
         )
     };
-    let csrf = csrf::token(&viewer.session).await?;
+    // A refused attempt renders the form again: with the same cookie-bound token, and still
+    // no session.
+    let csrf = state.login_csrf.issue(&headers).token;
     match password_check::check(&state, &name, &form.password, address).await? {
-        Verdict::Valid(_) => {
-            viewer.sign_in(&name).await?;
+        Verdict::Valid { hash, .. } => {
+            viewer.sign_in(&name, &hash).await?;
             tracing::info!(user = %name, "signed in");
-            Ok(Redirect::to(&next).into_response())
+            let mut response = Redirect::to(&next).into_response();
+            response
+                .headers_mut()
+                .append(SET_COOKIE, state.login_csrf.clear_cookie());
+            Ok(response)
         }
         Verdict::Throttled(wait) => Ok(refuse(
             StatusCode::TOO_MANY_REQUESTS,

@@ -9,7 +9,7 @@ use tower_sessions::Session;
 use super::PageError;
 use super::format::encode_query;
 use crate::auth::csrf;
-use crate::auth::session::USER_KEY;
+use crate::auth::session::{STAMP_KEY, USER_KEY, credential_stamp};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -59,21 +59,32 @@ impl Viewer {
         self.principal.actor()
     }
 
-    /// Checks the CSRF token of a posted form.
+    /// Checks the CSRF token of a posted form. An anonymous visitor has no session, so no
+    /// token to check and nothing a forged post could act with: their post goes on to be
+    /// refused (401/404) by the same rules as any anonymous request. (The sign-in form, the
+    /// one post that acts for an anonymous visitor, checks its own cookie-bound token.)
     pub async fn check_csrf(&self, submitted: &str) -> Result<(), PageError> {
+        if self.principal.actor().is_none() {
+            return Ok(());
+        }
         csrf::verify(&self.session, submitted)
             .await
             .map_err(PageError)
     }
 
-    /// Signs `name` in on this session, under a new session id.
-    pub async fn sign_in(&self, name: &str) -> Result<(), PageError> {
+    /// Signs `name` in on this session, under a new session id; `password_hash` is the stored
+    /// hash the password matched (a later password change ends the session).
+    pub async fn sign_in(&self, name: &str, password_hash: &str) -> Result<(), PageError> {
         let unavailable =
             |e: tower_sessions::session::Error| PageError(crate::auth::session_unavailable(&e));
         // A new id at login: a session id planted before login is worthless after it.
         self.session.cycle_id().await.map_err(unavailable)?;
         self.session
             .insert(USER_KEY, name)
+            .await
+            .map_err(unavailable)?;
+        self.session
+            .insert(STAMP_KEY, credential_stamp(password_hash))
             .await
             .map_err(unavailable)?;
         Ok(())

@@ -275,7 +275,7 @@ async fn authenticate(
         return Ok((principal, Some(secret.to_owned())));
     }
     match password_check::check(state, user, secret, address).await? {
-        Verdict::Valid(account) => Ok((
+        Verdict::Valid { user: account, .. } => Ok((
             Principal::user(account, Scopes::all(), Credential::Password),
             None,
         )),

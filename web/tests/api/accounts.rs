@@ -168,10 +168,10 @@ async fn a_wrong_password_is_a_401_page_and_the_right_one_a_new_session() {
     let app = app().await;
     let mut browser = app.browser();
     browser.get("/login").await;
-    let before = browser
-        .cookie
-        .clone()
-        .expect("the login page starts a session");
+    assert_eq!(browser.cookie, None, "the login page starts no session");
+    // An attacker's planted session id (session fixation) ...
+    let planted_id = "bioshadock_session=AAAAAAAAAAAAAAAAAAAAAA".to_owned();
+    browser.cookie = Some(planted_id.clone());
     let wrong = browser.login("olivia", "not the password").await;
     assert_eq!(wrong.status, 401);
     assert!(wrong.content_type().starts_with("text/html"));
@@ -179,17 +179,23 @@ async fn a_wrong_password_is_a_401_page_and_the_right_one_a_new_session() {
     let unknown = browser.login("nobody", PASSWORD).await;
     assert_eq!(unknown.status, 401, "same answer for unknown users");
     assert!(!signed_in(&mut browser).await);
-    let pre_login = browser.cookie.clone().unwrap();
+    browser.cookie = Some(planted_id.clone());
     let right = browser.login("olivia", PASSWORD).await;
     assert_eq!(right.status, 303, "{}", right.body);
     assert_eq!(location(&right), "/");
     let after = browser.cookie.clone().unwrap();
-    assert_ne!(after, pre_login, "the session id changes at login");
-    assert_ne!(after, before);
+    assert_ne!(
+        after, planted_id,
+        "the session id is the portal's, not the planted one"
+    );
+    assert_eq!(
+        browser.login_cookie, None,
+        "the form's nonce is cleared at sign-in"
+    );
     assert!(signed_in(&mut browser).await);
-    // The id planted before login is worthless afterwards.
+    // ... is worthless afterwards.
     let mut planted = app.browser();
-    planted.cookie = Some(pre_login);
+    planted.cookie = Some(planted_id);
     assert!(!signed_in(&mut planted).await);
 }
 
@@ -199,15 +205,22 @@ async fn session_cookies_are_http_only_same_site_lax_and_secure_behind_https() {
     let mut browser = app.browser();
     let page = browser.get("/login").await;
     let cookie = set_cookie(&page);
-    assert!(cookie.starts_with("bioshadock_session="), "{cookie}");
+    // The login form's nonce: no session yet.
+    assert!(cookie.starts_with("bioshadock_login="), "{cookie}");
+    assert!(!cookie.contains("bioshadock_session="), "{cookie}");
+    assert!(cookie.contains("Path=/login"), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain http: {cookie}");
     let login = browser.login("olivia", PASSWORD).await;
     let cookie = set_cookie(&login);
+    let session = cookie
+        .lines()
+        .find(|c| c.starts_with("bioshadock_session="))
+        .unwrap_or_else(|| panic!("no session cookie: {cookie}"));
     assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-        "{cookie}"
+        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+        "{session}"
     );
     let mut proxied = app.browser();
     let page = proxied

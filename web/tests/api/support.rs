@@ -254,7 +254,10 @@ pub fn ids(value: &Value) -> Vec<String> {
 /// A browser-like client of a `TestApp`: keeps the session cookie and the page's CSRF token.
 pub struct Browser<'a> {
     pub app: &'a TestApp,
+    /// The session cookie (`name=value`), once there is a session.
     pub cookie: Option<String>,
+    /// The sign-in form's nonce cookie, while there is one.
+    pub login_cookie: Option<String>,
     pub csrf: String,
 }
 
@@ -308,6 +311,7 @@ impl TestApp {
         Browser {
             app: self,
             cookie: None,
+            login_cookie: None,
             csrf: String::new(),
         }
     }
@@ -339,15 +343,28 @@ impl Browser<'_> {
     }
 
     pub async fn send(&mut self, mut request: Request<Body>) -> TestResponse {
-        if let Some(cookie) = &self.cookie {
+        let jar: Vec<&str> = self
+            .cookie
+            .iter()
+            .chain(self.login_cookie.iter())
+            .map(String::as_str)
+            .collect();
+        if !jar.is_empty() {
             request
                 .headers_mut()
-                .insert(header::COOKIE, cookie.parse().unwrap());
+                .insert(header::COOKIE, jar.join("; ").parse().unwrap());
         }
         let response = self.app.send(request).await;
-        if let Some(set) = response.headers.get(header::SET_COOKIE) {
-            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
-            self.cookie = Some(pair);
+        for set in response.headers.get_all(header::SET_COOKIE) {
+            let text = set.to_str().unwrap();
+            let pair = text.split(';').next().unwrap().to_owned();
+            let removed = text.contains("Max-Age=0");
+            let slot = if pair.starts_with("bioshadock_login=") {
+                &mut self.login_cookie
+            } else {
+                &mut self.cookie
+            };
+            *slot = if removed { None } else { Some(pair) };
         }
         if let Some(token) = csrf_in(&response.body) {
             self.csrf = token;
