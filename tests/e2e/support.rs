@@ -171,6 +171,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// The process id, to read its memory use from `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGTERM, then wait for a clean exit.
     pub fn stop(mut self) {
         let pid = self.child.id().to_string();

@@ -16,6 +16,7 @@ use futures::Stream;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::build_log::LOG_TAIL_BYTES;
 use crate::auth::Caller;
 use crate::builds::{self, Queued};
 use crate::error::{ApiError, ErrorBody};
@@ -23,8 +24,6 @@ use crate::extract::{ApiQuery, ContainerId};
 use crate::manage;
 use crate::state::AppState;
 
-/// Lines of a build's log in one answer of `GET /build/{build}`; the live log pages further.
-const MAX_LOG_LINES: usize = 50_000;
 /// How often the live log looks for new lines.
 const FOLLOW_EVERY: Duration = Duration::from_millis(200);
 
@@ -124,13 +123,16 @@ impl From<&Build> for BuildView {
     }
 }
 
-/// A build with its log.
+/// A build with the end of its log.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BuildDetail {
     #[serde(flatten)]
     build: BuildView,
-    /// The log so far, one line per line.
+    /// The log so far, one line per line: its last lines within 1 MiB.
     log: String,
+    /// True when earlier lines are left out of `log`: `/build/{build}/log` pages through them
+    /// all and `/build/{build}/log.txt` downloads the whole log (`log_lines` counts them).
+    log_truncated: bool,
 }
 
 /// Queue a build from the container's git repository (else its Dockerfile), tagged `latest`.
@@ -212,7 +214,7 @@ pub async fn list(
     Ok(Json(builds.iter().map(BuildView::from).collect()))
 }
 
-/// One build with its log.
+/// One build with the end of its log (the last 1 MiB; the rest is paged by `/build/{build}/log`).
 #[utoipa::path(get, path = "/build/{build}", tag = "builds",
     params(("build" = i64, Path)),
     responses(
@@ -225,7 +227,11 @@ pub async fn one(
 ) -> Result<Json<BuildDetail>, ApiError> {
     let Path(build_id) = build.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let build = builds::visible_build(&state, &caller, build_id).await?;
-    let lines = state.builds.log(build_id, 0, MAX_LOG_LINES).await?;
+    let lines = state
+        .builds
+        .log_tail(build_id, build.log_lines, LOG_TAIL_BYTES)
+        .await?;
+    let log_truncated = lines.first().map_or(build.log_lines > 0, |l| l.seq > 1);
     let mut log = String::with_capacity(lines.iter().map(|l| l.text.len() + 1).sum());
     for line in &lines {
         log.push_str(&line.text);
@@ -234,6 +240,7 @@ pub async fn one(
     Ok(Json(BuildDetail {
         build: BuildView::from(&build),
         log,
+        log_truncated,
     }))
 }
 
