@@ -1,18 +1,14 @@
-//! Builds: the two Bioshadock hook URLs that queue them, their history, one build with its
-//! log, cancelling, and the live log as server-sent events.
-
-use std::convert::Infallible;
-use std::time::Duration;
+//! Builds: the two Bioshadock hook URLs that queue them, their history, one build with the
+//! end of its log, and cancelling. (The log itself: `build_log`; the live log: `build_events`.)
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::http::StatusCode;
+use axum::response::sse::Event;
 use bioshadock_core::model::now;
 use bioshadock_core::ports::builds::{Build, BuildSource, BuildStatus};
 use chrono::{DateTime, Utc};
-use futures::Stream;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -23,9 +19,6 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, ContainerId};
 use crate::manage;
 use crate::state::AppState;
-
-/// How often the live log looks for new lines.
-const FOLLOW_EVERY: Duration = Duration::from_millis(200);
 
 /// The answer to a build request.
 #[derive(Debug, Serialize, ToSchema)]
@@ -264,111 +257,8 @@ pub async fn cancel(
     Ok(Json(BuildView::from(&build)))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct FollowQuery {
-    /// Start after this line number (the `Last-Event-ID` header wins when both are given).
-    after: Option<u64>,
-}
-
-/// The build's log as server-sent events, live.
-///
-/// Each line is a `message` event whose id is its line number, so a reconnecting
-/// `EventSource` resumes where it stopped. `status` events carry the build (as JSON) when its
-/// status changes; a final `end` event carries it once the build has ended and every line was
-/// sent, and the stream closes.
-#[utoipa::path(get, path = "/build/{build}/events", tag = "builds",
-    params(("build" = i64, Path), FollowQuery),
-    responses(
-        (status = 200, description = "text/event-stream", content_type = "text/event-stream", body = String),
-        (status = 404, description = "No such build", body = ErrorBody)))]
-pub async fn events(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    headers: HeaderMap,
-    build: Result<Path<i64>, PathRejection>,
-    ApiQuery(query): ApiQuery<FollowQuery>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let Path(build_id) = build.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let build = builds::visible_build(&state, &caller, build_id).await?;
-    let resume = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let after = resume.or(query.after).unwrap_or(0);
-    let follow = Follow {
-        state,
-        id: build_id,
-        after,
-        last_status: None,
-        pending: std::collections::VecDeque::new(),
-        done: false,
-        first: Some(build),
-    };
-    let stream = futures::stream::unfold(follow, |mut follow| async move {
-        follow.next().await.map(|event| (Ok(event), follow))
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
-}
-
-/// The state of one live-log stream.
-struct Follow {
-    state: AppState,
-    id: i64,
-    after: u64,
-    last_status: Option<BuildStatus>,
-    pending: std::collections::VecDeque<Event>,
-    done: bool,
-    /// The build as read when the stream opened (saves one read).
-    first: Option<Build>,
-}
-
-impl Follow {
-    async fn next(&mut self) -> Option<Event> {
-        loop {
-            if let Some(event) = self.pending.pop_front() {
-                return Some(event);
-            }
-            if self.done {
-                return None;
-            }
-            // The status first, then the lines: a build seen as ended has all its lines stored.
-            let build = match self.first.take() {
-                Some(build) => build,
-                None => self.state.builds.get(self.id).await.ok()?,
-            };
-            let lines = self
-                .state
-                .builds
-                .log(self.id, self.after, 1000)
-                .await
-                .ok()?;
-            let got_lines = !lines.is_empty();
-            for line in lines {
-                self.after = line.seq;
-                self.pending.push_back(
-                    Event::default()
-                        .id(line.seq.to_string())
-                        .data(line.text.replace(['\r', '\n'], " ")),
-                );
-            }
-            if self.last_status != Some(build.status) {
-                self.last_status = Some(build.status);
-                if !build.status.is_final() {
-                    self.pending.push_back(status_event("status", &build));
-                }
-            }
-            if build.status.is_final() && !got_lines {
-                self.pending.push_back(status_event("end", &build));
-                self.done = true;
-            }
-            if self.pending.is_empty() {
-                tokio::time::sleep(FOLLOW_EVERY).await;
-            }
-        }
-    }
-}
-
-fn status_event(name: &str, build: &Build) -> Event {
+/// A `status` or `end` event of the live log: the build as JSON.
+pub(crate) fn status_event(name: &str, build: &Build) -> Event {
     let data = serde_json::to_string(&BuildView::from(build)).unwrap_or_default();
     Event::default().event(name).data(data)
 }

@@ -627,6 +627,7 @@ async fn the_worker_reads_a_pushed_index_back_from_the_registry() {
         keys: backends.keys.clone(),
         sessions: backends.sessions.clone(),
         coordination: backends.coordination.clone(),
+        log_wakeups: backends.log_wakeups.clone(),
     };
     let settings = bioshadock_web::WebSettings {
         page_size: 24,
@@ -634,6 +635,7 @@ async fn the_worker_reads_a_pushed_index_back_from_the_registry() {
         public_url: "http://portal.example.org".into(),
         default_public: false,
         max_pending_builds: 3,
+        live_log: Default::default(),
     };
     let mut registry = registry_auth();
     registry.registry_url = url;

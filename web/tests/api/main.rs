@@ -12,6 +12,7 @@ mod errors;
 mod events;
 mod holes;
 mod keys;
+mod live_log;
 mod openapi;
 mod operations;
 mod pages;
