@@ -496,7 +496,13 @@ async fn the_log_pages_in_order_and_refuses_bad_bounds() {
     );
     assert_eq!(first["next_after"], 500);
 
+    let past = app
+        .get(&format!("/build/{id}/log?after={}", u64::MAX))
+        .await
+        .json();
+    assert!(past["lines"].as_array().unwrap().is_empty() && past["next_after"].is_null());
     for bad in [
+        "after=18446744073709551616",
         "limit=0",
         "limit=1001",
         "limit=-1",
