@@ -79,18 +79,32 @@
 
   const parse = (data) => { try { return JSON.parse(data); } catch (e) { return null; } };
 
-  const source = new EventSource("/build/" + encodeURIComponent(log.dataset.build) +
-                                 "/events?after=" + encodeURIComponent(log.dataset.after || "0"));
-  source.addEventListener("message", (e) => {
-    const follow = atBottom();
-    append(e.lastEventId, e.data);
-    if (empty) empty.hidden = true;
-    if (follow) log.scrollTop = log.scrollHeight;
-  });
-  source.addEventListener("status", (e) => { const build = parse(e.data); if (build) show(build); });
-  source.addEventListener("end", (e) => {
-    source.close();
-    const build = parse(e.data);
-    if (build) show(build);
-  });
+  // The server ends a stream that has been idle a while (and when the build ends); the browser
+  // then reconnects by itself, sending the id of the last line it got (Last-Event-ID), so
+  // nothing is missed or repeated. A refused reconnection (429: too many streams) closes the
+  // source for good: start a new one from the last line after a pause.
+  let last = log.dataset.after || "0";
+  let ended = false;
+  const connect = () => {
+    const source = new EventSource("/build/" + encodeURIComponent(log.dataset.build) +
+                                   "/events?after=" + encodeURIComponent(last));
+    source.addEventListener("message", (e) => {
+      const follow = atBottom();
+      last = e.lastEventId;
+      append(e.lastEventId, e.data);
+      if (empty) empty.hidden = true;
+      if (follow) log.scrollTop = log.scrollHeight;
+    });
+    source.addEventListener("status", (e) => { const build = parse(e.data); if (build) show(build); });
+    source.addEventListener("end", (e) => {
+      ended = true;
+      source.close();
+      const build = parse(e.data);
+      if (build) show(build);
+    });
+    source.addEventListener("error", () => {
+      if (!ended && source.readyState === EventSource.CLOSED) setTimeout(connect, 10000);
+    });
+  };
+  connect();
 })();

@@ -9,6 +9,7 @@ use bioshadock_core::config::Config;
 use bioshadock_core::ports::accounts::{KeyStore, UserStore};
 use bioshadock_core::ports::builds::BuildStore;
 use bioshadock_core::ports::coordination::Coordination;
+use bioshadock_core::ports::log_wakeups::{LogWakeups, WakingBuildStore};
 use bioshadock_core::ports::queue::JobQueue;
 use bioshadock_core::ports::search::SearchIndex;
 use bioshadock_core::ports::store::ContainerStore;
@@ -17,6 +18,7 @@ use sqlx::SqlitePool;
 use tower_sessions::SessionStore;
 
 use crate::memory_coordination::MemoryCoordination;
+use crate::memory_wakeups::MemoryWakeups;
 use crate::sqlite::{self, SqliteBuildStore, SqliteQueue, SqliteSessionStore, SqliteStore};
 use crate::tantivy_search::TantivySearch;
 
@@ -29,8 +31,11 @@ pub struct Backends {
     pub keys: Arc<dyn KeyStore>,
     pub search: Arc<dyn SearchIndex>,
     pub queue: Arc<dyn JobQueue>,
-    /// Build records and logs, on the same database as the queue whose job ids they share.
+    /// Build records and logs, on the same database as the queue whose job ids they share;
+    /// every append, start and finish through it notifies `log_wakeups`.
     pub builds: Arc<dyn BuildStore>,
+    /// Wake-ups of the live logs: in memory in embedded mode, Redis pub/sub in distributed mode.
+    pub log_wakeups: Arc<dyn LogWakeups>,
     pub sessions: Arc<dyn SessionStore>,
     /// The web processes' shared state (login throttling, event dedupe, locks): in memory in
     /// embedded mode, on Redis in distributed mode.
@@ -105,13 +110,16 @@ pub async fn open_backends(config: &Config) -> PortResult<Backends> {
     let search = TantivySearch::open(&config.index_dir())?;
     let store = Arc::new(SqliteStore::new(pool.clone()));
     let sessions = SqliteSessionStore::new(pool.clone());
+    let log_wakeups: Arc<dyn LogWakeups> = Arc::new(MemoryWakeups::new());
+    let builds = Arc::new(SqliteBuildStore::new(pool.clone()));
     Ok(Backends {
         store: store.clone(),
         users: store.clone(),
         keys: store,
         search: Arc::new(search),
         queue: Arc::new(SqliteQueue::new(pool.clone())),
-        builds: Arc::new(SqliteBuildStore::new(pool.clone())),
+        builds: Arc::new(WakingBuildStore::new(builds, log_wakeups.clone())),
+        log_wakeups,
         sessions: Arc::new(sessions.clone()),
         coordination: Arc::new(MemoryCoordination::new()),
         embedded: Some(Embedded {
@@ -157,9 +165,12 @@ mod external {
     use crate::mongo::accounts::MongoAccounts;
     use crate::mongo::builds::MongoBuilds;
     use crate::mongo::store::MongoStore;
+    use bioshadock_core::ports::log_wakeups::{LogWakeups, WakingBuildStore};
+
     use crate::redis_backend::coordination::RedisCoordination;
     use crate::redis_backend::queue::RedisQueue;
     use crate::redis_backend::sessions::RedisSessionStore;
+    use crate::redis_backend::wakeups::RedisWakeups;
 
     fn url(value: Option<&bioshadock_core::secret::Secret<String>>) -> &str {
         // The configuration requires the three URLs in distributed mode.
@@ -183,13 +194,18 @@ mod external {
         .await?;
         let redis = crate::redis_backend::connect(url(config.queue.redis_url.as_ref())).await?;
         let prefix = config.queue.redis_prefix.clone();
+        let log_wakeups: Arc<dyn LogWakeups> = Arc::new(
+            RedisWakeups::start(url(config.queue.redis_url.as_ref()), redis.clone(), &prefix)
+                .await?,
+        );
         Ok(Backends {
             store: Arc::new(store),
             users: accounts.clone(),
             keys: accounts,
             search: Arc::new(search),
             queue: Arc::new(RedisQueue::new(redis.clone(), prefix.clone())),
-            builds: Arc::new(builds),
+            builds: Arc::new(WakingBuildStore::new(Arc::new(builds), log_wakeups.clone())),
+            log_wakeups,
             sessions: Arc::new(RedisSessionStore::new(redis.clone(), prefix.clone())),
             coordination: Arc::new(RedisCoordination::new(redis, prefix)),
             embedded: None,

@@ -8,6 +8,7 @@ pub mod build;
 pub mod memory_coordination;
 mod private_dir;
 mod search_prefix;
+pub mod memory_wakeups;
 pub mod sqlite;
 pub mod tantivy_search;
 
@@ -21,4 +22,5 @@ pub mod redis_backend;
 
 pub use build::{Accounts, Backends, open_accounts, open_backends};
 pub use memory_coordination::MemoryCoordination;
+pub use memory_wakeups::MemoryWakeups;
 pub use sqlite::SqliteSessionStore;

@@ -40,6 +40,15 @@ pub struct WebConfig {
     /// too); empty: `/metrics` is open and counts public containers only.
     #[serde(default)]
     pub metrics_token: Secret<String>,
+    /// Live-log streams (`GET /build/{build}/events`) open at once, in all.
+    pub live_log_max_streams: usize,
+    /// Live-log streams open at once from one client address.
+    pub live_log_max_streams_per_client: usize,
+    /// Seconds a live-log stream may go without news before it ends (the browser resumes it).
+    pub live_log_idle_secs: u64,
+    /// Seconds between a live-log stream's looks at the store when no wake-up came; also how
+    /// often it re-checks that the caller may still see the build.
+    pub live_log_poll_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -211,6 +220,22 @@ impl Config {
         }
         if !(1..=100).contains(&self.web.page_size) {
             return bad("web.page_size", "must be between 1 and 100");
+        }
+        if !(1..=100_000).contains(&self.web.live_log_max_streams) {
+            return bad("web.live_log_max_streams", "must be between 1 and 100000");
+        }
+        let per_client = self.web.live_log_max_streams_per_client;
+        if !(1..=self.web.live_log_max_streams).contains(&per_client) {
+            return bad(
+                "web.live_log_max_streams_per_client",
+                "must be between 1 and web.live_log_max_streams",
+            );
+        }
+        if !(1..=86_400).contains(&self.web.live_log_idle_secs) {
+            return bad("web.live_log_idle_secs", "must be between 1 and 86400");
+        }
+        if !(1..=3600).contains(&self.web.live_log_poll_secs) {
+            return bad("web.live_log_poll_secs", "must be between 1 and 3600");
         }
         if !(1..=64).contains(&self.builder.concurrency) {
             return bad("builder.concurrency", "must be between 1 and 64");

@@ -9,7 +9,7 @@ use bioshadock_core::{Audience, catalogue};
 use std::sync::Arc;
 
 use bioshadock_builder::{BuilderSettings, WorkerPorts};
-use bioshadock_web::{AppState, BuilderLink, Ports, WebSettings};
+use bioshadock_web::{AppState, BuilderLink, LiveLogSettings, Ports, WebSettings};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -41,6 +41,12 @@ pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Resu
         default_public: config.web.default_visibility.is_public(),
         max_pending_builds: config.builder.max_pending_per_user,
         metrics_token: Some(config.web.metrics_token.expose().clone()).filter(|t| !t.is_empty()),
+        live_log: LiveLogSettings {
+            max_streams: config.web.live_log_max_streams,
+            max_streams_per_client: config.web.live_log_max_streams_per_client,
+            idle: std::time::Duration::from_secs(config.web.live_log_idle_secs),
+            poll: std::time::Duration::from_secs(config.web.live_log_poll_secs),
+        },
     };
     let ports = Ports {
         store: backends.store.clone(),
@@ -51,6 +57,7 @@ pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Resu
         keys: backends.keys.clone(),
         sessions: backends.sessions.clone(),
         coordination: backends.coordination.clone(),
+        log_wakeups: backends.log_wakeups.clone(),
     };
     let registry = super::registry::registry_auth(&config)?;
     let link = BuilderLink::default();

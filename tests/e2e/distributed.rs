@@ -215,6 +215,22 @@ async fn hook(url: &str, key: &str) -> i64 {
         .unwrap()
 }
 
+/// The whole live-log stream at `url`, read until the server ends it.
+async fn follow_live_log(url: String, key: String) -> String {
+    use futures::StreamExt;
+    // `http()`'s client times out after 30 s; this stream lasts as long as the build.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder().build().unwrap();
+    let response = client.get(url).bearer_auth(key).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let mut body = response.bytes_stream();
+    let mut text = String::new();
+    while let Some(chunk) = body.next().await {
+        text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+    }
+    text
+}
+
 /// Waits (at most `secs`) for build `id`, read through `portal`, to satisfy `done`.
 async fn wait_build(
     portal: &str,
@@ -297,6 +313,8 @@ async fn two_portals_and_two_builders_on_the_external_backends_behave_as_one() {
     for (key, value) in &externals.env {
         site = site.with_env(key, value);
     }
+    // Live logs that never poll: their lines can only come by the builders' Redis wake-ups.
+    site = site.with_env("BIOSHADOCK__WEB__LIVE_LOG_POLL_SECS", "3600");
     site.add_user("alice", "alice password");
     let key = api_key(&site, "alice", "read,push,build");
     let logs = TempDir::new().unwrap();
@@ -375,9 +393,20 @@ async fn two_portals_and_two_builders_on_the_external_backends_behave_as_one() {
     )
     .await;
     let id = hook(&format!("{portal2}/container/git/alice/tool"), &key).await;
+    // Followed live on the first portal from while it is queued: another process appends.
+    let live = tokio::spawn(follow_live_log(
+        format!("{portal1}/build/{id}/events"),
+        key.clone(),
+    ));
     let build = wait_build(&portal1, &key, id, 120, ended).await;
     assert_eq!(build["status"], "success", "{build}");
     assert_eq!(build["revision"], repo.head());
+    let followed = tokio::time::timeout(Duration::from_secs(10), live)
+        .await
+        .expect("the live log ends with the build, woken through Redis")
+        .unwrap();
+    assert!(followed.contains("event: end"), "{followed}");
+    assert!(followed.contains("built-by-a-builder"), "{followed}");
 
     // Several builds at once across the two builders: each runs exactly once.
     create_container(

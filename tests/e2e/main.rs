@@ -2,6 +2,7 @@
 
 mod support;
 
+mod big_logs;
 mod browser;
 mod builds;
 mod cli;

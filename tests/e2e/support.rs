@@ -171,6 +171,7 @@ pub struct Server {
 }
 
 impl Server {
+    /// The process id, to read its memory use from `/proc`.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -10,6 +10,7 @@ pub mod builds;
 mod cache;
 pub mod error;
 mod extract;
+mod live_log;
 mod manage;
 mod markdown;
 mod metrics;
@@ -27,7 +28,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 pub use registry::RegistryAuth;
-pub use state::{AppState, BuilderLink, Ports, WebSettings};
+pub use state::{AppState, BuilderLink, LiveLogSettings, Ports, WebSettings};
 
 /// The full application: pages, API, docs, assets, behind one middleware stack.
 pub fn router(state: AppState) -> Router {

@@ -8,6 +8,7 @@ use bioshadock_core::builder_status::BuilderStatus;
 use bioshadock_core::ports::accounts::{KeyStore, UserStore};
 use bioshadock_core::ports::builds::BuildStore;
 use bioshadock_core::ports::coordination::Coordination;
+use bioshadock_core::ports::log_wakeups::LogWakeups;
 use bioshadock_core::ports::queue::JobQueue;
 use bioshadock_core::ports::search::SearchIndex;
 use bioshadock_core::ports::store::ContainerStore;
@@ -34,6 +35,33 @@ pub struct WebSettings {
     /// The bearer token `/metrics` requires (`web.metrics_token`); `None`: open, public
     /// figures only.
     pub metrics_token: Option<String>,
+    /// The bounds of the live logs (`web.live_log_*`).
+    pub live_log: LiveLogSettings,
+}
+
+/// The bounds of the live logs.
+#[derive(Debug, Clone)]
+pub struct LiveLogSettings {
+    /// Streams open at once, in all.
+    pub max_streams: usize,
+    /// Streams open at once from one client address.
+    pub max_streams_per_client: usize,
+    /// A stream without news for this long ends.
+    pub idle: std::time::Duration,
+    /// A stream's look at the store (and access re-check) when no wake-up came.
+    pub poll: std::time::Duration,
+}
+
+impl Default for LiveLogSettings {
+    /// The defaults of `config/default.toml`.
+    fn default() -> Self {
+        Self {
+            max_streams: 1000,
+            max_streams_per_client: 20,
+            idle: std::time::Duration::from_secs(300),
+            poll: std::time::Duration::from_secs(3),
+        }
+    }
 }
 
 /// The ports the portal talks to, as the binary (or a test) opened them.
@@ -48,6 +76,8 @@ pub struct Ports {
     pub sessions: Arc<dyn SessionStore>,
     /// State shared by the web processes: login failures, event ids seen, locks.
     pub coordination: Arc<dyn Coordination>,
+    /// Wake-ups of the live logs when a build's log or status changes.
+    pub log_wakeups: Arc<dyn LogWakeups>,
 }
 
 /// The portal's side of the builder: how to wake an idle worker of this process when a build
@@ -70,6 +100,9 @@ pub struct AppState {
     pub sessions: Arc<dyn SessionStore>,
     /// State shared by the web processes (one process's memory in embedded mode).
     pub coordination: Arc<dyn Coordination>,
+    pub log_wakeups: Arc<dyn LogWakeups>,
+    /// The live-log streams open now, counted against `settings.live_log`'s caps.
+    pub(crate) live_logs: Arc<crate::live_log::Slots>,
     pub builder: BuilderLink,
     pub settings: Arc<WebSettings>,
     pub registry: Arc<RegistryAuth>,
@@ -105,6 +138,8 @@ impl AppState {
             sessions: ports.sessions,
             throttle: Arc::new(LoginThrottle::new(ports.coordination.clone())),
             coordination: ports.coordination,
+            log_wakeups: ports.log_wakeups,
+            live_logs: Arc::default(),
             settings: Arc::new(settings),
             registry: Arc::new(registry),
             cache: Arc::default(),

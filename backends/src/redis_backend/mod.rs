@@ -12,6 +12,7 @@
 pub mod coordination;
 pub mod queue;
 pub mod sessions;
+pub mod wakeups;
 
 use std::time::Duration;
 

@@ -3,6 +3,7 @@
 mod accounts;
 mod builds;
 mod coordination;
+mod log_wakeups;
 mod queue;
 mod search;
 mod sessions;

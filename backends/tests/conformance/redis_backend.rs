@@ -99,6 +99,10 @@ impl TestRedis {
             .expect("a redis://127.0.0.1:PORT/ url")
     }
 
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
     pub(crate) async fn conn(&self) -> ConnectionManager {
         connect(&self.url).await.expect("connect to the test Redis")
     }

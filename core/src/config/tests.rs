@@ -154,3 +154,39 @@ fn distributed_mode_takes_all_three_external_backends_with_their_urls() {
         Ok(())
     });
 }
+
+#[test]
+fn live_log_bounds_default_as_documented_and_refuse_out_of_range_values() {
+    Jail::expect_with(|_| {
+        let web = load_in_jail(None).unwrap().web;
+        assert_eq!(
+            (
+                web.live_log_max_streams,
+                web.live_log_max_streams_per_client,
+                web.live_log_idle_secs,
+                web.live_log_poll_secs
+            ),
+            (1000, 20, 300, 3)
+        );
+        Ok(())
+    });
+    for (key, bad, good) in [
+        ("LIVE_LOG_MAX_STREAMS", "0", "100000"),
+        ("LIVE_LOG_MAX_STREAMS_PER_CLIENT", "1001", "1000"),
+        ("LIVE_LOG_IDLE_SECS", "0", "86400"),
+        ("LIVE_LOG_POLL_SECS", "3601", "3600"),
+    ] {
+        Jail::expect_with(|jail| {
+            let var = format!("BIOSHADOCK__WEB__{key}");
+            jail.set_env(&var, bad);
+            let err = load_in_jail(None).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("web.{}", key.to_lowercase())),
+                "{err}"
+            );
+            jail.set_env(&var, good);
+            assert!(load_in_jail(None).is_ok(), "{var}={good} is allowed");
+            Ok(())
+        });
+    }
+}

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::at;
-use crate::ports::builds::{Build, BuildSource, BuildStatus, BuildStore, Finish, NewBuild};
+use crate::ports::builds::{
+    Build, BuildSource, BuildStatus, BuildStore, Finish, LogLine, NewBuild,
+};
 use crate::{PortError, PortResult, RepoName, TagName};
 
 /// Runs every scenario, each on a store from `fresh`. Panics on the first deviation, naming
@@ -37,6 +39,7 @@ where
         finish_only_once_and_only_as_final,
         duration_runs_from_start_to_end,
         append_log_numbers_lines_and_pages,
+        log_tail_is_the_end_of_the_log_within_a_byte_budget,
         concurrent_appends_never_interleave_or_reuse_a_seq,
         over_long_lines_are_truncated,
         delete_for_container_removes_its_builds_and_logs,
@@ -537,6 +540,56 @@ async fn append_log_numbers_lines_and_pages(store: Arc<dyn BuildStore>) {
     expect_not_found(
         s.append_log(99, &[]).await,
         "append nothing to an absent build",
+    );
+}
+
+async fn log_tail_is_the_end_of_the_log_within_a_byte_budget(store: Arc<dyn BuildStore>) {
+    let s = store.as_ref();
+    create(s, 1, "lab/tool", 0).await;
+    create(s, 2, "lab/tool", 1).await;
+    assert!(ok(s.log_tail(1, 0, 1000).await, "tail of nothing").is_empty());
+    // 300 lines of 10 bytes ("line 0001" + newline): more than one step of the walk back.
+    let texts: Vec<String> = (1..=300).map(|n| format!("line {n:04}")).collect();
+    ok(s.append_log(1, &texts).await, "append");
+    ok(s.append_log(2, &lines(&["other build"])).await, "append");
+    let seqs = |tail: &[LogLine]| tail.iter().map(|l| l.seq).collect::<Vec<_>>();
+
+    let whole = ok(
+        s.log_tail(1, 300, 1 << 20).await,
+        "tail within a large budget",
+    );
+    assert_eq!(
+        seqs(&whole),
+        (1..=300).collect::<Vec<_>>(),
+        "all of it, in order"
+    );
+    assert_eq!(whole[299].text, "line 0300");
+
+    let tail = ok(s.log_tail(1, 300, 2000).await, "tail of 2000 bytes");
+    assert_eq!(
+        seqs(&tail),
+        (101..=300).collect::<Vec<_>>(),
+        "exactly as many lines as fit, the newest ones, oldest first"
+    );
+    let almost = ok(s.log_tail(1, 300, 1999).await, "tail of 1999 bytes");
+    assert_eq!(
+        almost.first().map(|l| l.seq),
+        Some(102),
+        "a line that does not fit is left out"
+    );
+    assert!(ok(s.log_tail(1, 300, 9).await, "tail smaller than a line").is_empty());
+
+    let earlier = ok(s.log_tail(1, 150, 100).await, "tail up to line 150");
+    assert_eq!(
+        seqs(&earlier),
+        (141..=150).collect::<Vec<_>>(),
+        "`upto` bounds it"
+    );
+    let other = ok(s.log_tail(2, 1, 1000).await, "tail of the other build");
+    assert_eq!(seqs(&other), [1], "logs stay apart");
+    assert!(
+        ok(s.log_tail(99, 10, 1000).await, "tail of an absent build").is_empty(),
+        "an absent build has an empty tail"
     );
 }
 

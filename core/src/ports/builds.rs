@@ -136,6 +136,10 @@ pub const MAX_LOG_LINE_BYTES: usize = 8 * 1024;
 /// What ends a cut line.
 pub const CUT_MARK: &str = "…";
 
+/// Lines read per step when [`BuildStore::log_tail`] walks back from the end of a log: with
+/// lines of at most [`MAX_LOG_LINE_BYTES`], one step holds at most 1 MiB whatever the budget.
+const TAIL_STEP: u64 = 128;
+
 /// A log line as every store keeps it: whole if it fits in [`MAX_LOG_LINE_BYTES`], otherwise
 /// cut at the last char boundary that leaves room for [`CUT_MARK`], then the mark.
 pub fn stored_line(line: &str) -> std::borrow::Cow<'_, str> {
@@ -181,6 +185,37 @@ pub trait BuildStore: Send + Sync {
 
     /// Log lines with `seq > after`, in order, at most `limit`.
     async fn log(&self, id: i64, after: u64, limit: usize) -> PortResult<Vec<LogLine>>;
+
+    /// The end of a log: the last lines with `seq <= upto`, in order, as many as fit in
+    /// `max_bytes` counting each line's text and a newline. `upto` is normally the build's
+    /// [`Build::log_lines`], so the tail matches the record it is shown with; an absent build
+    /// has an empty tail.
+    ///
+    /// Walks back from `upto` in small steps of [`BuildStore::log`] (seqs count 1, 2, 3… with
+    /// no gaps), so it never holds much more than `max_bytes` however long the log is; both
+    /// stores read a step as one range of their `(build, seq)` index.
+    async fn log_tail(&self, id: i64, upto: u64, max_bytes: usize) -> PortResult<Vec<LogLine>> {
+        let mut newest_first = Vec::new();
+        let mut used = 0;
+        let mut end = upto;
+        'steps: while end > 0 {
+            let start = end.saturating_sub(TAIL_STEP);
+            let step = self.log(id, start, (end - start) as usize).await?;
+            if step.is_empty() {
+                break;
+            }
+            for line in step.into_iter().rev() {
+                used += line.text.len() + 1;
+                if used > max_bytes {
+                    break 'steps;
+                }
+                newest_first.push(line);
+            }
+            end = start;
+        }
+        newest_first.reverse();
+        Ok(newest_first)
+    }
 
     /// Deletes every build (and log) of a container, when the container is deleted, so a
     /// later container of the same name does not inherit them. Returns how many.

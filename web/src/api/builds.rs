@@ -1,32 +1,24 @@
-//! Builds: the two Bioshadock hook URLs that queue them, their history, one build with its
-//! log, cancelling, and the live log as server-sent events.
-
-use std::convert::Infallible;
-use std::time::Duration;
+//! Builds: the two Bioshadock hook URLs that queue them, their history, one build with the
+//! end of its log, and cancelling. (The log itself: `build_log`; the live log: `build_events`.)
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::http::StatusCode;
+use axum::response::sse::Event;
 use bioshadock_core::model::now;
 use bioshadock_core::ports::builds::{Build, BuildSource, BuildStatus};
 use chrono::{DateTime, Utc};
-use futures::Stream;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::build_log::LOG_TAIL_BYTES;
 use crate::auth::{Caller, KeyCaller};
 use crate::builds::{self, Queued};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, ContainerId};
 use crate::manage;
 use crate::state::AppState;
-
-/// Lines of a build's log in one answer of `GET /build/{build}`; the live log pages further.
-const MAX_LOG_LINES: usize = 50_000;
-/// How often the live log looks for new lines.
-const FOLLOW_EVERY: Duration = Duration::from_millis(200);
 
 /// The answer to a build request.
 #[derive(Debug, Serialize, ToSchema)]
@@ -124,13 +116,16 @@ impl From<&Build> for BuildView {
     }
 }
 
-/// A build with its log.
+/// A build with the end of its log.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BuildDetail {
     #[serde(flatten)]
     build: BuildView,
-    /// The log so far, one line per line.
+    /// The log so far, one line per line: its last lines within 1 MiB.
     log: String,
+    /// True when earlier lines are left out of `log`: `/build/{build}/log` pages through them
+    /// all and `/build/{build}/log.txt` downloads the whole log (`log_lines` counts them).
+    log_truncated: bool,
 }
 
 /// Queue a build from the container's git repository (else its Dockerfile), tagged `latest`.
@@ -212,7 +207,7 @@ pub async fn list(
     Ok(Json(builds.iter().map(BuildView::from).collect()))
 }
 
-/// One build with its log.
+/// One build with the end of its log (the last 1 MiB; the rest is paged by `/build/{build}/log`).
 #[utoipa::path(get, path = "/build/{build}", tag = "builds",
     params(("build" = i64, Path)),
     responses(
@@ -225,7 +220,11 @@ pub async fn one(
 ) -> Result<Json<BuildDetail>, ApiError> {
     let Path(build_id) = build.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let build = builds::visible_build(&state, &caller, build_id).await?;
-    let lines = state.builds.log(build_id, 0, MAX_LOG_LINES).await?;
+    let lines = state
+        .builds
+        .log_tail(build_id, build.log_lines, LOG_TAIL_BYTES)
+        .await?;
+    let log_truncated = lines.first().map_or(build.log_lines > 0, |l| l.seq > 1);
     let mut log = String::with_capacity(lines.iter().map(|l| l.text.len() + 1).sum());
     for line in &lines {
         log.push_str(&line.text);
@@ -234,6 +233,7 @@ pub async fn one(
     Ok(Json(BuildDetail {
         build: BuildView::from(&build),
         log,
+        log_truncated,
     }))
 }
 
@@ -257,111 +257,8 @@ pub async fn cancel(
     Ok(Json(BuildView::from(&build)))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct FollowQuery {
-    /// Start after this line number (the `Last-Event-ID` header wins when both are given).
-    after: Option<u64>,
-}
-
-/// The build's log as server-sent events, live.
-///
-/// Each line is a `message` event whose id is its line number, so a reconnecting
-/// `EventSource` resumes where it stopped. `status` events carry the build (as JSON) when its
-/// status changes; a final `end` event carries it once the build has ended and every line was
-/// sent, and the stream closes.
-#[utoipa::path(get, path = "/build/{build}/events", tag = "builds",
-    params(("build" = i64, Path), FollowQuery),
-    responses(
-        (status = 200, description = "text/event-stream", content_type = "text/event-stream", body = String),
-        (status = 404, description = "No such build", body = ErrorBody)))]
-pub async fn events(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    headers: HeaderMap,
-    build: Result<Path<i64>, PathRejection>,
-    ApiQuery(query): ApiQuery<FollowQuery>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let Path(build_id) = build.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let build = builds::visible_build(&state, &caller, build_id).await?;
-    let resume = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let after = resume.or(query.after).unwrap_or(0);
-    let follow = Follow {
-        state,
-        id: build_id,
-        after,
-        last_status: None,
-        pending: std::collections::VecDeque::new(),
-        done: false,
-        first: Some(build),
-    };
-    let stream = futures::stream::unfold(follow, |mut follow| async move {
-        follow.next().await.map(|event| (Ok(event), follow))
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
-}
-
-/// The state of one live-log stream.
-struct Follow {
-    state: AppState,
-    id: i64,
-    after: u64,
-    last_status: Option<BuildStatus>,
-    pending: std::collections::VecDeque<Event>,
-    done: bool,
-    /// The build as read when the stream opened (saves one read).
-    first: Option<Build>,
-}
-
-impl Follow {
-    async fn next(&mut self) -> Option<Event> {
-        loop {
-            if let Some(event) = self.pending.pop_front() {
-                return Some(event);
-            }
-            if self.done {
-                return None;
-            }
-            // The status first, then the lines: a build seen as ended has all its lines stored.
-            let build = match self.first.take() {
-                Some(build) => build,
-                None => self.state.builds.get(self.id).await.ok()?,
-            };
-            let lines = self
-                .state
-                .builds
-                .log(self.id, self.after, 1000)
-                .await
-                .ok()?;
-            let got_lines = !lines.is_empty();
-            for line in lines {
-                self.after = line.seq;
-                self.pending.push_back(
-                    Event::default()
-                        .id(line.seq.to_string())
-                        .data(line.text.replace(['\r', '\n'], " ")),
-                );
-            }
-            if self.last_status != Some(build.status) {
-                self.last_status = Some(build.status);
-                if !build.status.is_final() {
-                    self.pending.push_back(status_event("status", &build));
-                }
-            }
-            if build.status.is_final() && !got_lines {
-                self.pending.push_back(status_event("end", &build));
-                self.done = true;
-            }
-            if self.pending.is_empty() {
-                tokio::time::sleep(FOLLOW_EVERY).await;
-            }
-        }
-    }
-}
-
-fn status_event(name: &str, build: &Build) -> Event {
+/// A `status` or `end` event of the live log: the build as JSON.
+pub(crate) fn status_event(name: &str, build: &Build) -> Event {
     let data = serde_json::to_string(&BuildView::from(build)).unwrap_or_default();
     Event::default().event(name).data(data)
 }

@@ -3,6 +3,8 @@
 
 pub(crate) mod account;
 pub(crate) mod admin;
+pub(crate) mod build_events;
+pub(crate) mod build_log;
 pub(crate) mod builds;
 pub(crate) mod containers;
 mod health;
@@ -39,8 +41,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(builds::build_tag))
         .routes(routes!(builds::list))
         .routes(routes!(builds::one))
+        .routes(routes!(build_log::page))
+        .routes(routes!(build_log::download))
         .routes(routes!(builds::cancel))
-        .routes(routes!(builds::events))
+        .routes(routes!(build_events::events))
         .routes(routes!(token::get_token, token::post_token))
         .routes(events::route())
         .routes(routes!(health::healthz))

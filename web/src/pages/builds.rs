@@ -17,14 +17,12 @@ use serde::Deserialize;
 use super::format::{ago, duration};
 use super::viewer::{Nav, Viewer};
 use super::{PageError, container, render};
+use crate::api::build_log::LOG_TAIL_BYTES;
 use crate::builds;
 use crate::error::ApiError;
 use crate::extract::ContainerId;
 use crate::manage;
 use crate::state::AppState;
-
-/// Log lines rendered into the page; a longer log shows its tail (the JSON API has it all).
-const PAGE_LOG_LINES: u64 = 10_000;
 
 /// One build in a list (a container's history, the admin page's live builds).
 pub(crate) struct BuildRow {
@@ -241,12 +239,13 @@ async fn build_page(
     build: Build,
     error: Option<String>,
 ) -> Result<BuildPage, PageError> {
-    let skipped = build.log_lines.saturating_sub(PAGE_LOG_LINES);
+    // The tail, like `GET /build/{build}`: the page links to the paged and the whole log.
     let lines = state
         .builds
-        .log(build.id, skipped, PAGE_LOG_LINES as usize)
+        .log_tail(build.id, build.log_lines, LOG_TAIL_BYTES)
         .await?;
-    let last_line = lines.last().map_or(skipped, |l| l.seq);
+    let skipped = lines.first().map_or(build.log_lines, |l| l.seq - 1);
+    let last_line = lines.last().map_or(build.log_lines, |l| l.seq);
     let live = !build.status.is_final();
     Ok(BuildPage {
         nav: viewer.nav.clone(),

@@ -471,3 +471,28 @@ async fn the_admin_page_shows_the_builder_and_the_live_builds() {
     assert!(!live.contains("/builds/1002"), "ended builds are not live");
     assert!(page.body.contains("<title>Users · Bioshadock</title>"));
 }
+
+#[tokio::test]
+async fn a_long_log_shows_its_last_mebibyte_and_links_to_the_whole_log() {
+    let app = app().await;
+    ended(&app, 1001, "alice/tool", 10, 5, BuildStatus::Success, None).await;
+    // 300 lines of 8000 bytes: 1 MiB holds the last 131.
+    let lines: Vec<String> = (1..=300)
+        .map(|n| format!("{n:05} {}", "y".repeat(7994)))
+        .collect();
+    for chunk in lines.chunks(100) {
+        app.backends.builds.append_log(1001, chunk).await.unwrap();
+    }
+    let page = app.get("/r/alice/tool/builds/1001").await;
+    assert_eq!(page.status, 200);
+    let body = &page.body;
+    assert!(body.len() < 1024 * 1024 + 64 * 1024, "{} bytes", body.len());
+    assert_eq!(
+        text_of(body, "build-log-skipped"),
+        "169 earlier lines are not shown here."
+    );
+    assert!(!body.contains(r#"id="L169""#) && body.contains(r#"id="L170""#));
+    assert!(body.contains(r#"id="L300""#) && body.contains(r#"data-after="300""#));
+    assert!(body.contains(r#"href="/build/1001/log.txt""#));
+    assert!(body.contains(r#"href="/build/1001/log""#));
+}

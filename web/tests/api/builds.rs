@@ -311,6 +311,8 @@ async fn builds_of_private_containers_do_not_leak() {
     for uri in [
         format!("/build/{id}"),
         format!("/build/{id}/events"),
+        format!("/build/{id}/log"),
+        format!("/build/{id}/log.txt"),
         "/builds/alice/secret".to_owned(),
     ] {
         app.get(&uri).await.assert_error(404, "not_found");
@@ -405,6 +407,140 @@ async fn deleting_a_container_deletes_its_builds() {
         app.backends.builds.get(id).await,
         Err(bioshadock_core::PortError::NotFound)
     ));
+}
+
+/// A finished build of `alice/tool` whose log is `lines` lines of `width` bytes (`NNNNN xxx…`);
+/// each gets its own tag, so none is deduplicated into another.
+async fn build_with_log(
+    app: &TestApp,
+    key: &str,
+    lines: usize,
+    width: usize,
+) -> (i64, Vec<String>) {
+    let id = app
+        .get(&format!("/container/tag/alice/tool/t{lines}?apikey={key}"))
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let builds = &app.backends.builds;
+    builds.start(id, "test-worker", now()).await.unwrap();
+    let log: Vec<String> = (1..=lines)
+        .map(|n| format!("{n:05} {}", "x".repeat(width - 6)))
+        .collect();
+    for chunk in log.chunks(100) {
+        builds.append_log(id, chunk).await.unwrap();
+    }
+    let done = Finish {
+        status: BuildStatus::Success,
+        reason: None,
+        digest: None,
+        at: now(),
+    };
+    builds.finish(id, done).await.unwrap();
+    (id, log)
+}
+
+#[tokio::test]
+async fn a_build_carries_the_last_mebibyte_of_a_long_log_and_says_it_is_cut() {
+    let (app, key) = app().await;
+    // 300 lines of 8000 bytes: 2.4 MB, more than the 1 MiB the answer carries.
+    let (id, log) = build_with_log(&app, &key, 300, 8000).await;
+    let build = app.get(&format!("/build/{id}")).await.json();
+    assert_eq!(build["log_truncated"], true);
+    assert_eq!(build["log_lines"], 300);
+    let text = build["log"].as_str().unwrap();
+    assert!(text.len() <= 1024 * 1024, "{} bytes", text.len());
+    // 1 MiB holds 131 lines of 8000 bytes and a newline: the last 131, whole.
+    let shown: Vec<&str> = text.lines().collect();
+    assert_eq!(shown.len(), 131);
+    assert_eq!(
+        shown,
+        log[300 - 131..]
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    );
+
+    let (short, _) = build_with_log(&app, &key, 3, 20).await;
+    let build = app.get(&format!("/build/{short}")).await.json();
+    assert_eq!(build["log_truncated"], false);
+    assert_eq!(build["log"].as_str().unwrap().lines().count(), 3);
+}
+
+#[tokio::test]
+async fn the_log_pages_in_order_and_refuses_bad_bounds() {
+    let (app, key) = app().await;
+    let (id, log) = build_with_log(&app, &key, 1200, 10).await;
+    let mut after = Some(0);
+    let mut seen = Vec::new();
+    while let Some(from) = after {
+        let page = app
+            .get(&format!("/build/{id}/log?after={from}&limit=1000"))
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let page = page.json();
+        assert_eq!(page["total"], 1200);
+        for line in page["lines"].as_array().unwrap() {
+            assert_eq!(line["seq"], seen.len() + 1);
+            seen.push(line["text"].as_str().unwrap().to_owned());
+        }
+        after = page["next_after"].as_u64();
+    }
+    assert_eq!(seen, log, "every line once, in order, in two pages");
+    let default = app.get(&format!("/build/{id}/log?after=1190")).await.json();
+    assert_eq!(default["lines"].as_array().unwrap().len(), 10);
+    assert!(default["next_after"].is_null());
+    let first = app.get(&format!("/build/{id}/log")).await.json();
+    assert_eq!(
+        first["lines"].as_array().unwrap().len(),
+        500,
+        "500 by default"
+    );
+    assert_eq!(first["next_after"], 500);
+
+    let past = app
+        .get(&format!("/build/{id}/log?after={}", u64::MAX))
+        .await
+        .json();
+    assert!(past["lines"].as_array().unwrap().is_empty() && past["next_after"].is_null());
+    for bad in [
+        "after=18446744073709551616",
+        "limit=0",
+        "limit=1001",
+        "limit=-1",
+        "limit=ten",
+        "after=-1",
+        "after=x",
+    ] {
+        app.get(&format!("/build/{id}/log?{bad}"))
+            .await
+            .assert_error(400, "bad_request");
+    }
+    app.get("/build/999999/log")
+        .await
+        .assert_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn the_whole_log_downloads_as_plain_text() {
+    let (app, key) = app().await;
+    // More lines than one chunk of the stream, so the body is several chunks joined.
+    let (id, log) = build_with_log(&app, &key, 700, 50).await;
+    let response = app.get(&format!("/build/{id}/log.txt")).await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.content_type(), "text/plain; charset=utf-8");
+    let disposition = response.headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap();
+    assert_eq!(
+        disposition,
+        format!("attachment; filename=\"build-{id}.log\"")
+    );
+    assert_eq!(response.body, format!("{}\n", log.join("\n")));
+    app.get("/build/999999/log.txt")
+        .await
+        .assert_error(404, "not_found");
 }
 
 /// The ids and data of `message` events, and the JSON of the `end` event, from an SSE body.

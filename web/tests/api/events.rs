@@ -627,6 +627,7 @@ async fn the_worker_reads_a_pushed_index_back_from_the_registry() {
         keys: backends.keys.clone(),
         sessions: backends.sessions.clone(),
         coordination: backends.coordination.clone(),
+        log_wakeups: backends.log_wakeups.clone(),
     };
     let settings = bioshadock_web::WebSettings {
         page_size: 24,
@@ -635,6 +636,7 @@ async fn the_worker_reads_a_pushed_index_back_from_the_registry() {
         default_public: false,
         max_pending_builds: 3,
         metrics_token: None,
+        live_log: Default::default(),
     };
     let mut registry = registry_auth();
     registry.registry_url = url;

@@ -13,6 +13,7 @@ mod errors;
 mod events;
 mod holes;
 mod keys;
+mod live_log;
 mod openapi;
 mod operations;
 mod pages;

@@ -64,7 +64,12 @@ impl TestApp {
 
     /// An app whose registry side is `registry` (e.g. a registry URL where nothing listens).
     pub async fn with_registry(registry: bioshadock_web::RegistryAuth) -> Self {
-        Self::build(registry, None).await
+        Self::build(registry, None, Default::default()).await
+    }
+
+    /// An app whose live logs have these bounds (short idle times, long polls, small caps).
+    pub async fn with_live_log(live_log: bioshadock_web::LiveLogSettings) -> Self {
+        Self::build(registry_auth(), None, live_log).await
     }
 
     /// An app whose coordination state (login throttling, event dedupe, locks) is `shared`,
@@ -72,7 +77,7 @@ impl TestApp {
     pub async fn with_coordination(
         shared: std::sync::Arc<dyn bioshadock_core::ports::coordination::Coordination>,
     ) -> Self {
-        Self::build(registry_auth(), Some(shared)).await
+        Self::build(registry_auth(), Some(shared), Default::default()).await
     }
 
     async fn build(
@@ -80,6 +85,7 @@ impl TestApp {
         coordination: Option<
             std::sync::Arc<dyn bioshadock_core::ports::coordination::Coordination>,
         >,
+        live_log: bioshadock_web::LiveLogSettings,
     ) -> Self {
         let dir = TempDir::new().unwrap();
         let mut config = Config::load(None).unwrap();
@@ -97,6 +103,7 @@ impl TestApp {
             keys: backends.keys.clone(),
             sessions: backends.sessions.clone(),
             coordination: backends.coordination.clone(),
+            log_wakeups: backends.log_wakeups.clone(),
         };
         let state = bioshadock_web::AppState::new(
             ports,
@@ -107,6 +114,7 @@ impl TestApp {
                 default_public: true,
                 max_pending_builds: 3,
                 metrics_token: None,
+                live_log,
             },
             registry,
         );
@@ -163,6 +171,11 @@ impl TestApp {
             .body(Body::from(body.to_owned()))
             .unwrap();
         self.send(request).await
+    }
+
+    /// The response as it starts, its body still streaming (server-sent events).
+    pub async fn open(&self, request: Request<Body>) -> axum::response::Response {
+        self.router.clone().oneshot(request).await.unwrap()
     }
 
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
