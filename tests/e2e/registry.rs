@@ -657,3 +657,110 @@ async fn reconciliation_repairs_what_notifications_missed() {
     drop(registry);
     server.stop();
 }
+
+#[tokio::test]
+async fn a_deleted_private_container_does_not_come_back_public() {
+    // No periodic run and no notifications: the catalogue learns only what the test syncs.
+    let site = Site::with_registry().with_env("BIOSHADOCK__REGISTRY__SYNC_INTERVAL_SECS", "0");
+    site.add_user("alice", "alice password");
+    let out = site.run(&["user", "add", "root", "--admin"]);
+    assert!(
+        out.status.success(),
+        "user add --admin: {}",
+        text(&out.stderr)
+    );
+    let admin_key = api_key(&site, "root", "read,push");
+    let server = site.serve().await;
+    let registry = Registry::start_with(&site, |config| {
+        let (kept, _) = config
+            .split_once("notifications:")
+            .expect("a notifications section");
+        kept.to_owned()
+    })
+    .await;
+    let key = api_key(&site, "alice", "read,push");
+    create_container(
+        &site,
+        &key,
+        json!({"name": "alice/secret", "visible": false}),
+    )
+    .await;
+
+    let alice = Client::new();
+    assert_ok(&alice.login(&registry, "alice", "alice password"), "login");
+    let one = registry.image("alice/secret:1");
+    let two = registry.image("alice/secret:2");
+    alice.build(&one, "secret one");
+    alice.build(&two, "secret two");
+    assert_ok(&alice.push(&one), "push 1");
+    let sync = || async {
+        let response = http()
+            .post(site.url("/admin/registry/sync"))
+            .bearer_auth(&admin_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        response.json::<Value>().await.unwrap()
+    };
+    let summary = sync().await;
+    assert_eq!(summary["tags_added"], 1, "{summary}");
+    // Tag 2 is pushed after the last sync: the catalogue does not know it.
+    assert_ok(&alice.push(&two), "push 2");
+
+    let response = api_delete(&site, &key, "/container/alice/secret").await;
+    assert_eq!(
+        response.status().as_u16(),
+        204,
+        "{:?}",
+        response.text().await
+    );
+
+    // The registry lists no tag for it any more.
+    let token: Value = http()
+        .get(site.url("/v2/token?service=bioshadock-registry&scope=repository:alice/secret:pull"))
+        .basic_auth("root", Some(&admin_key))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listing = http()
+        .get(format!(
+            "http://{}/v2/alice/secret/tags/list",
+            registry.host
+        ))
+        .bearer_auth(token["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = listing.status().as_u16();
+    let body = listing.text().await.unwrap();
+    assert!(
+        status == 404 || (status == 200 && !body.contains("\"2\"") && !body.contains("\"1\"")),
+        "the registry still lists tags: {status} {body}"
+    );
+
+    // Reconciliation does not bring it back for anyone to see.
+    let summary = sync().await;
+    assert_eq!(summary["created"], 0, "{summary}");
+    let anonymous = http()
+        .get(site.url("/container/alice/secret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status().as_u16(), 404);
+    let all = http()
+        .get(site.url("/container/all"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!all.contains("alice/secret"), "{all}");
+
+    drop(registry);
+    server.stop();
+}

@@ -3,16 +3,21 @@
 //! is deleted in the catalogue either (reconciliation would otherwise bring nothing back, and
 //! the image would stay pullable while the catalogue says it is gone).
 
+use std::collections::BTreeSet;
+
 use axum::http::StatusCode;
 use bioshadock_core::tokens::{Action, ResourceAccess};
-use bioshadock_core::{Container, RepoName, Tag};
+use bioshadock_core::{Container, RepoName, Tag, TagName};
 
 use super::PORTAL_SUBJECT;
 use super::client::{ClientError, Deletion, RegistryClient};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Deletes the manifest of every tag of `container` (each digest once).
+/// Deletes the manifest of every tag the registry lists for `container`, and of every tag
+/// the catalogue records (each digest once). The registry's own listing matters: a tag pushed
+/// while notifications were lost is unknown to the catalogue, and a manifest left behind would
+/// let reconciliation recreate the container with the default visibility.
 pub(crate) async fn delete_container(
     state: &AppState,
     container: &Container,
@@ -20,14 +25,33 @@ pub(crate) async fn delete_container(
     let Some((client, token)) = connect(state, &container.id)? else {
         return Ok(());
     };
-    let mut digests: Vec<&str> = container.tags.iter().map(|t| t.digest.as_str()).collect();
-    digests.sort_unstable();
-    digests.dedup();
-    for digest in digests.into_iter().filter(|d| !d.is_empty()) {
-        match client.delete_manifest(&container.id, digest, &token).await {
+    let id = &container.id;
+    let mut digests: BTreeSet<String> = container
+        .tags
+        .iter()
+        .map(|t| t.digest.clone())
+        .filter(|d| !d.is_empty())
+        .collect();
+    let listed = client.tags(id, &token).await.map_err(|e| failed(id, e))?;
+    for tag in listed {
+        // Registry tag names come from the registry itself, so they are safe in a URL path
+        // only once they parse as tags.
+        let Ok(tag) = TagName::parse(&tag) else {
+            continue;
+        };
+        match client.digest(id, tag.as_str(), &token).await {
+            Ok(Some(digest)) => {
+                digests.insert(digest);
+            }
+            Ok(None) => {}
+            Err(e) => return Err(failed(id, e)),
+        }
+    }
+    for digest in &digests {
+        match client.delete_manifest(id, digest, &token).await {
             Ok(Deletion::Deleted | Deletion::Absent) => {}
-            Ok(Deletion::Unsupported) => return Err(deletion_disabled(&container.id)),
-            Err(e) => return Err(failed(&container.id, e)),
+            Ok(Deletion::Unsupported) => return Err(deletion_disabled(id)),
+            Err(e) => return Err(failed(id, e)),
         }
     }
     Ok(())
