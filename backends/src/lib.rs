@@ -6,9 +6,9 @@
 
 pub mod build;
 pub mod memory_coordination;
+pub mod memory_wakeups;
 mod private_dir;
 mod search_prefix;
-pub mod memory_wakeups;
 pub mod sqlite;
 pub mod tantivy_search;
 
