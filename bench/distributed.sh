@@ -5,7 +5,7 @@
 #   2. push → searchable: N small `docker push`es, from the push's end until search finds it.
 # Embedded: `serve`. Distributed: `web` + `builder` on Redis and — unless
 # BIOSHADOCK_TEST_MONGODB_URL / BIOSHADOCK_TEST_ELASTICSEARCH_URL name real engines — the
-# MongoDB and Elasticsearch stand-ins of ../shared/TESTING.md (Python servers: their figures
+# MongoDB and Elasticsearch stand-ins of docs/testing.md (Python servers: their figures
 # say little about real engines).
 # Needs what scripts/test installs (dockerd running, docker-registry, busybox-static, redis-server,
 # the stand-ins in /opt/bioshadock-testsrv) and jq.

@@ -1,4 +1,4 @@
-//! The command line, as the contract in DESIGN.md §4 describes it.
+//! The command line, as the README's Commands section describes it.
 
 use std::path::PathBuf;
 

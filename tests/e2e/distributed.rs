@@ -1,5 +1,5 @@
 //! Distributed mode for real: two `web` and two `builder` processes on Redis (real), and the
-//! MongoDB and Elasticsearch stand-ins of TESTING.md (real engines when
+//! MongoDB and Elasticsearch stand-ins of docs/testing.md (real engines when
 //! `BIOSHADOCK_TEST_MONGODB_URL` / `BIOSHADOCK_TEST_ELASTICSEARCH_URL` are set), with a real
 //! registry, Docker Engine and git daemon. They behave as one: a push through either portal
 //! is searchable on both, a hook on one is built by a builder, no build runs twice, and a

@@ -30,7 +30,7 @@ pub async fn open(url: &str) -> PortResult<Database> {
 
 /// Turns a driver error into the port's terms, for every MongoDB adapter: a duplicate key is
 /// `Conflict` (code 11000, or "E11000"/"duplicate key" in the message: the stand-in of
-/// TESTING.md sends command errors without a code); no reachable server, a timeout or a
+/// docs/testing.md sends command errors without a code); no reachable server, a timeout or a
 /// retryable write is `Unavailable`; anything else is `Backend`.
 pub(crate) fn map_err(err: Error) -> PortError {
     const DUPLICATE_KEY: i32 = 11000;

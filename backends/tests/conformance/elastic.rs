@@ -1,5 +1,5 @@
 //! The search conformance suite against Elasticsearch: a real server when
-//! `BIOSHADOCK_TEST_ELASTICSEARCH_URL` is set, otherwise the noida-db stand-in of TESTING.md,
+//! `BIOSHADOCK_TEST_ELASTICSEARCH_URL` is set, otherwise the noida-db stand-in of docs/testing.md,
 //! started for each test on a free port and killed when the test ends. Every index gets a
 //! unique name and is deleted afterwards, so runs against a real cluster leave nothing behind.
 
@@ -55,7 +55,7 @@ impl Server {
             .stderr(log)
             .process_group(0)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {STAND_IN} (see TESTING.md): {e}"));
+            .unwrap_or_else(|e| panic!("cannot start {STAND_IN} (see docs/testing.md): {e}"));
         let server = Self {
             url: format!("http://127.0.0.1:{port}"),
             stand_in: Some((child, dir)),

@@ -9,7 +9,7 @@ mod search;
 mod sessions;
 mod store;
 
-// The external backends, against real servers or the stand-ins of TESTING.md.
+// The external backends, against real servers or the stand-ins of docs/testing.md.
 #[cfg(feature = "external")]
 mod elastic;
 #[cfg(feature = "external")]

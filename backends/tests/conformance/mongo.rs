@@ -1,5 +1,5 @@
 //! The store suite on MongoDB: against a real server when `BIOSHADOCK_TEST_MONGODB_URL` is
-//! set, else against the nx-27017 stand-in of TESTING.md, started once per test binary run.
+//! set, else against the nx-27017 stand-in of docs/testing.md, started once per test binary run.
 //! Each scenario gets a database of its own.
 
 use std::net::{TcpListener, TcpStream};
@@ -18,7 +18,7 @@ use mongodb::bson::{Document, doc};
 use mongodb::{Client, Database};
 use tempfile::TempDir;
 
-/// The stand-in's launcher, installed by `.ci/run` (TESTING.md).
+/// The stand-in's launcher, installed by scripts/test (docs/testing.md).
 const STAND_IN: &str = "/opt/bioshadock-testsrv/bin/nx-27017";
 
 /// A MongoDB to test against: a real one named by `BIOSHADOCK_TEST_MONGODB_URL`, or a
@@ -66,7 +66,7 @@ impl MongoServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("start {STAND_IN} (see TESTING.md): {e}"));
+            .unwrap_or_else(|e| panic!("start {STAND_IN} (see docs/testing.md): {e}"));
         // A static is never dropped: a watchdog ends the stand-in when this process ends.
         let _ = Command::new("sh")
             .arg("-c")
@@ -143,7 +143,7 @@ async fn fresh_store(dbs: &Mutex<Vec<Database>>) -> MongoStore {
     let db = server.fresh_database("bioshadock_store").await;
     dbs.lock().expect("dbs lock").push(db.clone());
     let store = MongoStore::new(db);
-    // Stand-in deviation not in TESTING.md's list: an index whose keys include `_id` (as
+    // Stand-in deviation (docs/testing.md): an index whose keys include `_id` (as
     // `{updated_at: -1, _id: 1}` does) is accepted, but every insert after it then fails with
     // "JSON path error near '_id'". Indexes change no result, only speed: the stand-in runs
     // the scenarios without them, a real engine with them.

@@ -1,7 +1,7 @@
 //! The accounts and build-record suites on MongoDB: against a real server when
-//! `BIOSHADOCK_TEST_MONGODB_URL` is set, otherwise against the nx-27017 stand-in of TESTING.md,
-//! started on a free port for the test and stopped when it ends. Each scenario gets a database
-//! of its own.
+//! `BIOSHADOCK_TEST_MONGODB_URL` is set, otherwise against the nx-27017 stand-in of
+//! docs/testing.md, started on a free port for the test and stopped when it ends. Each scenario
+//! gets a database of its own.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -78,7 +78,7 @@ async fn mongo_builds_conform() {
         if server.real() {
             builds.ensure_indexes().await.expect("ensure_indexes");
         } else {
-            // Stand-in deviation (beyond TESTING.md's list): once a collection has a compound
+            // Stand-in deviation (docs/testing.md): once a collection has a compound
             // index that includes `_id`, such as `builds`' `{container: 1, _id: -1}`, every
             // insert into it fails ("JSON path error near '_id'"). So on the stand-in the suite
             // runs with only the log's unique index, made here as `ensure_indexes` makes it;
@@ -104,7 +104,7 @@ async fn mongo_builds_conform() {
 
 /// Builds are ordered by their numeric id, not its digits: 9 < 10 < 100.
 ///
-/// Real engine only. Stand-in deviation (beyond TESTING.md's list): nx-27017 sorts integer
+/// Real engine only. Stand-in deviation (docs/testing.md): nx-27017 sorts integer
 /// `_id`s as text (10 < 100 < 9), while other integer fields sort as numbers. The suite's ids
 /// all have the same number of digits, so it does not meet this.
 #[tokio::test]

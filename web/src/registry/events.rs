@@ -1,4 +1,4 @@
-//! `POST /registry/events`: the registry's notifications (see ../shared/REGISTRY.md).
+//! `POST /registry/events`: the registry's notifications (see docs/registry-protocol.md).
 //!
 //! Distribution keeps undelivered events in memory and loses them if it stops, so what a 200
 //! acknowledges must already be stored: the cheap part of each event (create the container,

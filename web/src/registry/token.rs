@@ -1,5 +1,5 @@
 //! `GET /v2/token` (Docker's token flow) and `POST /v2/token` (its OAuth2 form), per
-//! ../shared/REGISTRY.md: Basic credentials are a password or an API key; no credentials
+//! docs/registry-protocol.md: Basic credentials are a password or an API key; no credentials
 //! means anonymous; the token grants what was asked for, intersected with what the caller may
 //! do. `offline_token=true` (or `access_type=offline`) also returns a refresh token: an API key
 //! labelled for the `docker login` it came from, listed and revocable on the account page.

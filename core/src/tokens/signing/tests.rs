@@ -1,6 +1,6 @@
 use super::*;
 
-/// The test vector of REGISTRY.md.
+/// The test vector of docs/registry-protocol.md.
 const PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----
 MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEGsxk+f6z6Ib9N3RBQvI1Z2DrGCSM
 DrwG11txappyn5chg/D3sv/gh1wb+m7x69bynEQDKZ7lKyKxJ0xZLMBvfw==
