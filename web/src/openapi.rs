@@ -14,7 +14,7 @@ pub const SPEC_PATH: &str = "/api/openapi.json";
 #[openapi(
     info(
         title = "Bioshadock API",
-        description = "The container catalogue of a research lab: browse, search, manage and (soon) \
+        description = "The container catalogue of a research lab: browse, search, manage and \
                        build containers. Container ids are repository names, `namespace/name`. \
                        Authenticate with an API key: `?apikey=KEY`, `Authorization: Bearer KEY`, \
                        or Basic `user:KEY`. Errors are `{\"error\": \"...\", \"code\": \"...\"}`.",
