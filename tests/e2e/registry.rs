@@ -761,6 +761,28 @@ async fn a_deleted_private_container_does_not_come_back_public() {
         .unwrap();
     assert!(!all.contains("alice/secret"), "{all}");
 
+    // Pushed again after the deletion (the default visibility is public): it comes back
+    // private, as it was when it was deleted.
+    assert_ok(&alice.push(&one), "push 1 again");
+    let summary = sync().await;
+    assert_eq!(summary["created"], 1, "{summary}");
+    let anonymous = http()
+        .get(site.url("/container/alice/secret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status().as_u16(), 404, "not public");
+    let owner: Value = http()
+        .get(site.url("/container/alice/secret"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(owner["visible"], false, "{owner}");
+
     drop(registry);
     server.stop();
 }

@@ -211,6 +211,12 @@ pub async fn delete(
             "only its owner and admins may delete this container",
         ));
     }
+    // Recorded before anything goes, so that nothing recreated meanwhile (a push racing the
+    // deletion, a reconciliation) can come back more visible than this container was.
+    state
+        .store
+        .record_deletion(id, container.visibility)
+        .await?;
     // The registry first: an image the catalogue forgot would stay pullable.
     removal::delete_container(state, &container).await?;
     // Its builds go too: a later container of the same name must not inherit them.

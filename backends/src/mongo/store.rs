@@ -23,6 +23,7 @@ mod filter;
 
 /// The collection's name.
 const CONTAINERS: &str = "containers";
+const DELETED: &str = "deleted_containers";
 
 /// How many replacements `put_many` keeps in flight.
 const PUT_CONCURRENCY: usize = 16;
@@ -38,6 +39,8 @@ const TAG_ATTEMPTS: u64 = 64;
 #[derive(Clone)]
 pub struct MongoStore {
     containers: Collection<ContainerDoc>,
+    /// `{_id: name, visibility, deleted_at}` of containers deleted in the portal.
+    deleted: Collection<Document>,
 }
 
 impl MongoStore {
@@ -46,6 +49,7 @@ impl MongoStore {
     pub fn new(db: Database) -> Self {
         Self {
             containers: db.collection(CONTAINERS),
+            deleted: db.collection(DELETED),
         }
     }
 
@@ -357,5 +361,43 @@ impl ContainerStore for MongoStore {
             .await
             .map_err(map_err)
             .map(drop)
+    }
+
+    async fn record_deletion(
+        &self,
+        id: &RepoName,
+        visibility: bioshadock_core::Visibility,
+    ) -> PortResult<()> {
+        self.deleted
+            .replace_one(
+                doc! { "_id": id.as_str() },
+                doc! {
+                    "_id": id.as_str(),
+                    "visibility": visibility.as_str(),
+                    "deleted_at": chrono::Utc::now().timestamp_millis(),
+                },
+            )
+            .upsert(true)
+            .await
+            .map_err(map_err)
+            .map(drop)
+    }
+
+    async fn deleted_visibility(
+        &self,
+        id: &RepoName,
+    ) -> PortResult<Option<bioshadock_core::Visibility>> {
+        let found = self
+            .deleted
+            .find_one(doc! { "_id": id.as_str() })
+            .await
+            .map_err(map_err)?;
+        // An unreadable value is taken as private: the record exists to narrow, never widen.
+        Ok(found.map(|d| {
+            d.get_str("visibility")
+                .ok()
+                .and_then(bioshadock_core::Visibility::parse)
+                .unwrap_or(bioshadock_core::Visibility::Private)
+        }))
     }
 }

@@ -331,6 +331,41 @@ impl ContainerStore for SqliteStore {
             .map_err(map_err)
             .map(drop)
     }
+
+    async fn record_deletion(
+        &self,
+        id: &RepoName,
+        visibility: bioshadock_core::Visibility,
+    ) -> PortResult<()> {
+        sqlx::query(
+            "INSERT INTO deleted_containers (id, visibility, deleted_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (id) DO UPDATE SET visibility = excluded.visibility, \
+               deleted_at = excluded.deleted_at",
+        )
+        .bind(id.as_str())
+        .bind(visibility.as_str())
+        .bind(chrono::Utc::now().timestamp_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)
+        .map(drop)
+    }
+
+    async fn deleted_visibility(
+        &self,
+        id: &RepoName,
+    ) -> PortResult<Option<bioshadock_core::Visibility>> {
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT visibility FROM deleted_containers WHERE id = ?1")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        // An unreadable value is taken as private: the record exists to narrow, never widen.
+        Ok(stored.map(|v| {
+            bioshadock_core::Visibility::parse(&v).unwrap_or(bioshadock_core::Visibility::Private)
+        }))
+    }
 }
 
 #[cfg(test)]

@@ -51,6 +51,7 @@ where
         members_see_private_containers,
         delete_removes_members,
         ping_answers,
+        deletions_remember_the_last_visibility,
     );
 }
 
@@ -603,4 +604,41 @@ async fn count_follows_deletes_and_visibility_changes(store: Arc<dyn ContainerSt
 
 async fn ping_answers(store: Arc<dyn ContainerStore>) {
     ok(store.ping().await, "ping");
+}
+
+async fn deletions_remember_the_last_visibility(store: Arc<dyn ContainerStore>) {
+    let secret = id("lab/secret");
+    assert_eq!(
+        ok(store.deleted_visibility(&secret).await, "never deleted"),
+        None
+    );
+    ok(
+        store.record_deletion(&secret, Visibility::Private).await,
+        "record private",
+    );
+    assert_eq!(
+        ok(
+            store.deleted_visibility(&secret).await,
+            "after one deletion"
+        ),
+        Some(Visibility::Private)
+    );
+    assert_eq!(
+        ok(
+            store.deleted_visibility(&id("lab/other")).await,
+            "another name"
+        ),
+        None
+    );
+    ok(
+        store.record_deletion(&secret, Visibility::Public).await,
+        "record public",
+    );
+    assert_eq!(
+        ok(
+            store.deleted_visibility(&secret).await,
+            "the last deletion wins"
+        ),
+        Some(Visibility::Public)
+    );
 }

@@ -118,4 +118,11 @@ pub trait ContainerStore: Send + Sync {
 
     /// Answers if the store is reachable and usable (for `/healthz`).
     async fn ping(&self) -> PortResult<()>;
+
+    /// Remembers that `id` is being deleted while it has `visibility` (a later deletion of the
+    /// same name replaces the record).
+    async fn record_deletion(&self, id: &RepoName, visibility: Visibility) -> PortResult<()>;
+
+    /// The visibility `id` had when it was last deleted in the portal; `None` if never.
+    async fn deleted_visibility(&self, id: &RepoName) -> PortResult<Option<Visibility>>;
 }

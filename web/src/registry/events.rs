@@ -259,10 +259,16 @@ pub(super) async fn create(
         Some(user) => owner_for(id.namespace(), user),
         None => id.namespace().to_owned(),
     };
-    let visibility = if state.settings.default_public {
+    let default = if state.settings.default_public {
         Visibility::Public
     } else {
         Visibility::Private
+    };
+    // A name deleted in the portal while private comes back private: whatever reappears under
+    // it (a new push, or remains that reconciliation finds) is never more visible than it was.
+    let visibility = match state.store.deleted_visibility(id).await? {
+        Some(Visibility::Private) => Visibility::Private,
+        _ => default,
     };
     match state
         .store
