@@ -124,33 +124,46 @@ struct ApikeyParam {
     apikey: Option<String>,
 }
 
-/// The API key a request presents, if any, in one of the three accepted places.
+/// The API key a request presents, if any, in one of the three accepted places. A request
+/// that presents two (a header and `?apikey=`) is refused rather than judged by one of them:
+/// a valid header must not vouch for a query key nobody checked.
 fn presented_key(parts: &Parts) -> Result<Option<Presented>, ApiError> {
-    if let Some(value) = parts.headers.get(AUTHORIZATION) {
-        let value = value
-            .to_str()
-            .map_err(|_| ApiError::unauthorized("the Authorization header is not readable"))?;
-        let (scheme, credentials) = value.trim().split_once(' ').unwrap_or((value, ""));
-        let credentials = credentials.trim();
-        return if scheme.eq_ignore_ascii_case("bearer") {
-            Ok(Some(Presented::bare(credentials)))
-        } else if scheme.eq_ignore_ascii_case("basic") {
-            let (user, key) = decode_basic(credentials)
-                .ok_or_else(|| ApiError::unauthorized("malformed Basic credentials"))?;
-            Ok(Some(Presented::for_user(&user, &key)))
-        } else {
-            Err(ApiError::unauthorized(
-                "unsupported Authorization scheme; use Bearer KEY or Basic user:KEY",
-            ))
-        };
+    let from_query = query_key(parts)?;
+    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+        return Ok(from_query.map(|key| Presented::bare(&key)));
+    };
+    if from_query.is_some() {
+        return Err(ApiError::bad_request(
+            "present one credential: an Authorization header or `?apikey=`, not both",
+        ));
     }
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("the Authorization header is not readable"))?;
+    let (scheme, credentials) = value.trim().split_once(' ').unwrap_or((value, ""));
+    let credentials = credentials.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Ok(Some(Presented::bare(credentials)))
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        let (user, key) = decode_basic(credentials)
+            .ok_or_else(|| ApiError::unauthorized("malformed Basic credentials"))?;
+        Ok(Some(Presented::for_user(&user, &key)))
+    } else {
+        Err(ApiError::unauthorized(
+            "unsupported Authorization scheme; use Bearer KEY or Basic user:KEY",
+        ))
+    }
+}
+
+/// The `apikey` query parameter, if the query has one.
+fn query_key(parts: &Parts) -> Result<Option<String>, ApiError> {
     let query = parts.uri.query().unwrap_or_default();
     if !query.contains("apikey") {
         return Ok(None);
     }
     let param: ApikeyParam = serde_urlencoded::from_str(query)
         .map_err(|_| ApiError::bad_request("the query string is malformed"))?;
-    Ok(param.apikey.map(|key| Presented::bare(&key)))
+    Ok(param.apikey)
 }
 
 /// `user:secret` from the base64 part of a Basic Authorization header; `None` if malformed.

@@ -482,3 +482,19 @@ async fn a_key_can_revoke_only_keys_whose_scopes_it_holds() {
         .await;
     assert_eq!(page.status, 204, "{}", page.body);
 }
+
+/// Two credentials in one request (a header and `?apikey=`) are refused, not judged by the
+/// header alone: a valid header must not vouch for a query key nobody checked.
+#[tokio::test]
+async fn a_request_presenting_two_keys_is_refused() {
+    let (app, key) = app_with_olivia().await;
+    for query_key in ["garbage", key.as_str()] {
+        let response = app
+            .with_key(&key, get(&format!("/user?apikey={query_key}")))
+            .await;
+        response.assert_error(400, "bad_request");
+        assert!(response.body.contains("not both"), "{}", response.body);
+    }
+    let alone = app.send(get(&format!("/user?apikey={key}"))).await;
+    assert_eq!(alone.status, 200, "{}", alone.body);
+}
