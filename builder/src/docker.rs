@@ -201,6 +201,15 @@ impl Engine {
 }
 
 /// `1.41` → version 1.41 (anything after the number is ignored).
+/// What the engine presents to the registry for a pull or push: a bearer token the portal
+/// minted for this build (never a password).
+fn registry_token_credentials(registry_token: &str) -> bollard::auth::DockerCredentials {
+    bollard::auth::DockerCredentials {
+        registrytoken: Some(registry_token.to_owned()),
+        ..Default::default()
+    }
+}
+
 fn parse_api_version(text: &str) -> Option<ClientVersion> {
     let text = text.trim();
     let (major, rest) = text.split_once('.')?;

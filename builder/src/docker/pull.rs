@@ -1,6 +1,5 @@
 //! Pulling a base image with the build requester's registry token, and tagging for the push.
 
-use bollard::auth::DockerCredentials;
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{CreateImageOptions, TagImageOptions};
 use futures::StreamExt;
@@ -20,10 +19,7 @@ impl Engine {
         log: &mpsc::Sender<String>,
     ) -> Result<String, EngineError> {
         let docker = self.docker().await?;
-        let credentials = DockerCredentials {
-            registrytoken: Some(registry_token.to_owned()),
-            ..Default::default()
-        };
+        let credentials = super::registry_token_credentials(registry_token);
         let options = CreateImageOptions {
             from_image: Some(repository.to_owned()),
             tag: Some(tag_or_digest.to_owned()),

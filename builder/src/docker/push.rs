@@ -1,6 +1,5 @@
 //! Pushing an image to the registry, and removing local images.
 
-use bollard::auth::DockerCredentials;
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{PushImageOptions, RemoveImageOptions};
 use futures::StreamExt;
@@ -21,10 +20,7 @@ impl Engine {
         log: &mpsc::Sender<String>,
     ) -> Result<String, EngineError> {
         let docker = self.docker().await?;
-        let credentials = DockerCredentials {
-            registrytoken: Some(registry_token.to_owned()),
-            ..Default::default()
-        };
+        let credentials = super::registry_token_credentials(registry_token);
         let options = PushImageOptions {
             tag: Some(tag.to_owned()),
             ..Default::default()

@@ -1,7 +1,7 @@
 //! Password hashing with argon2id (the crate's defaults: 19 MiB, 2 passes, 1 lane).
 
+use argon2::password_hash::PasswordHasher;
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use subtle::ConstantTimeEq;
 
@@ -35,16 +35,10 @@ pub fn hash_password(password: &str) -> Result<String, PasswordError> {
         .map_err(|_| PasswordError::Hashing)
 }
 
-/// Whether `password` matches a stored PHC string. A malformed hash never matches.
+/// Whether `password` matches a stored PHC string. A malformed hash never matches. For many
+/// verifications, [`verify_password_in`] with memory kept between them.
 pub fn verify_password(password: &str, stored: &str) -> bool {
-    if password.len() > MAX_PASSWORD_LEN {
-        return false;
-    }
-    PasswordHash::new(stored).is_ok_and(|hash| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok()
-    })
+    verify_password_in(&mut VerifyMemory::default(), password, stored)
 }
 
 /// The most memory a stored hash may ask one verification for (64 MiB; ours use 19 MiB).
