@@ -23,7 +23,7 @@ pub use password::{
 /// The curated namespace that only admins and editors publish into.
 pub const LIBRARY_NAMESPACE: &str = "library";
 /// The longest user name: comfortably short for a namespace.
-pub const MAX_USER_NAME_LEN: usize = 64;
+pub const MAX_USER_NAME_LEN: usize = names::MAX_NAMESPACE_LEN;
 
 /// A validated user name such as `alice` or `jdoe-lab`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ToSchema)]

@@ -17,16 +17,38 @@ pub struct GitSource {
     pub subdir: Option<String>,
 }
 
-const MAX_LEN: usize = 2048;
+/// The longest git source, in characters.
+pub const MAX_LEN: usize = 2048;
+
+/// [`GitSource::parse`]'s grammar as one regular expression (with look-aheads, which JSON
+/// Schema's dialect and Python have), for the OpenAPI document. A test holds it to the parser.
+///
+/// - no whitespace or control character anywhere, at most 2048 characters;
+/// - `scheme://[user@]host/path` with scheme https, http, git or ssh (any case), or scp-like
+///   `user@host:path` when no `://` comes before the `#`; user, host and path do not start
+///   with `-`, host and path are not empty;
+/// - then optionally `#ref` or `#ref:subdir`: the ref does not start with `-` nor contain
+///   `..`, the sub-directory does not start with `/` nor have a `..` part.
+///
+/// Its length bound is not in it (a look-ahead over the whole string defeats generators of
+/// examples): publish [`MAX_LEN`] beside it as `maxLength`.
+pub const GIT_SOURCE_PATTERN: &str = concat!(
+    r"^(?:(?:[hH][tT][tT][pP][sS]?|[gG][iI][tT]|[sS][sS][hH])://",
+    r"(?:(?!-)[^/#\s\x00-\x1f\x7f-\x9f]*@)?(?!-)[^/#@\s\x00-\x1f\x7f-\x9f]+/(?!-)[^#\s\x00-\x1f\x7f-\x9f]+",
+    r"|(?![^#]*://)(?!-)[^:#\s\x00-\x1f\x7f-\x9f]+@(?!-)[^:#@\s\x00-\x1f\x7f-\x9f]+:(?!-)[^#\s\x00-\x1f\x7f-\x9f]+)",
+    r"(?:#(?!-)(?:(?!\.\.)[^:\s\x00-\x1f\x7f-\x9f])*",
+    r"(?::(?!/)(?!(?:[^/]*/)*\.\.(?:/|$))[^\s\x00-\x1f\x7f-\x9f]*)?)?$"
+);
 
 impl GitSource {
     pub fn parse(raw: &str) -> Result<Self, GitSourceError> {
         let bad = |why: &str| Err(GitSourceError(why.to_owned()));
-        let raw = raw.trim();
+        // No trimming: a source with surrounding spaces is refused like any other space, so
+        // the API accepts exactly what its published pattern says. Forms trim before calling.
         if raw.is_empty() {
             return bad("it is empty");
         }
-        if raw.len() > MAX_LEN {
+        if raw.chars().count() > MAX_LEN {
             return bad("it is longer than 2048 characters");
         }
         if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -213,5 +235,58 @@ mod tests {
         ] {
             assert!(GitSource::parse(bad).is_err(), "{bad:?} should be refused");
         }
+    }
+
+    /// The published pattern accepts exactly what the parser accepts: on the cases above, and
+    /// on every combination of a set of URL pieces chosen to sit on each rule's edge.
+    #[test]
+    fn the_published_pattern_is_the_parsers_grammar() {
+        let pattern = fancy_regex::Regex::new(GIT_SOURCE_PATTERN).unwrap();
+        let agree = |raw: &str| {
+            assert_eq!(
+                pattern.is_match(raw).unwrap() && raw.chars().count() <= MAX_LEN,
+                GitSource::parse(raw).is_ok(),
+                "{raw:?}"
+            );
+        };
+        let heads = [
+            "https://", "HTTP://", "git://", "ssh://", "ftp://", "", "-", "u@", "@", "a@b@", "-u@",
+            "u@-", "x:",
+        ];
+        let middles = ["host", "-host", "h@st", "", "h:22", "h st", "h\u{7}"];
+        let tails = [
+            "/repo", "/", "/-r", ":repo", ":-r", ":", "/a://b", "://x", "/r/", "/é",
+        ];
+        let fragments = [
+            "",
+            "#",
+            "#main",
+            "#-x",
+            "#a..b",
+            "#v1:docker",
+            "#v1:/abs",
+            "#v1:a/../b",
+            "#:..",
+            "#:a/..",
+            "#:a/..b",
+            "#:...",
+            "#a#b:c:d",
+            "#x:a b",
+            "#.",
+        ];
+        for head in heads {
+            for middle in middles {
+                for tail in tails {
+                    for fragment in fragments {
+                        agree(&format!("{head}{middle}{tail}{fragment}"));
+                    }
+                }
+            }
+        }
+        agree(&format!("https://h/{}", "r".repeat(MAX_LEN - 10)));
+        agree(&format!("https://h/{}", "r".repeat(MAX_LEN - 9)));
+        agree(&format!("https://h/{}", "é".repeat(MAX_LEN - 9)));
+        agree(" https://h/r");
+        agree("https://h/r\n");
     }
 }

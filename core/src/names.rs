@@ -17,8 +17,37 @@ pub const RESERVED_NAMESPACES: &[&str] = &[
     "all", "search", "latest", "new", "tags", "tag", "git", "api", "static", "v2",
 ];
 
+/// The longest user (and so personal namespace) name.
+pub const MAX_NAMESPACE_LEN: usize = 64;
+/// The longest name typed for a new container (`namespace/name`, or `name` in one's own
+/// namespace): what 255 leaves after a personal namespace and its `/`, so that either form
+/// makes a valid repository name. One bound on the typed text, unlike a bound on the whole
+/// name, can be published as JSON Schema, so the API's document states the rule exactly.
+pub const MAX_NEW_NAME_LEN: usize = MAX_REPO_NAME_LEN - MAX_NAMESPACE_LEN - 1;
+
 /// The longest tag the OCI distribution spec accepts.
 pub const MAX_TAG_LEN: usize = 128;
+
+/// [`is_path_component`]'s grammar as a regular expression (ECMA-262 and Python agree on it),
+/// for documents that describe names to clients: the OpenAPI document, form fields.
+pub const PATH_COMPONENT_PATTERN: &str = "^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$";
+/// [`TagName::parse`]'s grammar as a regular expression.
+pub const TAG_PATTERN: &str = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
+
+/// A pattern for a path component that is none of `excluded` (a negative look-ahead: the
+/// JSON Schema dialect has it, the `regex` crate does not, so this is for documents only).
+pub fn component_pattern_excluding(excluded: &[&str]) -> String {
+    format!(
+        "^{}{}",
+        not_one_of(excluded, "$"),
+        &PATH_COMPONENT_PATTERN[1..]
+    )
+}
+
+/// A look-ahead that fails where one of `words` stands, followed by `end` (`$`, `/`, ...).
+pub fn not_one_of(words: &[&str], end: &str) -> String {
+    format!("(?!(?:{}){end})", words.join("|").replace('.', "\\."))
+}
 
 /// Why a name was refused; the message is meant for the user who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

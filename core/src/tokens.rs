@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 pub use grants::{ResourceAccess, grant};
 pub use issuer::{Claims, IssuedToken, KidStyle, MIN_TTL, TokenIssuer};
-pub use scope::{Action, RequestedScope, ScopeError, ScopeKind, parse_scopes};
+pub use scope::{Action, RequestedScope, SCOPE_LIST_PATTERN, ScopeError, ScopeKind, parse_scopes};
 pub use signing::{
     CERTIFICATE_COMMON_NAME, CERTIFICATE_FILE, KEY_FILE, KeyIds, NOTIFICATION_SECRET_FILE,
     SigningMaterial, key_ids, load_or_create_notification_secret,

@@ -9,6 +9,7 @@ mod cli;
 mod compose;
 mod distributed;
 mod gitd;
+mod openapi_conformance;
 mod registry;
 mod restart;
 mod secrets;

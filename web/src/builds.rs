@@ -218,10 +218,15 @@ fn source_of(container: &Container, git_ref: Option<&str>) -> Result<BuildSource
     {
         return Ok(BuildSource::Dockerfile(dockerfile.to_owned()));
     }
-    Err(ApiError::bad_request(format!(
-        "`{}` has neither a git source nor a Dockerfile to build; set one in its settings",
-        container.id
-    )))
+    // The request is fine; the container's state is what stands in the way.
+    Err(ApiError {
+        status: axum::http::StatusCode::CONFLICT,
+        code: "no_source",
+        message: format!(
+            "`{}` has neither a git source nor a Dockerfile to build; set one in its settings",
+            container.id
+        ),
+    })
 }
 
 fn dedupe_key(id: &RepoName, tag: &TagName, source: &BuildSource) -> String {

@@ -1,6 +1,6 @@
 //! Extractors whose rejections are the API's JSON errors instead of axum's plain text.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
@@ -12,19 +12,74 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// A JSON body; a malformed one is a 400/415/413 JSON error.
+/// A JSON object body; a malformed one is a 400/415/413 JSON error.
+///
+/// Read as JSON as its schema in the OpenAPI document reads it, not as serde would: the body
+/// must be an object (serde would take an array for a struct), and a whole number written
+/// `2.0` is the integer 2 (JSON Schema's `integer`; serde would refuse it).
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Json::<T>::from_request(req, state)
+        let axum::Json(mut value) = axum::Json::<serde_json::Value>::from_request(req, state)
             .await
-            .map(|axum::Json(value)| Self(value))
             .map_err(|rejection: JsonRejection| ApiError {
                 // axum answers 422 for well-formed JSON of the wrong shape; the contract says
                 // bad input is 400, whatever its kind.
+                status: match rejection.status() {
+                    StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+                    other => other,
+                },
+                code: "bad_request",
+                message: rejection.body_text(),
+            })?;
+        if !value.is_object() {
+            return Err(ApiError::bad_request("the body must be a JSON object"));
+        }
+        whole_numbers_as_integers(&mut value);
+        serde_json::from_value(value)
+            .map(Self)
+            .map_err(|e| ApiError::bad_request(format!("the body does not fit: {e}")))
+    }
+}
+
+/// Rewrites every number with no fractional part (`2.0`, `1e3`) as an integer, where it fits.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(number) => {
+            if let Some(float) = number.as_f64().filter(|_| number.is_f64())
+                && float.fract() == 0.0
+            {
+                // Both bounds are exact powers of two, so the comparisons are exact.
+                if (0.0..18_446_744_073_709_551_616.0).contains(&float) {
+                    *number = (float as u64).into();
+                } else if (-9_223_372_036_854_775_808.0..0.0).contains(&float) {
+                    *number = (float as i64).into();
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        serde_json::Value::Object(fields) => {
+            fields.values_mut().for_each(whole_numbers_as_integers)
+        }
+        _ => {}
+    }
+}
+
+/// A URL-encoded form body (the OAuth2 token request); a malformed one is a 400/415/413 JSON
+/// error like [`ApiJson`]'s.
+pub struct ApiForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiForm<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::Form::<T>::from_request(req, state)
+            .await
+            .map(|axum::Form(value)| Self(value))
+            .map_err(|rejection: FormRejection| ApiError {
                 status: match rejection.status() {
                     StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
                     other => other,

@@ -33,6 +33,7 @@ pub use state::{AppState, BuilderLink, LiveLogSettings, Ports, WebSettings};
 /// The full application: pages, API, docs, assets, behind one middleware stack.
 pub fn router(state: AppState) -> Router {
     let (api, spec) = api::routes().split_for_parts();
+    let spec = openapi::for_installation(openapi::finish(spec), state.registry.tokens.service());
     let app = Router::new()
         .merge(api)
         .merge(pages::routes())

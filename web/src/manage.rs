@@ -5,6 +5,7 @@
 use bioshadock_core::accounts::{Scope, UserName};
 use bioshadock_core::git::{GitSource, redact_userinfo};
 use bioshadock_core::model::{self, Member};
+use bioshadock_core::names::MAX_NEW_NAME_LEN;
 use bioshadock_core::permissions::{Principal, Rights, owner_for};
 use bioshadock_core::ports::store::ContainerSettings;
 use bioshadock_core::{Container, PortError, RepoName, Visibility};
@@ -13,10 +14,10 @@ use crate::error::ApiError;
 use crate::registry::removal;
 use crate::state::AppState;
 
-/// Longest description or Dockerfile accepted (both are shown on pages).
-const MAX_TEXT: usize = 64 * 1024;
+/// Longest description or Dockerfile accepted, in characters (both are shown on pages).
+pub(crate) const MAX_TEXT: usize = 64 * 1024;
 /// More members than this is a group's job, not a list's.
-const MAX_MEMBERS: usize = 200;
+pub(crate) const MAX_MEMBERS: usize = 200;
 
 /// What a new container starts with.
 #[derive(Debug, Default)]
@@ -66,7 +67,13 @@ pub async fn create(
     input: NewContainer,
 ) -> Result<Container, ApiError> {
     let actor = principal.require(Scope::Push)?;
-    let name = input.name.trim();
+    // Taken as given (forms trim before calling): the API's document promises no trimming.
+    let name = input.name.as_str();
+    if name.chars().count() > MAX_NEW_NAME_LEN {
+        return Err(ApiError::bad_request(format!(
+            "a new container's name is at most {MAX_NEW_NAME_LEN} characters"
+        )));
+    }
     let id = if name.contains('/') {
         RepoName::parse(name)?
     } else {
@@ -136,7 +143,7 @@ pub async fn update(
         let unchanged = container
             .git
             .as_deref()
-            .is_some_and(|stored| redact_userinfo(stored) == git.trim());
+            .is_some_and(|stored| redact_userinfo(stored) == git);
         if !unchanged {
             settings.git = checked_git(Some(git))?;
         }
@@ -166,19 +173,10 @@ pub async fn set_members(
             "at most {MAX_MEMBERS} members"
         )));
     }
-    let mut members = members;
-    members.sort();
-    for pair in members.windows(2) {
-        if pair[0].user == pair[1].user {
-            return Err(ApiError::bad_request(format!(
-                "`{}` is listed twice",
-                pair[0].user
-            )));
-        }
-    }
+    let members = widest_access_each(members);
     for member in &members {
         if member.user.as_str() == container.owner {
-            return Err(ApiError::bad_request(format!(
+            return Err(ApiError::conflict(format!(
                 "`{}` owns the container already",
                 member.user
             )));
@@ -186,7 +184,7 @@ pub async fn set_members(
         match state.users.get_user(&member.user).await {
             Ok(_) => {}
             Err(PortError::NotFound) => {
-                return Err(ApiError::bad_request(format!(
+                return Err(ApiError::not_found(format!(
                     "there is no user `{}`",
                     member.user
                 )));
@@ -268,7 +266,7 @@ pub async fn delete_tag(
 
 /// Parses a member's user name from a form or body.
 pub fn member_name(raw: &str) -> Result<UserName, ApiError> {
-    UserName::parse(raw.trim()).map_err(|e| ApiError::bad_request(format!("member: {e}")))
+    UserName::parse(raw).map_err(|e| ApiError::bad_request(format!("member: {e}")))
 }
 
 async fn save(
@@ -295,17 +293,27 @@ fn forbidden(message: &str) -> ApiError {
     ApiError::forbidden("forbidden", message)
 }
 
+/// One entry per user, sorted: a user listed twice keeps the wider access (`push` over
+/// `pull`), as if the two entries had been merged.
+fn widest_access_each(mut members: Vec<Member>) -> Vec<Member> {
+    members.sort_by(|a, b| a.user.cmp(&b.user).then(b.access.cmp(&a.access)));
+    members.dedup_by(|later, kept| later.user == kept.user);
+    members
+}
+
+/// Counted in characters, as the API's document states its `maxLength`.
 fn checked_text(field: &str, text: String) -> Result<String, ApiError> {
-    if text.len() > MAX_TEXT {
+    if text.chars().count() > MAX_TEXT {
         return Err(ApiError::bad_request(format!(
-            "`{field}` is longer than {MAX_TEXT} bytes"
+            "`{field}` is longer than {MAX_TEXT} characters"
         )));
     }
     Ok(text)
 }
 
+/// An empty source means none; anything else must parse, untrimmed.
 fn checked_git(git: Option<String>) -> Result<Option<String>, ApiError> {
-    match git.map(|g| g.trim().to_owned()).filter(|g| !g.is_empty()) {
+    match git.filter(|g| !g.is_empty()) {
         None => Ok(None),
         Some(git) => {
             GitSource::parse(&git).map_err(|e| ApiError::bad_request(e.to_string()))?;

@@ -7,6 +7,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::state::AppState;
 
+mod shared;
+
 /// Where the document is served.
 pub const SPEC_PATH: &str = "/api/openapi.json";
 
@@ -54,9 +56,27 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// The complete document, as `bioshadock openapi` prints it and `/api/openapi.json` serves it.
+/// The complete document, as `bioshadock openapi` prints it (a portal serves it with its own
+/// registry service name: [`for_installation`]).
 pub fn document() -> utoipa::openapi::OpenApi {
-    crate::api::routes().into_openapi()
+    finish(crate::api::routes().into_openapi())
+}
+
+/// The routes' operations, plus the responses that come from what they share rather than from
+/// their handlers ([`shared_responses`]).
+pub(crate) fn finish(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    shared::add_responses(&mut spec);
+    spec
+}
+
+/// The served document: `service` of the token service can only be this portal's
+/// `registry.service`, so the document says which.
+pub(crate) fn for_installation(
+    mut spec: utoipa::openapi::OpenApi,
+    service: &str,
+) -> utoipa::openapi::OpenApi {
+    shared::name_the_service(&mut spec, service);
+    spec
 }
 
 /// The document as pretty JSON with a trailing newline (the committed file's format).

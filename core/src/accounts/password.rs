@@ -18,7 +18,10 @@ pub enum PasswordError {
 
 pub const MIN_PASSWORD_LEN: usize = 8;
 /// Bounds the work an attacker can ask of one login.
+/// Counted in characters, as the message says and the OpenAPI document's `maxLength` counts.
 pub const MAX_PASSWORD_LEN: usize = 1024;
+/// The same bound in bytes (four per character at most in UTF-8), for checks before decoding.
+const MAX_PASSWORD_BYTES: usize = MAX_PASSWORD_LEN * 4;
 
 /// Hashes a new password into a PHC string, after checking its length.
 pub fn hash_password(password: &str) -> Result<String, PasswordError> {
@@ -26,7 +29,7 @@ pub fn hash_password(password: &str) -> Result<String, PasswordError> {
     if len < MIN_PASSWORD_LEN {
         return Err(PasswordError::TooShort);
     }
-    if password.len() > MAX_PASSWORD_LEN {
+    if len > MAX_PASSWORD_LEN {
         return Err(PasswordError::TooLong);
     }
     Argon2::default()
@@ -63,7 +66,7 @@ impl std::fmt::Debug for VerifyMemory {
 /// of ours; perhaps an imported one) never match, so no stored value can make one
 /// verification take the server's memory.
 pub fn verify_password_in(memory: &mut VerifyMemory, password: &str, stored: &str) -> bool {
-    if password.len() > MAX_PASSWORD_LEN {
+    if password.len() > MAX_PASSWORD_BYTES {
         return false;
     }
     let Ok(hash) = PasswordHash::new(stored) else {

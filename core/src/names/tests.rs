@@ -125,3 +125,43 @@ fn deserialising_validates() {
         "lab/x"
     );
 }
+
+/// The patterns published in the OpenAPI document accept exactly what the parsers accept, on
+/// hand-picked edge cases and on every short string over the characters that matter.
+#[test]
+fn the_published_patterns_are_the_parsers_grammar() {
+    let component = regex::Regex::new(PATH_COMPONENT_PATTERN).unwrap();
+    let tag = regex::Regex::new(TAG_PATTERN).unwrap();
+    let alphabet = ['a', 'Z', '0', '.', '_', '-', '/', ' ', 'é'];
+    let mut samples = vec![String::new()];
+    for _ in 0..4 {
+        let longer: Vec<String> = samples
+            .iter()
+            .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+            .collect();
+        samples.extend(longer);
+    }
+    samples.extend(["a__b", "a___b", "a--b", "a._b", "1.19--h50ea8bc_0"].map(String::from));
+    samples.push("v".repeat(MAX_TAG_LEN));
+    samples.push("v".repeat(MAX_TAG_LEN + 1));
+    for sample in &samples {
+        assert_eq!(
+            component.is_match(sample),
+            is_path_component(sample),
+            "{sample:?}"
+        );
+        assert_eq!(
+            tag.is_match(sample),
+            TagName::parse(sample).is_ok(),
+            "{sample:?}"
+        );
+    }
+}
+
+#[test]
+fn the_exclusion_pattern_names_each_excluded_word() {
+    assert_eq!(
+        component_pattern_excluding(&["all", "v2"]),
+        "^(?!(?:all|v2)$)[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$"
+    );
+}

@@ -11,6 +11,16 @@ use std::fmt;
 
 use crate::names::RepoName;
 
+/// One `scope` value (several scopes apart by ASCII whitespace, or none) as a regular
+/// expression, for the OpenAPI document; a test holds it to [`parse_scopes`].
+pub const SCOPE_LIST_PATTERN: &str = concat!(
+    r"^[\t\n\f\r ]*(?:",
+    r"(?:repository(?:\([a-z0-9]+\))?|registry):[^\t\n\f\r ]+:(?:pull|push|delete|\*)(?:,(?:pull|push|delete|\*))*",
+    r"(?:[\t\n\f\r ]+",
+    r"(?:repository(?:\([a-z0-9]+\))?|registry):[^\t\n\f\r ]+:(?:pull|push|delete|\*)(?:,(?:pull|push|delete|\*))*",
+    r")*[\t\n\f\r ]*)?$"
+);
+
 /// The kind of resource a scope names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ScopeKind {

@@ -85,11 +85,19 @@ pub struct NewKeyView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKeyBody {
-    #[schema(example = "CI pipeline")]
+    /// 1-100 characters, not all spaces (surrounding spaces are dropped).
+    #[schema(
+        example = "CI pipeline",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"\S"
+    )]
     label: String,
     /// Default: all of `read`, `build`, `push` (a key can only grant what the caller holds).
+    #[schema(min_items = 1)]
     scopes: Option<Vec<Scope>>,
-    /// Days until the key stops working; none for a key that does not expire.
+    /// Days until the key stops working (1-3650); none for a key that does not expire.
+    #[schema(minimum = 1, maximum = 3650)]
     expires_in_days: Option<u32>,
 }
 
@@ -165,8 +173,10 @@ pub(crate) async fn mint_key(
     scopes: Scopes,
     expires_in_days: Option<u32>,
 ) -> Result<NewKeyView, ApiError> {
+    // Bounded before trimming, so the bound is the one the API's document states.
+    let too_long = label.chars().count() > MAX_LABEL;
     let label = label.trim();
-    if label.is_empty() || label.chars().count() > MAX_LABEL {
+    if label.is_empty() || too_long {
         return Err(ApiError::bad_request(format!(
             "a key needs a label of 1 to {MAX_LABEL} characters"
         )));

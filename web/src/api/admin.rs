@@ -10,6 +10,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::account::UserView;
+use super::grammar::UserPath;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
@@ -20,9 +21,12 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserBody {
-    #[schema(example = "bob")]
+    /// Lowercase letters and digits in runs joined by `.`, `_`, `__` or dashes, at most 64
+    /// characters, not a reserved word nor `library`.
+    #[schema(schema_with = super::grammar::user_name_schema)]
     name: String,
-    /// At least 8 characters.
+    /// 8-1024 characters.
+    #[schema(schema_with = super::grammar::password_schema)]
     password: String,
     /// Default `user`.
     role: Option<Role>,
@@ -90,7 +94,7 @@ pub async fn create(
     ApiJson(body): ApiJson<NewUserBody>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     caller.require_admin(Scope::Push)?;
-    let name = UserName::parse(body.name.trim())
+    let name = UserName::parse(&body.name)
         .map_err(|e| ApiError::bad_request(format!("user name: {e}")))?;
     let user = User::new(name, body.role.unwrap_or(Role::User));
     create_user(&state, &user, &body.password).await?;
@@ -99,7 +103,7 @@ pub async fn create(
 
 /// Change a user's role, or disable or re-enable them.
 #[utoipa::path(patch, path = "/admin/users/{name}", tag = "admin", request_body = UserChangesBody,
-    params(("name" = String, Path)),
+    params(UserPath),
     security(("apikey" = []), ("bearer" = []), ("basic" = [])),
     responses((status = 200, body = UserView), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -155,7 +159,8 @@ pub(crate) async fn change_user(
     if *name == actor.user.name
         && (role.is_some_and(|r| r != Role::Admin) || disabled == Some(true))
     {
-        return Err(ApiError::bad_request(
+        return Err(ApiError::forbidden(
+            "forbidden",
             "you cannot demote or disable yourself; ask another admin",
         ));
     }

@@ -24,6 +24,7 @@ use tokio::time::Instant;
 use utoipa::IntoParams;
 
 use super::builds::status_event;
+use super::grammar::BuildPath;
 use crate::auth::Caller;
 use crate::builds;
 use crate::error::{ApiError, ErrorBody};
@@ -35,8 +36,10 @@ use crate::state::AppState;
 const LINES_PER_READ: usize = 1000;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FollowQuery {
     /// Start after this line number (the `Last-Event-ID` header wins when both are given).
+    #[param(value_type = u64, required = false, minimum = 0, maximum = 18446744073709551615_u64)]
     after: Option<u64>,
 }
 
@@ -49,7 +52,8 @@ pub struct FollowQuery {
 /// longer see the build, or after `web.live_log_idle_secs` without news (reconnect with
 /// `Last-Event-ID` to go on).
 #[utoipa::path(get, path = "/build/{build}/events", tag = "builds",
-    params(("build" = i64, Path), FollowQuery),
+    security((), ("apikey" = []), ("bearer" = []), ("basic" = [])),
+    params(BuildPath, FollowQuery),
     responses(
         (status = 200, description = "text/event-stream", content_type = "text/event-stream", body = String),
         (status = 404, description = "No such build", body = ErrorBody),

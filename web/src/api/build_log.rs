@@ -12,6 +12,7 @@ use bioshadock_core::ports::builds::{BuildStore, LogLine};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::grammar::BuildPath;
 use crate::auth::Caller;
 use crate::builds;
 use crate::error::{ApiError, ErrorBody};
@@ -29,10 +30,13 @@ pub(crate) const MAX_PAGE_LINES: usize = 1000;
 const DOWNLOAD_CHUNK_LINES: usize = 256;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LogQuery {
     /// Lines after this line number (default 0: from the start).
+    #[param(value_type = u64, required = false, minimum = 0, maximum = 18446744073709551615_u64)]
     after: Option<u64>,
     /// At most this many lines (1-1000, default 500).
+    #[param(value_type = u32, required = false, minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 
@@ -57,7 +61,8 @@ pub struct LogPage {
 
 /// A page of a build's log, in order.
 #[utoipa::path(get, path = "/build/{build}/log", tag = "builds",
-    params(("build" = i64, Path), LogQuery),
+    security((), ("apikey" = []), ("bearer" = []), ("basic" = [])),
+    params(BuildPath, LogQuery),
     responses(
         (status = 200, body = LogPage),
         (status = 400, description = "`after` or `limit` is not a number, or `limit` is outside 1-1000", body = ErrorBody),
@@ -97,7 +102,8 @@ pub async fn page(
 /// Holds the lines stored when it was asked for; a running build's later lines are in the
 /// next download (or the live log).
 #[utoipa::path(get, path = "/build/{build}/log.txt", tag = "builds",
-    params(("build" = i64, Path)),
+    security((), ("apikey" = []), ("bearer" = []), ("basic" = [])),
+    params(BuildPath),
     responses(
         (status = 200, description = "The log", content_type = "text/plain", body = String),
         (status = 404, description = "No such build (or its container is not visible)", body = ErrorBody)))]

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::build_log::LOG_TAIL_BYTES;
+use super::grammar::{BuildPath, ContainerPath, TagPath};
 use crate::auth::{Caller, KeyCaller};
 use crate::builds::{self, Queued};
 use crate::error::{ApiError, ErrorBody};
@@ -132,14 +133,15 @@ pub struct BuildDetail {
 ///
 /// Bioshadock's hook URL: point a git server's push webhook at it with `?apikey=KEY`.
 #[utoipa::path(method(get, post), path = "/container/git/{namespace}/{name}", tag = "builds",
-    params(("namespace" = String, Path), ("name" = String, Path)),
+    params(ContainerPath),
     security(("apikey" = []), ("bearer" = []), ("basic" = [])),
     responses(
         (status = 202, description = "Queued (or the identical queued build)", body = QueuedView),
-        (status = 400, description = "No source to build, or an invalid one", body = ErrorBody),
+        (status = 400, description = "An invalid name", body = ErrorBody),
         (status = 401, description = "No or bad API key", body = ErrorBody),
         (status = 403, description = "The key lacks `build`, or its user may not push here", body = ErrorBody),
         (status = 404, description = "No such container", body = ErrorBody),
+        (status = 409, description = "The container has neither a git source nor a Dockerfile", body = ErrorBody),
         (status = 429, description = "Too many builds queued or running for this user", body = ErrorBody)))]
 pub async fn build_git(
     State(state): State<AppState>,
@@ -160,14 +162,15 @@ pub struct TagSegment {
 
 /// Queue a build that produces tag `{tag}`; a git source is built at the ref of that name.
 #[utoipa::path(method(get, post), path = "/container/tag/{namespace}/{name}/{tag}", tag = "builds",
-    params(("namespace" = String, Path), ("name" = String, Path), ("tag" = String, Path)),
+    params(TagPath),
     security(("apikey" = []), ("bearer" = []), ("basic" = [])),
     responses(
         (status = 202, description = "Queued (or the identical queued build)", body = QueuedView),
-        (status = 400, description = "Invalid tag, no source, or an invalid one", body = ErrorBody),
+        (status = 400, description = "An invalid name or tag, or a tag that cannot name a git ref", body = ErrorBody),
         (status = 401, description = "No or bad API key", body = ErrorBody),
         (status = 403, description = "The key lacks `build`, or its user may not push here", body = ErrorBody),
         (status = 404, description = "No such container", body = ErrorBody),
+        (status = 409, description = "The container has neither a git source nor a Dockerfile", body = ErrorBody),
         (status = 429, description = "Too many builds queued or running for this user", body = ErrorBody)))]
 pub async fn build_tag(
     State(state): State<AppState>,
@@ -183,17 +186,24 @@ pub async fn build_tag(
     ))
 }
 
+/// The most builds one listing returns.
+const MAX_LIST: usize = 200;
+
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// At most this many (1-200, default 50).
+    #[param(value_type = u32, required = false, minimum = 1, maximum = 200)]
     limit: Option<usize>,
 }
 
 /// The builds of a container, newest first.
 #[utoipa::path(get, path = "/builds/{namespace}/{name}", tag = "builds",
-    params(("namespace" = String, Path), ("name" = String, Path), ListQuery),
+    security((), ("apikey" = []), ("bearer" = []), ("basic" = [])),
+    params(ContainerPath, ListQuery),
     responses(
         (status = 200, body = [BuildView]),
+        (status = 400, description = "An invalid name, or `limit` outside 1-200", body = ErrorBody),
         (status = 404, description = "No such container (or not visible to the caller)", body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -202,14 +212,20 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<BuildView>>, ApiError> {
     manage::visible(&state, &caller, &id).await?;
-    let limit = query.limit.unwrap_or(50).clamp(1, 200);
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=MAX_LIST).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "`limit` must be between 1 and {MAX_LIST}"
+        )));
+    }
     let builds = state.builds.list(&id, limit).await?;
     Ok(Json(builds.iter().map(BuildView::from).collect()))
 }
 
 /// One build with the end of its log (the last 1 MiB; the rest is paged by `/build/{build}/log`).
 #[utoipa::path(get, path = "/build/{build}", tag = "builds",
-    params(("build" = i64, Path)),
+    security((), ("apikey" = []), ("bearer" = []), ("basic" = [])),
+    params(BuildPath),
     responses(
         (status = 200, body = BuildDetail),
         (status = 404, description = "No such build (or its container is not visible)", body = ErrorBody)))]
@@ -239,7 +255,7 @@ pub async fn one(
 
 /// Cancel a queued or running build (push rights on its container, `build` scope).
 #[utoipa::path(post, path = "/build/{build}/cancel", tag = "builds",
-    params(("build" = i64, Path)),
+    params(BuildPath),
     security(("apikey" = []), ("bearer" = []), ("basic" = [])),
     responses(
         (status = 200, description = "Cancelled", body = BuildView),

@@ -11,6 +11,7 @@ use futures::StreamExt;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::grammar::ContainerPath;
 use crate::auth::Caller;
 use crate::cache::Key;
 use crate::error::{ApiError, ErrorBody};
@@ -25,6 +26,7 @@ use crate::views::{ContainerView, TagView};
 /// of the catalogue. A reader task fetches the next batch from the store while the previous
 /// one is serialised and sent, so the two cores share the work.
 #[utoipa::path(get, path = "/container/all", tag = "containers",
+    security((), ("apikey" = []), ("bearer" = []), ("basic" = [])),
     responses((status = 200, description = "Visible containers, newest first", body = [ContainerView])))]
 pub async fn all(State(state): State<AppState>, Caller(caller): Caller) -> Response {
     let pull_host = state.settings.pull_host.clone();
@@ -69,13 +71,16 @@ pub async fn all(State(state): State<AppState>, Caller(caller): Caller) -> Respo
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LatestParams {
     /// How many containers (1-100, default 20).
+    #[param(value_type = u32, required = false, minimum = 1, maximum = 100)]
     limit: Option<u32>,
 }
 
 /// The most recently updated containers the caller may see.
 #[utoipa::path(get, path = "/container/latest", tag = "containers", params(LatestParams),
+    security((), ("apikey" = []), ("bearer" = []), ("basic" = [])),
     responses(
         (status = 200, description = "Newest first", body = [ContainerView]),
         (status = 400, description = "Bad limit", body = ErrorBody)))]
@@ -118,7 +123,8 @@ async fn latest_json(state: &AppState, caller: &Principal, limit: u32) -> Result
 
 /// One container.
 #[utoipa::path(get, path = "/container/{namespace}/{name}", tag = "containers",
-    params(("namespace" = String, Path), ("name" = String, Path)),
+    security((), ("apikey" = []), ("bearer" = []), ("basic" = [])),
+    params(ContainerPath),
     responses(
         (status = 200, body = ContainerView),
         (status = 400, description = "Invalid name", body = ErrorBody),
@@ -137,7 +143,8 @@ pub async fn one(
 
 /// A container's tags, newest first.
 #[utoipa::path(get, path = "/container/tags/{namespace}/{name}", tag = "containers",
-    params(("namespace" = String, Path), ("name" = String, Path)),
+    security((), ("apikey" = []), ("bearer" = []), ("basic" = [])),
+    params(ContainerPath),
     responses(
         (status = 200, body = [TagView]),
         (status = 400, description = "Invalid name", body = ErrorBody),

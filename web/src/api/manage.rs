@@ -9,6 +9,7 @@ use bioshadock_core::model::{Access, Member};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::grammar::{self, ContainerPath, TagPath};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ContainerId};
@@ -20,14 +21,21 @@ use crate::views::ContainerView;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewContainerBody {
-    /// `namespace/name`, or just `name` for the caller's own namespace.
-    #[schema(example = "alice/samtools")]
+    /// `namespace/name`, or just `name` for the caller's own namespace: lowercase letters and
+    /// digits in runs joined by `.`, `_`, `__` or dashes, the namespace not a reserved word;
+    /// at most 190 characters as typed.
+    #[schema(schema_with = grammar::new_container_name_schema)]
     name: String,
-    /// Markdown.
+    /// Markdown, at most 65536 characters.
     #[serde(default)]
+    #[schema(schema_with = grammar::text_schema)]
     description: String,
-    /// Git source to build from: `URL`, `URL#ref` or `URL#ref:subdir` (https, http, git, ssh).
+    /// Git source to build from: `URL`, `URL#ref` or `URL#ref:subdir` (https, http, git, ssh,
+    /// or scp-like `user@host:path`); empty for none.
+    #[schema(schema_with = grammar::git_source_schema)]
     git: Option<String>,
+    /// A Dockerfile to build when there is no git source, at most 65536 characters.
+    #[schema(schema_with = grammar::optional_text_schema)]
     dockerfile: Option<String>,
     /// Public (default from configuration) or private.
     visible: Option<bool>,
@@ -65,18 +73,22 @@ pub async fn create(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
+    /// Markdown, at most 65536 characters.
+    #[schema(schema_with = grammar::optional_text_schema)]
     description: Option<String>,
     /// Changing visibility needs the right to manage the container.
     visible: Option<bool>,
     /// An empty string removes the git source.
+    #[schema(schema_with = grammar::git_source_schema)]
     git: Option<String>,
-    /// An empty string removes the Dockerfile.
+    /// An empty (or blank) string removes the Dockerfile.
+    #[schema(schema_with = grammar::optional_text_schema)]
     dockerfile: Option<String>,
 }
 
 /// Edit a container's description, visibility, git source or Dockerfile.
 #[utoipa::path(patch, path = "/container/{namespace}/{name}", tag = "containers",
-    params(("namespace" = String, Path), ("name" = String, Path)), request_body = UpdateBody,
+    params(ContainerPath), request_body = UpdateBody,
     security(("apikey" = []), ("bearer" = []), ("basic" = [])),
     responses(
         (status = 200, body = ContainerView),
@@ -103,7 +115,7 @@ pub async fn update(
 
 /// Delete a container (its owner or an admin), with its images in the registry.
 #[utoipa::path(delete, path = "/container/{namespace}/{name}", tag = "containers",
-    params(("namespace" = String, Path), ("name" = String, Path)),
+    params(ContainerPath),
     security(("apikey" = []), ("bearer" = []), ("basic" = [])),
     responses(
         (status = 204, description = "Deleted, with its images in the registry"),
@@ -132,7 +144,7 @@ pub struct TagSegment {
 /// (Distribution 2.x) deletes the image by digest, so a tag sharing its image with other tags
 /// is refused with 409 until they are deleted together.
 #[utoipa::path(delete, path = "/container/tags/{namespace}/{name}/{tag}", tag = "containers",
-    params(("namespace" = String, Path), ("name" = String, Path), ("tag" = String, Path)),
+    params(TagPath),
     security(("apikey" = []), ("bearer" = []), ("basic" = [])),
     responses(
         (status = 204, description = "Deleted"),
@@ -157,7 +169,7 @@ pub async fn delete_tag(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberView {
-    #[schema(example = "bob")]
+    #[schema(schema_with = grammar::user_name_schema)]
     user: String,
     /// `pull` or `push`.
     access: Access,
@@ -167,7 +179,9 @@ pub struct MemberView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MembersBody {
-    /// The whole list; it replaces the current one.
+    /// The whole list; it replaces the current one. A user listed twice gets the wider
+    /// access of the two.
+    #[schema(max_items = 200)]
     members: Vec<MemberView>,
 }
 
@@ -183,7 +197,7 @@ fn views(members: Vec<Member>) -> Vec<MemberView> {
 
 /// A container's members (its owner or an admin).
 #[utoipa::path(get, path = "/container/members/{namespace}/{name}", tag = "containers",
-    params(("namespace" = String, Path), ("name" = String, Path)),
+    params(ContainerPath),
     security(("apikey" = []), ("bearer" = []), ("basic" = [])),
     responses((status = 200, body = [MemberView]), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -205,7 +219,7 @@ pub async fn members(
 
 /// Replace a container's members (its owner or an admin).
 #[utoipa::path(put, path = "/container/members/{namespace}/{name}", tag = "containers",
-    params(("namespace" = String, Path), ("name" = String, Path)), request_body = MembersBody,
+    params(ContainerPath), request_body = MembersBody,
     security(("apikey" = []), ("bearer" = []), ("basic" = [])),
     responses((status = 200, body = [MemberView]), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),

@@ -7,6 +7,7 @@ pub(crate) mod build_events;
 pub(crate) mod build_log;
 pub(crate) mod builds;
 pub(crate) mod containers;
+mod grammar;
 mod health;
 pub(crate) mod manage;
 pub(crate) mod paging;

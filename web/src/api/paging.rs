@@ -7,6 +7,9 @@ use crate::error::ApiError;
 pub const MAX_OFFSET: u64 = 10_000;
 /// The largest page a caller may ask for.
 pub const MAX_PER_PAGE: u32 = 100;
+/// The last page number the API serves: with pages of at most 100, page 100 ends before
+/// [`MAX_OFFSET`].
+pub const MAX_API_PAGE: u32 = (MAX_OFFSET / MAX_PER_PAGE as u64) as u32;
 
 /// A validated page: 1-based number and size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +42,22 @@ impl Paging {
             )));
         }
         Ok(paging)
+    }
+
+    /// [`Paging::new`] with the API's simpler rule, which its OpenAPI document can state:
+    /// `page` 1-[`MAX_API_PAGE`] whatever `per_page` is (so every pair stays within
+    /// [`MAX_OFFSET`]).
+    pub fn for_api(
+        page: Option<u32>,
+        per_page: Option<u32>,
+        default_size: u32,
+    ) -> Result<Self, ApiError> {
+        if page.is_some_and(|page| page > MAX_API_PAGE) {
+            return Err(ApiError::bad_request(format!(
+                "`page` must be between 1 and {MAX_API_PAGE}; ask for bigger pages to go deeper"
+            )));
+        }
+        Self::new(page, per_page, default_size)
     }
 
     pub fn offset(self) -> u64 {
@@ -80,5 +99,8 @@ mod tests {
         assert_eq!(Paging::new(Some(3), Some(10), 24).unwrap().offset(), 20);
         assert_eq!(Paging::new(None, Some(10), 24).unwrap().page_count(21), 3);
         assert_eq!(Paging::new(None, Some(10), 24).unwrap().page_count(0), 1);
+        assert!(Paging::for_api(Some(100), Some(100), 20).is_ok());
+        assert!(Paging::for_api(Some(101), Some(1), 20).is_err());
+        assert!(Paging::new(Some(101), Some(1), 20).is_ok());
     }
 }

@@ -67,7 +67,8 @@ pub async fn submit(
     let input = NewContainer {
         name: format!("{}/{}", form.namespace.trim(), form.name.trim()),
         description: form.description.clone(),
-        git: Some(form.git.clone()),
+        // Pasted URLs often carry a trailing space; the service takes sources as given.
+        git: Some(form.git.trim().to_owned()),
         dockerfile: Some(form.dockerfile.clone()),
         visible: Some(form.visibility != "private"),
     };

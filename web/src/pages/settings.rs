@@ -106,7 +106,8 @@ pub async fn save(
         description: form.description,
         // Only managers see the visibility control; a crafted post from anyone else is refused.
         visible: form.visibility.map(|v| v == "public"),
-        git: form.git,
+        // Pasted URLs often carry a trailing space; the service takes sources as given.
+        git: form.git.map(|git| git.trim().to_owned()),
         dockerfile: form.dockerfile,
     };
     let and_build = form.and_build.is_some_and(|v| !v.is_empty());

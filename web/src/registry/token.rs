@@ -4,7 +4,6 @@
 //! do. `offline_token=true` (or `access_type=offline`) also returns a refresh token: an API key
 //! labelled for the `docker login` it came from, listed and revocable on the account page.
 
-use axum::Form;
 use axum::Json;
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
@@ -13,16 +12,17 @@ use axum::response::{IntoResponse, Response};
 use bioshadock_core::PortError;
 use bioshadock_core::accounts::{KeySecret, Scope, Scopes, UserName};
 use bioshadock_core::permissions::{Credential, Principal};
-use bioshadock_core::tokens::{ResourceAccess, grant, parse_scopes};
+use bioshadock_core::tokens::{ResourceAccess, SCOPE_LIST_PATTERN, grant, parse_scopes};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::account::mint_key;
 use crate::auth::password_check::{self, Verdict};
 use crate::auth::{Presented, authenticate_key, decode_basic};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::ClientAddr;
+use crate::extract::{ApiForm, ClientAddr};
 use crate::state::AppState;
 
 /// What the token service answers.
@@ -45,15 +45,38 @@ pub struct TokenResponse {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // documents the parameters; the handler reads repeated `scope`s itself
 pub struct TokenQuery {
-    /// Must be the configured `registry.service`.
+    /// Must be the configured `registry.service` (the document a portal serves names it).
+    #[param(value_type = String, required = false)]
     service: Option<String>,
-    /// `repository:NAME:pull,push`, `registry:catalog:*`; repeatable.
+    /// `repository:NAME:pull,push`, `registry:catalog:*`; repeatable, and one value may hold
+    /// several scopes apart by spaces. Actions: pull, push, delete, `*`.
+    #[param(required = false, schema_with = scope_list_schema)]
     scope: Option<Vec<String>>,
     /// The user name the client thinks it is; must match the credentials.
     account: Option<String>,
     /// `true` to also receive a refresh token.
+    #[param(value_type = bool, required = false)]
     offline_token: Option<bool>,
+    #[param(value_type = String, required = false)]
     client_id: Option<String>,
+}
+
+/// The `scope` parameters: strings of [`SCOPE_LIST_PATTERN`].
+fn scope_list_schema() -> ArrayBuilder {
+    ArrayBuilder::new().items(scope_schema())
+}
+
+fn scope_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(SCOPE_LIST_PATTERN))
+        .examples(["repository:lab/samtools:pull,push"])
+}
+
+fn grant_type_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["password", "refresh_token"]))
 }
 
 /// A token for the registry.
@@ -80,7 +103,15 @@ pub async fn get_token(
             "service" => service = Some(value.into_owned()),
             "scope" => scopes.push(value.into_owned()),
             "account" => account = Some(value.into_owned()),
-            "offline_token" => offline = value == "true",
+            "offline_token" => match value.as_ref() {
+                "true" => offline = true,
+                "false" => offline = false,
+                _ => {
+                    return respond(Err(ApiError::bad_request(
+                        "`offline_token` is `true` or `false`",
+                    )));
+                }
+            },
             "client_id" => client_id = Some(value.into_owned()),
             _ => {}
         }
@@ -104,10 +135,13 @@ pub async fn get_token(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OAuthForm {
     /// `password` or `refresh_token`.
+    #[schema(schema_with = grant_type_schema)]
     grant_type: String,
+    /// Must be the configured `registry.service` (the document a portal serves names it).
     service: Option<String>,
     client_id: Option<String>,
     /// Space-separated scopes.
+    #[schema(schema_with = scope_schema)]
     scope: Option<String>,
     /// `offline` to also receive a refresh token (password grant).
     access_type: Option<String>,
@@ -122,11 +156,12 @@ pub struct OAuthForm {
     responses(
         (status = 200, body = TokenResponse),
         (status = 400, description = "Unsupported grant, malformed scope or unknown service", body = ErrorBody),
-        (status = 401, description = "Bad credentials", body = ErrorBody)))]
+        (status = 401, description = "Bad credentials", body = ErrorBody),
+        (status = 429, description = "Too many failed password attempts", body = ErrorBody)))]
 pub async fn post_token(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
-    Form(form): Form<OAuthForm>,
+    ApiForm(form): ApiForm<OAuthForm>,
 ) -> Response {
     let result = async {
         let (credentials, offline) = match form.grant_type.as_str() {

@@ -403,13 +403,13 @@ async fn an_admin_cannot_disable_or_demote_themselves() {
         json("PATCH", "/admin/users/root", r#"{"disabled":true}"#),
     )
     .await
-    .assert_error(400, "bad_request");
+    .assert_error(403, "forbidden");
     app.with_key(
         &admin,
         json("PATCH", "/admin/users/root", r#"{"role":"user"}"#),
     )
     .await
-    .assert_error(400, "bad_request");
+    .assert_error(403, "forbidden");
     let me = app.with_key(&admin, get("/user")).await.json();
     assert_eq!(me["role"], "admin");
     assert_eq!(me["disabled"], false);

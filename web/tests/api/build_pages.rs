@@ -312,7 +312,7 @@ async fn too_many_builds_and_missing_sources_are_explained_on_the_page() {
     assert!(empty.body.contains(r#"href="/r/alice/empty/settings""#));
     let form = format!("csrf={}&tag=latest", alice.csrf);
     let nothing = alice.post_form("/r/alice/empty/build", &form).await;
-    assert_eq!(nothing.status, 400);
+    assert_eq!(nothing.status, 409);
     assert!(
         nothing
             .body

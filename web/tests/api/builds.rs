@@ -228,10 +228,11 @@ async fn unsafe_git_sources_are_refused_with_400_and_nothing_is_queued() {
     app.get(&format!("/container/git/alice/tool?apikey={key}"))
         .await
         .assert_error(400, "bad_request");
-    // Nothing to build at all, and a bad tag, are 400s too.
+    // Nothing to build at all is the container's state, not the request's fault: 409.
     app.get(&format!("/container/git/alice/empty?apikey={key}"))
         .await
-        .assert_error(400, "bad_request");
+        .assert_error(409, "no_source");
+    // A bad tag is a 400.
     app.get(&format!("/container/tag/alice/secret/-bad?apikey={key}"))
         .await
         .assert_error(400, "bad_request");

@@ -3,6 +3,7 @@
 mod support;
 
 mod accounts;
+mod bodies;
 mod build_pages;
 mod builds;
 mod cache;

@@ -246,6 +246,16 @@ pub fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// A request with a JSON body.
+pub fn json_request(method: &str, uri: &str, body: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
 pub fn public(id: &str, minute: i64) -> Container {
     container(id, Visibility::Public, minute, &format!("{id} for tests"))
 }

@@ -119,3 +119,52 @@ fn unknown_types_and_actions_are_errors() {
         Err(ScopeError::UnknownAction { .. })
     ));
 }
+
+/// The published pattern accepts exactly the values [`parse_scopes`] accepts.
+#[test]
+fn the_published_pattern_is_the_parsers_grammar() {
+    let pattern = fancy_regex::Regex::new(SCOPE_LIST_PATTERN).unwrap();
+    let kinds = [
+        "repository",
+        "registry",
+        "repository(plugin)",
+        "repository(P)",
+        "repo",
+        "",
+    ];
+    let names = ["lab/a", "host:5000/lab/a", "", "a b", "a\u{a0}b", "catalog"];
+    let actions = [
+        "pull",
+        "pull,push",
+        "*",
+        "delete",
+        "",
+        "pull,",
+        "PULL",
+        "write",
+    ];
+    let mut values = vec![
+        String::new(),
+        " ".into(),
+        "\t".into(),
+        ":".into(),
+        "::".into(),
+    ];
+    for kind in kinds {
+        for name in names {
+            for action in actions {
+                values.push(format!("{kind}:{name}:{action}"));
+                values.push(format!(" {kind}:{name}:{action}\n"));
+                values.push(format!("registry:catalog:* {kind}:{name}:{action}"));
+                values.push(format!("{kind}:{name}:{action}\u{b}registry:catalog:*"));
+            }
+        }
+    }
+    for value in &values {
+        assert_eq!(
+            pattern.is_match(value).unwrap(),
+            parse_scopes([value.as_str()]).is_ok(),
+            "{value:?}"
+        );
+    }
+}

@@ -1,0 +1,161 @@
+//! How the API documents the grammar of its inputs: the rules the extractors and services
+//! enforce, written as JSON Schema patterns and bounds (from `core`), so that a client that
+//! follows the document is never refused for the shape of what it sent, and what the document
+//! rules out is refused. The schemathesis run of the end-to-end tests holds the two together.
+//!
+//! The path structs exist for the OpenAPI document only; the handlers keep extracting with
+//! [`crate::extract::ContainerId`] and `Path`, which apply the same rules.
+
+use bioshadock_core::accounts::{LIBRARY_NAMESPACE, MAX_USER_NAME_LEN};
+use bioshadock_core::accounts::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
+use bioshadock_core::git::GIT_SOURCE_PATTERN;
+use bioshadock_core::names::{
+    MAX_NAMESPACE_LEN, MAX_NEW_NAME_LEN, MAX_TAG_LEN, PATH_COMPONENT_PATTERN, RESERVED_NAMESPACES,
+    TAG_PATTERN, component_pattern_excluding, not_one_of,
+};
+use utoipa::IntoParams;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+
+// Path parameters. A namespace of a pushed container may be longer than 64 characters (the
+// registry's rule is 255 for the whole name); such a path is still served, the document simply
+// does not promise it.
+
+/// `{namespace}/{name}`: a container id.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // read by the OpenAPI derive only
+pub struct ContainerPath {
+    /// The namespace: a user, or `library`.
+    #[param(schema_with = namespace_schema)]
+    namespace: String,
+    /// The container's name inside the namespace.
+    #[param(schema_with = short_name_schema)]
+    name: String,
+}
+
+/// `{namespace}/{name}/{tag}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct TagPath {
+    #[param(schema_with = namespace_schema)]
+    namespace: String,
+    #[param(schema_with = short_name_schema)]
+    name: String,
+    /// An image tag.
+    #[param(schema_with = tag_schema)]
+    tag: String,
+}
+
+/// `{build}`: a build's number.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct BuildPath {
+    /// The build's id, as returned when it was queued.
+    #[param(schema_with = build_id_schema)]
+    build: i64,
+}
+
+/// `{name}`: a user.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct UserPath {
+    /// The user name.
+    #[param(schema_with = user_name_schema)]
+    name: String,
+}
+
+fn string_schema(pattern: String, max_length: usize) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(max_length))
+        .pattern(Some(pattern))
+}
+
+fn namespace_schema() -> ObjectBuilder {
+    string_schema(
+        component_pattern_excluding(RESERVED_NAMESPACES),
+        MAX_NAMESPACE_LEN,
+    )
+}
+
+fn short_name_schema() -> ObjectBuilder {
+    string_schema(PATH_COMPONENT_PATTERN.to_owned(), MAX_NEW_NAME_LEN)
+}
+
+fn tag_schema() -> ObjectBuilder {
+    string_schema(TAG_PATTERN.to_owned(), MAX_TAG_LEN)
+}
+
+/// User names: a path component of at most 64 characters that is not reserved or `library`.
+pub(crate) fn user_name_schema() -> ObjectBuilder {
+    let mut excluded = RESERVED_NAMESPACES.to_vec();
+    excluded.push(LIBRARY_NAMESPACE);
+    string_schema(component_pattern_excluding(&excluded), MAX_USER_NAME_LEN)
+}
+
+fn build_id_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(1))
+        .maximum(Some(i64::MAX))
+}
+
+// Body fields.
+
+fn nullable(schema: ObjectBuilder) -> ObjectBuilder {
+    schema.schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+        Type::String,
+        Type::Null,
+    ]))
+}
+
+/// `namespace/name`, or `name` in the caller's namespace, at most [`MAX_NEW_NAME_LEN`]
+/// characters.
+pub(crate) fn new_container_name_schema() -> ObjectBuilder {
+    let component = unanchored(PATH_COMPONENT_PATTERN);
+    let namespace = format!("{}{component}/", not_one_of(RESERVED_NAMESPACES, "/"));
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(MAX_NEW_NAME_LEN))
+        .pattern(Some(format!("^(?:{namespace})?{component}$")))
+        .examples(["alice/samtools"])
+}
+
+fn unanchored(pattern: &str) -> &str {
+    pattern
+        .strip_prefix('^')
+        .and_then(|p| p.strip_suffix('$'))
+        .unwrap_or(pattern)
+}
+
+/// A git source, or the empty string for none.
+pub(crate) fn git_source_schema() -> ObjectBuilder {
+    nullable(ObjectBuilder::new())
+        .max_length(Some(bioshadock_core::git::MAX_LEN))
+        .pattern(Some(format!("^$|{GIT_SOURCE_PATTERN}")))
+}
+
+/// A description or a Dockerfile.
+pub(crate) fn text_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(crate::manage::MAX_TEXT))
+}
+
+/// [`text_schema`], optional.
+pub(crate) fn optional_text_schema() -> ObjectBuilder {
+    nullable(ObjectBuilder::new()).max_length(Some(crate::manage::MAX_TEXT))
+}
+
+/// A new password.
+pub(crate) fn password_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(MIN_PASSWORD_LEN))
+        .max_length(Some(MAX_PASSWORD_LEN))
+}
