@@ -65,17 +65,20 @@ pub struct Pipeline {
 impl Pipeline {
     /// Runs `build` and returns the pushed digest.
     ///
-    /// The image is built under a name of this build's own (`bioshadock-build/ID`), tagged
+    /// The image is built under a name of this attempt's own (`bioshadock-build/ID-NONCE`), tagged
     /// with its registry name only for the push and untagged right after: a registry name left
     /// on the shared engine would be a base image another user's build could borrow.
     pub async fn run(&self, build: &Build, log: &LogSender) -> Result<String, Failure> {
         let image_repo = format!("{}/{}", self.settings.registry_host, build.container);
         let image = format!("{image_repo}:{}", build.tag);
-        let local = format!("{LOCAL_REPOSITORY}/{}:latest", build.id);
+        // Unique per attempt, not only per build id: portals sharing one engine number their
+        // builds independently, and two `build 2`s must not tag (or remove) each other's image.
+        let attempt = format!("{}-{:08x}", build.id, rand::random::<u32>());
+        let local = format!("{LOCAL_REPOSITORY}/{attempt}:latest");
         say(
             log,
             format!(
-                "building {}:{} (build {}, requested by {}) on {}",
+                "building {}:{} (build {}, requested by {}) on {} as {local}",
                 build.container, build.tag, build.id, build.requested_by, self.settings.worker
             ),
         )
@@ -98,7 +101,7 @@ impl Pipeline {
         self.leave(local.clone());
         say(log, "building the image".to_owned()).await;
         self.engine.build(&settings, context, log).await?;
-        self.smoke_tests(build, &local, &settings, log).await?;
+        self.smoke_tests(&attempt, &local, &settings, log).await?;
         say(log, format!("pushing {image}")).await;
         let access = vec![ResourceAccess::repository(
             &build.container,
@@ -263,7 +266,7 @@ impl Pipeline {
     /// Runs the image's declared smoke tests; the first that fails fails the build.
     async fn smoke_tests(
         &self,
-        build: &Build,
+        attempt: &str,
         image: &str,
         settings: &BuildSettings,
         log: &LogSender,
@@ -275,7 +278,7 @@ impl Pipeline {
         let commands = smoke::commands(declared).map_err(Failure)?;
         for (n, command) in commands.iter().enumerate() {
             let n = n + 1;
-            let name = format!("bioshadock-build-{}-test-{n}", build.id);
+            let name = format!("bioshadock-build-{attempt}-test-{n}");
             self.leftovers
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())

@@ -765,7 +765,14 @@ async fn a_build_cannot_borrow_another_users_private_image_from_the_shared_engin
         !engine_has(&format!("{secret}:latest")),
         "the registry name is not left on the engine"
     );
-    assert!(!engine_has(&format!("bioshadock-build/{}", built["id"])));
+    let local = log_of(&built)
+        .split_whitespace()
+        .find(|word| word.starts_with("bioshadock-build/"))
+        .expect("the log names the build's own image");
+    assert!(
+        !engine_has(local),
+        "the build's own image {local} is removed"
+    );
     // A copy under alice's registry name on the shared engine (an older builder left one, or
     // a concurrent build is pushing it), which is not even her image.
     let planted = std::process::Command::new("docker")

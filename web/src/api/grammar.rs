@@ -16,7 +16,8 @@ use bioshadock_core::names::{
 use utoipa::IntoParams;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 
-// Path parameters. A namespace of a pushed container may be longer than 64 characters (the
+// Path parameters. (`schema_with` drops the fields' doc comments: the schemas describe
+// themselves.) A namespace of a pushed container may be longer than 64 characters (the
 // registry's rule is 255 for the whole name); such a path is still served, the document simply
 // does not promise it.
 
@@ -26,10 +27,10 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 #[allow(dead_code)] // read by the OpenAPI derive only
 pub struct ContainerPath {
     /// The namespace: a user, or `library`.
-    #[param(schema_with = namespace_schema)]
+    #[param(required = true, schema_with = namespace_schema)]
     namespace: String,
     /// The container's name inside the namespace.
-    #[param(schema_with = short_name_schema)]
+    #[param(required = true, schema_with = short_name_schema)]
     name: String,
 }
 
@@ -38,12 +39,12 @@ pub struct ContainerPath {
 #[into_params(parameter_in = Path)]
 #[allow(dead_code)]
 pub struct TagPath {
-    #[param(schema_with = namespace_schema)]
+    #[param(required = true, schema_with = namespace_schema)]
     namespace: String,
-    #[param(schema_with = short_name_schema)]
+    #[param(required = true, schema_with = short_name_schema)]
     name: String,
     /// An image tag.
-    #[param(schema_with = tag_schema)]
+    #[param(required = true, schema_with = tag_schema)]
     tag: String,
 }
 
@@ -53,7 +54,7 @@ pub struct TagPath {
 #[allow(dead_code)]
 pub struct BuildPath {
     /// The build's id, as returned when it was queued.
-    #[param(schema_with = build_id_schema)]
+    #[param(required = true, schema_with = build_id_schema)]
     build: i64,
 }
 
@@ -63,7 +64,7 @@ pub struct BuildPath {
 #[allow(dead_code)]
 pub struct UserPath {
     /// The user name.
-    #[param(schema_with = user_name_schema)]
+    #[param(required = true, schema_with = user_name_schema)]
     name: String,
 }
 
@@ -80,25 +81,34 @@ fn namespace_schema() -> ObjectBuilder {
         component_pattern_excluding(RESERVED_NAMESPACES),
         MAX_NAMESPACE_LEN,
     )
+    .description(Some(
+        "A namespace: a user, or `library`. Lowercase letters and digits in runs joined by `.`, \
+         `_`, `__` or dashes, not a reserved word.",
+    ))
 }
 
 fn short_name_schema() -> ObjectBuilder {
     string_schema(PATH_COMPONENT_PATTERN.to_owned(), MAX_NEW_NAME_LEN)
+        .description(Some("The container's name inside its namespace."))
 }
 
 fn tag_schema() -> ObjectBuilder {
-    string_schema(TAG_PATTERN.to_owned(), MAX_TAG_LEN)
+    string_schema(TAG_PATTERN.to_owned(), MAX_TAG_LEN).description(Some("An image tag."))
 }
 
 /// User names: a path component of at most 64 characters that is not reserved or `library`.
 pub(crate) fn user_name_schema() -> ObjectBuilder {
     let mut excluded = RESERVED_NAMESPACES.to_vec();
     excluded.push(LIBRARY_NAMESPACE);
-    string_schema(component_pattern_excluding(&excluded), MAX_USER_NAME_LEN)
+    string_schema(component_pattern_excluding(&excluded), MAX_USER_NAME_LEN).description(Some(
+        "A user name: lowercase letters and digits in runs joined by `.`, `_`, `__` or dashes, \
+         not a reserved word nor `library`.",
+    ))
 }
 
 fn build_id_schema() -> ObjectBuilder {
     ObjectBuilder::new()
+        .description(Some("A build's id, as returned when it was queued."))
         .schema_type(Type::Integer)
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
         .minimum(Some(1))
@@ -120,6 +130,11 @@ pub(crate) fn new_container_name_schema() -> ObjectBuilder {
     let component = unanchored(PATH_COMPONENT_PATTERN);
     let namespace = format!("{}{component}/", not_one_of(RESERVED_NAMESPACES, "/"));
     ObjectBuilder::new()
+        .description(Some(
+            "`namespace/name`, or just `name` for the caller's own namespace: lowercase letters \
+             and digits in runs joined by `.`, `_`, `__` or dashes, the namespace not a reserved \
+             word; at most 190 characters as typed.",
+        ))
         .schema_type(Type::String)
         .max_length(Some(MAX_NEW_NAME_LEN))
         .pattern(Some(format!("^(?:{namespace})?{component}$")))
@@ -136,25 +151,43 @@ fn unanchored(pattern: &str) -> &str {
 /// A git source, or the empty string for none.
 pub(crate) fn git_source_schema() -> ObjectBuilder {
     nullable(ObjectBuilder::new())
+        .description(Some(
+            "Git source to build from: `URL`, `URL#ref` or `URL#ref:subdir` (https, http, git or \
+             ssh URLs, or scp-like `user@host:path`); an empty string for none.",
+        ))
         .max_length(Some(bioshadock_core::git::MAX_LEN))
         .pattern(Some(format!("^$|{GIT_SOURCE_PATTERN}")))
 }
 
-/// A description or a Dockerfile.
-pub(crate) fn text_schema() -> ObjectBuilder {
+const DESCRIPTION: &str = "Markdown, at most 65536 characters.";
+const DOCKERFILE: &str = "A Dockerfile, built when there is no git source; at most 65536 \
+                          characters. An empty or blank one is none.";
+
+pub(crate) fn description_schema() -> ObjectBuilder {
     ObjectBuilder::new()
+        .description(Some(DESCRIPTION))
         .schema_type(Type::String)
         .max_length(Some(crate::manage::MAX_TEXT))
 }
 
-/// [`text_schema`], optional.
-pub(crate) fn optional_text_schema() -> ObjectBuilder {
-    nullable(ObjectBuilder::new()).max_length(Some(crate::manage::MAX_TEXT))
+pub(crate) fn optional_description_schema() -> ObjectBuilder {
+    optional_text(DESCRIPTION)
+}
+
+pub(crate) fn dockerfile_schema() -> ObjectBuilder {
+    optional_text(DOCKERFILE)
+}
+
+fn optional_text(description: &str) -> ObjectBuilder {
+    nullable(ObjectBuilder::new())
+        .description(Some(description))
+        .max_length(Some(crate::manage::MAX_TEXT))
 }
 
 /// A new password.
 pub(crate) fn password_schema() -> ObjectBuilder {
     ObjectBuilder::new()
+        .description(Some("8-1024 characters."))
         .schema_type(Type::String)
         .min_length(Some(MIN_PASSWORD_LEN))
         .max_length(Some(MAX_PASSWORD_LEN))

@@ -28,14 +28,13 @@ pub struct NewContainerBody {
     name: String,
     /// Markdown, at most 65536 characters.
     #[serde(default)]
-    #[schema(schema_with = grammar::text_schema)]
+    #[schema(schema_with = grammar::description_schema)]
     description: String,
     /// Git source to build from: `URL`, `URL#ref` or `URL#ref:subdir` (https, http, git, ssh,
     /// or scp-like `user@host:path`); empty for none.
     #[schema(schema_with = grammar::git_source_schema)]
     git: Option<String>,
-    /// A Dockerfile to build when there is no git source, at most 65536 characters.
-    #[schema(schema_with = grammar::optional_text_schema)]
+    #[schema(schema_with = grammar::dockerfile_schema)]
     dockerfile: Option<String>,
     /// Public (default from configuration) or private.
     visible: Option<bool>,
@@ -73,16 +72,14 @@ pub async fn create(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
-    /// Markdown, at most 65536 characters.
-    #[schema(schema_with = grammar::optional_text_schema)]
+    #[schema(schema_with = grammar::optional_description_schema)]
     description: Option<String>,
     /// Changing visibility needs the right to manage the container.
     visible: Option<bool>,
     /// An empty string removes the git source.
     #[schema(schema_with = grammar::git_source_schema)]
     git: Option<String>,
-    /// An empty (or blank) string removes the Dockerfile.
-    #[schema(schema_with = grammar::optional_text_schema)]
+    #[schema(schema_with = grammar::dockerfile_schema)]
     dockerfile: Option<String>,
 }
 
