@@ -25,15 +25,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let axum::Json(mut value) = axum::Json::<serde_json::Value>::from_request(req, state)
             .await
-            .map_err(|rejection: JsonRejection| ApiError {
-                // axum answers 422 for well-formed JSON of the wrong shape; the contract says
-                // bad input is 400, whatever its kind.
-                status: match rejection.status() {
-                    StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
-                    other => other,
-                },
-                code: "bad_request",
-                message: rejection.body_text(),
+            .map_err(|rejection: JsonRejection| {
+                body_rejection(rejection.status(), rejection.body_text())
             })?;
         if !value.is_object() {
             return Err(ApiError::bad_request("the body must be a JSON object"));
@@ -79,14 +72,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiForm<T> {
         axum::Form::<T>::from_request(req, state)
             .await
             .map(|axum::Form(value)| Self(value))
-            .map_err(|rejection: FormRejection| ApiError {
-                status: match rejection.status() {
-                    StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
-                    other => other,
-                },
-                code: "bad_request",
-                message: rejection.body_text(),
+            .map_err(|rejection: FormRejection| {
+                body_rejection(rejection.status(), rejection.body_text())
             })
+    }
+}
+
+/// A body extractor's rejection as the API's JSON error. axum answers 422 for a well-formed
+/// body of the wrong shape; the contract says bad input is 400, whatever its kind.
+fn body_rejection(status: StatusCode, message: String) -> ApiError {
+    ApiError {
+        status: match status {
+            StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+            other => other,
+        },
+        code: "bad_request",
+        message,
     }
 }
 

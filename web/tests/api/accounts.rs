@@ -60,15 +60,6 @@ async fn description(app: &TestApp, id: &str) -> String {
         .description
 }
 
-fn json(method: &str, uri: &str, body: &str) -> Request<Body> {
-    Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_owned()))
-        .unwrap()
-}
-
 fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
 }
@@ -284,7 +275,7 @@ async fn a_disabled_user_cannot_sign_in_and_their_keys_and_sessions_stop_working
     let disabled = app
         .with_key(
             &admin,
-            json("PATCH", "/admin/users/olivia", r#"{"disabled":true}"#),
+            json_request("PATCH", "/admin/users/olivia", r#"{"disabled":true}"#),
         )
         .await;
     assert_eq!(disabled.status, 200, "{}", disabled.body);
@@ -299,7 +290,7 @@ async fn a_disabled_user_cannot_sign_in_and_their_keys_and_sessions_stop_working
     let enabled = app
         .with_key(
             &admin,
-            json("PATCH", "/admin/users/olivia", r#"{"disabled":false}"#),
+            json_request("PATCH", "/admin/users/olivia", r#"{"disabled":false}"#),
         )
         .await;
     assert_eq!(enabled.status, 200);
@@ -320,7 +311,7 @@ async fn only_admins_reach_the_admin_endpoints() {
         .assert_error(403, "forbidden");
     app.with_key(
         &user,
-        json(
+        json_request(
             "POST",
             "/admin/users",
             r#"{"name":"sneaky","password":"long enough pw","role":"admin"}"#,
@@ -330,7 +321,7 @@ async fn only_admins_reach_the_admin_endpoints() {
     .assert_error(403, "forbidden");
     app.with_key(
         &user,
-        json("PATCH", "/admin/users/olivia", r#"{"role":"admin"}"#),
+        json_request("PATCH", "/admin/users/olivia", r#"{"role":"admin"}"#),
     )
     .await
     .assert_error(403, "forbidden");
@@ -357,7 +348,7 @@ async fn admins_create_users_but_not_duplicates_or_weak_passwords() {
     let created = app
         .with_key(
             &admin,
-            json(
+            json_request(
                 "POST",
                 "/admin/users",
                 r#"{"name":"newbie","password":"long enough pw"}"#,
@@ -371,7 +362,7 @@ async fn admins_create_users_but_not_duplicates_or_weak_passwords() {
     assert!(!created.body.contains("argon2"));
     app.with_key(
         &admin,
-        json(
+        json_request(
             "POST",
             "/admin/users",
             r#"{"name":"newbie","password":"another long one"}"#,
@@ -381,7 +372,7 @@ async fn admins_create_users_but_not_duplicates_or_weak_passwords() {
     .assert_error(409, "conflict");
     app.with_key(
         &admin,
-        json(
+        json_request(
             "POST",
             "/admin/users",
             r#"{"name":"shorty","password":"short"}"#,
@@ -400,13 +391,13 @@ async fn an_admin_cannot_disable_or_demote_themselves() {
     let admin = app.key("root", "read,build,push").await;
     app.with_key(
         &admin,
-        json("PATCH", "/admin/users/root", r#"{"disabled":true}"#),
+        json_request("PATCH", "/admin/users/root", r#"{"disabled":true}"#),
     )
     .await
     .assert_error(403, "forbidden");
     app.with_key(
         &admin,
-        json("PATCH", "/admin/users/root", r#"{"role":"user"}"#),
+        json_request("PATCH", "/admin/users/root", r#"{"role":"user"}"#),
     )
     .await
     .assert_error(403, "forbidden");
@@ -415,7 +406,7 @@ async fn an_admin_cannot_disable_or_demote_themselves() {
     assert_eq!(me["disabled"], false);
     app.with_key(
         &admin,
-        json("PATCH", "/admin/users/nobody", r#"{"disabled":true}"#),
+        json_request("PATCH", "/admin/users/nobody", r#"{"disabled":true}"#),
     )
     .await
     .assert_error(404, "not_found");

@@ -13,15 +13,6 @@ fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
 }
 
-fn json(method: &str, uri: &str, body: &str) -> Request<Body> {
-    Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_owned()))
-        .unwrap()
-}
-
 /// olivia (with a key made through the API), mallory (with a key), and olivia's containers.
 async fn app() -> (TestApp, String, String, String) {
     let mut open = public("olivia/open", 1);
@@ -32,7 +23,10 @@ async fn app() -> (TestApp, String, String, String) {
     app.user("mallory", Role::User, PASSWORD).await;
     let first = app.key("olivia", "read,build,push").await;
     let created = app
-        .with_key(&first, json("POST", "/user/keys", r#"{"label":"CI"}"#))
+        .with_key(
+            &first,
+            json_request("POST", "/user/keys", r#"{"label":"CI"}"#),
+        )
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let olivia_key = created.json()["key"].as_str().unwrap().to_owned();
@@ -166,19 +160,19 @@ async fn a_non_member_cannot_change_anything_of_a_public_container() {
     assert_eq!(before.status, 200);
     let uri = "/container/olivia/open";
     let attempts = [
-        json("PATCH", uri, r#"{"description":"pwned"}"#),
-        json("PATCH", uri, r#"{"dockerfile":"FROM evil"}"#),
-        json("PATCH", uri, r#"{"dockerfile":""}"#),
-        json("PATCH", uri, r#"{"git":"https://evil.example.org/x.git"}"#),
-        json("PATCH", uri, r#"{"git":""}"#),
-        json("PATCH", uri, r#"{"visible":false}"#),
-        json("PATCH", uri, r#"{"visible":true}"#),
-        json(
+        json_request("PATCH", uri, r#"{"description":"pwned"}"#),
+        json_request("PATCH", uri, r#"{"dockerfile":"FROM evil"}"#),
+        json_request("PATCH", uri, r#"{"dockerfile":""}"#),
+        json_request("PATCH", uri, r#"{"git":"https://evil.example.org/x.git"}"#),
+        json_request("PATCH", uri, r#"{"git":""}"#),
+        json_request("PATCH", uri, r#"{"visible":false}"#),
+        json_request("PATCH", uri, r#"{"visible":true}"#),
+        json_request(
             "PUT",
             "/container/members/olivia/open",
             r#"{"members":[{"user":"mallory","access":"push"}]}"#,
         ),
-        json("PUT", "/container/members/olivia/open", r#"{"members":[]}"#),
+        json_request("PUT", "/container/members/olivia/open", r#"{"members":[]}"#),
         Request::delete(uri).body(Body::empty()).unwrap(),
     ];
     for request in attempts {
@@ -189,7 +183,7 @@ async fn a_non_member_cannot_change_anything_of_a_public_container() {
     }
     app.with_key(
         &mallory_key,
-        json("POST", "/container/new", r#"{"name":"olivia/planted"}"#),
+        json_request("POST", "/container/new", r#"{"name":"olivia/planted"}"#),
     )
     .await
     .assert_error(403, "forbidden");

@@ -25,15 +25,6 @@ fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
 }
 
-fn json(method: &str, uri: &str, body: &str) -> Request<Body> {
-    Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_owned()))
-        .unwrap()
-}
-
 fn with_header(uri: &str, authorization: &str) -> Request<Body> {
     Request::get(uri)
         .header(header::AUTHORIZATION, authorization)
@@ -192,12 +183,15 @@ async fn unknown_and_garbage_keys_are_refused_not_treated_as_anonymous() {
 async fn a_read_only_key_cannot_create_or_change() {
     let (app, _) = app_with_olivia().await;
     let read = app.key("olivia", "read").await;
-    app.with_key(&read, json("POST", "/container/new", r#"{"name":"fresh"}"#))
-        .await
-        .assert_error(403, "insufficient_scope");
     app.with_key(
         &read,
-        json(
+        json_request("POST", "/container/new", r#"{"name":"fresh"}"#),
+    )
+    .await
+    .assert_error(403, "insufficient_scope");
+    app.with_key(
+        &read,
+        json_request(
             "PATCH",
             "/container/olivia/open",
             r#"{"description":"nope"}"#,
@@ -247,7 +241,7 @@ async fn a_key_cannot_mint_a_key_with_more_scopes_than_it_has() {
     let read = app.key("olivia", "read").await;
     app.with_key(
         &read,
-        json(
+        json_request(
             "POST",
             "/user/keys",
             r#"{"label":"wider","scopes":["read","push"]}"#,
@@ -256,13 +250,16 @@ async fn a_key_cannot_mint_a_key_with_more_scopes_than_it_has() {
     .await
     .assert_error(403, "insufficient_scope");
     // No scopes asked means all of them: also more than this key holds.
-    app.with_key(&read, json("POST", "/user/keys", r#"{"label":"all"}"#))
-        .await
-        .assert_error(403, "insufficient_scope");
+    app.with_key(
+        &read,
+        json_request("POST", "/user/keys", r#"{"label":"all"}"#),
+    )
+    .await
+    .assert_error(403, "insufficient_scope");
     let narrower = app
         .with_key(
             &read,
-            json(
+            json_request(
                 "POST",
                 "/user/keys",
                 r#"{"label":"same","scopes":["read"]}"#,
@@ -281,7 +278,7 @@ async fn a_new_key_is_shown_once_and_never_listed() {
     let created = app
         .with_key(
             &key,
-            json(
+            json_request(
                 "POST",
                 "/user/keys",
                 r#"{"label":"CI","scopes":["read"],"expires_in_days":30}"#,
@@ -320,7 +317,10 @@ async fn a_new_key_is_shown_once_and_never_listed() {
 async fn only_a_hash_of_a_key_is_stored() {
     let (app, key) = app_with_olivia().await;
     let created = app
-        .with_key(&key, json("POST", "/user/keys", r#"{"label":"stored"}"#))
+        .with_key(
+            &key,
+            json_request("POST", "/user/keys", r#"{"label":"stored"}"#),
+        )
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let body = created.json();
@@ -357,7 +357,10 @@ async fn only_a_hash_of_a_key_is_stored() {
 async fn using_a_key_records_when_it_was_last_used() {
     let (app, key) = app_with_olivia().await;
     let created = app
-        .with_key(&key, json("POST", "/user/keys", r#"{"label":"touch"}"#))
+        .with_key(
+            &key,
+            json_request("POST", "/user/keys", r#"{"label":"touch"}"#),
+        )
         .await
         .json();
     let new_key = created["key"].as_str().unwrap().to_owned();
@@ -419,7 +422,7 @@ async fn a_key_cannot_mint_a_key_that_outlives_it() {
         r#"{"label":"just longer","scopes":["read"],"expires_in_days":11}"#,
     ] {
         let response = app
-            .with_key(&expiring, json("POST", "/user/keys", body))
+            .with_key(&expiring, json_request("POST", "/user/keys", body))
             .await;
         response.assert_error(403, "insufficient_scope");
         assert!(response.body.contains("expire"), "{}", response.body);
@@ -433,7 +436,7 @@ async fn a_key_cannot_mint_a_key_that_outlives_it() {
     let shorter = app
         .with_key(
             &expiring,
-            json(
+            json_request(
                 "POST",
                 "/user/keys",
                 r#"{"label":"shorter","scopes":["read"],"expires_in_days":9}"#,
@@ -445,7 +448,7 @@ async fn a_key_cannot_mint_a_key_that_outlives_it() {
     let unbounded = app
         .with_key(
             &forever,
-            json("POST", "/user/keys", r#"{"label":"also forever"}"#),
+            json_request("POST", "/user/keys", r#"{"label":"also forever"}"#),
         )
         .await;
     assert_eq!(unbounded.status, 201, "{}", unbounded.body);
