@@ -6,12 +6,10 @@
 pub mod api;
 mod assets;
 mod auth;
-pub mod builds;
 mod cache;
 pub mod error;
 mod extract;
 mod live_log;
-mod manage;
 mod markdown;
 mod metrics;
 mod middleware;
@@ -19,6 +17,7 @@ pub mod openapi;
 mod pages;
 mod redact;
 pub mod registry;
+pub mod services;
 mod state;
 pub mod views;
 

@@ -4,22 +4,17 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use bioshadock_core::accounts::{ApiKey, KeySecret, Scope, Scopes, User};
-use bioshadock_core::model;
+use bioshadock_core::accounts::{ApiKey, Scope, Scopes, User};
 use bioshadock_core::permissions::{Actor, Principal};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
+use crate::services::keys::{self, MintedKey};
 use crate::state::AppState;
-
-/// Longest key label.
-const MAX_LABEL: usize = 100;
-/// Longest key lifetime that can be asked for.
-const MAX_EXPIRY_DAYS: u32 = 3650;
 
 /// A user as the API shows it: never a password hash or a key.
 #[derive(Debug, Serialize, ToSchema)]
@@ -81,6 +76,15 @@ pub struct NewKeyView {
     pub info: KeyView,
 }
 
+impl From<MintedKey> for NewKeyView {
+    fn from(minted: MintedKey) -> Self {
+        Self {
+            key: minted.secret,
+            info: minted.key.into(),
+        }
+    }
+}
+
 /// The body of `POST /user/keys`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -138,8 +142,8 @@ pub async fn create_key(
         Some(list) => list.into_iter().collect(),
         None => Scopes::all(),
     };
-    let created = mint_key(&state, actor, &body.label, scopes, body.expires_in_days).await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    let minted = keys::mint_key(&state, actor, &body.label, scopes, body.expires_in_days).await?;
+    Ok((StatusCode::CREATED, Json(minted.into())))
 }
 
 /// Revoke one of the caller's API keys. Revoking a revoked key is not an error.
@@ -154,7 +158,7 @@ pub async fn revoke_key(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let actor = signed_in(&caller)?;
-    revoke(&state, actor, &id).await?;
+    keys::revoke(&state, actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -162,78 +166,4 @@ fn signed_in(caller: &Principal) -> Result<&Actor, ApiError> {
     caller
         .actor()
         .ok_or_else(|| ApiError::unauthorized("sign in or present an API key first"))
-}
-
-/// Creates a key for `actor`. A key-authenticated caller cannot mint a key with scopes its own
-/// key lacks.
-pub(crate) async fn mint_key(
-    state: &AppState,
-    actor: &Actor,
-    label: &str,
-    scopes: Scopes,
-    expires_in_days: Option<u32>,
-) -> Result<NewKeyView, ApiError> {
-    // Bounded before trimming, so the bound is the one the API's document states.
-    let too_long = label.chars().count() > MAX_LABEL;
-    let label = label.trim();
-    if label.is_empty() || too_long {
-        return Err(ApiError::bad_request(format!(
-            "a key needs a label of 1 to {MAX_LABEL} characters"
-        )));
-    }
-    if scopes.is_empty() {
-        return Err(ApiError::bad_request("a key needs at least one scope"));
-    }
-    let now = model::now();
-    let expires_at = match expires_in_days {
-        None => None,
-        Some(days) if (1..=MAX_EXPIRY_DAYS).contains(&days) => {
-            Some(now + Duration::days(i64::from(days)))
-        }
-        Some(_) => {
-            return Err(ApiError::bad_request(format!(
-                "`expires_in_days` must be between 1 and {MAX_EXPIRY_DAYS}"
-            )));
-        }
-    };
-    actor
-        .may_mint_key(&scopes, expires_at)
-        .map_err(|denied| ApiError::forbidden("insufficient_scope", denied.to_string()))?;
-    let secret = KeySecret::generate();
-    let key = ApiKey {
-        id: secret.id().to_owned(),
-        user: actor.user.name.clone(),
-        label: label.to_owned(),
-        scopes,
-        created_at: now,
-        expires_at,
-        last_used_at: None,
-        revoked: false,
-    };
-    state.keys.create_key(&key, &secret.hash()).await?;
-    tracing::info!(user = %key.user, key_id = %key.id, "API key created");
-    Ok(NewKeyView {
-        key: secret.expose().to_owned(),
-        info: key.into(),
-    })
-}
-
-pub(crate) async fn revoke(state: &AppState, actor: &Actor, id: &str) -> Result<(), ApiError> {
-    let unknown = || ApiError::not_found(format!("you have no key `{id}`"));
-    let key = match state.keys.find_key(id).await {
-        Ok((key, _hash)) if key.user == actor.user.name => key,
-        Ok(_) | Err(bioshadock_core::PortError::NotFound) => return Err(unknown()),
-        Err(e) => return Err(e.into()),
-    };
-    actor
-        .may_revoke_key(&key)
-        .map_err(|denied| ApiError::forbidden("insufficient_scope", denied.to_string()))?;
-    match state.keys.revoke_key(&actor.user.name, id).await {
-        Ok(()) => {}
-        Err(bioshadock_core::PortError::NotFound) => return Err(unknown()),
-        Err(e) => return Err(e.into()),
-    }
-    state.key_cache.forget_user(actor.user.name.as_str());
-    tracing::info!(user = %actor.user.name, key_id = %id, "API key revoked");
-    Ok(())
 }

@@ -3,9 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use bioshadock_core::PortError;
-use bioshadock_core::accounts::{Role, Scope, User, UserName, hash_password};
-use bioshadock_core::permissions::Actor;
+use bioshadock_core::accounts::{Role, Scope, User, UserName};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -15,6 +13,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::registry::sync::{self, SyncSummary};
+use crate::services::users::{change_user, create_user, unknown_user};
 use crate::state::AppState;
 
 /// The body of `POST /admin/users`.
@@ -115,71 +114,7 @@ pub async fn update(
     ApiJson(body): ApiJson<UserChangesBody>,
 ) -> Result<Json<UserView>, ApiError> {
     let actor = caller.require_admin(Scope::Push)?;
-    let name = UserName::parse(&name).map_err(|_| unknown(&name))?;
+    let name = UserName::parse(&name).map_err(|_| unknown_user(&name))?;
     let user = change_user(&state, actor, &name, body.role, body.disabled).await?;
     Ok(Json(user.into()))
-}
-
-fn unknown(name: &str) -> ApiError {
-    ApiError::not_found(format!("there is no user `{name}`"))
-}
-
-pub(crate) async fn create_user(
-    state: &AppState,
-    user: &User,
-    password: &str,
-) -> Result<(), ApiError> {
-    let password = password.to_owned();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    match state.users.create_user(user, &hash).await {
-        Ok(()) => {
-            tracing::info!(user = %user.name, role = user.role.as_str(), "user created");
-            Ok(())
-        }
-        Err(PortError::Conflict(_)) => Err(ApiError::conflict(format!(
-            "user `{}` already exists",
-            user.name
-        ))),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Applies role and disabled changes. Admins cannot demote or disable themselves, so an
-/// installation cannot lose its last way in by accident.
-pub(crate) async fn change_user(
-    state: &AppState,
-    actor: &Actor,
-    name: &UserName,
-    role: Option<Role>,
-    disabled: Option<bool>,
-) -> Result<User, ApiError> {
-    if *name == actor.user.name
-        && (role.is_some_and(|r| r != Role::Admin) || disabled == Some(true))
-    {
-        return Err(ApiError::forbidden(
-            "forbidden",
-            "you cannot demote or disable yourself; ask another admin",
-        ));
-    }
-    let not_found = |e: PortError| match e {
-        PortError::NotFound => unknown(name.as_str()),
-        e => e.into(),
-    };
-    if let Some(role) = role {
-        state.users.set_role(name, role).await.map_err(not_found)?;
-    }
-    if let Some(disabled) = disabled {
-        state
-            .users
-            .set_disabled(name, disabled)
-            .await
-            .map_err(not_found)?;
-    }
-    state.key_cache.forget_user(name.as_str());
-    let user = state.users.get_user(name).await.map_err(not_found)?;
-    tracing::info!(user = %name, role = user.role.as_str(), disabled = user.disabled, "user changed");
-    Ok(user)
 }

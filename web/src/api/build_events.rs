@@ -26,10 +26,10 @@ use utoipa::IntoParams;
 use super::builds::status_event;
 use super::grammar::BuildPath;
 use crate::auth::Caller;
-use crate::builds;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, ClientAddr};
 use crate::live_log::Slot;
+use crate::services::builds;
 use crate::state::AppState;
 
 /// Lines sent per read of the store.

@@ -14,14 +14,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::grammar::BuildPath;
 use crate::auth::Caller;
-use crate::builds;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiQuery;
+use crate::services::builds;
 use crate::state::AppState;
 
-/// The most of a log that one JSON answer (the build, the build page) carries: its last
-/// lines within this many bytes.
-pub(crate) const LOG_TAIL_BYTES: usize = 1024 * 1024;
 /// Lines in a page of `GET /build/{build}/log` unless `limit` says otherwise.
 const DEFAULT_PAGE_LINES: usize = 500;
 /// The largest `limit`: with lines of at most 8 KiB, a page stays within 8 MiB.

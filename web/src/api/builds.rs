@@ -12,13 +12,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::build_log::LOG_TAIL_BYTES;
 use super::grammar::{BuildPath, ContainerPath, TagPath};
 use crate::auth::{Caller, KeyCaller};
-use crate::builds::{self, Queued};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, ContainerId};
-use crate::manage;
+use crate::services::builds::{self, Queued};
+use crate::services::containers;
 use crate::state::AppState;
 
 /// The answer to a build request.
@@ -211,7 +210,7 @@ pub async fn list(
     ContainerId(id): ContainerId,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<BuildView>>, ApiError> {
-    manage::visible(&state, &caller, &id).await?;
+    containers::visible(&state, &caller, &id).await?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=MAX_LIST).contains(&limit) {
         return Err(ApiError::bad_request(format!(
@@ -238,7 +237,7 @@ pub async fn one(
     let build = builds::visible_build(&state, &caller, build_id).await?;
     let lines = state
         .builds
-        .log_tail(build_id, build.log_lines, LOG_TAIL_BYTES)
+        .log_tail(build_id, build.log_lines, builds::LOG_TAIL_BYTES)
         .await?;
     let log_truncated = lines.first().map_or(build.log_lines > 0, |l| l.seq > 1);
     let mut log = String::with_capacity(lines.iter().map(|l| l.text.len() + 1).sum());

@@ -16,7 +16,7 @@ use crate::auth::Caller;
 use crate::cache::Key;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, ContainerId};
-use crate::manage;
+use crate::services::containers;
 use crate::state::AppState;
 use crate::views::{ContainerView, TagView};
 
@@ -134,7 +134,7 @@ pub async fn one(
     Caller(caller): Caller,
     ContainerId(id): ContainerId,
 ) -> Result<Json<ContainerView>, ApiError> {
-    let (container, _) = manage::visible(&state, &caller, &id).await?;
+    let (container, _) = containers::visible(&state, &caller, &id).await?;
     Ok(Json(ContainerView::new(
         container,
         &state.settings.pull_host,
@@ -154,7 +154,7 @@ pub async fn tags(
     Caller(caller): Caller,
     ContainerId(id): ContainerId,
 ) -> Result<Json<Vec<TagView>>, ApiError> {
-    let (container, _) = manage::visible(&state, &caller, &id).await?;
+    let (container, _) = containers::visible(&state, &caller, &id).await?;
     Ok(Json(
         container.tags.into_iter().map(TagView::from).collect(),
     ))

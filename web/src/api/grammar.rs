@@ -167,7 +167,7 @@ pub(crate) fn description_schema() -> ObjectBuilder {
     ObjectBuilder::new()
         .description(Some(DESCRIPTION))
         .schema_type(Type::String)
-        .max_length(Some(crate::manage::MAX_TEXT))
+        .max_length(Some(crate::services::containers::MAX_TEXT))
 }
 
 pub(crate) fn optional_description_schema() -> ObjectBuilder {
@@ -181,7 +181,7 @@ pub(crate) fn dockerfile_schema() -> ObjectBuilder {
 fn optional_text(description: &str) -> ObjectBuilder {
     nullable(ObjectBuilder::new())
         .description(Some(description))
-        .max_length(Some(crate::manage::MAX_TEXT))
+        .max_length(Some(crate::services::containers::MAX_TEXT))
 }
 
 /// A new password.

@@ -13,7 +13,7 @@ use super::grammar::{self, ContainerPath, TagPath};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ContainerId};
-use crate::manage::{self, Changes, NewContainer};
+use crate::services::containers::{self, Changes, NewContainer};
 use crate::state::AppState;
 use crate::views::ContainerView;
 
@@ -61,7 +61,7 @@ pub async fn create(
         dockerfile: body.dockerfile,
         visible: body.visible,
     };
-    let container = manage::create(&state, &caller, input).await?;
+    let container = containers::create(&state, &caller, input).await?;
     Ok((
         StatusCode::CREATED,
         Json(ContainerView::new(container, &state.settings.pull_host)),
@@ -103,7 +103,7 @@ pub async fn update(
         git: body.git,
         dockerfile: body.dockerfile,
     };
-    let container = manage::update(&state, &caller, &id, changes).await?;
+    let container = containers::update(&state, &caller, &id, changes).await?;
     Ok(Json(ContainerView::new(
         container,
         &state.settings.pull_host,
@@ -126,7 +126,7 @@ pub async fn delete(
     Caller(caller): Caller,
     ContainerId(id): ContainerId,
 ) -> Result<StatusCode, ApiError> {
-    manage::delete(&state, &caller, &id).await?;
+    containers::delete(&state, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -158,7 +158,7 @@ pub async fn delete_tag(
     tag: Result<Path<TagSegment>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
     let Path(TagSegment { tag }) = tag.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    manage::delete_tag(&state, &caller, &id, &tag).await?;
+    containers::delete_tag(&state, &caller, &id, &tag).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -204,7 +204,7 @@ pub async fn members(
     ContainerId(id): ContainerId,
 ) -> Result<Json<Vec<MemberView>>, ApiError> {
     caller.require(bioshadock_core::accounts::Scope::Read)?;
-    let (container, rights) = manage::visible(&state, &caller, &id).await?;
+    let (container, rights) = containers::visible(&state, &caller, &id).await?;
     if !rights.manage {
         return Err(ApiError::forbidden(
             "forbidden",
@@ -232,11 +232,11 @@ pub async fn set_members(
         .into_iter()
         .map(|m| {
             Ok(Member {
-                user: manage::member_name(&m.user)?,
+                user: containers::member_name(&m.user)?,
                 access: m.access,
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let container = manage::set_members(&state, &caller, &id, members).await?;
+    let container = containers::set_members(&state, &caller, &id, members).await?;
     Ok(Json(views(container.members)))
 }

@@ -10,8 +10,7 @@ pub(crate) mod containers;
 mod grammar;
 mod health;
 pub(crate) mod manage;
-pub(crate) mod paging;
-pub(crate) mod search;
+mod search;
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;

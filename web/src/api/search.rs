@@ -3,15 +3,16 @@
 use axum::Json;
 use axum::extract::State;
 use bioshadock_core::permissions::Principal;
-use bioshadock_core::query::{MAX_QUERY_LEN, SearchQuery};
+use bioshadock_core::query::MAX_QUERY_LEN;
 use serde::Deserialize;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
-use super::paging::Paging;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::services::paging::Paging;
+use crate::services::search::search_containers;
 use crate::state::AppState;
 use crate::views::{ContainerView, SearchResults};
 
@@ -98,7 +99,7 @@ pub async fn search_post(
 }
 
 /// Parses, searches the index, and reads the hits from the store (the source of truth).
-pub(crate) async fn run(
+async fn run(
     state: &AppState,
     caller: &Principal,
     text: &str,
@@ -111,23 +112,4 @@ pub(crate) async fn run(
         .map(|c| ContainerView::new(c, host))
         .collect();
     Ok(SearchResults { total, results })
-}
-
-/// The search shared by the API and the search page.
-pub(crate) async fn search_containers(
-    state: &AppState,
-    caller: &Principal,
-    text: &str,
-    paging: Paging,
-) -> Result<(u64, Vec<bioshadock_core::Container>), ApiError> {
-    let query = SearchQuery::parse(text)?;
-    let audience = caller.audience();
-    let hits = state
-        .search
-        .search(&query, &audience, paging.offset() as usize, paging.limit())
-        .await?;
-    let mut containers = state.store.get_many(&hits.ids).await?;
-    // The index may briefly hold a container the store no longer shows to this audience.
-    containers.retain(|c| caller.rights_on(c).see);
-    Ok((hits.total, containers))
 }

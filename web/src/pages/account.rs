@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::format::{Card, ago};
 use super::viewer::{Nav, Viewer, login_redirect};
 use super::{PageError, render};
-use crate::api::account::{mint_key, revoke};
+use crate::services::keys::{mint_key, revoke};
 use crate::state::AppState;
 
 struct KeyRow {
@@ -96,7 +96,7 @@ pub async fn create_key(
         )),
     };
     let (status, new_key, error) = match outcome {
-        Ok(created) => (StatusCode::CREATED, Some(created.key), None),
+        Ok(created) => (StatusCode::CREATED, Some(created.secret), None),
         Err(e) if e.status.is_client_error() => (e.status, None, Some(e.message)),
         Err(e) => return Err(PageError(e)),
     };

@@ -15,9 +15,9 @@ use serde::Deserialize;
 use super::builds::BuildRow;
 use super::viewer::{Nav, Viewer, login_redirect};
 use super::{PageError, render};
-use crate::api::admin::{change_user, create_user};
 use crate::error::ApiError;
 use crate::registry::check::{Target, check};
+use crate::services::users::{change_user, create_user};
 use crate::state::AppState;
 
 struct UserRow {

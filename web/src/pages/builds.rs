@@ -17,11 +17,10 @@ use serde::Deserialize;
 use super::format::{ago, duration};
 use super::viewer::{Nav, Viewer};
 use super::{PageError, container, render};
-use crate::api::build_log::LOG_TAIL_BYTES;
-use crate::builds;
 use crate::error::ApiError;
 use crate::extract::ContainerId;
-use crate::manage;
+use crate::services::builds;
+use crate::services::containers;
 use crate::state::AppState;
 
 /// One build in a list (a container's history, the admin page's live builds).
@@ -222,7 +221,7 @@ async fn find(
     id: &RepoName,
     raw: &str,
 ) -> Result<(Rights, Build), PageError> {
-    let (_, rights) = manage::visible(state, &viewer.principal, id).await?;
+    let (_, rights) = containers::visible(state, &viewer.principal, id).await?;
     let unknown = || PageError(ApiError::not_found(format!("`{id}` has no build {raw}")));
     let build_id: i64 = raw.parse().map_err(|_| unknown())?;
     match state.builds.get(build_id).await {
@@ -242,7 +241,7 @@ async fn build_page(
     // The tail, like `GET /build/{build}`: the page links to the paged and the whole log.
     let lines = state
         .builds
-        .log_tail(build.id, build.log_lines, LOG_TAIL_BYTES)
+        .log_tail(build.id, build.log_lines, builds::LOG_TAIL_BYTES)
         .await?;
     let skipped = lines.first().map_or(build.log_lines, |l| l.seq - 1);
     let last_line = lines.last().map_or(build.log_lines, |l| l.seq);

@@ -11,10 +11,10 @@ use serde::Deserialize;
 use super::PageError;
 use super::format::{Card, Pager, count};
 use super::viewer::{Nav, Viewer};
-use crate::api::paging::Paging;
 use crate::cache::Key;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
+use crate::services::paging::Paging;
 use crate::state::AppState;
 
 #[derive(Deserialize)]

@@ -13,11 +13,11 @@ use super::builds::{BuildRow, page_path};
 use super::format::{ago, count, duration, size};
 use super::viewer::{Nav, Viewer};
 use super::{PageError, render};
-use crate::builds::DEFAULT_TAG;
 use crate::error::ApiError;
 use crate::extract::ContainerId;
-use crate::manage;
 use crate::markdown;
+use crate::services::builds::DEFAULT_TAG;
+use crate::services::containers;
 use crate::state::AppState;
 use crate::views::pull_command;
 
@@ -92,7 +92,7 @@ pub(crate) async fn show(
     id: &RepoName,
     flash: Option<Flash>,
 ) -> Result<Response, PageError> {
-    let (container, rights) = manage::visible(state, &viewer.principal, id).await?;
+    let (container, rights) = containers::visible(state, &viewer.principal, id).await?;
     let builds = state.builds.list(id, HISTORY).await?;
     let mut page = view(&container, &state.settings.pull_host, &builds);
     page.nav = viewer.nav.clone();

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::viewer::{Nav, Viewer, login_redirect};
 use super::{PageError, render};
-use crate::manage::{self, NewContainer};
+use crate::services::containers::{self, NewContainer};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -72,7 +72,7 @@ pub async fn submit(
         dockerfile: Some(form.dockerfile.clone()),
         visible: Some(form.visibility != "private"),
     };
-    match manage::create(&state, &viewer.principal, input).await {
+    match containers::create(&state, &viewer.principal, input).await {
         Ok(container) => Ok(Redirect::to(&format!("/r/{}", container.id)).into_response()),
         Err(e) if e.status.is_client_error() => {
             let status = e.status;

@@ -9,10 +9,10 @@ use serde::Deserialize;
 use super::format::{Card, Pager, count, encode_query};
 use super::viewer::{Nav, Viewer};
 use super::{PageError, render};
-use crate::api::paging::Paging;
-use crate::api::search::search_containers;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
+use crate::services::paging::Paging;
+use crate::services::search::search_containers;
 use crate::state::AppState;
 
 #[derive(Deserialize)]

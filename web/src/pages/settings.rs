@@ -14,11 +14,11 @@ use serde::Deserialize;
 use super::builds::page_path;
 use super::viewer::{Nav, Viewer};
 use super::{PageError, render};
-use crate::builds;
 use crate::error::ApiError;
 use crate::extract::ContainerId;
-use crate::manage::{self, Changes};
 use crate::markdown;
+use crate::services::builds;
+use crate::services::containers::{self, Changes};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -111,7 +111,7 @@ pub async fn save(
         dockerfile: form.dockerfile,
     };
     let and_build = form.and_build.is_some_and(|v| !v.is_empty());
-    match manage::update(&state, &viewer.principal, &id, changes).await {
+    match containers::update(&state, &viewer.principal, &id, changes).await {
         Ok(saved) if and_build => save_and_build(&state, &viewer, &saved, rights).await,
         Ok(_) => Ok(Redirect::to(&format!("/r/{id}/settings?saved=1")).into_response()),
         Err(e) if e.status == StatusCode::BAD_REQUEST => {
@@ -150,7 +150,7 @@ pub async fn members(
     viewer.check_csrf(&form.csrf).await?;
     let ContainerId(id) = id?;
     let (container, rights) = editable(&state, &viewer, &id).await?;
-    let user = manage::member_name(&form.user);
+    let user = containers::member_name(&form.user);
     let mut members = container.members.clone();
     let outcome = match (form.action.as_str(), user) {
         ("remove", Ok(user)) => {
@@ -169,7 +169,7 @@ pub async fn members(
         _ => Err(ApiError::bad_request("unknown action")),
     };
     let result = match outcome {
-        Ok(members) => manage::set_members(&state, &viewer.principal, &id, members).await,
+        Ok(members) => containers::set_members(&state, &viewer.principal, &id, members).await,
         Err(e) => Err(e),
     };
     match result {
@@ -190,7 +190,7 @@ pub async fn delete(
 ) -> Result<Response, PageError> {
     viewer.check_csrf(&form.csrf).await?;
     let ContainerId(id) = id?;
-    manage::delete(&state, &viewer.principal, &id).await?;
+    containers::delete(&state, &viewer.principal, &id).await?;
     Ok(Redirect::to("/account").into_response())
 }
 
@@ -211,7 +211,7 @@ pub async fn delete_tag(
     viewer.check_csrf(&form.csrf).await?;
     let ContainerId(id) = id?;
     let (container, rights) = editable(&state, &viewer, &id).await?;
-    match manage::delete_tag(&state, &viewer.principal, &id, &tag).await {
+    match containers::delete_tag(&state, &viewer.principal, &id, &tag).await {
         Ok(()) => Ok(Redirect::to(&format!("/r/{id}/settings#tags")).into_response()),
         Err(e) if e.status == StatusCode::CONFLICT => {
             let page = settings_page(&viewer, &container, rights, Some(e.message));
@@ -228,7 +228,7 @@ async fn editable(
     viewer: &Viewer,
     id: &RepoName,
 ) -> Result<(Container, Rights), PageError> {
-    let (container, rights) = manage::visible(state, &viewer.principal, id).await?;
+    let (container, rights) = containers::visible(state, &viewer.principal, id).await?;
     if viewer.principal.actor().is_none() {
         return Err(PageError(ApiError::unauthorized(
             "sign in to change containers",

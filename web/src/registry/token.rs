@@ -18,11 +18,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::account::mint_key;
 use crate::auth::password_check::{self, Verdict};
 use crate::auth::{Presented, authenticate_key, decode_basic};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiForm, ClientAddr};
+use crate::services::keys::mint_key;
 use crate::state::AppState;
 
 /// What the token service answers.
@@ -288,7 +288,7 @@ async fn refresh_key(
         .collect();
     let label = format!("registry login ({client})");
     let scopes: Scopes = [Scope::Read, Scope::Push].into_iter().collect();
-    Ok(mint_key(state, actor, &label, scopes, None).await?.key)
+    Ok(mint_key(state, actor, &label, scopes, None).await?.secret)
 }
 
 /// The principal behind Basic credentials: an API key, or a password (throttled like the

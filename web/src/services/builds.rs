@@ -23,9 +23,13 @@ use bioshadock_core::ports::queue::NewJob;
 use bioshadock_core::{Container, PortError, RepoName, TagName};
 use sha2::{Digest, Sha256};
 
+use super::containers;
 use crate::error::ApiError;
-use crate::manage;
 use crate::state::AppState;
+
+/// The most of a log that one JSON answer (the build, the build page) carries: its last
+/// lines within this many bytes.
+pub const LOG_TAIL_BYTES: usize = 1024 * 1024;
 
 /// The tag built when none is named.
 pub const DEFAULT_TAG: &str = "latest";
@@ -162,7 +166,7 @@ pub async fn visible_build(
         Err(PortError::NotFound) => return Err(unknown()),
         Err(e) => return Err(e.into()),
     };
-    match manage::visible(state, caller, &build.container).await {
+    match containers::visible(state, caller, &build.container).await {
         Ok(_) => Ok(build),
         Err(e) if e.status == StatusCode::NOT_FOUND => Err(unknown()),
         Err(e) => Err(e),
@@ -181,7 +185,7 @@ async fn buildable(
         ));
     };
     let account = Principal::user(actor.user.clone(), Scopes::all(), Credential::Local);
-    let (container, rights) = manage::visible(state, &account, id).await?;
+    let (container, rights) = containers::visible(state, &account, id).await?;
     if !rights.push {
         return Err(ApiError::forbidden(
             "forbidden",

@@ -1,0 +1,15 @@
+//! The use cases: every change to the catalogue, the accounts and the builds, and the reads
+//! that more than one front needs (search, paging). The JSON API, the pages and the registry
+//! token service are thin adapters over these functions, so a rule is written once and holds
+//! on every path; no page or registry module reaches into `api/` for one.
+//!
+//! Each function takes the caller's [`bioshadock_core::permissions::Principal`] or
+//! [`bioshadock_core::permissions::Actor`], asks `core::permissions` what it may do, and
+//! answers with an [`crate::error::ApiError`] that every front knows how to show.
+
+pub mod builds;
+pub mod containers;
+pub mod keys;
+pub mod paging;
+pub mod search;
+pub mod users;
