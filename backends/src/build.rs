@@ -10,6 +10,7 @@ use bioshadock_core::ports::accounts::{KeyStore, UserStore};
 use bioshadock_core::ports::builds::BuildStore;
 use bioshadock_core::ports::coordination::Coordination;
 use bioshadock_core::ports::log_wakeups::{LogWakeups, WakingBuildStore};
+use bioshadock_core::ports::orgs::OrgStore;
 use bioshadock_core::ports::queue::JobQueue;
 use bioshadock_core::ports::search::SearchIndex;
 use bioshadock_core::ports::store::ContainerStore;
@@ -29,6 +30,7 @@ pub struct Backends {
     pub store: Arc<dyn ContainerStore>,
     pub users: Arc<dyn UserStore>,
     pub keys: Arc<dyn KeyStore>,
+    pub orgs: Arc<dyn OrgStore>,
     pub search: Arc<dyn SearchIndex>,
     pub queue: Arc<dyn JobQueue>,
     /// Build records and logs, on the same database as the queue whose job ids they share;
@@ -83,6 +85,7 @@ impl Backends {
 pub struct Accounts {
     pub users: Arc<dyn UserStore>,
     pub keys: Arc<dyn KeyStore>,
+    pub orgs: Arc<dyn OrgStore>,
     pool: Option<SqlitePool>,
 }
 
@@ -115,7 +118,8 @@ pub async fn open_backends(config: &Config) -> PortResult<Backends> {
     Ok(Backends {
         store: store.clone(),
         users: store.clone(),
-        keys: store,
+        keys: store.clone(),
+        orgs: store,
         search: Arc::new(search),
         queue: Arc::new(SqliteQueue::new(pool.clone())),
         builds: Arc::new(WakingBuildStore::new(builds, log_wakeups.clone())),
@@ -146,7 +150,8 @@ pub async fn open_accounts(config: &Config) -> PortResult<Accounts> {
     let store = Arc::new(SqliteStore::new(pool.clone()));
     Ok(Accounts {
         users: store.clone(),
-        keys: store,
+        keys: store.clone(),
+        orgs: store,
         pool: Some(pool),
     })
 }
@@ -201,7 +206,8 @@ mod external {
         Ok(Backends {
             store: Arc::new(store),
             users: accounts.clone(),
-            keys: accounts,
+            keys: accounts.clone(),
+            orgs: accounts,
             search: Arc::new(search),
             queue: Arc::new(RedisQueue::new(redis.clone(), prefix.clone())),
             builds: Arc::new(WakingBuildStore::new(Arc::new(builds), log_wakeups.clone())),
@@ -220,7 +226,8 @@ mod external {
         }
         Ok(Accounts {
             users: accounts.clone(),
-            keys: accounts,
+            keys: accounts.clone(),
+            orgs: accounts,
             pool: None,
         })
     }

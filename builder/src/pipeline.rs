@@ -7,11 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bioshadock_core::PortError;
-use bioshadock_core::accounts::{User, UserName};
+use bioshadock_core::accounts::{Scopes, UserName};
 use bioshadock_core::git::GitSource;
-use bioshadock_core::permissions::may_run_build;
+use bioshadock_core::orgs::Memberships;
+use bioshadock_core::permissions::{Actor, Credential, may_run_build};
 use bioshadock_core::ports::accounts::UserStore;
 use bioshadock_core::ports::builds::{Build, BuildSource, BuildStore};
+use bioshadock_core::ports::orgs::OrgStore;
 use bioshadock_core::ports::store::ContainerStore;
 use bioshadock_core::tokens::{Action, ResourceAccess, TokenIssuer};
 
@@ -50,6 +52,7 @@ pub struct Pipeline {
     pub engine: Arc<Engine>,
     pub store: Arc<dyn BuildStore>,
     pub users: Arc<dyn UserStore>,
+    pub orgs: Arc<dyn OrgStore>,
     pub containers: Arc<dyn ContainerStore>,
     pub tokens: Arc<TokenIssuer>,
     pub settings: Arc<BuilderSettings>,
@@ -136,7 +139,7 @@ impl Pipeline {
 
     /// Refuses the build when its requester may no longer push to the container (disabled, or
     /// removed as a member, while the build was queued), before anything is cloned or pushed.
-    async fn check_requester(&self, build: &Build) -> Result<User, Failure> {
+    async fn check_requester(&self, build: &Build) -> Result<Actor, Failure> {
         let unavailable =
             |e: PortError| Failure(format!("cannot check the requester's rights: {e}"));
         let gone = || {
@@ -161,9 +164,16 @@ impl Pipeline {
             }
             Err(e) => return Err(unavailable(e)),
         };
-        may_run_build(&user, &container)
+        let orgs = self.orgs.orgs_of(&name).await.map_err(unavailable)?;
+        let memberships = Memberships::of(&name, &orgs);
+        may_run_build(&user, &memberships, &container)
             .map_err(|denied| Failure(format!("{denied}: the build was not run")))?;
-        Ok(user)
+        Ok(Actor {
+            user,
+            scopes: Scopes::all(),
+            credential: Credential::Local,
+            memberships,
+        })
     }
 
     /// The build context as a tar archive, with its portal base images pinned (see
@@ -172,7 +182,7 @@ impl Pipeline {
     async fn context(
         &self,
         build: &Build,
-        requester: &User,
+        requester: &Actor,
         workdir: &std::path::Path,
         log: &LogSender,
     ) -> Result<(Vec<u8>, BTreeMap<String, String>), Failure> {

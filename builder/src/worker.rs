@@ -11,6 +11,7 @@ use bioshadock_core::builder_status::BuilderStatus;
 use bioshadock_core::model::now;
 use bioshadock_core::ports::accounts::UserStore;
 use bioshadock_core::ports::builds::{Build, BuildStatus, BuildStore, Finish};
+use bioshadock_core::ports::orgs::OrgStore;
 use bioshadock_core::ports::queue::{Job, JobQueue, Outcome};
 use bioshadock_core::ports::store::ContainerStore;
 use bioshadock_core::tokens::TokenIssuer;
@@ -40,9 +41,10 @@ const CANCEL_CHECK: Duration = Duration::from_millis(500);
 pub struct WorkerPorts {
     pub queue: Arc<dyn JobQueue>,
     pub builds: Arc<dyn BuildStore>,
-    /// The requester and the container, to check again when a build starts that the
+    /// The requester, their organisations and the container, to check again when a build starts that the
     /// requester may still push to it.
     pub users: Arc<dyn UserStore>,
+    pub orgs: Arc<dyn OrgStore>,
     pub containers: Arc<dyn ContainerStore>,
     pub tokens: Arc<TokenIssuer>,
     /// Notified when a build is queued in this process, so an idle worker starts at once.
@@ -312,6 +314,7 @@ impl Supervisor {
             engine: self.engine.clone(),
             store: self.ports.builds.clone(),
             users: self.ports.users.clone(),
+            orgs: self.ports.orgs.clone(),
             containers: self.ports.containers.clone(),
             tokens: self.ports.tokens.clone(),
             settings: self.settings.clone(),

@@ -6,17 +6,48 @@
 pub enum Audience {
     /// Anonymous readers: public containers only.
     Public,
-    /// A signed-in user: public containers plus those they own or are a member of.
-    User(String),
+    /// A signed-in user: public containers plus those [`Reader`] describes.
+    User(Reader),
     /// Administrators and internal jobs (reindex, migration): everything.
     Everyone,
+}
+
+/// The private containers a signed-in user may see besides the public ones: a container is
+/// included when its owner or a member is `name`, when it lies in one of `namespaces` and is
+/// not in `hidden`, or when it is one of `repositories`. The last three come from the user's
+/// organisations (`core::permissions` builds them from the same standing it decides with).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reader {
+    pub name: String,
+    /// Namespaces (organisations) all of whose containers the user reads, sorted.
+    pub namespaces: Vec<String>,
+    /// Container ids in `namespaces` that a team override keeps from the user, sorted.
+    pub hidden: Vec<String>,
+    /// Container ids outside `namespaces` that a team grants the user, sorted.
+    pub repositories: Vec<String>,
+}
+
+impl Reader {
+    /// Whether the user reads more than their own and their memberships' containers.
+    pub fn has_organisations(&self) -> bool {
+        !self.namespaces.is_empty() || !self.repositories.is_empty()
+    }
+}
+
+impl From<&str> for Reader {
+    fn from(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            ..Self::default()
+        }
+    }
 }
 
 impl Audience {
     /// The user name whose own containers are included, if any.
     pub fn user(&self) -> Option<&str> {
         match self {
-            Self::User(name) => Some(name),
+            Self::User(reader) => Some(&reader.name),
             _ => None,
         }
     }

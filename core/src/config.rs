@@ -25,6 +25,25 @@ pub struct Config {
     pub search: SearchConfig,
     pub queue: QueueConfig,
     pub builder: BuilderConfig,
+    pub access: AccessConfig,
+}
+
+/// Who may do what beyond the built-in rules.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessConfig {
+    /// Who may create organisations.
+    pub org_creation: OrgCreation,
+}
+
+/// Who may create organisations (`access.org_creation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrgCreation {
+    /// Any signed-in user.
+    Users,
+    /// Administrators only (and `bioshadock org add`).
+    Admins,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod git;
 pub mod model;
 pub mod names;
+pub mod orgs;
 pub mod permissions;
 pub mod ports;
 pub mod query;
@@ -22,7 +23,7 @@ pub mod tokens;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use audience::Audience;
+pub use audience::{Audience, Reader};
 pub use error::{PortError, PortResult};
 pub use model::{Access, Container, Member, Tag, Visibility};
 pub use names::{NameError, RepoName, TagName};

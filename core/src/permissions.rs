@@ -4,6 +4,10 @@
 //! - Anyone sees public containers; private ones are seen by their owner, their members and
 //!   admins only.
 //! - A user owns the namespace of their name; `library/` is curated by editors and admins.
+//! - An organisation's namespace belongs to its members: owners and admins hold everything on
+//!   its containers, members what their teams give them (`read` sees and pulls, `write` also
+//!   pushes and edits, `admin` also manages); anyone in the organisation with `write` on a
+//!   name may create it.
 //! - Push members may also push images and edit the description and build sources; owners
 //!   and admins (and editors, in `library/`) manage visibility and members and may delete.
 //! - A caller signed in with an API key holds only the key's scopes: seeing private
@@ -11,9 +15,10 @@
 //! - A key may mint keys only with scopes it holds and expiring no later than itself, and may
 //!   revoke only keys whose scopes it holds; a session or password may do either freely.
 
-use crate::Audience;
 use crate::accounts::{LIBRARY_NAMESPACE, Role, Scope, Scopes, User, UserName};
 use crate::model::{Access, Container};
+use crate::orgs::{Memberships, Permission};
+use crate::{Audience, Reader, RepoName};
 
 /// How a signed-in caller proved who they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +43,8 @@ pub struct Actor {
     pub user: User,
     pub scopes: Scopes,
     pub credential: Credential,
+    /// The user's organisations and what they hold in each (loaded with the user).
+    pub memberships: Memberships,
 }
 
 /// Whoever makes a request.
@@ -73,6 +80,32 @@ impl Rights {
         push: false,
         manage: false,
     };
+    const WRITE: Rights = Rights {
+        see: true,
+        edit: true,
+        push: true,
+        manage: false,
+    };
+
+    /// What a team permission gives.
+    fn of(permission: Permission) -> Rights {
+        match permission {
+            Permission::None => Rights::default(),
+            Permission::Read => Rights::SEE,
+            Permission::Write => Rights::WRITE,
+            Permission::Admin => Rights::ALL,
+        }
+    }
+
+    /// The union of two grants.
+    fn or(self, other: Rights) -> Rights {
+        Rights {
+            see: self.see || other.see,
+            edit: self.edit || other.edit,
+            push: self.push || other.push,
+            manage: self.manage || other.manage,
+        }
+    }
 }
 
 impl Actor {
@@ -136,7 +169,16 @@ impl Principal {
             user,
             scopes,
             credential,
+            memberships: Memberships::default(),
         })
+    }
+
+    /// This principal with its user's organisation memberships (no change for anonymous).
+    pub fn with_memberships(mut self, memberships: Memberships) -> Self {
+        if let Self::User(actor) = &mut self {
+            actor.memberships = memberships;
+        }
+        self
     }
 
     pub fn actor(&self) -> Option<&Actor> {
@@ -185,7 +227,7 @@ impl Principal {
         match self.actor() {
             Some(actor) if actor.scopes.contains(Scope::Read) => match actor.user.role {
                 Role::Admin => Audience::Everyone,
-                _ => Audience::User(actor.user.name.as_str().to_owned()),
+                _ => Audience::User(reader(actor)),
             },
             _ => Audience::Public,
         }
@@ -208,17 +250,13 @@ impl Principal {
         {
             Rights::ALL
         } else {
-            match container.member_access(name) {
-                Some(Access::Push) => Rights {
-                    see: true,
-                    edit: true,
-                    push: true,
-                    manage: false,
-                },
+            let as_member = match container.member_access(name) {
+                Some(Access::Push) => Rights::WRITE,
                 Some(Access::Pull) => Rights::SEE,
                 None if public => Rights::SEE,
                 None => Rights::default(),
-            }
+            };
+            as_member.or(Rights::of(organisation_permission(actor, &container.id)))
         };
         // A key holds only its scopes: private containers need `read`, changes need `push`.
         let may_read_private = self.has_scope(Scope::Read);
@@ -231,14 +269,32 @@ impl Principal {
         }
     }
 
-    /// Whether this principal may create a container in `namespace`.
+    /// Whether this principal may create container `id`: in their own namespace, in
+    /// `library/` as an editor, or where their organisation standing gives `write` on the name.
+    pub fn may_create(&self, id: &RepoName) -> Result<&Actor, Denied> {
+        match self.may_create_in(id.namespace()) {
+            Err(Denied::Forbidden(_))
+                if self
+                    .actor()
+                    .is_some_and(|a| organisation_permission(a, id) >= Permission::Write) =>
+            {
+                self.require(Scope::Push)
+            }
+            decided => decided,
+        }
+    }
+
+    /// Whether this principal may create any container in `namespace`.
     pub fn may_create_in(&self, namespace: &str) -> Result<&Actor, Denied> {
         let actor = self.require(Scope::Push)?;
         let allowed = match actor.user.role {
             Role::Admin => true,
             Role::Editor => namespace == LIBRARY_NAMESPACE || namespace == actor.user.name.as_str(),
             Role::User => namespace == actor.user.name.as_str(),
-        };
+        } || actor
+            .memberships
+            .in_org(namespace)
+            .is_some_and(|standing| standing.everywhere >= Permission::Write);
         if allowed {
             Ok(actor)
         } else if namespace == LIBRARY_NAMESPACE {
@@ -254,17 +310,59 @@ impl Principal {
     }
 }
 
-/// Whether a build of `container` requested by `user` may still run. A build acts with its
-/// requester's account (not the key that queued it), and rights can change while it waits in
-/// the queue: the worker asks again when it starts the build. The reason is for the build page.
-pub fn may_run_build(user: &User, container: &Container) -> Result<(), Denied> {
+/// The permission `actor`'s organisation standing gives on container `id`, if `id` lies in one
+/// of their organisations.
+fn organisation_permission(actor: &Actor, id: &RepoName) -> Permission {
+    actor
+        .memberships
+        .in_org(id.namespace())
+        .map_or(Permission::None, |standing| standing.on(id.short_name()))
+}
+
+/// The containers beyond their own that `actor` sees in lists and search, from the same
+/// standing [`organisation_permission`] reads: whole organisations where they read by default
+/// (less the overrides that say otherwise), and single repositories granted elsewhere.
+fn reader(actor: &Actor) -> Reader {
+    let mut reader = Reader::from(actor.user.name.as_str());
+    for (org, standing) in actor.memberships.iter() {
+        let reads_all = standing.everywhere >= Permission::Read;
+        if reads_all {
+            reader.namespaces.push(org.to_owned());
+        }
+        for (name, permission) in &standing.repositories {
+            let reads = *permission >= Permission::Read;
+            if reads != reads_all {
+                let list = if reads {
+                    &mut reader.repositories
+                } else {
+                    &mut reader.hidden
+                };
+                list.push(format!("{org}/{name}"));
+            }
+        }
+    }
+    reader.hidden.sort();
+    reader.repositories.sort();
+    reader
+}
+
+/// Whether a build of `container` requested by `user` (whose organisation standing is
+/// `memberships`) may still run. A build acts with its requester's account (not the key that
+/// queued it), and rights can change while it waits in the queue: the worker asks again when
+/// it starts the build. The reason is for the build page.
+pub fn may_run_build(
+    user: &User,
+    memberships: &Memberships,
+    container: &Container,
+) -> Result<(), Denied> {
     if user.disabled {
         return Err(Denied::Forbidden(format!(
             "{} was disabled after queueing this build",
             user.name
         )));
     }
-    let account = Principal::user(user.clone(), Scopes::all(), Credential::Local);
+    let account = Principal::user(user.clone(), Scopes::all(), Credential::Local)
+        .with_memberships(memberships.clone());
     if !account.rights_on(container).push {
         return Err(Denied::Forbidden(format!(
             "{} no longer has push rights on {}",

@@ -47,6 +47,7 @@ pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Resu
             idle: std::time::Duration::from_secs(config.web.live_log_idle_secs),
             poll: std::time::Duration::from_secs(config.web.live_log_poll_secs),
         },
+        org_creation: config.access.org_creation,
     };
     let ports = Ports {
         store: backends.store.clone(),
@@ -54,6 +55,7 @@ pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Resu
         queue: backends.queue.clone(),
         builds: backends.builds.clone(),
         users: backends.users.clone(),
+        orgs: backends.orgs.clone(),
         keys: backends.keys.clone(),
         sessions: backends.sessions.clone(),
         coordination: backends.coordination.clone(),
@@ -119,6 +121,7 @@ pub(super) async fn start_builder(
         queue: backends.queue.clone(),
         builds: backends.builds.clone(),
         users: backends.users.clone(),
+        orgs: backends.orgs.clone(),
         containers: backends.store.clone(),
         tokens: Arc::new(super::registry::token_issuer(config)?),
         wake: link.wake,

@@ -5,10 +5,12 @@ use std::time::Instant;
 
 use axum::extract::FromRef;
 use bioshadock_core::builder_status::BuilderStatus;
+use bioshadock_core::config::OrgCreation;
 use bioshadock_core::ports::accounts::{KeyStore, UserStore};
 use bioshadock_core::ports::builds::BuildStore;
 use bioshadock_core::ports::coordination::Coordination;
 use bioshadock_core::ports::log_wakeups::LogWakeups;
+use bioshadock_core::ports::orgs::OrgStore;
 use bioshadock_core::ports::queue::JobQueue;
 use bioshadock_core::ports::search::SearchIndex;
 use bioshadock_core::ports::store::ContainerStore;
@@ -37,6 +39,8 @@ pub struct WebSettings {
     pub metrics_token: Option<String>,
     /// The bounds of the live logs (`web.live_log_*`).
     pub live_log: LiveLogSettings,
+    /// Who may create organisations (`access.org_creation`).
+    pub org_creation: OrgCreation,
 }
 
 /// The bounds of the live logs.
@@ -73,6 +77,7 @@ pub struct Ports {
     pub builds: Arc<dyn BuildStore>,
     pub users: Arc<dyn UserStore>,
     pub keys: Arc<dyn KeyStore>,
+    pub orgs: Arc<dyn OrgStore>,
     pub sessions: Arc<dyn SessionStore>,
     /// State shared by the web processes: login failures, event ids seen, locks.
     pub coordination: Arc<dyn Coordination>,
@@ -97,6 +102,7 @@ pub struct AppState {
     pub builds: Arc<dyn BuildStore>,
     pub users: Arc<dyn UserStore>,
     pub keys: Arc<dyn KeyStore>,
+    pub orgs: Arc<dyn OrgStore>,
     pub sessions: Arc<dyn SessionStore>,
     /// State shared by the web processes (one process's memory in embedded mode).
     pub coordination: Arc<dyn Coordination>,
@@ -135,6 +141,7 @@ impl AppState {
             builder: BuilderLink::default(),
             users: ports.users,
             keys: ports.keys,
+            orgs: ports.orgs,
             sessions: ports.sessions,
             throttle: Arc::new(LoginThrottle::new(ports.coordination.clone())),
             coordination: ports.coordination,

@@ -140,10 +140,20 @@ fn audience_clause(audience: &Audience) -> Option<Value> {
     match audience {
         Audience::Everyone => None,
         Audience::Public => Some(public),
-        Audience::User(name) => Some(json!({"bool": {
-            "should": [public, {"term": {"readers": name}}],
-            "minimum_should_match": 1,
-        }})),
+        Audience::User(reader) => {
+            let mut any = vec![public, json!({"term": {"readers": reader.name}})];
+            if !reader.repositories.is_empty() {
+                any.push(json!({"terms": {"id": reader.repositories}}));
+            }
+            if !reader.namespaces.is_empty() {
+                // The organisations' containers, less those an override hides.
+                any.push(json!({"bool": {
+                    "filter": [{"terms": {"namespace": reader.namespaces}}],
+                    "must_not": [{"terms": {"id": reader.hidden}}],
+                }}));
+            }
+            Some(json!({"bool": {"should": any, "minimum_should_match": 1}}))
+        }
     }
 }
 

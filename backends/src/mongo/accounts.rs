@@ -24,12 +24,14 @@ use super::map_err;
 
 const USERS: &str = "users";
 const KEYS: &str = "api_keys";
+const ORGS: &str = "orgs";
 
-/// Users and API keys in a MongoDB database.
+/// Users, API keys and organisations (see `super::orgs`) in a MongoDB database.
 #[derive(Clone)]
 pub struct MongoAccounts {
-    users: Collection<Document>,
+    pub(super) users: Collection<Document>,
     keys: Collection<Document>,
+    pub(super) orgs: Collection<Document>,
 }
 
 impl MongoAccounts {
@@ -37,11 +39,15 @@ impl MongoAccounts {
         Self {
             users: db.collection(USERS),
             keys: db.collection(KEYS),
+            orgs: db.collection(ORGS),
         }
     }
 
     /// Creates the indexes the reads rely on (idempotent). `users` needs none beyond `_id`.
     pub async fn ensure_indexes(&self) -> PortResult<()> {
+        // A user's organisations, read with every signed-in request.
+        let by_member = IndexModel::builder().keys(doc! { "members": 1 }).build();
+        self.orgs.create_index(by_member).await.map_err(map_err)?;
         // The user's keys, already newest first: `list_keys` walks it without sorting.
         let by_user = IndexModel::builder()
             .keys(doc! { "user": 1, "created_at": -1 })
@@ -78,6 +84,22 @@ impl UserStore for MongoAccounts {
             "password_hash": password_hash,
             "created_at": user.created_at.timestamp_millis(),
         };
+        // Users and organisations share one set of names. Checked before the insert: the two
+        // collections have no common unique index, so two creations of one name in the same
+        // instant (a user and an organisation) could both pass; the portal has no such path
+        // faster than an admin's hand.
+        if self
+            .orgs
+            .find_one(doc! { "_id": user.name.as_str() })
+            .await
+            .map_err(map_err)?
+            .is_some()
+        {
+            return Err(PortError::Conflict(format!(
+                "an organisation is named `{}`",
+                user.name
+            )));
+        }
         // A taken name is a duplicate `_id`, which `map_err` turns into `Conflict`.
         self.users
             .insert_one(document)

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod builds;
+mod orgs;
 pub mod store;
 
 use bioshadock_core::{PortError, PortResult};

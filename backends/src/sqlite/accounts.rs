@@ -2,9 +2,9 @@
 //! database so that one file holds everything the embedded mode keeps.
 
 use async_trait::async_trait;
-use bioshadock_core::PortResult;
 use bioshadock_core::accounts::{ApiKey, Role, User, UserName};
 use bioshadock_core::ports::accounts::{KeyStore, UserStore};
+use bioshadock_core::{PortError, PortResult};
 use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 
@@ -17,9 +17,10 @@ mod rows;
 impl UserStore for SqliteStore {
     #[tracing::instrument(skip_all, fields(user = %user.name), err(level = "debug"))]
     async fn create_user(&self, user: &User, password_hash: &str) -> PortResult<()> {
-        sqlx::query(
+        // The name must be free among organisations too (one set of namespaces).
+        let done = sqlx::query(
             "INSERT INTO users (name, role, disabled, password_hash, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+             SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM orgs WHERE name = ?1)",
         )
         .bind(user.name.as_str())
         .bind(user.role.as_str())
@@ -28,8 +29,14 @@ impl UserStore for SqliteStore {
         .bind(user.created_at.timestamp_millis())
         .execute(self.pool())
         .await
-        .map_err(map_err)
-        .map(drop)
+        .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(PortError::Conflict(format!(
+                "an organisation is named `{}`",
+                user.name
+            )));
+        }
+        Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(user = %name), err(level = "debug"))]

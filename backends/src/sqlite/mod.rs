@@ -6,6 +6,7 @@
 
 mod accounts;
 pub mod builds;
+mod orgs;
 pub mod queue;
 pub mod sessions;
 pub mod store;

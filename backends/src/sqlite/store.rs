@@ -15,7 +15,7 @@ use sqlx::{AssertSqlSafe, SqliteConnection, SqlitePool};
 
 use self::rows::{ContainerJson, ContainerRow, INSERT_CONTAINERS, INSERT_MEMBERS, INSERT_TAGS};
 use self::rows::{MemberJson, TagJson, UPSERT_CONTAINERS, json};
-use self::sql::{CLEAR_MEMBERS, CLEAR_TAGS, COUNT_EVERYONE, COUNT_PUBLIC, COUNT_USER};
+use self::sql::{CLEAR_MEMBERS, CLEAR_TAGS};
 use self::sql::{SELECT_MANY, SELECT_ONE, UPDATE_SETTINGS};
 use super::{begin_write, found, map_err, to_i64};
 
@@ -226,8 +226,8 @@ impl ContainerStore for SqliteStore {
         let mut query = sqlx::query_as(AssertSqlSafe(sql::list(audience)))
             .bind(to_i64(limit as u64))
             .bind(to_i64(offset));
-        if let Some(user) = audience.user() {
-            query = query.bind(user);
+        for value in sql::reader_binds(audience) {
+            query = query.bind(value);
         }
         let rows: Vec<ContainerRow> = query.fetch_all(&self.pool).await.map_err(map_err)?;
         rows.into_iter().map(ContainerRow::into_container).collect()
@@ -251,8 +251,8 @@ impl ContainerStore for SqliteStore {
             .bind(to_i64(limit as u64))
             .bind(t)
             .bind(id);
-        if let Some(user) = audience.user() {
-            query = query.bind(user);
+        for value in sql::reader_binds(audience) {
+            query = query.bind(value);
         }
         let rows: Vec<ContainerRow> = query.fetch_all(&self.pool).await.map_err(map_err)?;
         rows.into_iter().map(ContainerRow::into_container).collect()
@@ -260,11 +260,10 @@ impl ContainerStore for SqliteStore {
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn count(&self, audience: &Audience) -> PortResult<u64> {
-        let query = match audience {
-            Audience::Public => sqlx::query_scalar(COUNT_PUBLIC),
-            Audience::Everyone => sqlx::query_scalar(COUNT_EVERYONE),
-            Audience::User(user) => sqlx::query_scalar(COUNT_USER).bind(user.as_str()),
-        };
+        let mut query = sqlx::query_scalar(sql::count(audience));
+        for value in sql::reader_binds(audience) {
+            query = query.bind(value);
+        }
         let n: Option<i64> = query.fetch_one(&self.pool).await.map_err(map_err)?;
         Ok(n.unwrap_or(0).max(0) as u64)
     }

@@ -16,7 +16,7 @@ use bioshadock_core::Audience;
 use bioshadock_core::query::{Field as QueryField, Filter, SearchQuery};
 use tantivy::Term;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::{TextAnalyzer, TokenizerManager};
@@ -161,16 +161,39 @@ impl QueryBuilder {
         match audience {
             Audience::Everyone => None,
             Audience::Public => Some(public),
-            Audience::User(name) => Some(Box::new(BooleanQuery::new(vec![
-                (Occur::Should, public),
-                (Occur::Should, keyword(self.fields.readers, name)),
-            ]))),
+            Audience::User(reader) => {
+                let f = &self.fields;
+                let mut any = vec![
+                    (Occur::Should, public),
+                    (Occur::Should, keyword(f.readers, &reader.name)),
+                ];
+                if !reader.repositories.is_empty() {
+                    any.push((Occur::Should, term_set(f.id, &reader.repositories)));
+                }
+                if !reader.namespaces.is_empty() {
+                    // The organisations' containers, less those an override hides.
+                    let mut in_namespaces =
+                        vec![(Occur::Must, term_set(f.namespace, &reader.namespaces))];
+                    if !reader.hidden.is_empty() {
+                        in_namespaces.push((Occur::MustNot, term_set(f.id, &reader.hidden)));
+                    }
+                    any.push((Occur::Should, Box::new(BooleanQuery::new(in_namespaces))));
+                }
+                Some(Box::new(BooleanQuery::new(any)))
+            }
         }
     }
 }
 
 fn zero_score(query: Box<dyn Query>) -> Box<dyn Query> {
     Box::new(ConstScoreQuery::new(query, 0.0))
+}
+
+/// Any of `values` as exact terms of a keyword field.
+fn term_set(field: Field, values: &[String]) -> Box<dyn Query> {
+    Box::new(TermSetQuery::new(
+        values.iter().map(|v| Term::from_field_text(field, v)),
+    ))
 }
 
 /// An exact term of a keyword field.

@@ -4,6 +4,7 @@ mod accounts;
 mod builds;
 mod coordination;
 mod log_wakeups;
+mod orgs;
 mod queue;
 mod search;
 mod sessions;

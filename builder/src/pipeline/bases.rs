@@ -2,8 +2,7 @@
 
 use bioshadock_core::PortError;
 use bioshadock_core::RepoName;
-use bioshadock_core::accounts::{Scopes, User};
-use bioshadock_core::permissions::{Credential, Principal};
+use bioshadock_core::permissions::{Actor, Principal};
 use bioshadock_core::tokens::{RequestedScope, grant};
 
 use super::{Failure, Pipeline, say};
@@ -18,7 +17,7 @@ impl Pipeline {
     pub(super) async fn pin_base_images(
         &self,
         dockerfile: &str,
-        requester: &User,
+        requester: &Actor,
         log: &LogSender,
     ) -> Result<String, Failure> {
         let hosts = &self.settings.registry_hosts;
@@ -27,7 +26,7 @@ impl Pipeline {
         if images.is_empty() {
             return Ok(dockerfile.to_owned());
         }
-        let principal = Principal::user(requester.clone(), Scopes::all(), Credential::Local);
+        let principal = Principal::User(requester.clone());
         let mut pinned = Vec::new();
         for image in &images {
             let reference = &image.reference;
@@ -37,7 +36,7 @@ impl Pipeline {
                 .find(|h| lower.starts_with(&format!("{h}/")))
                 .expect("portal_images only returns references to these hosts");
             let (path, tag_or_digest) = split_reference(reference, host);
-            let refused = || Failure(format!("{} may not pull {reference}", requester.name));
+            let refused = || Failure(format!("{} may not pull {reference}", requester.user.name));
             let repo = RepoName::parse(path).map_err(|_| refused())?;
             let container = match self.containers.get(&repo).await {
                 Ok(container) => Some(container),
@@ -55,16 +54,27 @@ impl Pipeline {
             };
             let token = self
                 .tokens
-                .mint_for(requester.name.as_str(), vec![access], self.settings.timeout)
+                .mint_for(
+                    requester.user.name.as_str(),
+                    vec![access],
+                    self.settings.timeout,
+                )
                 .map_err(|e| Failure(format!("cannot sign a registry token for the pull: {e}")))?;
-            say(log, format!("pulling {reference} as {}", requester.name)).await;
+            say(
+                log,
+                format!("pulling {reference} as {}", requester.user.name),
+            )
+            .await;
             let repository = format!("{}/{}", &reference[..host.len()], path);
             let exact = self
                 .engine
                 .pull_pinned(&repository, tag_or_digest, &token.token, log)
                 .await
                 .map_err(|e| {
-                    Failure(format!("{} may not pull {reference}: {e}", requester.name))
+                    Failure(format!(
+                        "{} may not pull {reference}: {e}",
+                        requester.user.name
+                    ))
                 })?;
             pinned.push(exact);
         }

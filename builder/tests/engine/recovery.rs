@@ -33,6 +33,7 @@ async fn ports() -> (WorkerPorts, Backends, TempDir) {
         queue: backends.queue.clone(),
         builds: backends.builds.clone(),
         users: backends.users.clone(),
+        orgs: backends.orgs.clone(),
         containers: backends.store.clone(),
         tokens: Arc::new(tokens),
         wake: Arc::default(),

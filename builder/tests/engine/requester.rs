@@ -29,6 +29,7 @@ fn worker_ports(backends: &Backends) -> WorkerPorts {
         queue: backends.queue.clone(),
         builds: backends.builds.clone(),
         users: backends.users.clone(),
+        orgs: backends.orgs.clone(),
         containers: backends.store.clone(),
         tokens: std::sync::Arc::new(TokenIssuer::new(
             SigningMaterial::generate().unwrap(),

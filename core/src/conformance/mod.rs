@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod builds;
 pub mod coordination;
 pub mod log_wakeups;
+pub mod orgs;
 pub mod queue;
 pub mod search;
 pub mod store;
@@ -58,3 +59,38 @@ pub fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
 }
+
+/// A catalogue around organisation `lab` for the organisation-reader scenarios: private
+/// containers inside `lab/`, in look-alike namespaces (`lab-x`, `lab0`, `lab.x`, whose ids sort
+/// right beside `lab/`), elsewhere, and one public.
+pub fn organisation_catalogue() -> Vec<Container> {
+    use Visibility::{Private, Public};
+    [
+        ("lab/tool", Private),
+        ("lab/secret", Private),
+        ("lab/open", Public),
+        ("lab-x/tool", Private),
+        ("lab0/tool", Private),
+        ("lab.x/tool", Private),
+        ("other/granted", Private),
+        ("other/private", Private),
+        ("mia/own", Private),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(minute, (id, visibility))| container(id, visibility, minute as i64 + 1))
+    .collect()
+}
+
+/// `mia`, who reads every container of `lab` but `lab/secret`, and `other/granted` besides.
+pub fn organisation_reader() -> crate::Audience {
+    crate::Audience::User(crate::Reader {
+        name: "mia".into(),
+        namespaces: vec!["lab".into()],
+        hidden: vec!["lab/secret".into()],
+        repositories: vec!["other/granted".into()],
+    })
+}
+
+/// What [`organisation_reader`] sees of [`organisation_catalogue`], newest first.
+pub const ORGANISATION_READER_SEES: &[&str] = &["mia/own", "other/granted", "lab/open", "lab/tool"];

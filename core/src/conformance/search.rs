@@ -24,7 +24,8 @@ use prefixes::{
 use queries::{
     empty_query_lists_visible_newest_first, exact_name_ranks_first,
     filters_are_exact_and_case_insensitive, free_text_matches_description_labels_and_tags,
-    free_text_matches_name_parts, members_see_private_containers, paging_is_stable,
+    free_text_matches_name_parts, members_see_private_containers,
+    organisation_readers_see_their_namespaces, paging_is_stable,
     private_containers_are_hidden_and_uncounted, several_words_must_all_match,
 };
 
@@ -51,6 +52,7 @@ where
         exact_name_ranks_first,
         private_containers_are_hidden_and_uncounted,
         members_see_private_containers,
+        organisation_readers_see_their_namespaces,
         paging_is_stable,
         empty_query_lists_visible_newest_first,
         prefixes_match_name_words_and_namespaces,

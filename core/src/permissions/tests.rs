@@ -1,6 +1,7 @@
 use super::*;
 use crate::RepoName;
 use crate::model::{Member, Visibility};
+use crate::orgs::{OrgName, OrgRole, Organisation, TeamName};
 
 fn user(name: &str, role: Role) -> User {
     User::new(UserName::parse(name).unwrap(), role)
@@ -180,6 +181,7 @@ fn keys_mint_and_revoke_only_within_themselves() {
         user: user("olivia", Role::User),
         scopes: Scopes::parse_list(scopes).unwrap(),
         credential,
+        memberships: Memberships::default(),
     };
     let key = |scopes: &str, expires_at| {
         actor(
@@ -231,18 +233,211 @@ fn keys_mint_and_revoke_only_within_themselves() {
 #[test]
 fn a_build_runs_only_while_its_requester_may_still_push() {
     let tool = container(Visibility::Private);
-    assert!(may_run_build(&user("olivia", Role::User), &tool).is_ok());
-    assert!(may_run_build(&user("pete", Role::User), &tool).is_ok());
-    let error = may_run_build(&user("pam", Role::User), &tool).unwrap_err();
+    assert!(may_run_build(&user("olivia", Role::User), &Memberships::default(), &tool).is_ok());
+    assert!(may_run_build(&user("pete", Role::User), &Memberships::default(), &tool).is_ok());
+    let error =
+        may_run_build(&user("pam", Role::User), &Memberships::default(), &tool).unwrap_err();
     assert_eq!(
         error.to_string(),
         "pam no longer has push rights on olivia/tool"
     );
     let mut disabled = user("olivia", Role::User);
     disabled.disabled = true;
-    let error = may_run_build(&disabled, &tool).unwrap_err();
+    let error = may_run_build(&disabled, &Memberships::default(), &tool).unwrap_err();
     assert_eq!(
         error.to_string(),
         "olivia was disabled after queueing this build"
     );
+}
+
+/// `genomics-core`: olga owns it, ada administers it, mia is in `readers` (read everywhere,
+/// nothing on `secret`) and `builders` (write on `pipeline`), max is a member in no team.
+fn genomics_core() -> Organisation {
+    let name = |n: &str| UserName::parse(n).unwrap();
+    let team = |n: &str| TeamName::parse(n).unwrap();
+    let mut org = Organisation::new(
+        OrgName::parse("genomics-core").unwrap(),
+        String::new(),
+        name("olga"),
+    )
+    .unwrap();
+    org.set_member(&name("ada"), OrgRole::Admin).unwrap();
+    org.set_member(&name("mia"), OrgRole::Member).unwrap();
+    org.set_member(&name("max"), OrgRole::Member).unwrap();
+    org.add_team(team("readers"), Permission::Read).unwrap();
+    org.add_team(team("builders"), Permission::None).unwrap();
+    org.set_team_member(&team("readers"), &name("mia"), true)
+        .unwrap();
+    org.set_team_member(&team("builders"), &name("mia"), true)
+        .unwrap();
+    org.set_team_repository(&team("readers"), "secret", Some(Permission::None))
+        .unwrap();
+    org.set_team_repository(&team("builders"), "pipeline", Some(Permission::Write))
+        .unwrap();
+    org
+}
+
+fn in_org(name: &str, scopes: &str) -> Principal {
+    let org = genomics_core();
+    let user = user(name, Role::User);
+    let memberships = Memberships::of(&user.name, [&org]);
+    let credential = if scopes == "all" {
+        Credential::Session
+    } else {
+        Credential::ApiKey {
+            id: "0123456789ab".into(),
+            expires_at: None,
+        }
+    };
+    let scopes = if scopes == "all" {
+        Scopes::all()
+    } else {
+        Scopes::parse_list(scopes).unwrap()
+    };
+    Principal::user(user, scopes, credential).with_memberships(memberships)
+}
+
+fn org_container(name: &str, visibility: Visibility) -> Container {
+    Container::new(
+        RepoName::parse(&format!("genomics-core/{name}")).unwrap(),
+        "genomics-core",
+        visibility,
+    )
+}
+
+#[test]
+fn the_organisation_rights_matrix() {
+    let none = (false, false, false, false);
+    let see = (true, false, false, false);
+    let write = (true, true, true, false);
+    let all = (true, true, true, true);
+    // (who, repository, rights when private, rights when public)
+    let cases = [
+        ("olga", "tool", all, all),
+        ("ada", "secret", all, all),
+        ("mia", "tool", see, see),
+        ("mia", "secret", none, see),
+        ("mia", "pipeline", write, write),
+        ("max", "tool", none, see),
+        ("mallory", "tool", none, see),
+    ];
+    for (who, repo, private, public) in cases {
+        let p = in_org(who, "all");
+        assert_eq!(
+            rights(&p, &org_container(repo, Visibility::Private)),
+            private,
+            "{who} on private {repo}"
+        );
+        assert_eq!(
+            rights(&p, &org_container(repo, Visibility::Public)),
+            public,
+            "{who} on public {repo}"
+        );
+    }
+    // A key holds only its scopes, in an organisation as anywhere.
+    assert_eq!(
+        rights(
+            &in_org("olga", "read"),
+            &org_container("tool", Visibility::Private)
+        ),
+        see
+    );
+    assert_eq!(
+        rights(
+            &in_org("olga", "build"),
+            &org_container("tool", Visibility::Private)
+        ),
+        none
+    );
+}
+
+#[test]
+fn organisation_members_create_where_they_may_write() {
+    let id = |n: &str| RepoName::parse(n).unwrap();
+    assert!(
+        in_org("olga", "all")
+            .may_create(&id("genomics-core/new"))
+            .is_ok()
+    );
+    assert!(
+        in_org("ada", "all")
+            .may_create(&id("genomics-core/new"))
+            .is_ok()
+    );
+    assert!(
+        in_org("mia", "all")
+            .may_create(&id("genomics-core/pipeline"))
+            .is_ok()
+    );
+    assert!(
+        in_org("mia", "all")
+            .may_create(&id("genomics-core/new"))
+            .is_err()
+    );
+    assert!(
+        in_org("max", "all")
+            .may_create(&id("genomics-core/new"))
+            .is_err()
+    );
+    assert!(
+        in_org("mallory", "all")
+            .may_create(&id("genomics-core/new"))
+            .is_err()
+    );
+    assert_eq!(
+        in_org("olga", "read")
+            .may_create(&id("genomics-core/new"))
+            .unwrap_err(),
+        Denied::MissingScope(Scope::Push)
+    );
+    // Own namespace as before.
+    assert!(in_org("mia", "all").may_create(&id("mia/new")).is_ok());
+}
+
+#[test]
+fn the_audience_follows_the_standing() {
+    let Audience::User(mia) = in_org("mia", "all").audience() else {
+        panic!("a user's audience")
+    };
+    assert_eq!(mia.namespaces, ["genomics-core"]);
+    assert_eq!(mia.hidden, ["genomics-core/secret"]);
+    assert!(mia.repositories.is_empty());
+    let Audience::User(max) = in_org("max", "all").audience() else {
+        panic!("a user's audience")
+    };
+    assert!(max.namespaces.is_empty() && max.hidden.is_empty());
+    let mut org = genomics_core();
+    let name = UserName::parse("max").unwrap();
+    let team = TeamName::parse("builders").unwrap();
+    org.set_team_member(&team, &name, true).unwrap();
+    let max = Principal::user(user("max", Role::User), Scopes::all(), Credential::Session)
+        .with_memberships(Memberships::of(&name, [&org]));
+    let Audience::User(max) = max.audience() else {
+        panic!("a user's audience")
+    };
+    assert_eq!(max.repositories, ["genomics-core/pipeline"]);
+    // Every container the audience names is one the rights let them see, and back.
+    for repo in ["tool", "secret", "pipeline"] {
+        let c = org_container(repo, Visibility::Private);
+        for who in ["olga", "ada", "mia", "max", "mallory"] {
+            let p = in_org(who, "all");
+            let Audience::User(r) = p.audience() else {
+                panic!()
+            };
+            let listed = r.name == c.owner
+                || r.repositories.iter().any(|x| x == c.id.as_str())
+                || (r.namespaces.iter().any(|n| n == c.id.namespace())
+                    && !r.hidden.iter().any(|x| x == c.id.as_str()));
+            assert_eq!(listed, p.rights_on(&c).see, "{who} on {repo}");
+        }
+    }
+}
+
+#[test]
+fn builds_are_rechecked_against_the_standing() {
+    let org = genomics_core();
+    let mia = user("mia", Role::User);
+    let pipeline = org_container("pipeline", Visibility::Private);
+    assert!(may_run_build(&mia, &Memberships::of(&mia.name, [&org]), &pipeline).is_ok());
+    assert!(may_run_build(&mia, &Memberships::default(), &pipeline).is_err());
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod builds;
 pub mod coordination;
 pub mod log_wakeups;
+pub mod orgs;
 pub mod queue;
 pub mod search;
 pub mod store;

@@ -103,7 +103,8 @@ pub(crate) async fn session_principal(
         Ok((user, hash))
             if !user.disabled && stamp.is_some_and(|s| s == credential_stamp(&hash)) =>
         {
-            Ok(Principal::user(user, Scopes::all(), Credential::Session))
+            let principal = Principal::user(user, Scopes::all(), Credential::Session);
+            super::with_memberships(state, principal).await
         }
         // Disabled, deleted, or signed in with a password that has changed since.
         Ok(_) | Err(PortError::NotFound) => {

@@ -135,14 +135,15 @@ pub(crate) async fn authenticate_key(
         state.key_cache.mark_used(&hash, now);
         touch_later(state, &key.id, now);
     }
-    Ok(Principal::user(
+    let principal = Principal::user(
         user,
         key.scopes,
         Credential::ApiKey {
             id: key.id,
             expires_at: key.expires_at,
         },
-    ))
+    );
+    super::with_memberships(state, principal).await
 }
 
 async fn verify(state: &AppState, secret: &KeySecret) -> Result<(ApiKey, User), ApiError> {

@@ -10,7 +10,9 @@ mod origin;
 pub(crate) mod password_check;
 pub(crate) mod redirect;
 pub(crate) mod session;
+mod standing;
 pub(crate) mod throttle;
 
 pub(crate) use caller::{Caller, KeyCaller, decode_basic, session_principal, session_unavailable};
 pub(crate) use keys::{KeyCache, Presented, authenticate_key};
+pub(crate) use standing::with_memberships;

@@ -19,7 +19,7 @@ use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::password_check::{self, Verdict};
-use crate::auth::{Presented, authenticate_key, decode_basic};
+use crate::auth::{Presented, authenticate_key, decode_basic, with_memberships};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiForm, ClientAddr};
 use crate::services::keys::mint_key;
@@ -310,10 +310,10 @@ async fn authenticate(
         return Ok((principal, Some(secret.to_owned())));
     }
     match password_check::check(state, user, secret, address).await? {
-        Verdict::Valid { user: account, .. } => Ok((
-            Principal::user(account, Scopes::all(), Credential::Password),
-            None,
-        )),
+        Verdict::Valid { user: account, .. } => {
+            let principal = Principal::user(account, Scopes::all(), Credential::Password);
+            Ok((with_memberships(state, principal).await?, None))
+        }
         Verdict::Wrong => Err(ApiError::unauthorized("incorrect user name or password")),
         Verdict::Throttled(wait) => Err(ApiError {
             status: StatusCode::TOO_MANY_REQUESTS,

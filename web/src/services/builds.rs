@@ -184,7 +184,8 @@ async fn buildable(
             "sign in or present an API key first",
         ));
     };
-    let account = Principal::user(actor.user.clone(), Scopes::all(), Credential::Local);
+    let account = Principal::user(actor.user.clone(), Scopes::all(), Credential::Local)
+        .with_memberships(actor.memberships.clone());
     let (container, rights) = containers::visible(state, &account, id).await?;
     if !rights.push {
         return Err(ApiError::forbidden(

@@ -79,7 +79,7 @@ pub async fn create(
     } else {
         RepoName::parse(&format!("{}/{name}", actor.user.name))?
     };
-    let actor = principal.may_create_in(id.namespace())?;
+    let actor = principal.may_create(&id)?;
     let visibility = match input.visible.unwrap_or(state.settings.default_public) {
         true => Visibility::Public,
         false => Visibility::Private,

@@ -624,6 +624,7 @@ async fn the_worker_reads_a_pushed_index_back_from_the_registry() {
         queue: backends.queue.clone(),
         builds: backends.builds.clone(),
         users: backends.users.clone(),
+        orgs: backends.orgs.clone(),
         keys: backends.keys.clone(),
         sessions: backends.sessions.clone(),
         coordination: backends.coordination.clone(),
@@ -637,6 +638,7 @@ async fn the_worker_reads_a_pushed_index_back_from_the_registry() {
         max_pending_builds: 3,
         metrics_token: None,
         live_log: Default::default(),
+        org_creation: bioshadock_core::config::OrgCreation::Users,
     };
     let mut registry = registry_auth();
     registry.registry_url = url;

@@ -100,6 +100,7 @@ impl TestApp {
             queue: backends.queue.clone(),
             builds: backends.builds.clone(),
             users: backends.users.clone(),
+            orgs: backends.orgs.clone(),
             keys: backends.keys.clone(),
             sessions: backends.sessions.clone(),
             coordination: backends.coordination.clone(),
@@ -115,6 +116,7 @@ impl TestApp {
                 max_pending_builds: 3,
                 metrics_token: None,
                 live_log,
+                org_creation: bioshadock_core::config::OrgCreation::Users,
             },
             registry,
         );

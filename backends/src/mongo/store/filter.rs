@@ -16,9 +16,25 @@ pub(super) fn newest_first() -> Document {
 pub(super) fn visible_to(audience: &Audience) -> Document {
     match audience {
         Audience::Public => doc! { "visibility": "public" },
-        Audience::User(user) => doc! {
-            "$or": [{ "visibility": "public" }, { "readers": user.as_str() }]
-        },
+        Audience::User(reader) => {
+            let mut any = vec![
+                doc! { "visibility": "public" },
+                doc! { "readers": reader.name.as_str() },
+            ];
+            if !reader.repositories.is_empty() {
+                any.push(doc! { "_id": { "$in": reader.repositories.clone() } });
+            }
+            for namespace in &reader.namespaces {
+                // The namespace is the id range between `ns/` and `ns0` (`0` follows `/`),
+                // which the `_id` index serves; less the ids an override hides.
+                any.push(doc! { "_id": {
+                    "$gt": format!("{namespace}/"),
+                    "$lt": format!("{namespace}0"),
+                    "$nin": reader.hidden.clone(),
+                } });
+            }
+            doc! { "$or": any }
+        }
         Audience::Everyone => doc! {},
     }
 }

@@ -66,6 +66,22 @@ pub(super) const COUNT_USER: &str = "SELECT \
           UNION \
           SELECT c.id FROM container_members m CROSS JOIN containers c ON c.id = m.container_id \
           WHERE m.user = ?1 AND c.visibility = 'private'))";
+/// [`COUNT_USER`] for a user in organisations: also the private containers of the namespaces
+/// `?2` (less the ids `?3`), each a range of the primary key, and the single ids `?4`.
+pub(super) const COUNT_READER: &str = "SELECT \
+       (SELECT n FROM container_counts WHERE visibility = 'public') \
+     + (SELECT count(*) FROM ( \
+          SELECT id FROM containers WHERE owner = ?1 AND visibility = 'private' \
+          UNION \
+          SELECT c.id FROM container_members m CROSS JOIN containers c ON c.id = m.container_id \
+          WHERE m.user = ?1 AND c.visibility = 'private' \
+          UNION \
+          SELECT c.id FROM json_each(?2) o CROSS JOIN containers c \
+          ON c.id > o.value || '/' AND c.id < o.value || '0' \
+          WHERE c.visibility = 'private' AND c.id NOT IN (SELECT value FROM json_each(?3)) \
+          UNION \
+          SELECT c.id FROM json_each(?4) r CROSS JOIN containers c ON c.id = r.value \
+          WHERE c.visibility = 'private'))";
 
 /// One page by offset: `?1` limit, `?2` offset, `?3` the user, if any.
 pub(super) fn list(audience: &Audience) -> String {
@@ -93,14 +109,56 @@ pub(super) fn list_after(audience: &Audience, cursor: bool) -> String {
 /// merge index searches and sort every public row; walking `containers_newest` (which holds
 /// id, visibility and owner) in order stops after one page, and only rows neither public nor
 /// owned cost a membership probe on the members' primary key.
+///
+/// A user in organisations also reads the private containers of the namespaces, less the
+/// hidden ids, and the single ids of [`reader_binds`] (`?{param+1}` to `?{param+3}`, JSON
+/// arrays); a namespace `ns` is the id range between `ns/` and `ns0` (`0` follows `/`).
 fn visible_to(audience: &Audience, param: usize) -> String {
     match audience {
         Audience::Public => "WHERE c.visibility = 'public'".to_owned(),
+        Audience::User(reader) if reader.has_organisations() => format!(
+            "INDEXED BY containers_newest WHERE (c.visibility = 'public' OR c.owner = ?{param} \
+             OR EXISTS (SELECT 1 FROM container_members m \
+                        WHERE m.container_id = c.id AND m.user = ?{param}) \
+             OR c.id IN (SELECT value FROM json_each(?{repositories})) \
+             OR (EXISTS (SELECT 1 FROM json_each(?{namespaces}) o \
+                         WHERE c.id > o.value || '/' AND c.id < o.value || '0') \
+                 AND c.id NOT IN (SELECT value FROM json_each(?{hidden}))))",
+            namespaces = param + 1,
+            hidden = param + 2,
+            repositories = param + 3,
+        ),
         Audience::User(_) => format!(
             "INDEXED BY containers_newest WHERE (c.visibility = 'public' OR c.owner = ?{param} \
              OR EXISTS (SELECT 1 FROM container_members m \
                         WHERE m.container_id = c.id AND m.user = ?{param}))"
         ),
         Audience::Everyone => "WHERE 1".to_owned(),
+    }
+}
+
+/// The values [`visible_to`] and [`count`] bind for `audience`, in order from their first
+/// user parameter: the name, then for a user in organisations the JSON arrays of namespaces,
+/// hidden ids and single ids.
+pub(super) fn reader_binds(audience: &Audience) -> Vec<String> {
+    let Audience::User(reader) = audience else {
+        return Vec::new();
+    };
+    let mut binds = vec![reader.name.clone()];
+    if reader.has_organisations() {
+        for list in [&reader.namespaces, &reader.hidden, &reader.repositories] {
+            binds.push(serde_json::Value::from(list.clone()).to_string());
+        }
+    }
+    binds
+}
+
+/// The count of what `audience` sees; binds [`reader_binds`] from `?1`.
+pub(super) fn count(audience: &Audience) -> &'static str {
+    match audience {
+        Audience::Public => COUNT_PUBLIC,
+        Audience::Everyone => COUNT_EVERYONE,
+        Audience::User(reader) if reader.has_organisations() => COUNT_READER,
+        Audience::User(_) => COUNT_USER,
     }
 }

@@ -2,7 +2,10 @@
 //! audience, paging and the empty query.
 
 use super::{ALL, ANON, Check, with_description};
-use crate::conformance::{container, labels, member, tag};
+use crate::conformance::{
+    ORGANISATION_READER_SEES, container, labels, member, organisation_catalogue,
+    organisation_reader, tag,
+};
 use crate::{Access, Audience, Container, Visibility};
 
 use Visibility::{Private, Public};
@@ -176,6 +179,19 @@ pub(super) async fn members_see_private_containers(t: Check) {
     t.expect("", &user("bob"), &["lab/open-tool"]).await;
     t.expect("shared", &user("bob"), &[]).await;
     t.expect("shared", &user("carol"), &["alice/shared-tool"])
+        .await;
+}
+
+pub(super) async fn organisation_readers_see_their_namespaces(t: Check) {
+    t.upsert(&organisation_catalogue()).await;
+    let reader = organisation_reader();
+    // The empty query lists newest first, so the order is the store's.
+    t.expect("", &reader, ORGANISATION_READER_SEES).await;
+    t.expect_set("tool", &reader, &["lab/tool"]).await;
+    t.expect("secret", &reader, &[]).await;
+    t.expect("namespace:lab-x", &reader, &[]).await;
+    t.expect("granted", &reader, &["other/granted"]).await;
+    t.expect("", &Audience::User("mia".into()), &["mia/own", "lab/open"])
         .await;
 }
 

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use super::{expect_not_found, id, ids, ok, rich};
-use crate::conformance::{at, container, member};
+use crate::conformance::{
+    ORGANISATION_READER_SEES, at, container, member, organisation_catalogue, organisation_reader,
+};
 use crate::ports::store::{ContainerSettings, ContainerStore, ListCursor};
 use crate::{Access, Audience, Container, Visibility};
 
@@ -233,4 +235,16 @@ pub(super) async fn delete_removes_members(store: Arc<dyn ContainerStore>) {
         "a former member does not see a re-created container"
     );
     assert_eq!(ok(store.count(&bob).await, "count"), 0);
+}
+
+pub(super) async fn organisation_readers_see_their_namespaces(store: Arc<dyn ContainerStore>) {
+    ok(store.put_many(&organisation_catalogue()).await, "put_many");
+    expect_visible(&store, &organisation_reader(), ORGANISATION_READER_SEES).await;
+    // Without the organisation, mia sees her own and the public ones only.
+    expect_visible(
+        &store,
+        &Audience::User("mia".into()),
+        &["mia/own", "lab/open"],
+    )
+    .await;
 }

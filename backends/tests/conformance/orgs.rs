@@ -1,0 +1,18 @@
+//! The organisations suite on SQLite.
+
+use std::sync::Arc;
+
+use bioshadock_backends::sqlite::SqliteStore;
+use bioshadock_core::conformance;
+
+use crate::store::{Dirs, fresh_pool};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_orgs_conform() {
+    let dirs = Dirs::default();
+    conformance::orgs::run_all(|| {
+        let dirs = dirs.clone();
+        async move { Arc::new(SqliteStore::new(fresh_pool(&dirs).await)) }
+    })
+    .await;
+}
