@@ -71,6 +71,29 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage organisations (works while `serve` is running).
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+}
+
+/// `bioshadock org …`: organisations, from the administrator's side.
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organisation (a namespace its members share) with its first owner.
+    Add {
+        /// The organisation's name, which is also its namespace (lowercase, like `genomics-core`).
+        name: String,
+        /// The existing user who owns it first (owners then manage members on the web or API).
+        #[arg(long, value_name = "USER")]
+        owner: String,
+        /// Markdown shown on its page (at most 4096 characters).
+        #[arg(long, default_value = "", value_name = "TEXT")]
+        description: String,
+    },
+    /// List the organisations: name, number of members and teams, owners.
+    List,
 }
 
 /// `bioshadock user …`: every one of them works while `serve` runs on the same `data_dir`.

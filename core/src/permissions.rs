@@ -16,8 +16,9 @@
 //!   revoke only keys whose scopes it holds; a session or password may do either freely.
 
 use crate::accounts::{LIBRARY_NAMESPACE, Role, Scope, Scopes, User, UserName};
+use crate::config::OrgCreation;
 use crate::model::{Access, Container};
-use crate::orgs::{Memberships, Permission};
+use crate::orgs::{Memberships, OrgRole, Organisation, Permission};
 use crate::{Audience, Reader, RepoName};
 
 /// How a signed-in caller proved who they are.
@@ -306,6 +307,53 @@ impl Principal {
                 "you may only create containers in your own namespace, `{}/`",
                 actor.user.name
             )))
+        }
+    }
+}
+
+/// What a principal may do with an organisation itself (its containers follow
+/// [`Principal::rights_on`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OrgRights {
+    /// See its members, their roles and its teams (members and site admins).
+    pub see_members: bool,
+    /// Change its description; add, change and remove members other than owners; manage
+    /// teams and their repository permissions (its admins and owners).
+    pub manage: bool,
+    /// Make and unmake owners, delete the organisation (its owners).
+    pub own: bool,
+}
+
+impl Principal {
+    /// What this principal may do with `org`. Site admins hold everything; a key needs
+    /// `read` to see members and `push` to change anything.
+    pub fn org_rights(&self, org: &Organisation) -> OrgRights {
+        let Some(actor) = self.actor() else {
+            return OrgRights::default();
+        };
+        let role = if actor.user.role == Role::Admin {
+            Some(OrgRole::Owner)
+        } else {
+            org.role_of(&actor.user.name)
+        };
+        let may_change = self.has_scope(Scope::Push);
+        OrgRights {
+            see_members: role.is_some() && self.has_scope(Scope::Read),
+            manage: role >= Some(OrgRole::Admin) && may_change,
+            own: role == Some(OrgRole::Owner) && may_change,
+        }
+    }
+
+    /// Whether this principal may create organisations, given who the installation lets
+    /// (`access.org_creation`).
+    pub fn may_create_org(&self, creation: OrgCreation) -> Result<&Actor, Denied> {
+        let actor = self.require(Scope::Push)?;
+        match creation {
+            OrgCreation::Users => Ok(actor),
+            OrgCreation::Admins if actor.user.role == Role::Admin => Ok(actor),
+            OrgCreation::Admins => Err(Denied::Forbidden(
+                "on this installation only administrators create organisations".into(),
+            )),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `bioshadock migrate --to FILE [--force]`: copies everything from the configured backends to
 //! those of FILE (typically embedded → distributed): users with their password hashes, API
-//! keys (hashes, scopes, revocation), containers with tags, members and labels, build records
+//! keys (hashes, scopes, revocation), organisations with their members and teams, containers
+//! with tags, members and labels, build records
 //! with their logs. The target's search index is rebuilt from its store, and its queue's ids
 //! continue after the copied builds'. Then both sides are read back and compared: counts and
 //! SHA-256 checksums per kind.
@@ -18,6 +19,7 @@ use bioshadock_backends::{Backends, open_backends};
 use bioshadock_core::accounts::{ApiKey, User};
 use bioshadock_core::catalogue::stream_containers;
 use bioshadock_core::config::Config;
+use bioshadock_core::orgs::Organisation;
 use bioshadock_core::ports::builds::{Build, BuildStatus, BuildStore, Finish, LogLine, NewBuild};
 use bioshadock_core::{Audience, Container, PortError, PortResult, catalogue};
 use futures::TryStreamExt;
@@ -53,13 +55,14 @@ pub async fn run(config: Config, to: &Path, force: bool) -> Result<()> {
     }
     let users = copy_users(&source, &target).await?;
     let keys = copy_keys(&source, &target, &users).await?;
+    let orgs = copy_orgs(&source, &target).await?;
     let containers = copy_containers(&source, &target).await?;
     let (builds, lines, last_id) = copy_builds(&source, &target, &containers).await?;
     target.queue.reserve_ids_through(last_id).await?;
     let indexed = catalogue::reindex(target.store.clone(), target.search.as_ref()).await?;
     println!(
-        "copied {} users, {keys} API keys, {} containers, {builds} builds ({lines} log lines); \
-         indexed {indexed} containers",
+        "copied {} users, {keys} API keys, {orgs} organisations, {} containers, {builds} builds \
+         ({lines} log lines); indexed {indexed} containers",
         users.len(),
         containers.len()
     );
@@ -85,6 +88,32 @@ async fn copy_users(source: &Backends, target: &Backends) -> Result<Vec<User>> {
         }
     }
     Ok(users)
+}
+
+/// Organisations whole, with their members, teams and repository permissions; a second run
+/// replaces what an earlier one copied.
+async fn copy_orgs(source: &Backends, target: &Backends) -> Result<usize> {
+    let orgs = source.orgs.list_orgs().await?;
+    for org in &orgs {
+        match target.orgs.create_org(org).await {
+            Ok(()) => {}
+            Err(PortError::Conflict(_)) => {
+                let current = target.orgs.get_org(&org.name).await.with_context(|| {
+                    format!(
+                        "`{}` is a user in the target, an organisation here",
+                        org.name
+                    )
+                })?;
+                let replacement = Organisation {
+                    version: current.version,
+                    ..org.clone()
+                };
+                target.orgs.save_org(&replacement).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(orgs.len())
 }
 
 async fn copy_keys(source: &Backends, target: &Backends, users: &[User]) -> Result<usize> {
@@ -310,10 +339,20 @@ async fn checksums(side: &Backends) -> Result<Vec<(&'static str, usize, String)>
             }
         }
     }
+    let mut org_sum = Sha256::new();
+    let orgs = side.orgs.list_orgs().await?;
+    for org in &orgs {
+        // The version counts saves on each side; what an organisation holds is the rest.
+        org_sum.update(serde_json::to_vec(&Organisation {
+            version: 0,
+            ..org.clone()
+        })?);
+    }
     let hex = |sum: Sha256| hex::encode(sum.finalize());
     Ok(vec![
         ("users", users.len(), hex(user_sum)),
         ("API keys", keys.len(), hex(key_sum)),
+        ("organisations", orgs.len(), hex(org_sum)),
         ("containers", containers.len(), hex(container_sum)),
         ("builds", build_count, hex(build_sum)),
     ])

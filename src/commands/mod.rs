@@ -3,6 +3,7 @@
 mod builder;
 mod migrate;
 mod openapi;
+mod org;
 mod registry;
 mod registry_check;
 mod reindex;
@@ -33,6 +34,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Command::Reindex => reindex::run(config).await,
                 Command::Migrate { to, force } => migrate::run(config, &to, force).await,
                 Command::User { command } => user::run(config, command).await,
+                Command::Org { command } => org::run(config, command).await,
                 Command::RegistryCheck => registry_check::run(config).await,
                 Command::RegistryConfig {
                     listen,

@@ -502,7 +502,28 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
     site.add_user("bob", "bob password");
     let key = api_key(&site, "alice", "read,push,build");
     let spare = api_key(&site, "alice", "read");
+    let made = site.run(&["org", "add", "lab", "--owner", "alice"]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let listed = site.run(&["org", "list"]);
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("lab   1        0      alice"),
+        "{}",
+        String::from_utf8_lossy(&listed.stdout)
+    );
     let server = site.serve().await;
+    let joined = http()
+        .put(site.url("/orgs/lab/members/bob"))
+        .bearer_auth(&key)
+        .json(&json!({ "role": "admin" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(joined.status().as_u16(), 200);
+    create_container(&site, &key, json!({ "name": "lab/tool", "visible": false })).await;
     create_container(
         &site,
         &key,
@@ -553,10 +574,11 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        said.contains("copied 2 users, 2 API keys, 2 containers, 1 builds"),
+        said.contains("copied 2 users, 2 API keys, 1 organisations, 3 containers, 1 builds"),
         "{said}"
     );
     assert!(said.contains("verified 1 builds"), "{said}");
+    assert!(said.contains("verified 1 organisations"), "{said}");
     let again = site.run(&["migrate", "--to", target_arg]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
@@ -597,7 +619,7 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
         .unwrap();
     assert_eq!(token.status().as_u16(), 200, "the password still works");
     let all: Value = get_json(&site.url("/container/all"), &key).await;
-    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    assert_eq!(all.as_array().unwrap().len(), 3, "{all}");
     let anonymous: Value = http()
         .get(site.url("/container/all"))
         .send()
@@ -626,6 +648,11 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
     assert_eq!(
         shared["id"], "alice/secret",
         "bob is still a member: {shared}"
+    );
+    let org_tool: Value = get_json(&site.url("/container/lab/tool"), &bob).await;
+    assert_eq!(
+        org_tool["id"], "lab/tool",
+        "bob is still an admin of lab: {org_tool}"
     );
     let found: Value = get_json(&site.url("/container/search?q=migrated"), &key).await;
     assert_eq!(found["results"][0]["id"], "alice/public", "{found}");

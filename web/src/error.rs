@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bioshadock_core::PortError;
 use bioshadock_core::names::NameError;
+use bioshadock_core::orgs::OrgError;
 use bioshadock_core::permissions::Denied;
 use bioshadock_core::query::QueryError;
 use serde::Serialize;
@@ -145,6 +146,19 @@ impl From<NameError> for ApiError {
             status: StatusCode::BAD_REQUEST,
             code: "invalid_name",
             message: err.to_string(),
+        }
+    }
+}
+
+impl From<OrgError> for ApiError {
+    fn from(err: OrgError) -> Self {
+        match err {
+            OrgError::NoSuchTeam(_) => Self::not_found(err.to_string()),
+            OrgError::DescriptionTooLong => Self::bad_request(err.to_string()),
+            OrgError::NotAMember(_)
+            | OrgError::TeamExists(_)
+            | OrgError::LastOwner
+            | OrgError::TooMany { .. } => Self::conflict(err.to_string()),
         }
     }
 }

@@ -28,6 +28,7 @@ pub const SPEC_PATH: &str = "/api/openapi.json";
         (name = "builds", description = "Building images from git or a Dockerfile: hooks, history, logs"),
         (name = "account", description = "The caller's profile and API keys"),
         (name = "admin", description = "Account administration (admins)"),
+        (name = "organisations", description = "Organisations: shared namespaces with members, roles and teams"),
         (name = "registry", description = "The Docker registry's token service and notification receiver"),
         (name = "operations", description = "Health and metrics"),
     ),

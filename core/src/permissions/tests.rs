@@ -441,3 +441,43 @@ fn builds_are_rechecked_against_the_standing() {
     assert!(may_run_build(&mia, &Memberships::of(&mia.name, [&org]), &pipeline).is_ok());
     assert!(may_run_build(&mia, &Memberships::default(), &pipeline).is_err());
 }
+
+#[test]
+fn organisation_management_follows_the_role() {
+    let org = genomics_core();
+    // (who, credential scopes) -> (see members, manage, own)
+    let cases = [
+        (in_org("olga", "all"), (true, true, true)),
+        (in_org("ada", "all"), (true, true, false)),
+        (in_org("mia", "all"), (true, false, false)),
+        (in_org("mallory", "all"), (false, false, false)),
+        (signed_in("root", Role::Admin), (true, true, true)),
+        (Principal::Anonymous, (false, false, false)),
+        (in_org("olga", "read"), (true, false, false)),
+        (in_org("olga", "build"), (false, false, false)),
+    ];
+    for (who, expected) in cases {
+        let r = who.org_rights(&org);
+        assert_eq!((r.see_members, r.manage, r.own), expected, "{who:?}");
+    }
+}
+
+#[test]
+fn organisation_creation_follows_the_setting() {
+    use crate::config::OrgCreation::{Admins, Users};
+    assert!(signed_in("mia", Role::User).may_create_org(Users).is_ok());
+    assert!(signed_in("mia", Role::User).may_create_org(Admins).is_err());
+    assert!(
+        signed_in("root", Role::Admin)
+            .may_create_org(Admins)
+            .is_ok()
+    );
+    assert_eq!(
+        Principal::Anonymous.may_create_org(Users).unwrap_err(),
+        Denied::NotSignedIn
+    );
+    assert_eq!(
+        with_key("mia", "read").may_create_org(Users).unwrap_err(),
+        Denied::MissingScope(Scope::Push)
+    );
+}

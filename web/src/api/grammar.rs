@@ -13,6 +13,7 @@ use bioshadock_core::names::{
     MAX_NAMESPACE_LEN, MAX_NEW_NAME_LEN, MAX_TAG_LEN, PATH_COMPONENT_PATTERN, RESERVED_NAMESPACES,
     TAG_PATTERN, component_pattern_excluding, not_one_of,
 };
+use bioshadock_core::orgs::{MAX_DESCRIPTION, MAX_TEAM_NAME_LEN};
 use utoipa::IntoParams;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 
@@ -26,7 +27,7 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 #[into_params(parameter_in = Path)]
 #[allow(dead_code)] // read by the OpenAPI derive only
 pub struct ContainerPath {
-    /// The namespace: a user, or `library`.
+    /// The namespace: a user, an organisation, or `library`.
     #[param(required = true, schema_with = namespace_schema)]
     namespace: String,
     /// The container's name inside the namespace.
@@ -68,6 +69,64 @@ pub struct UserPath {
     name: String,
 }
 
+/// `{org}`: an organisation.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct OrgPath {
+    #[param(required = true, schema_with = org_name_schema)]
+    org: String,
+}
+
+/// `{org}/members/{user}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct OrgMemberPath {
+    #[param(required = true, schema_with = org_name_schema)]
+    org: String,
+    #[param(required = true, schema_with = user_name_schema)]
+    user: String,
+}
+
+/// `{org}/teams/{team}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct TeamPath {
+    #[param(required = true, schema_with = org_name_schema)]
+    org: String,
+    #[param(required = true, schema_with = team_name_schema)]
+    team: String,
+}
+
+/// `{org}/teams/{team}/members/{user}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct TeamMemberPath {
+    #[param(required = true, schema_with = org_name_schema)]
+    org: String,
+    #[param(required = true, schema_with = team_name_schema)]
+    team: String,
+    #[param(required = true, schema_with = user_name_schema)]
+    user: String,
+}
+
+/// `{org}/teams/{team}/repositories/{name}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct TeamRepositoryPath {
+    #[param(required = true, schema_with = org_name_schema)]
+    org: String,
+    #[param(required = true, schema_with = team_name_schema)]
+    team: String,
+    /// A repository's name inside the organisation (it need not exist yet).
+    #[param(required = true, schema_with = short_name_schema)]
+    name: String,
+}
+
 fn string_schema(pattern: String, max_length: usize) -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::String)
@@ -82,7 +141,7 @@ fn namespace_schema() -> ObjectBuilder {
         MAX_NAMESPACE_LEN,
     )
     .description(Some(
-        "A namespace: a user, or `library`. Lowercase letters and digits in runs joined by `.`, \
+        "A namespace: a user, an organisation, or `library`. Lowercase letters and digits in runs joined by `.`, \
          `_`, `__` or dashes, not a reserved word.",
     ))
 }
@@ -104,6 +163,29 @@ pub(crate) fn user_name_schema() -> ObjectBuilder {
         "A user name: lowercase letters and digits in runs joined by `.`, `_`, `__` or dashes, \
          not a reserved word nor `library`.",
     ))
+}
+
+/// Organisation names: the grammar of user names (the two share one set of names).
+fn org_name_schema() -> ObjectBuilder {
+    user_name_schema().description(Some(
+        "An organisation: lowercase letters and digits in runs joined by `.`, `_`, `__` or \
+         dashes, not a reserved word nor `library`.",
+    ))
+}
+
+/// Team names: one path component of at most 64 characters.
+pub(crate) fn team_name_schema() -> ObjectBuilder {
+    string_schema(PATH_COMPONENT_PATTERN.to_owned(), MAX_TEAM_NAME_LEN).description(Some(
+        "A team: lowercase letters and digits in runs joined by `.`, `_`, `__` or dashes.",
+    ))
+}
+
+/// An organisation's description.
+pub(crate) fn org_description_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .description(Some("Markdown, at most 4096 characters."))
+        .schema_type(Type::String)
+        .max_length(Some(MAX_DESCRIPTION))
 }
 
 fn build_id_schema() -> ObjectBuilder {

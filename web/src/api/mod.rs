@@ -10,6 +10,7 @@ pub(crate) mod containers;
 mod grammar;
 mod health;
 pub(crate) mod manage;
+mod orgs;
 mod search;
 
 use utoipa::OpenApi;
@@ -35,6 +36,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::list, admin::create))
         .routes(routes!(admin::update))
         .routes(routes!(admin::sync_registry))
+        .routes(routes!(orgs::list, orgs::create))
+        .routes(routes!(orgs::one, orgs::update, orgs::delete))
+        .routes(routes!(orgs::member, orgs::set_member, orgs::remove_member))
+        .routes(routes!(orgs::teams, orgs::create_team))
+        .routes(routes!(orgs::update_team, orgs::delete_team))
+        .routes(routes!(orgs::add_team_member, orgs::remove_team_member))
+        .routes(routes!(
+            orgs::set_team_repository,
+            orgs::remove_team_repository
+        ))
         .routes(routes!(containers::tags))
         .routes(routes!(manage::delete_tag))
         .routes(routes!(builds::build_git))

@@ -10,6 +10,7 @@
 pub mod builds;
 pub mod containers;
 pub mod keys;
+pub mod orgs;
 pub mod paging;
 pub mod search;
 pub mod users;

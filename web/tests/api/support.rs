@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use bioshadock_backends::{Backends, open_backends};
 use bioshadock_core::accounts::{ApiKey, KeySecret, Role, Scopes, User, UserName, hash_password};
-use bioshadock_core::config::Config;
+use bioshadock_core::config::{Config, OrgCreation};
 use bioshadock_core::{Audience, Container, RepoName, Tag, TagName, Visibility};
 use chrono::{DateTime, Duration, Utc};
 use http_body_util::BodyExt;
@@ -64,12 +64,12 @@ impl TestApp {
 
     /// An app whose registry side is `registry` (e.g. a registry URL where nothing listens).
     pub async fn with_registry(registry: bioshadock_web::RegistryAuth) -> Self {
-        Self::build(registry, None, Default::default()).await
+        Self::build(registry, None, Default::default(), OrgCreation::Users).await
     }
 
     /// An app whose live logs have these bounds (short idle times, long polls, small caps).
     pub async fn with_live_log(live_log: bioshadock_web::LiveLogSettings) -> Self {
-        Self::build(registry_auth(), None, live_log).await
+        Self::build(registry_auth(), None, live_log, OrgCreation::Users).await
     }
 
     /// An app whose coordination state (login throttling, event dedupe, locks) is `shared`,
@@ -77,7 +77,18 @@ impl TestApp {
     pub async fn with_coordination(
         shared: std::sync::Arc<dyn bioshadock_core::ports::coordination::Coordination>,
     ) -> Self {
-        Self::build(registry_auth(), Some(shared), Default::default()).await
+        Self::build(
+            registry_auth(),
+            Some(shared),
+            Default::default(),
+            OrgCreation::Users,
+        )
+        .await
+    }
+
+    /// An app where `org_creation` says who may create organisations.
+    pub async fn with_org_creation(org_creation: OrgCreation) -> Self {
+        Self::build(registry_auth(), None, Default::default(), org_creation).await
     }
 
     async fn build(
@@ -86,6 +97,7 @@ impl TestApp {
             std::sync::Arc<dyn bioshadock_core::ports::coordination::Coordination>,
         >,
         live_log: bioshadock_web::LiveLogSettings,
+        org_creation: OrgCreation,
     ) -> Self {
         let dir = TempDir::new().unwrap();
         let mut config = Config::load(None).unwrap();
@@ -116,7 +128,7 @@ impl TestApp {
                 max_pending_builds: 3,
                 metrics_token: None,
                 live_log,
-                org_creation: bioshadock_core::config::OrgCreation::Users,
+                org_creation,
             },
             registry,
         );
