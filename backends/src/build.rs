@@ -12,6 +12,7 @@ use bioshadock_core::ports::coordination::Coordination;
 use bioshadock_core::ports::log_wakeups::{LogWakeups, WakingBuildStore};
 use bioshadock_core::ports::orgs::OrgStore;
 use bioshadock_core::ports::queue::JobQueue;
+use bioshadock_core::ports::robots::RobotStore;
 use bioshadock_core::ports::search::SearchIndex;
 use bioshadock_core::ports::store::ContainerStore;
 use bioshadock_core::{PortError, PortResult};
@@ -31,6 +32,7 @@ pub struct Backends {
     pub users: Arc<dyn UserStore>,
     pub keys: Arc<dyn KeyStore>,
     pub orgs: Arc<dyn OrgStore>,
+    pub robots: Arc<dyn RobotStore>,
     pub search: Arc<dyn SearchIndex>,
     pub queue: Arc<dyn JobQueue>,
     /// Build records and logs, on the same database as the queue whose job ids they share;
@@ -86,6 +88,7 @@ pub struct Accounts {
     pub users: Arc<dyn UserStore>,
     pub keys: Arc<dyn KeyStore>,
     pub orgs: Arc<dyn OrgStore>,
+    pub robots: Arc<dyn RobotStore>,
     pool: Option<SqlitePool>,
 }
 
@@ -119,7 +122,8 @@ pub async fn open_backends(config: &Config) -> PortResult<Backends> {
         store: store.clone(),
         users: store.clone(),
         keys: store.clone(),
-        orgs: store,
+        orgs: store.clone(),
+        robots: store,
         search: Arc::new(search),
         queue: Arc::new(SqliteQueue::new(pool.clone())),
         builds: Arc::new(WakingBuildStore::new(builds, log_wakeups.clone())),
@@ -151,7 +155,8 @@ pub async fn open_accounts(config: &Config) -> PortResult<Accounts> {
     Ok(Accounts {
         users: store.clone(),
         keys: store.clone(),
-        orgs: store,
+        orgs: store.clone(),
+        robots: store,
         pool: Some(pool),
     })
 }
@@ -207,7 +212,8 @@ mod external {
             store: Arc::new(store),
             users: accounts.clone(),
             keys: accounts.clone(),
-            orgs: accounts,
+            orgs: accounts.clone(),
+            robots: accounts,
             search: Arc::new(search),
             queue: Arc::new(RedisQueue::new(redis.clone(), prefix.clone())),
             builds: Arc::new(WakingBuildStore::new(Arc::new(builds), log_wakeups.clone())),
@@ -227,7 +233,8 @@ mod external {
         Ok(Accounts {
             users: accounts.clone(),
             keys: accounts.clone(),
-            orgs: accounts,
+            orgs: accounts.clone(),
+            robots: accounts,
             pool: None,
         })
     }

@@ -17,6 +17,7 @@ pub mod orgs;
 pub mod permissions;
 pub mod ports;
 pub mod query;
+pub mod robots;
 pub mod secret;
 pub mod tokens;
 

@@ -12,6 +12,8 @@
 //!   and admins (and editors, in `library/`) manage visibility and members and may delete.
 //! - A caller signed in with an API key holds only the key's scopes: seeing private
 //!   containers needs `read`, any change needs `push`, queueing builds needs `build`.
+//! - A robot account reads (`read`) or also pushes to (`write`) its owner's repositories, or the
+//!   few it is limited to, and nothing outside its owner's namespace; it does nothing else.
 //! - A key may mint keys only with scopes it holds and expiring no later than itself, and may
 //!   revoke only keys whose scopes it holds; a session or password may do either freely.
 
@@ -19,6 +21,7 @@ use crate::accounts::{LIBRARY_NAMESPACE, Role, Scope, Scopes, User, UserName};
 use crate::config::OrgCreation;
 use crate::model::{Access, Container};
 use crate::orgs::{Memberships, OrgRole, Organisation, Permission};
+use crate::robots::{Robot, RobotPermission};
 use crate::{Audience, Reader, RepoName};
 
 /// How a signed-in caller proved who they are.
@@ -53,6 +56,8 @@ pub struct Actor {
 pub enum Principal {
     Anonymous,
     User(Actor),
+    /// A robot account, authenticated by its token.
+    Robot(Robot),
 }
 
 /// What a principal may do with one container.
@@ -185,12 +190,22 @@ impl Principal {
     pub fn actor(&self) -> Option<&Actor> {
         match self {
             Self::User(actor) => Some(actor),
-            Self::Anonymous => None,
+            Self::Anonymous | Self::Robot(_) => None,
         }
     }
 
     pub fn name(&self) -> Option<&UserName> {
         self.actor().map(|a| &a.user.name)
+    }
+
+    /// Who this is in a registry token's `sub` and an `account` parameter: the user's or the
+    /// robot's name.
+    pub fn subject(&self) -> Option<&str> {
+        match self {
+            Self::User(actor) => Some(actor.user.name.as_str()),
+            Self::Robot(robot) => Some(robot.name.as_str()),
+            Self::Anonymous => None,
+        }
     }
 
     pub fn is_admin(&self) -> bool {
@@ -203,6 +218,12 @@ impl Principal {
 
     /// The signed-in actor holding `scope`, or why not.
     pub fn require(&self, scope: Scope) -> Result<&Actor, Denied> {
+        if let Self::Robot(robot) = self {
+            return Err(Denied::Forbidden(format!(
+                "{} is a robot account: robots pull, push and read, nothing else",
+                robot.name
+            )));
+        }
         let actor = self.actor().ok_or(Denied::NotSignedIn)?;
         if actor.scopes.contains(scope) {
             Ok(actor)
@@ -225,6 +246,9 @@ impl Principal {
     /// [`rights_on`](Self::rights_on)`.see`, except that editors are not shown private
     /// `library/` containers they are not members of (they still reach them by name).
     pub fn audience(&self) -> Audience {
+        if let Self::Robot(robot) = self {
+            return Audience::User(robot_reader(robot));
+        }
         match self.actor() {
             Some(actor) if actor.scopes.contains(Scope::Read) => match actor.user.role {
                 Role::Admin => Audience::Everyone,
@@ -237,6 +261,19 @@ impl Principal {
     /// What this principal may do with `container`.
     pub fn rights_on(&self, container: &Container) -> Rights {
         let public = container.visibility.is_public();
+        if let Self::Robot(robot) = self {
+            return match robot.permission_on(&container.id) {
+                Some(RobotPermission::Write) => Rights {
+                    see: true,
+                    edit: false,
+                    push: true,
+                    manage: false,
+                },
+                Some(RobotPermission::Read) => Rights::SEE,
+                None if public => Rights::SEE,
+                None => Rights::default(),
+            };
+        }
         let Some(actor) = self.actor() else {
             return if public {
                 Rights::SEE
@@ -282,6 +319,15 @@ impl Principal {
                 self.require(Scope::Push)
             }
             decided => decided,
+        }
+    }
+
+    /// Whether a push may create repository `id`, which does not exist yet: a user who may
+    /// create it, or a robot that may write to it.
+    pub fn may_push_new(&self, id: &RepoName) -> bool {
+        match self {
+            Self::Robot(robot) => robot.permission_on(id) == Some(RobotPermission::Write),
+            _ => self.may_create(id).is_ok(),
         }
     }
 
@@ -391,6 +437,23 @@ fn reader(actor: &Actor) -> Reader {
     }
     reader.hidden.sort();
     reader.repositories.sort();
+    reader
+}
+
+/// The containers a robot sees in lists and search: its owner's, or its chosen few (the
+/// robot's own name is never an owner or a member, so it adds nothing).
+fn robot_reader(robot: &Robot) -> Reader {
+    let mut reader = Reader::from(robot.name.as_str());
+    let owner = robot.name.owner();
+    if robot.repositories.is_empty() {
+        reader.namespaces.push(owner.to_owned());
+    } else {
+        reader.repositories = robot
+            .repositories
+            .iter()
+            .map(|name| format!("{owner}/{name}"))
+            .collect();
+    }
     reader
 }
 

@@ -56,6 +56,7 @@ pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Resu
         builds: backends.builds.clone(),
         users: backends.users.clone(),
         orgs: backends.orgs.clone(),
+        robots: backends.robots.clone(),
         keys: backends.keys.clone(),
         sessions: backends.sessions.clone(),
         coordination: backends.coordination.clone(),

@@ -10,6 +10,7 @@ mod compose;
 mod distributed;
 mod gitd;
 mod openapi_conformance;
+mod orgs;
 mod registry;
 mod restart;
 mod secrets;

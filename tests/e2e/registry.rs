@@ -172,7 +172,7 @@ impl Client {
     }
 
     /// Pulls after forgetting the local tag, so the registry has to answer.
-    fn pull(&self, image: &str) -> Output {
+    pub(crate) fn pull(&self, image: &str) -> Output {
         let _ = self.run(&["rmi", "-f", image]);
         self.run(&["pull", image])
     }
@@ -209,7 +209,7 @@ async fn set_members(site: &Site, key: &str, id: &str, members: Value) {
 
 /// The container as `/container/all` shows it once its push has been processed (labels are
 /// read from the registry in the background), waiting up to 10 s.
-async fn wait_for_container(site: &Site, id: &str) -> Value {
+pub(crate) async fn wait_for_container(site: &Site, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let all: Value = http()
@@ -246,7 +246,7 @@ pub(crate) fn assert_ok(out: &Output, what: &str) {
     );
 }
 
-fn assert_denied(out: &Output, what: &str) {
+pub(crate) fn assert_denied(out: &Output, what: &str) {
     assert!(
         !out.status.success(),
         "{what} should be refused: {}",

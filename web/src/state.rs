@@ -12,6 +12,7 @@ use bioshadock_core::ports::coordination::Coordination;
 use bioshadock_core::ports::log_wakeups::LogWakeups;
 use bioshadock_core::ports::orgs::OrgStore;
 use bioshadock_core::ports::queue::JobQueue;
+use bioshadock_core::ports::robots::RobotStore;
 use bioshadock_core::ports::search::SearchIndex;
 use bioshadock_core::ports::store::ContainerStore;
 use tower_sessions::SessionStore;
@@ -78,6 +79,7 @@ pub struct Ports {
     pub users: Arc<dyn UserStore>,
     pub keys: Arc<dyn KeyStore>,
     pub orgs: Arc<dyn OrgStore>,
+    pub robots: Arc<dyn RobotStore>,
     pub sessions: Arc<dyn SessionStore>,
     /// State shared by the web processes: login failures, event ids seen, locks.
     pub coordination: Arc<dyn Coordination>,
@@ -103,6 +105,7 @@ pub struct AppState {
     pub users: Arc<dyn UserStore>,
     pub keys: Arc<dyn KeyStore>,
     pub orgs: Arc<dyn OrgStore>,
+    pub robots: Arc<dyn RobotStore>,
     pub sessions: Arc<dyn SessionStore>,
     /// State shared by the web processes (one process's memory in embedded mode).
     pub coordination: Arc<dyn Coordination>,
@@ -142,6 +145,7 @@ impl AppState {
             users: ports.users,
             keys: ports.keys,
             orgs: ports.orgs,
+            robots: ports.robots,
             sessions: ports.sessions,
             throttle: Arc::new(LoginThrottle::new(ports.coordination.clone())),
             coordination: ports.coordination,

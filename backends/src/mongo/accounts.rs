@@ -25,6 +25,7 @@ use super::map_err;
 const USERS: &str = "users";
 const KEYS: &str = "api_keys";
 const ORGS: &str = "orgs";
+const ROBOTS: &str = "robots";
 
 /// Users, API keys and organisations (see `super::orgs`) in a MongoDB database.
 #[derive(Clone)]
@@ -32,6 +33,7 @@ pub struct MongoAccounts {
     pub(super) users: Collection<Document>,
     keys: Collection<Document>,
     pub(super) orgs: Collection<Document>,
+    pub(super) robots: Collection<Document>,
 }
 
 impl MongoAccounts {
@@ -40,6 +42,7 @@ impl MongoAccounts {
             users: db.collection(USERS),
             keys: db.collection(KEYS),
             orgs: db.collection(ORGS),
+            robots: db.collection(ROBOTS),
         }
     }
 
@@ -48,6 +51,9 @@ impl MongoAccounts {
         // A user's organisations, read with every signed-in request.
         let by_member = IndexModel::builder().keys(doc! { "members": 1 }).build();
         self.orgs.create_index(by_member).await.map_err(map_err)?;
+        // An owner's robots, by name.
+        let by_owner = IndexModel::builder().keys(doc! { "owner": 1 }).build();
+        self.robots.create_index(by_owner).await.map_err(map_err)?;
         // The user's keys, already newest first: `list_keys` walks it without sorting.
         let by_user = IndexModel::builder()
             .keys(doc! { "user": 1, "created_at": -1 })
@@ -299,11 +305,11 @@ fn key_from(d: &Document) -> PortResult<ApiKey> {
     })
 }
 
-fn user_name(raw: &str) -> PortResult<UserName> {
+pub(super) fn user_name(raw: &str) -> PortResult<UserName> {
     UserName::parse(raw).map_err(|e| corrupt(format!("user name {raw}: {e}")))
 }
 
-fn string(d: &Document, field: &str, what: &str) -> PortResult<String> {
+pub(super) fn string(d: &Document, field: &str, what: &str) -> PortResult<String> {
     match d.get(field) {
         Some(Bson::String(s)) => Ok(s.clone()),
         other => Err(corrupt(format!("{what} field {field}: {other:?}"))),
@@ -311,7 +317,7 @@ fn string(d: &Document, field: &str, what: &str) -> PortResult<String> {
 }
 
 /// A boolean, also as 0/1 (see the module's notes).
-fn boolean(d: &Document, field: &str, what: &str) -> PortResult<bool> {
+pub(super) fn boolean(d: &Document, field: &str, what: &str) -> PortResult<bool> {
     match d.get(field) {
         Some(Bson::Boolean(b)) => Ok(*b),
         Some(Bson::Int32(n)) => Ok(*n != 0),
@@ -320,13 +326,17 @@ fn boolean(d: &Document, field: &str, what: &str) -> PortResult<bool> {
     }
 }
 
-fn millis(d: &Document, field: &str, what: &str) -> PortResult<DateTime<Utc>> {
+pub(super) fn millis(d: &Document, field: &str, what: &str) -> PortResult<DateTime<Utc>> {
     optional_millis(d, field, what)?
         .ok_or_else(|| corrupt(format!("{what} field {field} is missing")))
 }
 
 /// A time in Int64 milliseconds (Int32 accepted), or none for null / absent.
-fn optional_millis(d: &Document, field: &str, what: &str) -> PortResult<Option<DateTime<Utc>>> {
+pub(super) fn optional_millis(
+    d: &Document,
+    field: &str,
+    what: &str,
+) -> PortResult<Option<DateTime<Utc>>> {
     let ms = match d.get(field) {
         None | Some(Bson::Null) => return Ok(None),
         Some(Bson::Int64(n)) => *n,
@@ -338,6 +348,6 @@ fn optional_millis(d: &Document, field: &str, what: &str) -> PortResult<Option<D
         .ok_or_else(|| corrupt(format!("{what} field {field}: {ms} ms is out of range")))
 }
 
-fn corrupt(what: String) -> PortError {
+pub(super) fn corrupt(what: String) -> PortError {
     PortError::Backend(format!("corrupt account data: {what}").into())
 }

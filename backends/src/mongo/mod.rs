@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod builds;
 mod orgs;
+mod robots;
 pub mod store;
 
 use bioshadock_core::{PortError, PortResult};

@@ -8,6 +8,7 @@ mod accounts;
 pub mod builds;
 mod orgs;
 pub mod queue;
+mod robots;
 pub mod sessions;
 pub mod store;
 

@@ -87,6 +87,21 @@ async fn mongo_orgs_conform() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mongo_robots_conform() {
+    let server = MongoServer::start();
+    let dbs = Databases::new(&server, "robots").await;
+    conformance::robots::run_all(|| async {
+        let accounts = MongoAccounts::new(dbs.fresh());
+        accounts.ensure_indexes().await.expect("ensure_indexes");
+        Arc::new(accounts)
+    })
+    .await;
+    if server.real() {
+        dbs.drop_all().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mongo_builds_conform() {
     let server = MongoServer::start();
     let dbs = Databases::new(&server, "builds").await;

@@ -1,4 +1,4 @@
-//! The organisations suite on SQLite.
+//! The organisations and robots suites on SQLite.
 
 use std::sync::Arc;
 
@@ -11,6 +11,16 @@ use crate::store::{Dirs, fresh_pool};
 async fn sqlite_orgs_conform() {
     let dirs = Dirs::default();
     conformance::orgs::run_all(|| {
+        let dirs = dirs.clone();
+        async move { Arc::new(SqliteStore::new(fresh_pool(&dirs).await)) }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_robots_conform() {
+    let dirs = Dirs::default();
+    conformance::robots::run_all(|| {
         let dirs = dirs.clone();
         async move { Arc::new(SqliteStore::new(fresh_pool(&dirs).await)) }
     })

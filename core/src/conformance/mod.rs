@@ -8,6 +8,7 @@ pub mod coordination;
 pub mod log_wakeups;
 pub mod orgs;
 pub mod queue;
+pub mod robots;
 pub mod search;
 pub mod store;
 

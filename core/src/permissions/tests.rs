@@ -481,3 +481,67 @@ fn organisation_creation_follows_the_setting() {
         Denied::MissingScope(Scope::Push)
     );
 }
+
+fn robot(permission: crate::robots::RobotPermission, repositories: &[&str]) -> Principal {
+    Principal::Robot(crate::robots::Robot {
+        name: crate::robots::RobotName::parse("genomics-core+ci").unwrap(),
+        permission,
+        repositories: repositories.iter().map(|r| (*r).to_owned()).collect(),
+        created_by: UserName::parse("olga").unwrap(),
+        created_at: crate::model::now(),
+        expires_at: None,
+        disabled: false,
+    })
+}
+
+#[test]
+fn robots_pull_and_push_inside_their_owner_only() {
+    use crate::robots::RobotPermission::{Read, Write};
+    let none = (false, false, false, false);
+    let see = (true, false, false, false);
+    let push = (true, false, true, false);
+    let writer = robot(Write, &[]);
+    let reader = robot(Read, &[]);
+    let limited = robot(Write, &["pipeline"]);
+    for (who, repo, private, public) in [
+        (&writer, "tool", push, push),
+        (&reader, "tool", see, see),
+        (&limited, "pipeline", push, push),
+        (&limited, "tool", none, see),
+    ] {
+        assert_eq!(
+            rights(who, &org_container(repo, Visibility::Private)),
+            private,
+            "{who:?} {repo}"
+        );
+        assert_eq!(
+            rights(who, &org_container(repo, Visibility::Public)),
+            public,
+            "{who:?} {repo}"
+        );
+    }
+    // Nothing outside the owner's namespace, whoever owns it.
+    assert_eq!(rights(&writer, &container(Visibility::Private)), none);
+    assert_eq!(rights(&writer, &container(Visibility::Public)), see);
+    // Robots create by pushing where they may write, and do nothing else.
+    let id = |n: &str| RepoName::parse(n).unwrap();
+    assert!(writer.may_push_new(&id("genomics-core/new")));
+    assert!(!reader.may_push_new(&id("genomics-core/new")));
+    assert!(!limited.may_push_new(&id("genomics-core/new")));
+    assert!(!writer.may_push_new(&id("olivia/new")));
+    assert!(matches!(
+        writer.require(Scope::Read),
+        Err(Denied::Forbidden(_))
+    ));
+    assert!(writer.may_create(&id("genomics-core/new")).is_err());
+    assert_eq!(writer.subject(), Some("genomics-core+ci"));
+    let Audience::User(seen) = limited.audience() else {
+        panic!("a robot's audience")
+    };
+    assert_eq!(seen.repositories, ["genomics-core/pipeline"]);
+    assert!(seen.namespaces.is_empty());
+    let Audience::User(seen) = writer.audience() else {
+        panic!("a robot's audience")
+    };
+    assert_eq!(seen.namespaces, ["genomics-core"]);
+}

@@ -110,7 +110,7 @@ fn permitted(
         }
         // Pull too: the registry may hold a repository the catalogue has not heard of yet (a
         // lost notification), and it can only be the creator's own.
-        None if principal.may_create(name).is_ok() => {
+        None if principal.may_push_new(name) => {
             actions.extend([Action::Pull, Action::Push]);
         }
         None => {}

@@ -14,8 +14,9 @@ use bioshadock_core::names::{
     TAG_PATTERN, component_pattern_excluding, not_one_of,
 };
 use bioshadock_core::orgs::{MAX_DESCRIPTION, MAX_TEAM_NAME_LEN};
+use bioshadock_core::robots::{MAX_ROBOT_NAME_LEN, MAX_ROBOT_REPOSITORIES};
 use utoipa::IntoParams;
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
 
 // Path parameters. (`schema_with` drops the fields' doc comments: the schemas describe
 // themselves.) A namespace of a pushed container may be longer than 64 characters (the
@@ -127,6 +128,26 @@ pub struct TeamRepositoryPath {
     name: String,
 }
 
+/// `{name}`: one of the caller's robots.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct RobotPath {
+    #[param(required = true, schema_with = robot_name_schema)]
+    name: String,
+}
+
+/// `{org}/robots/{name}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct OrgRobotPath {
+    #[param(required = true, schema_with = org_name_schema)]
+    org: String,
+    #[param(required = true, schema_with = robot_name_schema)]
+    name: String,
+}
+
 fn string_schema(pattern: String, max_length: usize) -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::String)
@@ -178,6 +199,33 @@ pub(crate) fn team_name_schema() -> ObjectBuilder {
     string_schema(PATH_COMPONENT_PATTERN.to_owned(), MAX_TEAM_NAME_LEN).description(Some(
         "A team: lowercase letters and digits in runs joined by `.`, `_`, `__` or dashes.",
     ))
+}
+
+/// A robot's name within its owner (the part after `owner+`).
+pub(crate) fn robot_name_schema() -> ObjectBuilder {
+    string_schema(PATH_COMPONENT_PATTERN.to_owned(), MAX_ROBOT_NAME_LEN).description(Some(
+        "A robot's name within its owner (after `owner+`): lowercase letters and digits in runs \
+         joined by `.`, `_`, `__` or dashes.",
+    ))
+}
+
+/// A robot's repositories: names within its owner's namespace.
+pub(crate) fn robot_repositories_schema() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .description(Some(
+            "At most 100 repository names within the owner's namespace (each as a new \
+             container's name: at most 190 characters); empty: all of them.",
+        ))
+        .items(string_schema(
+            PATH_COMPONENT_PATTERN.to_owned(),
+            MAX_NEW_NAME_LEN,
+        ))
+        .max_items(Some(MAX_ROBOT_REPOSITORIES))
+        // Absent or null: unchanged (on creation, all of them).
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::Array,
+            Type::Null,
+        ]))
 }
 
 /// An organisation's description.

@@ -11,6 +11,7 @@ mod grammar;
 mod health;
 pub(crate) mod manage;
 mod orgs;
+mod robots;
 mod search;
 
 use utoipa::OpenApi;
@@ -46,6 +47,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
             orgs::set_team_repository,
             orgs::remove_team_repository
         ))
+        .routes(routes!(robots::list_mine, robots::create_mine))
+        .routes(routes!(robots::update_mine, robots::delete_mine))
+        .routes(routes!(robots::new_token_mine))
+        .routes(routes!(robots::list_org, robots::create_org))
+        .routes(routes!(robots::update_org, robots::delete_org))
+        .routes(routes!(robots::new_token_org))
         .routes(routes!(containers::tags))
         .routes(routes!(manage::delete_tag))
         .routes(routes!(builds::build_git))

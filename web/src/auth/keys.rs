@@ -13,6 +13,7 @@ use bioshadock_core::accounts::{ApiKey, KeySecret, User};
 use bioshadock_core::permissions::{Credential, Principal};
 use bioshadock_core::{PortError, model};
 
+use super::{authenticate_robot, is_robot_name};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -100,11 +101,15 @@ impl KeyCache {
     }
 }
 
-/// The principal behind a presented key, or a 401 saying why not.
+/// The principal behind a presented key, or a 401 saying why not. Basic credentials whose
+/// user name is a robot's (`owner+name`) carry that robot's token instead of a key.
 pub(crate) async fn authenticate_key(
     state: &AppState,
     presented: Presented,
 ) -> Result<Principal, ApiError> {
+    if let Some(robot) = presented.user.as_deref().filter(|u| is_robot_name(u)) {
+        return authenticate_robot(state, robot, &presented.key).await;
+    }
     let secret = KeySecret::parse(&presented.key)
         .ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
     let hash = secret.hash();

@@ -9,10 +9,12 @@ pub(crate) mod login_csrf;
 mod origin;
 pub(crate) mod password_check;
 pub(crate) mod redirect;
+mod robots;
 pub(crate) mod session;
 mod standing;
 pub(crate) mod throttle;
 
 pub(crate) use caller::{Caller, KeyCaller, decode_basic, session_principal, session_unavailable};
 pub(crate) use keys::{KeyCache, Presented, authenticate_key};
+pub(crate) use robots::{authenticate_robot, is_robot_name};
 pub(crate) use standing::with_memberships;

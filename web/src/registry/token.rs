@@ -10,7 +10,7 @@ use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use bioshadock_core::PortError;
-use bioshadock_core::accounts::{KeySecret, Scope, Scopes, UserName};
+use bioshadock_core::accounts::{KeySecret, Scope, Scopes};
 use bioshadock_core::permissions::{Credential, Principal};
 use bioshadock_core::tokens::{ResourceAccess, SCOPE_LIST_PATTERN, grant, parse_scopes};
 use chrono::{DateTime, Utc};
@@ -19,7 +19,9 @@ use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::password_check::{self, Verdict};
-use crate::auth::{Presented, authenticate_key, decode_basic, with_memberships};
+use crate::auth::{
+    Presented, authenticate_key, authenticate_robot, decode_basic, is_robot_name, with_memberships,
+};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiForm, ClientAddr};
 use crate::services::keys::mint_key;
@@ -229,9 +231,9 @@ async fn issue(
         None => (Principal::Anonymous, None),
         Some((user, secret)) => authenticate(state, address, &user, &secret).await?,
     };
-    if let (Some(account), Some(name)) = (&request.account, principal.name())
+    if let (Some(account), Some(name)) = (&request.account, principal.subject())
         && !account.is_empty()
-        && account != name.as_str()
+        && account != name
     {
         return Err(ApiError::unauthorized(
             "`account` does not match the credentials",
@@ -256,10 +258,7 @@ async fn issue(
         }),
         _ => None,
     };
-    let subject = principal
-        .name()
-        .map(UserName::to_string)
-        .unwrap_or_default();
+    let subject = principal.subject().unwrap_or_default().to_owned();
     log_grant(&subject, &access);
     let issued = tokens.mint(&subject, access).map_err(|e| {
         tracing::error!(error = %e, "minting a registry token failed");
@@ -300,6 +299,10 @@ async fn authenticate(
     user: &str,
     secret: &str,
 ) -> Result<(Principal, Option<String>), ApiError> {
+    if is_robot_name(user) {
+        // Robots hand back no refresh token: the client keeps sending the robot's token.
+        return Ok((authenticate_robot(state, user, secret).await?, None));
+    }
     if KeySecret::parse(secret).is_some() {
         let presented = if user.is_empty() {
             Presented::bare(secret)

@@ -12,5 +12,6 @@ pub mod containers;
 pub mod keys;
 pub mod orgs;
 pub mod paging;
+pub mod robots;
 pub mod search;
 pub mod users;

@@ -129,7 +129,8 @@ pub async fn apply(
     Err(busy(name))
 }
 
-/// Deletes an organisation that holds no containers (its owners, or an admin).
+/// Deletes an organisation that holds no containers, with its robots (its owners, or an
+/// admin).
 pub async fn delete(state: &AppState, caller: &Principal, name: &str) -> Result<(), ApiError> {
     caller.require(Scope::Push)?;
     for _ in 0..ATTEMPTS {
@@ -146,6 +147,8 @@ pub async fn delete(state: &AppState, caller: &Principal, name: &str) -> Result<
                 "`{name}` still holds {held} container(s): delete or move them first"
             )));
         }
+        // Its robots go first: none may outlive it (and pass for a later user of the name).
+        state.robots.delete_robots_of(org.name.as_str()).await?;
         match state.orgs.delete_org(&org).await {
             Ok(()) => {
                 tracing::info!(org = %org.name, "organisation deleted");

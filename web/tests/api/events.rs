@@ -625,6 +625,7 @@ async fn the_worker_reads_a_pushed_index_back_from_the_registry() {
         builds: backends.builds.clone(),
         users: backends.users.clone(),
         orgs: backends.orgs.clone(),
+        robots: backends.robots.clone(),
         keys: backends.keys.clone(),
         sessions: backends.sessions.clone(),
         coordination: backends.coordination.clone(),

@@ -21,5 +21,6 @@ mod orgs;
 mod pages;
 mod permissions;
 mod registry_admin;
+mod robots;
 mod search;
 mod token;

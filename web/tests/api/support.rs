@@ -113,6 +113,7 @@ impl TestApp {
             builds: backends.builds.clone(),
             users: backends.users.clone(),
             orgs: backends.orgs.clone(),
+            robots: backends.robots.clone(),
             keys: backends.keys.clone(),
             sessions: backends.sessions.clone(),
             coordination: backends.coordination.clone(),
