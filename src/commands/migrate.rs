@@ -1,6 +1,7 @@
 //! `bioshadock migrate --to FILE [--force]`: copies everything from the configured backends to
 //! those of FILE (typically embedded → distributed): users with their password hashes, API
-//! keys (hashes, scopes, revocation), organisations with their members and teams, containers
+//! keys (hashes, scopes, revocation), organisations with their members and teams, robot accounts
+//! (token hashes), containers
 //! with tags, members and labels, build records
 //! with their logs. The target's search index is rebuilt from its store, and its queue's ids
 //! continue after the copied builds'. Then both sides are read back and compared: counts and
@@ -21,6 +22,7 @@ use bioshadock_core::catalogue::stream_containers;
 use bioshadock_core::config::Config;
 use bioshadock_core::orgs::Organisation;
 use bioshadock_core::ports::builds::{Build, BuildStatus, BuildStore, Finish, LogLine, NewBuild};
+use bioshadock_core::robots::Robot;
 use bioshadock_core::{Audience, Container, PortError, PortResult, catalogue};
 use futures::TryStreamExt;
 use sha2::{Digest, Sha256};
@@ -56,13 +58,14 @@ pub async fn run(config: Config, to: &Path, force: bool) -> Result<()> {
     let users = copy_users(&source, &target).await?;
     let keys = copy_keys(&source, &target, &users).await?;
     let orgs = copy_orgs(&source, &target).await?;
+    let robots = copy_robots(&source, &target, &users).await?;
     let containers = copy_containers(&source, &target).await?;
     let (builds, lines, last_id) = copy_builds(&source, &target, &containers).await?;
     target.queue.reserve_ids_through(last_id).await?;
     let indexed = catalogue::reindex(target.store.clone(), target.search.as_ref()).await?;
     println!(
-        "copied {} users, {keys} API keys, {orgs} organisations, {} containers, {builds} builds \
-         ({lines} log lines); indexed {indexed} containers",
+        "copied {} users, {keys} API keys, {orgs} organisations, {robots} robots, {} containers, \
+         {builds} builds ({lines} log lines); indexed {indexed} containers",
         users.len(),
         containers.len()
     );
@@ -114,6 +117,45 @@ async fn copy_orgs(source: &Backends, target: &Backends) -> Result<usize> {
         }
     }
     Ok(orgs.len())
+}
+
+/// Every robot of every user and organisation, with its token's hash; a second run brings
+/// what an earlier one copied in line.
+async fn copy_robots(source: &Backends, target: &Backends, users: &[User]) -> Result<usize> {
+    let robots = all_robots(source, users).await?;
+    for (robot, hash) in &robots {
+        match target.robots.create_robot(robot, hash).await {
+            Ok(()) => {}
+            Err(PortError::Conflict(_)) => {
+                target.robots.update_robot(robot).await?;
+                target
+                    .robots
+                    .set_robot_token(&robot.name, hash, robot.expires_at)
+                    .await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(robots.len())
+}
+
+/// Every robot with its token's hash, by owner (users, then organisations) and name.
+async fn all_robots(side: &Backends, users: &[User]) -> Result<Vec<(Robot, String)>> {
+    let mut owners: Vec<String> = users.iter().map(|u| u.name.to_string()).collect();
+    owners.extend(
+        side.orgs
+            .list_orgs()
+            .await?
+            .into_iter()
+            .map(|o| o.name.to_string()),
+    );
+    let mut robots = Vec::new();
+    for owner in owners {
+        for robot in side.robots.list_robots(&owner).await? {
+            robots.push(side.robots.find_robot(&robot.name).await?);
+        }
+    }
+    Ok(robots)
 }
 
 async fn copy_keys(source: &Backends, target: &Backends, users: &[User]) -> Result<usize> {
@@ -348,11 +390,17 @@ async fn checksums(side: &Backends) -> Result<Vec<(&'static str, usize, String)>
             ..org.clone()
         })?);
     }
+    let mut robot_sum = Sha256::new();
+    let robots = all_robots(side, &users).await?;
+    for robot in &robots {
+        robot_sum.update(serde_json::to_vec(robot)?);
+    }
     let hex = |sum: Sha256| hex::encode(sum.finalize());
     Ok(vec![
         ("users", users.len(), hex(user_sum)),
         ("API keys", keys.len(), hex(key_sum)),
         ("organisations", orgs.len(), hex(org_sum)),
+        ("robots", robots.len(), hex(robot_sum)),
         ("containers", containers.len(), hex(container_sum)),
         ("builds", build_count, hex(build_sum)),
     ])

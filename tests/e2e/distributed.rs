@@ -524,6 +524,17 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
         .unwrap();
     assert_eq!(joined.status().as_u16(), 200);
     create_container(&site, &key, json!({ "name": "lab/tool", "visible": false })).await;
+    let robot: Value = http()
+        .post(site.url("/orgs/lab/robots"))
+        .bearer_auth(&key)
+        .json(&json!({ "name": "ci", "permission": "read" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let robot_token = robot["token"].as_str().unwrap().to_owned();
     create_container(
         &site,
         &key,
@@ -574,11 +585,14 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        said.contains("copied 2 users, 2 API keys, 1 organisations, 3 containers, 1 builds"),
+        said.contains(
+            "copied 2 users, 2 API keys, 1 organisations, 1 robots, 3 containers, 1 builds"
+        ),
         "{said}"
     );
     assert!(said.contains("verified 1 builds"), "{said}");
     assert!(said.contains("verified 1 organisations"), "{said}");
+    assert!(said.contains("verified 1 robots"), "{said}");
     let again = site.run(&["migrate", "--to", target_arg]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
@@ -653,6 +667,17 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
     assert_eq!(
         org_tool["id"], "lab/tool",
         "bob is still an admin of lab: {org_tool}"
+    );
+    let as_robot = http()
+        .get(site.url("/container/lab/tool"))
+        .basic_auth("lab+ci", Some(&robot_token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        as_robot.status().as_u16(),
+        200,
+        "the robot's token still works"
     );
     let found: Value = get_json(&site.url("/container/search?q=migrated"), &key).await;
     assert_eq!(found["results"][0]["id"], "alice/public", "{found}");
