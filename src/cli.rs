@@ -76,6 +76,32 @@ pub enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// Bring users along from another registry's authentication (works while `serve` runs).
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+}
+
+/// `bioshadock import …`: idempotent; a file with a line it cannot take changes nothing
+/// unless `--skip-invalid`.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import an Apache htpasswd file's bcrypt accounts (`htpasswd -B`); their passwords keep
+    /// working (web, API, docker login) and are re-hashed with argon2id at the first sign-in.
+    Htpasswd {
+        /// The htpasswd file.
+        file: PathBuf,
+        /// The role of the users created.
+        #[arg(long, value_enum, default_value = "user")]
+        role: RoleArg,
+        /// Import the lines that can be taken and report the others, instead of nothing.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Replace the password of users that already exist (default: leave them alone).
+        #[arg(long)]
+        overwrite: bool,
+    },
 }
 
 /// `bioshadock org …`: organisations, from the administrator's side.
@@ -165,4 +191,14 @@ pub enum RoleArg {
     Editor,
     /// Owns their namespace and what they are a member of.
     User,
+}
+
+impl From<RoleArg> for bioshadock_core::accounts::Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Admin => Self::Admin,
+            RoleArg::Editor => Self::Editor,
+            RoleArg::User => Self::User,
+        }
+    }
 }

@@ -16,7 +16,8 @@ use crate::names::{self, NameError};
 
 pub use keys::{ApiKey, KeySecret, Scope, Scopes, hash_key};
 pub use password::{
-    MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, PasswordError, VerifyMemory, decoy_hash, hash_password,
+    MAX_BCRYPT_COST, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, PasswordError, VerifyMemory,
+    check_bcrypt_hash, decoy_hash, hash_format, hash_password, is_bcrypt, needs_rehash,
     verify_password, verify_password_in,
 };
 

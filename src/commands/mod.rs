@@ -1,6 +1,7 @@
 //! One module per command; each loads what it needs and nothing more.
 
 mod builder;
+mod import;
 mod migrate;
 mod openapi;
 mod org;
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Command::Migrate { to, force } => migrate::run(config, &to, force).await,
                 Command::User { command } => user::run(config, command).await,
                 Command::Org { command } => org::run(config, command).await,
+                Command::Import { command } => import::run(config, command).await,
                 Command::RegistryCheck => registry_check::run(config).await,
                 Command::RegistryConfig {
                     listen,

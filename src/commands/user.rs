@@ -17,7 +17,7 @@ use chrono::TimeDelta;
 use rand::Rng;
 use rand::distr::Alphanumeric;
 
-use crate::cli::{RoleArg, UserCommand};
+use crate::cli::UserCommand;
 
 /// Long enough to resist guessing, short enough to type once before changing it.
 const GENERATED_PASSWORD_LEN: usize = 20;
@@ -106,14 +106,7 @@ impl Action {
                 name,
                 password_stdin,
             } => Self::Passwd(user_name(&name)?, NewPassword::new(password_stdin)?),
-            UserCommand::Role { name, role } => {
-                let role = match role {
-                    RoleArg::Admin => Role::Admin,
-                    RoleArg::Editor => Role::Editor,
-                    RoleArg::User => Role::User,
-                };
-                Self::Role(user_name(&name)?, role)
-            }
+            UserCommand::Role { name, role } => Self::Role(user_name(&name)?, role.into()),
             UserCommand::Disable { name } => Self::SetDisabled(user_name(&name)?, true),
             UserCommand::Enable { name } => Self::SetDisabled(user_name(&name)?, false),
             UserCommand::List => Self::List,

@@ -9,6 +9,7 @@ mod cli;
 mod compose;
 mod distributed;
 mod gitd;
+mod imports;
 mod openapi_conformance;
 mod orgs;
 mod registry;

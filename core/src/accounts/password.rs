@@ -69,6 +69,9 @@ pub fn verify_password_in(memory: &mut VerifyMemory, password: &str, stored: &st
     if password.len() > MAX_PASSWORD_BYTES {
         return false;
     }
+    if is_bcrypt(stored) {
+        return verify_bcrypt(password, stored);
+    }
     let Ok(hash) = PasswordHash::new(stored) else {
         return false;
     };
@@ -98,6 +101,84 @@ pub fn verify_password_in(memory: &mut VerifyMemory, password: &str, stored: &st
         .hash_password_into_with_memory(password.as_bytes(), salt, &mut computed, &mut memory.0[..])
         .is_ok()
         && bool::from(computed.ct_eq(expected.as_bytes()))
+}
+
+/// The highest bcrypt cost verified (2^14 rounds, about a second here): an imported hash asking
+/// for more never matches, so no stored value can make one verification take minutes.
+pub const MAX_BCRYPT_COST: u32 = 14;
+
+/// Whether a stored hash is bcrypt (`$2a$`, `$2b$` or `$2y$`), as `htpasswd -B` and docker_auth
+/// write them: imported accounts keep their passwords, and sign-in replaces such a hash with an
+/// argon2id one ([`needs_rehash`]).
+pub fn is_bcrypt(stored: &str) -> bool {
+    ["$2a$", "$2b$", "$2y$"]
+        .iter()
+        .any(|p| stored.starts_with(p))
+}
+
+/// Whether a stored hash should be replaced by an argon2id one after the next successful check.
+pub fn needs_rehash(stored: &str) -> bool {
+    is_bcrypt(stored)
+}
+
+/// Checks the shape of a bcrypt hash to import: `$2y$CC$` and 53 characters of bcrypt's
+/// base64, with a cost of 4 to [`MAX_BCRYPT_COST`].
+pub fn check_bcrypt_hash(stored: &str) -> Result<(), String> {
+    if !is_bcrypt(stored) {
+        return Err(format!("not a bcrypt hash ({})", hash_format(stored)));
+    }
+    let cost = bcrypt_cost(stored).ok_or("a bcrypt hash with a malformed cost")?;
+    if !(4..=MAX_BCRYPT_COST).contains(&cost) {
+        return Err(format!("bcrypt cost {cost} is outside 4-{MAX_BCRYPT_COST}"));
+    }
+    let rest = &stored[7..];
+    let well_formed = rest.len() == 53
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/');
+    if well_formed {
+        Ok(())
+    } else {
+        Err("a malformed bcrypt hash".into())
+    }
+}
+
+/// What kind of password hash `stored` looks like, to name it in an import's refusal.
+pub fn hash_format(stored: &str) -> &'static str {
+    if is_bcrypt(stored) {
+        "bcrypt"
+    } else if stored.starts_with("$apr1$") {
+        "MD5 ($apr1$)"
+    } else if stored.starts_with("{SHA}") {
+        "SHA-1 ({SHA})"
+    } else if stored.starts_with("$argon2") {
+        "argon2"
+    } else if stored.starts_with("$5$") || stored.starts_with("$6$") || stored.starts_with("$1$") {
+        "crypt (SHA/MD5)"
+    } else if stored.len() == 13
+        && stored
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/')
+    {
+        "crypt (DES)"
+    } else {
+        "plain text or unknown"
+    }
+}
+
+fn bcrypt_cost(stored: &str) -> Option<u32> {
+    let cost = stored.get(4..6)?;
+    if stored.as_bytes().get(6) != Some(&b'$') || !cost.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    cost.parse().ok()
+}
+
+fn verify_bcrypt(password: &str, stored: &str) -> bool {
+    if check_bcrypt_hash(stored).is_err() {
+        return false;
+    }
+    bcrypt::verify(password, stored).unwrap_or(false)
 }
 
 /// A hash to verify against when the user does not exist, so that an unknown name costs as

@@ -122,3 +122,38 @@ fn verifying_in_reused_memory_agrees_with_the_library() {
     assert_ne!(greedy, hash);
     assert!(!verify_password_in(&mut memory, "correct horse", &greedy));
 }
+
+/// `htpasswd -Bbn alice 'alice password'` (Debian's apache2-utils), and the other formats it
+/// writes: `-m` (the default, MD5), `-s` (SHA-1), `-d` (crypt).
+const HTPASSWD_BCRYPT: &str = "$2y$05$SgEjIeIG7YcaBUXjdnF7ieBiL1XR8pg86K9rqIAFt0qfGzKbscyA2";
+
+#[test]
+fn imported_bcrypt_hashes_verify_and_ask_to_be_replaced() {
+    assert!(verify_password("alice password", HTPASSWD_BCRYPT));
+    assert!(!verify_password("alice passwore", HTPASSWD_BCRYPT));
+    assert!(needs_rehash(HTPASSWD_BCRYPT));
+    assert!(!needs_rehash(&hash_password("alice password").unwrap()));
+    assert_eq!(check_bcrypt_hash(HTPASSWD_BCRYPT), Ok(()));
+    // bcrypt's own 2b prefix and a docker_auth-style cost.
+    let own = bcrypt::hash("a password", 10).unwrap();
+    assert!(verify_password("a password", &own));
+    // Too costly to verify: refused at import, never matching at sign-in.
+    let costly = HTPASSWD_BCRYPT.replacen("$05$", "$15$", 1);
+    assert!(check_bcrypt_hash(&costly).is_err());
+    assert!(!verify_password("alice password", &costly));
+    assert!(check_bcrypt_hash(&HTPASSWD_BCRYPT[..50]).is_err());
+}
+
+#[test]
+fn other_htpasswd_formats_are_named() {
+    for (hash, format) in [
+        ("$apr1$0Tul1DvU$Hp26wV7miJ8QB0WvjRjUX0", "MD5 ($apr1$)"),
+        ("{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=", "SHA-1 ({SHA})"),
+        ("zN76s8YC1/OPY", "crypt (DES)"),
+        ("secret", "plain text or unknown"),
+    ] {
+        assert_eq!(hash_format(hash), format);
+        assert!(check_bcrypt_hash(hash).is_err(), "{hash}");
+        assert!(!verify_password("secret", hash), "{hash} is never checked");
+    }
+}

@@ -13,7 +13,9 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 
 use bioshadock_core::PortError;
-use bioshadock_core::accounts::{User, UserName, VerifyMemory, decoy_hash, verify_password_in};
+use bioshadock_core::accounts::{
+    User, UserName, VerifyMemory, decoy_hash, hash_password, needs_rehash, verify_password_in,
+};
 use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
@@ -65,6 +67,47 @@ impl Verifiers {
             .push(memory);
         Ok(matches)
     }
+
+    /// An argon2id hash of `password`, once a verifier is free (hashing costs what verifying
+    /// does).
+    async fn hash(&self, password: &str) -> Result<String, ApiError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ApiError::unavailable())?;
+        let password = password.to_owned();
+        tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|_| ApiError::internal())?
+            .map_err(|e| ApiError::bad_request(e.to_string()))
+    }
+}
+
+/// After a successful check against an imported (bcrypt) hash, stores an argon2id hash of the
+/// same password instead and returns it; on any failure the old hash stays and works (the next
+/// sign-in tries again).
+async fn upgrade(state: &AppState, user: &User, password: &str, hash: String) -> String {
+    if !needs_rehash(&hash) {
+        return hash;
+    }
+    let upgraded = match state.verifiers.hash(password).await {
+        Ok(upgraded) => upgraded,
+        Err(e) => {
+            tracing::warn!(user = %user.name, reason = %e.message, "kept an imported password hash");
+            return hash;
+        }
+    };
+    match state.users.set_password(&user.name, &upgraded).await {
+        Ok(()) => {
+            tracing::info!(user = %user.name, "imported password hash replaced by argon2id");
+            upgraded
+        }
+        Err(e) => {
+            tracing::warn!(user = %user.name, error = %e, "kept an imported password hash");
+            hash
+        }
+    }
 }
 
 /// The outcome of a password check.
@@ -113,6 +156,7 @@ pub(crate) async fn check(
     match stored {
         Some((user, hash)) if matches => {
             state.throttle.succeeded(name).await;
+            let hash = upgrade(state, &user, password, hash).await;
             state.passwords.remember(name, password, &hash);
             Ok(Verdict::Valid { user, hash })
         }

@@ -486,3 +486,44 @@ async fn session_ids_are_stored_only_as_hashes() {
         "the session id is stored in clear"
     );
 }
+
+/// A user imported from an htpasswd file (bcrypt, `htpasswd -B`) signs in with their old
+/// password; the sign-in stores an argon2id hash instead, and the session it opened lasts.
+#[tokio::test]
+async fn an_imported_bcrypt_password_signs_in_and_is_replaced() {
+    let app = TestApp::new().await;
+    let name = bioshadock_core::accounts::UserName::parse("alice").unwrap();
+    let imported = "$2y$05$SgEjIeIG7YcaBUXjdnF7ieBiL1XR8pg86K9rqIAFt0qfGzKbscyA2";
+    let user = bioshadock_core::accounts::User::new(name.clone(), Role::User);
+    app.backends
+        .users
+        .create_user(&user, imported)
+        .await
+        .unwrap();
+    let mut browser = app.browser();
+    let wrong = browser.login("alice", "alice passwore").await;
+    assert_ne!(wrong.status.as_u16(), 303, "a wrong password is refused");
+    let mut browser = app.login("alice", "alice password").await;
+    let (_, stored) = app.backends.users.get_credentials(&name).await.unwrap();
+    assert!(stored.starts_with("$argon2id$"), "{stored}");
+    assert_eq!(
+        browser.get("/account").await.status.as_u16(),
+        200,
+        "the session lasts"
+    );
+    // The new hash verifies the same password, for the token service too.
+    let request = Request::get("/v2/token?service=bioshadock-registry")
+        .header(
+            header::AUTHORIZATION,
+            format!(
+                "Basic {}",
+                base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    "alice:alice password"
+                )
+            ),
+        )
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.send(request).await.status.as_u16(), 200);
+}
