@@ -34,6 +34,19 @@ pub struct Config {
 pub struct AccessConfig {
     /// Who may create organisations.
     pub org_creation: OrgCreation,
+    /// What callers who present no credentials may do.
+    pub anonymous: AnonymousAccess,
+}
+
+/// What anonymous callers may do (`access.anonymous`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnonymousAccess {
+    /// See and pull public containers.
+    #[default]
+    Read,
+    /// Nothing: a private installation where everyone signs in.
+    None,
 }
 
 /// Who may create organisations (`access.org_creation`).

@@ -18,7 +18,7 @@
 //!   revoke only keys whose scopes it holds; a session or password may do either freely.
 
 use crate::accounts::{LIBRARY_NAMESPACE, Role, Scope, Scopes, User, UserName};
-use crate::config::OrgCreation;
+use crate::config::{AnonymousAccess, OrgCreation};
 use crate::model::{Access, Container};
 use crate::orgs::{Memberships, OrgRole, Organisation, Permission};
 use crate::robots::{Robot, RobotPermission};
@@ -214,6 +214,15 @@ impl Principal {
 
     fn has_scope(&self, scope: Scope) -> bool {
         self.actor().is_some_and(|a| a.scopes.contains(scope))
+    }
+
+    /// Whether this principal is let in at all: anonymous callers only where the installation
+    /// admits them (`access.anonymous`).
+    pub fn admitted(&self, anonymous: AnonymousAccess) -> Result<(), Denied> {
+        match (self, anonymous) {
+            (Self::Anonymous, AnonymousAccess::None) => Err(Denied::NotSignedIn),
+            _ => Ok(()),
+        }
     }
 
     /// The signed-in actor holding `scope`, or why not.

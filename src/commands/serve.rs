@@ -48,6 +48,7 @@ pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Resu
             poll: std::time::Duration::from_secs(config.web.live_log_poll_secs),
         },
         org_creation: config.access.org_creation,
+        anonymous: config.access.anonymous,
     };
     let ports = Ports {
         store: backends.store.clone(),

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use axum::extract::FromRef;
 use bioshadock_core::builder_status::BuilderStatus;
-use bioshadock_core::config::OrgCreation;
+use bioshadock_core::config::{AnonymousAccess, OrgCreation};
 use bioshadock_core::ports::accounts::{KeyStore, UserStore};
 use bioshadock_core::ports::builds::BuildStore;
 use bioshadock_core::ports::coordination::Coordination;
@@ -42,6 +42,8 @@ pub struct WebSettings {
     pub live_log: LiveLogSettings,
     /// Who may create organisations (`access.org_creation`).
     pub org_creation: OrgCreation,
+    /// What callers without credentials may do (`access.anonymous`).
+    pub anonymous: AnonymousAccess,
 }
 
 /// The bounds of the live logs.

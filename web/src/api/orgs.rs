@@ -104,7 +104,10 @@ pub struct PermissionBody {
 #[utoipa::path(get, path = "/orgs", tag = "organisations",
     security((), ("apikey" = []), ("bearer" = []), ("basic" = [])),
     responses((status = 200, body = [OrgView])))]
-pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<OrgView>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(_caller): Caller,
+) -> Result<Json<Vec<OrgView>>, ApiError> {
     let orgs = orgs::list(&state).await?;
     Ok(Json(
         orgs.into_iter()

@@ -29,12 +29,14 @@ impl FromRequestParts<AppState> for Caller {
             return authenticate_key(state, presented).await.map(Self);
         }
         let Ok(session) = Session::from_request_parts(parts, state).await else {
+            Principal::Anonymous.admitted(state.settings.anonymous)?;
             return Ok(Self(Principal::Anonymous));
         };
         let principal = session_principal(state, &session).await?;
         if principal.actor().is_some() && !origin::is_safe(&parts.method) {
             require_same_site(parts, state, &session).await?;
         }
+        principal.admitted(state.settings.anonymous)?;
         Ok(Self(principal))
     }
 }

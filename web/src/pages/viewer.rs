@@ -30,18 +30,27 @@ pub(crate) struct Viewer {
 }
 
 impl FromRequestParts<AppState> for Viewer {
-    type Rejection = PageError;
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let session = Session::from_request_parts(parts, state)
             .await
-            .map_err(|_| PageError(ApiError::internal()))?;
-        let principal = crate::auth::session_principal(state, &session).await?;
+            .map_err(|_| PageError(ApiError::internal()).into_response())?;
+        let principal = crate::auth::session_principal(state, &session)
+            .await
+            .map_err(|e| PageError(e).into_response())?;
+        // A private installation sends anonymous visitors to sign in, then back.
+        if principal.admitted(state.settings.anonymous).is_err() && parts.uri.path() != "/login" {
+            let back = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            return Err(login_redirect(back));
+        }
         let nav = match principal.actor() {
             Some(actor) => Nav {
                 user: Some(actor.user.name.to_string()),
                 admin: principal.is_admin(),
-                csrf: csrf::token(&session).await?,
+                csrf: csrf::token(&session)
+                    .await
+                    .map_err(|e| PageError(e).into_response())?,
             },
             None => Nav::default(),
         };

@@ -240,7 +240,9 @@ async fn issue(
         ));
     }
     let mut access = Vec::with_capacity(scopes.len());
-    for scope in &scopes {
+    // A private installation grants anonymous callers nothing (docker then asks for a login).
+    let admitted = principal.admitted(state.settings.anonymous).is_ok();
+    for scope in scopes.iter().filter(|_| admitted) {
         let container = match scope.repository() {
             Some(name) => match state.store.get(&name).await {
                 Ok(c) => Some(c),

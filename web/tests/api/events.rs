@@ -640,6 +640,7 @@ async fn the_worker_reads_a_pushed_index_back_from_the_registry() {
         metrics_token: None,
         live_log: Default::default(),
         org_creation: bioshadock_core::config::OrgCreation::Users,
+        anonymous: bioshadock_core::config::AnonymousAccess::Read,
     };
     let mut registry = registry_auth();
     registry.registry_url = url;

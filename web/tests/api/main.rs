@@ -20,6 +20,7 @@ mod operations;
 mod orgs;
 mod pages;
 mod permissions;
+mod private_installation;
 mod registry_admin;
 mod robots;
 mod search;

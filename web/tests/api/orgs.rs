@@ -506,7 +506,7 @@ async fn nobody_takes_a_namespace_that_holds_containers_but_an_admin() {
 
 #[tokio::test]
 async fn admins_alone_create_organisations_when_configured() {
-    let app = TestApp::with_org_creation(OrgCreation::Admins).await;
+    let app = TestApp::with_settings(|s| s.org_creation = OrgCreation::Admins).await;
     people(&app).await;
     expect(
         &call(&app, Some("mia"), "POST", "/orgs", r#"{"name":"lab"}"#).await,

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use bioshadock_backends::{Backends, open_backends};
 use bioshadock_core::accounts::{ApiKey, KeySecret, Role, Scopes, User, UserName, hash_password};
-use bioshadock_core::config::{Config, OrgCreation};
+use bioshadock_core::config::{AnonymousAccess, Config, OrgCreation};
 use bioshadock_core::{Audience, Container, RepoName, Tag, TagName, Visibility};
 use chrono::{DateTime, Duration, Utc};
 use http_body_util::BodyExt;
@@ -64,12 +64,12 @@ impl TestApp {
 
     /// An app whose registry side is `registry` (e.g. a registry URL where nothing listens).
     pub async fn with_registry(registry: bioshadock_web::RegistryAuth) -> Self {
-        Self::build(registry, None, Default::default(), OrgCreation::Users).await
+        Self::build(registry, None, Default::default(), |_| {}).await
     }
 
     /// An app whose live logs have these bounds (short idle times, long polls, small caps).
     pub async fn with_live_log(live_log: bioshadock_web::LiveLogSettings) -> Self {
-        Self::build(registry_auth(), None, live_log, OrgCreation::Users).await
+        Self::build(registry_auth(), None, live_log, |_| {}).await
     }
 
     /// An app whose coordination state (login throttling, event dedupe, locks) is `shared`,
@@ -77,18 +77,13 @@ impl TestApp {
     pub async fn with_coordination(
         shared: std::sync::Arc<dyn bioshadock_core::ports::coordination::Coordination>,
     ) -> Self {
-        Self::build(
-            registry_auth(),
-            Some(shared),
-            Default::default(),
-            OrgCreation::Users,
-        )
-        .await
+        Self::build(registry_auth(), Some(shared), Default::default(), |_| {}).await
     }
 
-    /// An app where `org_creation` says who may create organisations.
-    pub async fn with_org_creation(org_creation: OrgCreation) -> Self {
-        Self::build(registry_auth(), None, Default::default(), org_creation).await
+    /// An app whose settings `configure` changes from the tests' defaults (the access rules,
+    /// say).
+    pub async fn with_settings(configure: impl FnOnce(&mut bioshadock_web::WebSettings)) -> Self {
+        Self::build(registry_auth(), None, Default::default(), configure).await
     }
 
     async fn build(
@@ -97,7 +92,7 @@ impl TestApp {
             std::sync::Arc<dyn bioshadock_core::ports::coordination::Coordination>,
         >,
         live_log: bioshadock_web::LiveLogSettings,
-        org_creation: OrgCreation,
+        configure: impl FnOnce(&mut bioshadock_web::WebSettings),
     ) -> Self {
         let dir = TempDir::new().unwrap();
         let mut config = Config::load(None).unwrap();
@@ -119,20 +114,19 @@ impl TestApp {
             coordination: backends.coordination.clone(),
             log_wakeups: backends.log_wakeups.clone(),
         };
-        let state = bioshadock_web::AppState::new(
-            ports,
-            bioshadock_web::WebSettings {
-                page_size: 24,
-                pull_host: "registry.example.org".into(),
-                public_url: "http://portal.example.org".into(),
-                default_public: true,
-                max_pending_builds: 3,
-                metrics_token: None,
-                live_log,
-                org_creation,
-            },
-            registry,
-        );
+        let mut settings = bioshadock_web::WebSettings {
+            page_size: 24,
+            pull_host: "registry.example.org".into(),
+            public_url: "http://portal.example.org".into(),
+            default_public: true,
+            max_pending_builds: 3,
+            metrics_token: None,
+            live_log,
+            org_creation: OrgCreation::Users,
+            anonymous: AnonymousAccess::Read,
+        };
+        configure(&mut settings);
+        let state = bioshadock_web::AppState::new(ports, settings, registry);
         Self {
             router: bioshadock_web::router(state),
             backends,
