@@ -37,7 +37,9 @@ async fn credentials_in_query_strings_never_reach_the_log() {
         text.contains("apikey=REDACTED"),
         "the request is logged, redacted"
     );
-    let secret = key.rsplit('_').next().unwrap();
+    // `bsk_` + 12 hex digits + `_`, then the secret (whose base64 may itself hold `_`).
+    let secret = &key["bsk_".len() + 12 + 1..];
+    assert_eq!(secret.len(), 43, "{key}");
     for leaked in [
         secret,
         "hunter2-in-the-query",
