@@ -364,3 +364,84 @@ async fn a_user_creates_a_container_makes_it_private_and_it_vanishes_for_others(
     browser.close().await.unwrap();
     server.stop();
 }
+
+/// The organisation pages in Chromium: a user creates an organisation from their account page,
+/// adds a member and a robot on its settings page (the token shown once), and the member sees
+/// the organisation's page with its members.
+#[tokio::test]
+async fn a_user_creates_an_organisation_and_a_robot_in_the_browser() {
+    let site = Site::new();
+    site.add_user("olga", "correct horse battery");
+    site.add_user("mia", "another good password");
+    let server = site.serve().await;
+    let driver = Driver::start().await;
+    let profile = tempfile::TempDir::new().unwrap();
+    let browser = driver.client(profile.path()).await;
+    sign_in(&browser, &site, "olga", "correct horse battery").await;
+
+    browser.goto(&site.url("/account")).await.unwrap();
+    let form = browser.form(Locator::Id("new-org")).await.unwrap();
+    form.set_by_name("name", "genomics-core").await.unwrap();
+    form.submit().await.unwrap();
+    assert_eq!(
+        text_of(&browser, "h1").await,
+        "Settings of genomics-core",
+        "creating it leads to its settings"
+    );
+    let form = browser.form(Locator::Id("add-member")).await.unwrap();
+    form.set_by_name("user", "mia").await.unwrap();
+    form.submit().await.unwrap();
+    let members = text_of(&browser, "#member-list").await;
+    assert!(members.contains("mia"), "{members}");
+    let form = browser.form(Locator::Id("add-robot")).await.unwrap();
+    form.set_by_name("name", "ci").await.unwrap();
+    form.submit().await.unwrap();
+    let token = text_of(&browser, "#new-token-value").await;
+    assert!(token.starts_with("bsr_"), "{token}");
+    save_screenshot(&browser, "org-settings.png").await;
+    browser
+        .goto(&site.url("/org/genomics-core/settings"))
+        .await
+        .unwrap();
+    let robots = text_of(&browser, "#robot-list").await;
+    assert!(robots.contains("genomics-core+ci"), "{robots}");
+    assert!(
+        !browser.source().await.unwrap().contains(&token),
+        "the token is shown once"
+    );
+
+    // The member sees the organisation's page with its members, but no settings.
+    let other_profile = tempfile::TempDir::new().unwrap();
+    let member = driver.client(other_profile.path()).await;
+    sign_in(&member, &site, "mia", "another good password").await;
+    member.goto(&site.url("/org/genomics-core")).await.unwrap();
+    assert_eq!(text_of(&member, "#org-name").await, "genomics-core");
+    let listed = text_of(&member, "#org-members").await;
+    assert!(
+        listed.contains("olga") && listed.contains("mia"),
+        "{listed}"
+    );
+    assert!(
+        member
+            .find_all(Locator::Id("org-settings"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    save_screenshot(&member, "org-page.png").await;
+    member.close().await.unwrap();
+    browser.close().await.unwrap();
+    server.stop();
+}
+
+async fn sign_in(browser: &Client, site: &Site, name: &str, password: &str) {
+    browser.goto(&site.url("/login")).await.unwrap();
+    let form = browser
+        .form(Locator::Css("form[action='/login']"))
+        .await
+        .unwrap();
+    form.set_by_name("name", name).await.unwrap();
+    form.set_by_name("password", password).await.unwrap();
+    form.submit().await.unwrap();
+    assert_eq!(text_of(browser, "#nav-user").await, name);
+}

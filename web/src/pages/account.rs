@@ -9,9 +9,12 @@ use bioshadock_core::permissions::Actor;
 use serde::Deserialize;
 
 use super::format::{Card, ago};
+use super::orgs::{RobotRow, SettingsForm, robot_form};
 use super::viewer::{Nav, Viewer, login_redirect};
 use super::{PageError, render};
 use crate::services::keys::{mint_key, revoke};
+use crate::services::orgs;
+use crate::services::robots::{self, Owner, RobotChanges};
 use crate::state::AppState;
 
 struct KeyRow {
@@ -35,6 +38,11 @@ struct UserPage {
     keys: Vec<KeyRow>,
     /// A key just created, shown this once.
     new_key: Option<String>,
+    /// The user's organisations and their role in each.
+    orgs: Vec<(String, &'static str)>,
+    robots: Vec<RobotRow>,
+    /// A robot token just made, shown this once: (robot, token).
+    new_token: Option<(String, String)>,
     error: Option<String>,
 }
 
@@ -64,8 +72,127 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Result<Respo
     let Some(actor) = viewer.signed_in() else {
         return Ok(login_redirect("/account"));
     };
-    let page = user_page(&state, &viewer, actor, None, None).await?;
+    let page = user_page(&state, &viewer, actor, Shown::default()).await?;
     Ok(render(StatusCode::OK, &page))
+}
+
+/// What the account page shows once after a change.
+#[derive(Default)]
+struct Shown {
+    new_key: Option<String>,
+    new_token: Option<(String, String)>,
+    error: Option<String>,
+}
+
+/// `POST /account/orgs`: a new organisation, its settings next.
+pub async fn create_org(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<SettingsForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf).await?;
+    let Some(actor) = viewer.signed_in() else {
+        return Ok(login_redirect("/account"));
+    };
+    let name = form.name.trim();
+    match orgs::create(&state, &viewer.principal, name, &form.description).await {
+        Ok(org) => Ok(Redirect::to(&format!("/org/{}/settings", org.name)).into_response()),
+        Err(e) if e.status.is_client_error() => {
+            let shown = Shown {
+                error: Some(e.message),
+                ..Shown::default()
+            };
+            let page = user_page(&state, &viewer, actor, shown).await?;
+            Ok(render(e.status, &page))
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+/// `POST /account/robots`: a new robot of the user's, its token shown once.
+pub async fn create_robot(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<SettingsForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf).await?;
+    let Some(actor) = viewer.signed_in() else {
+        return Ok(login_redirect("/account"));
+    };
+    let owner = Owner::User(actor.user.name.clone());
+    let created = match robot_form(&form) {
+        Ok(new) => robots::create(&state, &viewer.principal, &owner, new).await,
+        Err(e) => Err(e),
+    };
+    robot_outcome(
+        &state,
+        &viewer,
+        actor,
+        created.map(|w| Some((w.robot.name.to_string(), w.token))),
+    )
+    .await
+}
+
+/// `POST /account/robots/{robot}/{action}`: a new token, disable, enable, delete.
+pub async fn robot_action(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((robot, action)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf).await?;
+    let Some(actor) = viewer.signed_in() else {
+        return Ok(login_redirect("/account"));
+    };
+    let owner = Owner::User(actor.user.name.clone());
+    let principal = &viewer.principal;
+    let outcome = match action.as_str() {
+        "token" => robots::new_token(&state, principal, &owner, &robot, None)
+            .await
+            .map(|w| Some((w.robot.name.to_string(), w.token))),
+        "delete" => robots::delete(&state, principal, &owner, &robot)
+            .await
+            .map(|()| None),
+        "disable" | "enable" => {
+            let changes = RobotChanges {
+                disabled: Some(action == "disable"),
+                ..RobotChanges::default()
+            };
+            robots::update(&state, principal, &owner, &robot, changes)
+                .await
+                .map(|_| None)
+        }
+        _ => Err(crate::error::ApiError::not_found("no such robot action")),
+    };
+    robot_outcome(&state, &viewer, actor, outcome).await
+}
+
+async fn robot_outcome(
+    state: &AppState,
+    viewer: &Viewer,
+    actor: &Actor,
+    outcome: Result<Option<(String, String)>, crate::error::ApiError>,
+) -> Result<Response, PageError> {
+    let (status, shown) = match outcome {
+        Ok(None) => return Ok(Redirect::to("/account#robots").into_response()),
+        Ok(Some(token)) => (
+            StatusCode::CREATED,
+            Shown {
+                new_token: Some(token),
+                ..Shown::default()
+            },
+        ),
+        Err(e) if e.status.is_client_error() => (
+            e.status,
+            Shown {
+                error: Some(e.message),
+                ..Shown::default()
+            },
+        ),
+        Err(e) => return Err(PageError(e)),
+    };
+    let page = user_page(state, viewer, actor, shown).await?;
+    Ok(render(status, &page))
 }
 
 pub async fn create_key(
@@ -100,7 +227,12 @@ pub async fn create_key(
         Err(e) if e.status.is_client_error() => (e.status, None, Some(e.message)),
         Err(e) => return Err(PageError(e)),
     };
-    let page = user_page(&state, &viewer, actor, new_key, error).await?;
+    let shown = Shown {
+        new_key,
+        error,
+        ..Shown::default()
+    };
+    let page = user_page(&state, &viewer, actor, shown).await?;
     Ok(render(status, &page))
 }
 
@@ -122,8 +254,7 @@ async fn user_page(
     state: &AppState,
     viewer: &Viewer,
     actor: &Actor,
-    new_key: Option<String>,
-    error: Option<String>,
+    shown: Shown,
 ) -> Result<UserPage, PageError> {
     let name = actor.user.name.clone();
     let query = bioshadock_core::query::SearchQuery::parse(&format!("namespace:{name}"))
@@ -134,6 +265,17 @@ async fn user_page(
         .await?;
     let containers = state.store.get_many(&hits.ids).await?;
     let keys = state.keys.list_keys(&name).await?;
+    let orgs = state
+        .orgs
+        .orgs_of(&name)
+        .await?
+        .into_iter()
+        .filter_map(|org| {
+            let role = org.role_of(&name)?.as_str();
+            Some((org.name.to_string(), role))
+        })
+        .collect();
+    let robots = state.robots.list_robots(name.as_str()).await?;
     let date = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d").to_string();
     Ok(UserPage {
         nav: viewer.nav.clone(),
@@ -153,7 +295,10 @@ async fn user_page(
                 id: k.id,
             })
             .collect(),
-        new_key,
-        error,
+        new_key: shown.new_key,
+        orgs,
+        robots: robots.into_iter().map(RobotRow::new).collect(),
+        new_token: shown.new_token,
+        error: shown.error,
     })
 }

@@ -8,6 +8,7 @@ mod container;
 mod format;
 mod login;
 mod new;
+mod orgs;
 mod search;
 mod settings;
 pub(crate) mod viewer;
@@ -48,7 +49,30 @@ pub fn routes() -> Router<AppState> {
         .route("/account", get(account::page))
         .route("/account/keys", post(account::create_key))
         .route("/account/keys/{id}/revoke", post(account::revoke_key))
+        .route("/account/orgs", post(account::create_org))
+        .route("/account/robots", post(account::create_robot))
+        .route(
+            "/account/robots/{robot}/{action}",
+            post(account::robot_action),
+        )
         .route("/new", get(new::form).post(new::submit))
+        .route("/org/{org}", get(orgs::page))
+        .route("/org/{org}/settings", get(orgs::settings))
+        .route("/org/{org}/settings/robots", post(orgs::create_robot))
+        .route("/org/{org}/settings/{action}", post(orgs::change))
+        .route(
+            "/org/{org}/settings/members/{user}/remove",
+            post(orgs::remove_member),
+        )
+        .route(
+            "/org/{org}/settings/teams/{team}/{action}",
+            post(orgs::team_change),
+        )
+        .route(
+            "/org/{org}/settings/robots/{robot}/{action}",
+            post(orgs::robot_action),
+        )
+        .route("/org/{org}/delete", post(orgs::delete))
         .route("/admin", get(admin::page))
         .route("/admin/new-user", post(admin::create))
         .route("/admin/user/{name}", post(admin::change))

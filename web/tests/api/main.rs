@@ -17,6 +17,7 @@ mod keys;
 mod live_log;
 mod openapi;
 mod operations;
+mod org_pages;
 mod orgs;
 mod pages;
 mod permissions;
