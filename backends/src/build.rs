@@ -13,6 +13,7 @@ use bioshadock_core::ports::log_wakeups::{LogWakeups, WakingBuildStore};
 use bioshadock_core::ports::orgs::OrgStore;
 use bioshadock_core::ports::queue::JobQueue;
 use bioshadock_core::ports::robots::RobotStore;
+use bioshadock_core::ports::rules::RuleStore;
 use bioshadock_core::ports::search::SearchIndex;
 use bioshadock_core::ports::store::ContainerStore;
 use bioshadock_core::{PortError, PortResult};
@@ -33,6 +34,8 @@ pub struct Backends {
     pub keys: Arc<dyn KeyStore>,
     pub orgs: Arc<dyn OrgStore>,
     pub robots: Arc<dyn RobotStore>,
+    /// The access rules (docker_auth ACL format).
+    pub rules: Arc<dyn RuleStore>,
     pub search: Arc<dyn SearchIndex>,
     pub queue: Arc<dyn JobQueue>,
     /// Build records and logs, on the same database as the queue whose job ids they share;
@@ -89,6 +92,8 @@ pub struct Accounts {
     pub keys: Arc<dyn KeyStore>,
     pub orgs: Arc<dyn OrgStore>,
     pub robots: Arc<dyn RobotStore>,
+    /// The access rules (docker_auth ACL format).
+    pub rules: Arc<dyn RuleStore>,
     pool: Option<SqlitePool>,
 }
 
@@ -123,7 +128,8 @@ pub async fn open_backends(config: &Config) -> PortResult<Backends> {
         users: store.clone(),
         keys: store.clone(),
         orgs: store.clone(),
-        robots: store,
+        robots: store.clone(),
+        rules: store,
         search: Arc::new(search),
         queue: Arc::new(SqliteQueue::new(pool.clone())),
         builds: Arc::new(WakingBuildStore::new(builds, log_wakeups.clone())),
@@ -156,7 +162,8 @@ pub async fn open_accounts(config: &Config) -> PortResult<Accounts> {
         users: store.clone(),
         keys: store.clone(),
         orgs: store.clone(),
-        robots: store,
+        robots: store.clone(),
+        rules: store,
         pool: Some(pool),
     })
 }
@@ -213,7 +220,8 @@ mod external {
             users: accounts.clone(),
             keys: accounts.clone(),
             orgs: accounts.clone(),
-            robots: accounts,
+            robots: accounts.clone(),
+            rules: accounts,
             search: Arc::new(search),
             queue: Arc::new(RedisQueue::new(redis.clone(), prefix.clone())),
             builds: Arc::new(WakingBuildStore::new(Arc::new(builds), log_wakeups.clone())),
@@ -234,7 +242,8 @@ mod external {
             users: accounts.clone(),
             keys: accounts.clone(),
             orgs: accounts.clone(),
-            robots: accounts,
+            robots: accounts.clone(),
+            rules: accounts,
             pool: None,
         })
     }

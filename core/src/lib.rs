@@ -19,6 +19,7 @@ pub mod permissions;
 pub mod ports;
 pub mod query;
 pub mod robots;
+pub mod rules;
 pub mod secret;
 pub mod tokens;
 

@@ -26,6 +26,7 @@ const USERS: &str = "users";
 const KEYS: &str = "api_keys";
 const ORGS: &str = "orgs";
 const ROBOTS: &str = "robots";
+const SETTINGS: &str = "settings";
 
 /// Users, API keys and organisations (see `super::orgs`) in a MongoDB database.
 #[derive(Clone)]
@@ -34,6 +35,8 @@ pub struct MongoAccounts {
     keys: Collection<Document>,
     pub(super) orgs: Collection<Document>,
     pub(super) robots: Collection<Document>,
+    /// Single documents of installation-wide state (the access rules).
+    pub(super) settings: Collection<Document>,
 }
 
 impl MongoAccounts {
@@ -43,6 +46,7 @@ impl MongoAccounts {
             keys: db.collection(KEYS),
             orgs: db.collection(ORGS),
             robots: db.collection(ROBOTS),
+            settings: db.collection(SETTINGS),
         }
     }
 

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod builds;
 mod orgs;
 mod robots;
+mod rules;
 pub mod store;
 
 use bioshadock_core::{PortError, PortResult};

@@ -9,6 +9,7 @@ pub mod builds;
 mod orgs;
 pub mod queue;
 mod robots;
+mod rules;
 pub mod sessions;
 pub mod store;
 

@@ -102,6 +102,16 @@ async fn mongo_robots_conform() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mongo_rules_conform() {
+    let server = MongoServer::start();
+    let dbs = Databases::new(&server, "rules").await;
+    conformance::rules::run_all(|| async { Arc::new(MongoAccounts::new(dbs.fresh())) }).await;
+    if server.real() {
+        dbs.drop_all().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mongo_builds_conform() {
     let server = MongoServer::start();
     let dbs = Databases::new(&server, "builds").await;

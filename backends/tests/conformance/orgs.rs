@@ -1,4 +1,4 @@
-//! The organisations and robots suites on SQLite.
+//! The organisations, robots and access-rules suites on SQLite.
 
 use std::sync::Arc;
 
@@ -21,6 +21,16 @@ async fn sqlite_orgs_conform() {
 async fn sqlite_robots_conform() {
     let dirs = Dirs::default();
     conformance::robots::run_all(|| {
+        let dirs = dirs.clone();
+        async move { Arc::new(SqliteStore::new(fresh_pool(&dirs).await)) }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_rules_conform() {
+    let dirs = Dirs::default();
+    conformance::rules::run_all(|| {
         let dirs = dirs.clone();
         async move { Arc::new(SqliteStore::new(fresh_pool(&dirs).await)) }
     })

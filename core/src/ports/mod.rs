@@ -8,5 +8,6 @@ pub mod log_wakeups;
 pub mod orgs;
 pub mod queue;
 pub mod robots;
+pub mod rules;
 pub mod search;
 pub mod store;
