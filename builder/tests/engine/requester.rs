@@ -159,3 +159,61 @@ async fn a_build_whose_requester_lost_the_right_to_push_is_refused_when_it_start
         assert!(backends.builds.get(id).await.unwrap().digest.is_none());
     }
 }
+
+/// Organisation standing counts when the build starts: a member removed from the organisation
+/// while her build waited is refused; an admin of the organisation is let through the check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_whose_requester_left_the_organisation_is_refused_when_it_starts() {
+    use bioshadock_core::orgs::{OrgName, OrgRole, Organisation, Permission, TeamName};
+    super::support::engine().await;
+    let (config, backends, _dir) = backends().await;
+    let name = |n: &str| UserName::parse(n).unwrap();
+    for user in ["olga", "ada", "mia"] {
+        let user = User::new(name(user), Role::User);
+        backends.users.create_user(&user, "x").await.unwrap();
+    }
+    let mut lab =
+        Organisation::new(OrgName::parse("lab").unwrap(), String::new(), name("olga")).unwrap();
+    lab.set_member(&name("ada"), OrgRole::Admin).unwrap();
+    lab.set_member(&name("mia"), OrgRole::Member).unwrap();
+    let builders = TeamName::parse("builders").unwrap();
+    lab.add_team(builders.clone(), Permission::Write).unwrap();
+    lab.set_team_member(&builders, &name("mia"), true).unwrap();
+    backends.orgs.create_org(&lab).await.unwrap();
+    let tool = Container::new(
+        RepoName::parse("lab/tool").unwrap(),
+        "lab",
+        Visibility::Private,
+    );
+    backends.store.create(&tool).await.unwrap();
+
+    let mias = queue(&backends, "lab/tool", "mia").await;
+    let adas = queue(&backends, "lab/tool", "ada").await;
+    let mut lab = backends.orgs.get_org(&lab.name).await.unwrap();
+    lab.remove_member(&name("mia")).unwrap();
+    backends.orgs.save_org(&lab).await.unwrap();
+
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn(run(
+        worker_ports(&backends),
+        BuilderSettings::from_config(&config),
+        stop.clone(),
+    ));
+    let mia_build = ended(&backends, mias).await;
+    let ada_build = ended(&backends, adas).await;
+    stop.cancel();
+    worker.await.unwrap();
+    assert_eq!(
+        mia_build.reason.as_deref(),
+        Some("mia no longer has push rights on lab/tool: the build was not run")
+    );
+    assert!(
+        !ada_build
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no longer has push rights"),
+        "an admin of the organisation may build: {:?}",
+        ada_build.reason
+    );
+}
