@@ -6,6 +6,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bioshadock_core::model::{Access, Member};
+use bioshadock_core::orgs::{OrgName, Permission, TeamName};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -162,33 +163,60 @@ pub async fn delete_tag(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A member of a container.
+/// A member of a container: a user with `pull` or `push`, or (for an organisation's
+/// containers) one of the organisation's teams with a permission of its own on it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum MemberView {
+    User(UserMemberView),
+    Team(TeamMemberView),
+}
+
+/// A user member.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct MemberView {
+pub struct UserMemberView {
     #[schema(schema_with = grammar::user_name_schema)]
     user: String,
     /// `pull` or `push`.
     access: Access,
 }
 
+/// A team of the container's organisation, with its permission here (it replaces the team's
+/// organisation-wide permission on this container).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamMemberView {
+    #[schema(schema_with = grammar::team_name_schema)]
+    team: String,
+    permission: Permission,
+}
+
 /// The body of `PUT /container/members/{namespace}/{name}`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MembersBody {
-    /// The whole list; it replaces the current one. A user listed twice gets the wider
-    /// access of the two.
+    /// The whole list; it replaces the current one (users, and for an organisation's
+    /// container its teams). A user or team listed twice gets the wider access of the two.
     #[schema(max_items = 200)]
     members: Vec<MemberView>,
 }
 
-fn views(members: Vec<Member>) -> Vec<MemberView> {
+fn views(members: Vec<Member>, teams: Vec<(TeamName, Permission)>) -> Vec<MemberView> {
     members
         .into_iter()
-        .map(|m| MemberView {
-            user: m.user.to_string(),
-            access: m.access,
+        .map(|m| {
+            MemberView::User(UserMemberView {
+                user: m.user.to_string(),
+                access: m.access,
+            })
         })
+        .chain(teams.into_iter().map(|(team, permission)| {
+            MemberView::Team(TeamMemberView {
+                team: team.to_string(),
+                permission,
+            })
+        }))
         .collect()
 }
 
@@ -211,7 +239,8 @@ pub async fn members(
             "only its owner and admins may list its members",
         ));
     }
-    Ok(Json(views(container.members)))
+    let teams = containers::team_members(&state, &container).await?;
+    Ok(Json(views(container.members, teams)))
 }
 
 /// Replace a container's members (its owner or an admin).
@@ -220,23 +249,56 @@ pub async fn members(
     security(("apikey" = []), ("bearer" = []), ("basic" = [])),
     responses((status = 200, body = [MemberView]), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+        (status = 404, description = "No such container, user or team", body = ErrorBody),
+        (status = 409, description = "The owner listed as a member, or teams for a container \
+            outside an organisation", body = ErrorBody)))]
 pub async fn set_members(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ContainerId(id): ContainerId,
     ApiJson(body): ApiJson<MembersBody>,
 ) -> Result<Json<Vec<MemberView>>, ApiError> {
-    let members = body
-        .members
-        .into_iter()
-        .map(|m| {
-            Ok(Member {
+    let mut users = Vec::new();
+    let mut teams = Vec::new();
+    for entry in body.members {
+        match entry {
+            MemberView::User(m) => users.push(Member {
                 user: containers::member_name(&m.user)?,
                 access: m.access,
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    let container = containers::set_members(&state, &caller, &id, members).await?;
-    Ok(Json(views(container.members)))
+            }),
+            MemberView::Team(t) => teams.push((
+                TeamName::parse(&t.team)
+                    .map_err(|e| ApiError::bad_request(format!("team: {e}")))?,
+                t.permission,
+            )),
+        }
+    }
+    // Teams are checked first (they exist, the container is an organisation's), so that a
+    // refused list changes nothing.
+    let with_teams = !teams.is_empty() || is_organisation(&state, &id).await?;
+    if !teams.is_empty() {
+        containers::team_members_checked(&state, &caller, &id, &teams).await?;
+    }
+    let container = containers::set_members(&state, &caller, &id, users).await?;
+    if with_teams {
+        containers::set_team_members(&state, &caller, &id, teams).await?;
+    }
+    let teams = containers::team_members(&state, &container).await?;
+    Ok(Json(views(container.members, teams)))
+}
+
+/// Whether the container's namespace is an organisation (then a list without teams clears its
+/// teams' permissions of their own).
+async fn is_organisation(
+    state: &AppState,
+    id: &bioshadock_core::RepoName,
+) -> Result<bool, ApiError> {
+    let Ok(org) = OrgName::parse(id.namespace()) else {
+        return Ok(false);
+    };
+    match state.orgs.get_org(&org).await {
+        Ok(_) => Ok(true),
+        Err(bioshadock_core::PortError::NotFound) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }

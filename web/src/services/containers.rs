@@ -6,6 +6,7 @@ use bioshadock_core::accounts::{Scope, UserName};
 use bioshadock_core::git::{GitSource, redact_userinfo};
 use bioshadock_core::model::{self, Member};
 use bioshadock_core::names::MAX_NEW_NAME_LEN;
+use bioshadock_core::orgs::{OrgName, Permission, TeamName};
 use bioshadock_core::permissions::{Principal, Rights, owner_for};
 use bioshadock_core::ports::store::ContainerSettings;
 use bioshadock_core::{Container, PortError, RepoName, Visibility};
@@ -195,6 +196,123 @@ pub async fn set_members(
     let mut settings = ContainerSettings::of(&container);
     settings.members = members;
     save(state, id, settings).await
+}
+
+/// The teams of a container's organisation that hold a permission of their own on it, by name.
+/// Containers outside organisations have none.
+pub async fn team_members(
+    state: &AppState,
+    container: &Container,
+) -> Result<Vec<(TeamName, Permission)>, ApiError> {
+    let Ok(org) = OrgName::parse(container.id.namespace()) else {
+        return Ok(Vec::new());
+    };
+    let org = match state.orgs.get_org(&org).await {
+        Ok(org) => org,
+        Err(PortError::NotFound) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let short = container.id.short_name();
+    Ok(org
+        .teams
+        .into_iter()
+        .filter_map(|team| {
+            let grant = team.repositories.iter().find(|r| r.name == short)?;
+            Some((team.name.clone(), grant.permission))
+        })
+        .collect())
+}
+
+/// Replaces which teams of the container's organisation hold a permission of their own on it
+/// (the container's admins decide this, as they decide its user members): every team listed
+/// gets its permission here, every other team falls back to its organisation-wide one.
+pub async fn set_team_members(
+    state: &AppState,
+    principal: &Principal,
+    id: &RepoName,
+    teams: Vec<(TeamName, Permission)>,
+) -> Result<(), ApiError> {
+    principal.require(Scope::Push)?;
+    let (container, rights) = visible(state, principal, id).await?;
+    if !rights.manage {
+        return Err(forbidden(
+            "only its owner and admins may change its members",
+        ));
+    }
+    let org_name =
+        OrgName::parse(container.id.namespace()).map_err(|_| not_an_organisation(&container.id))?;
+    let mut wanted: std::collections::BTreeMap<TeamName, Permission> = Default::default();
+    for (team, permission) in teams {
+        let entry = wanted.entry(team).or_insert(permission);
+        *entry = (*entry).max(permission);
+    }
+    let short = container.id.short_name().to_owned();
+    for _ in 0..5 {
+        let mut org = match state.orgs.get_org(&org_name).await {
+            Ok(org) => org,
+            Err(PortError::NotFound) => return Err(not_an_organisation(&container.id)),
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(unknown) = wanted.keys().find(|t| org.team(t).is_none()) {
+            return Err(ApiError::not_found(format!(
+                "{} has no team `{unknown}`",
+                org.name
+            )));
+        }
+        let names: Vec<TeamName> = org.teams.iter().map(|t| t.name.clone()).collect();
+        for team in names {
+            org.set_team_repository(&team, &short, wanted.get(&team).copied())?;
+        }
+        match state.orgs.save_org(&org).await {
+            Ok(()) => {
+                tracing::info!(container = %id, teams = wanted.len(), "container teams changed");
+                return Ok(());
+            }
+            Err(PortError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::conflict(format!(
+        "the organisation of `{id}` kept changing; try again"
+    )))
+}
+
+/// Checks, changing nothing, that `teams` could be made the container's team members: the
+/// caller manages the container, it belongs to an organisation, and the teams exist there.
+pub async fn team_members_checked(
+    state: &AppState,
+    principal: &Principal,
+    id: &RepoName,
+    teams: &[(TeamName, Permission)],
+) -> Result<(), ApiError> {
+    principal.require(Scope::Push)?;
+    let (container, rights) = visible(state, principal, id).await?;
+    if !rights.manage {
+        return Err(forbidden(
+            "only its owner and admins may change its members",
+        ));
+    }
+    let org_name =
+        OrgName::parse(container.id.namespace()).map_err(|_| not_an_organisation(&container.id))?;
+    let org = match state.orgs.get_org(&org_name).await {
+        Ok(org) => org,
+        Err(PortError::NotFound) => return Err(not_an_organisation(&container.id)),
+        Err(e) => return Err(e.into()),
+    };
+    match teams.iter().find(|(team, _)| org.team(team).is_none()) {
+        Some((unknown, _)) => Err(ApiError::not_found(format!(
+            "{} has no team `{unknown}`",
+            org.name
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn not_an_organisation(id: &RepoName) -> ApiError {
+    ApiError::conflict(format!(
+        "`{}` is not an organisation: only an organisation's containers have team members",
+        id.namespace()
+    ))
 }
 
 pub async fn delete(

@@ -763,3 +763,115 @@ async fn leaving_a_team_or_the_organisation_counts_at_once() {
     .await;
     assert_eq!(found.json()["total"], 1, "only the public one");
 }
+
+#[tokio::test]
+async fn teams_are_members_of_an_organisations_containers() {
+    let app = app_with_org().await;
+    let members = |repo: &str| format!("/container/members/{ORG}/{repo}");
+    let listed = call(&app, Some("ada"), "GET", &members("secret"), "").await;
+    expect(&listed, 200, "list");
+    assert_eq!(
+        listed.json(),
+        json!([{"team": "readers", "permission": "none"}])
+    );
+
+    // Users and teams in one list: max may pull tool, builders may write it.
+    let both = json!({"members": [
+        {"user": "max", "access": "pull"},
+        {"team": "builders", "permission": "write"},
+    ]})
+    .to_string();
+    expect(
+        &call(&app, Some("ada"), "PUT", &members("tool"), &both).await,
+        200,
+        "set",
+    );
+    assert_eq!(
+        granted(&app, "mia", &format!("{ORG}/tool")).await,
+        ["pull", "push"]
+    );
+    expect(
+        &call(
+            &app,
+            Some("max"),
+            "GET",
+            &format!("/container/{ORG}/tool"),
+            "",
+        )
+        .await,
+        200,
+        "max reads",
+    );
+    let shown = call(&app, Some("olga"), "GET", &members("tool"), "").await;
+    assert_eq!(
+        shown.json(),
+        json!([{"user": "max", "access": "pull"}, {"team": "builders", "permission": "write"}])
+    );
+
+    // A list naming an unknown team changes nothing; teams only exist in organisations.
+    let unknown = json!({"members": [{"user": "mia", "access": "push"}, {"team": "ghosts", "permission": "read"}]}).to_string();
+    expect(
+        &call(&app, Some("ada"), "PUT", &members("tool"), &unknown).await,
+        404,
+        "unknown team",
+    );
+    let unchanged = call(&app, Some("olga"), "GET", &members("tool"), "").await;
+    assert_eq!(unchanged.json(), shown.json(), "nothing changed");
+    expect(
+        &call(&app, Some("mia"), "PUT", &members("tool"), &both).await,
+        403,
+        "a team writer manages nothing",
+    );
+    let bad = json!({"members": [{"team": "builders", "permission": "all"}]}).to_string();
+    expect(
+        &call(&app, Some("ada"), "PUT", &members("tool"), &bad).await,
+        400,
+        "bad permission",
+    );
+    let mixed = json!({"members": [{"team": "builders", "access": "pull"}]}).to_string();
+    expect(
+        &call(&app, Some("ada"), "PUT", &members("tool"), &mixed).await,
+        400,
+        "mixed fields",
+    );
+    app.add(&[private("olga/own", 9)]).await;
+    let outside = json!({"members": [{"team": "builders", "permission": "read"}]}).to_string();
+    expect(
+        &call(
+            &app,
+            Some("olga"),
+            "PUT",
+            "/container/members/olga/own",
+            &outside,
+        )
+        .await,
+        409,
+        "not an organisation's container",
+    );
+
+    // The whole list replaces: without readers' override, mia sees secret again.
+    expect(
+        &call(
+            &app,
+            Some("ada"),
+            "PUT",
+            &members("secret"),
+            r#"{"members": []}"#,
+        )
+        .await,
+        200,
+        "clear",
+    );
+    expect(
+        &call(
+            &app,
+            Some("mia"),
+            "GET",
+            &format!("/container/{ORG}/secret"),
+            "",
+        )
+        .await,
+        200,
+        "mia reads secret",
+    );
+}
