@@ -52,6 +52,8 @@ struct ContainerPage {
     private: bool,
     id: String,
     namespace: String,
+    /// Where the namespace's link goes: its organisation's page, or a search of it.
+    namespace_link: String,
     name: String,
     owner: String,
     description_html: String,
@@ -99,6 +101,11 @@ pub(crate) async fn show(
     page.csrf = viewer.nav.csrf.clone();
     page.can_edit = rights.edit;
     page.can_build = rights.push && viewer.signed_in().is_some();
+    if let Ok(org) = bioshadock_core::orgs::OrgName::parse(id.namespace())
+        && state.orgs.get_org(&org).await.is_ok()
+    {
+        page.namespace_link = format!("/org/{org}");
+    }
     let status = match flash {
         Some(flash) => {
             page.error = Some(flash.message);
@@ -124,6 +131,7 @@ fn view(c: &Container, pull_host: &str, builds: &[Build]) -> ContainerPage {
         private: !c.visibility.is_public(),
         id: c.id.to_string(),
         namespace: c.id.namespace().to_owned(),
+        namespace_link: format!("/search?q=namespace:{}", c.id.namespace()),
         name: c.id.short_name().to_owned(),
         owner: c.owner.clone(),
         description_html: markdown::render(&c.description),

@@ -144,6 +144,13 @@ async fn an_owner_runs_an_organisation_from_its_pages() {
     assert!(seen.body.contains(r#"id="org-members""#));
     assert!(!seen.body.contains(r#"id="org-settings""#));
     assert_eq!(mia.get(settings).await.status.as_u16(), 403);
+    let container = mia.get("/r/genomics-core/tool").await;
+    assert!(
+        container
+            .body
+            .contains(r#"<a href="/org/genomics-core" id="namespace-link">"#),
+        "a container links to its organisation"
+    );
     let mut mallory = app.login("mallory", PASSWORD).await;
     let seen = mallory.get("/org/genomics-core").await;
     assert!(seen.body.contains("/r/genomics-core/open"));

@@ -484,3 +484,20 @@ async fn an_organisations_robot_pushes_where_it_was_told_and_dies_with_it() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn an_owner_keeps_at_most_a_hundred_robots() {
+    let app = app().await;
+    let key = app.key("alice", "read,push").await;
+    let make = |i: usize| {
+        json_request(
+            "POST",
+            "/user/robots",
+            &json!({"name": format!("r{i}"), "permission": "read"}).to_string(),
+        )
+    };
+    for i in 0..bioshadock_core::robots::MAX_ROBOTS_PER_OWNER {
+        expect(&app.with_key(&key, make(i)).await, 201, "within the bound");
+    }
+    expect(&app.with_key(&key, make(100)).await, 409, "past the bound");
+}
