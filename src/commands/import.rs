@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
-use bioshadock_backends::{Accounts, open_accounts};
+use bioshadock_backends::Accounts;
 use bioshadock_core::PortError;
 use bioshadock_core::accounts::{Role, User, UserName};
 use bioshadock_core::config::Config;
@@ -16,12 +16,7 @@ use bioshadock_core::orgs::OrgName;
 use crate::cli::ImportCommand;
 
 pub async fn run(config: Config, command: ImportCommand) -> Result<()> {
-    let accounts = open_accounts(&config).await.with_context(|| {
-        format!(
-            "cannot open the accounts database in {}",
-            config.data_dir.display()
-        )
-    })?;
+    let accounts = super::accounts(&config).await?;
     let result = match command {
         ImportCommand::Htpasswd {
             file,

@@ -50,6 +50,19 @@ pub async fn run(cli: Cli) -> Result<()> {
 }
 
 /// Opens the configured backends, explaining the usual reason when the embedded ones are busy.
+/// The accounts half of the store alone (users, keys, organisations, robots), for the commands
+/// that work while `serve` runs.
+async fn accounts(config: &Config) -> Result<bioshadock_backends::Accounts> {
+    bioshadock_backends::open_accounts(config)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the accounts database in {}",
+                config.data_dir.display()
+            )
+        })
+}
+
 async fn backends(config: &Config) -> Result<Backends> {
     open_backends(config).await.with_context(|| {
         format!(

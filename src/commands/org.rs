@@ -2,8 +2,7 @@
 //! `access.org_creation` applies). Like `user`, these open only the accounts database and work
 //! while `serve` runs; the organisation's rules are core's, as on the web.
 
-use anyhow::{Context, Result, anyhow};
-use bioshadock_backends::open_accounts;
+use anyhow::{Result, anyhow};
 use bioshadock_core::PortError;
 use bioshadock_core::accounts::UserName;
 use bioshadock_core::config::Config;
@@ -12,12 +11,7 @@ use bioshadock_core::orgs::{OrgName, Organisation};
 use crate::cli::OrgCommand;
 
 pub async fn run(config: Config, command: OrgCommand) -> Result<()> {
-    let accounts = open_accounts(&config).await.with_context(|| {
-        format!(
-            "cannot open the accounts database in {}",
-            config.data_dir.display()
-        )
-    })?;
+    let accounts = super::accounts(&config).await?;
     let result = match command {
         OrgCommand::Add {
             name,

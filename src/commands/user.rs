@@ -6,7 +6,7 @@
 use std::io::{BufRead, Read};
 
 use anyhow::{Context, Result, anyhow, bail};
-use bioshadock_backends::{Accounts, open_accounts};
+use bioshadock_backends::Accounts;
 use bioshadock_core::PortError;
 use bioshadock_core::accounts::{
     ApiKey, KeySecret, MAX_PASSWORD_LEN, Role, Scopes, User, UserName, hash_password,
@@ -28,12 +28,7 @@ pub async fn run(config: Config, command: UserCommand) -> Result<()> {
     let action = tokio::task::spawn_blocking(move || Action::prepare(command))
         .await
         .context("the command stopped unexpectedly")??;
-    let accounts = open_accounts(&config).await.with_context(|| {
-        format!(
-            "cannot open the accounts database in {}",
-            config.data_dir.display()
-        )
-    })?;
+    let accounts = super::accounts(&config).await?;
     let result = action.execute(&accounts).await;
     accounts.close().await;
     result

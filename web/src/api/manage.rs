@@ -6,7 +6,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bioshadock_core::model::{Access, Member};
-use bioshadock_core::orgs::{OrgName, Permission, TeamName};
+use bioshadock_core::orgs::{Permission, TeamName};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -275,7 +275,8 @@ pub async fn set_members(
     }
     // Teams are checked first (they exist, the container is an organisation's), so that a
     // refused list changes nothing.
-    let with_teams = !teams.is_empty() || is_organisation(&state, &id).await?;
+    // In an organisation, a list without teams clears its teams' permissions of their own.
+    let with_teams = !teams.is_empty() || containers::organisation_of(&state, &id).await?.is_some();
     if !teams.is_empty() {
         containers::team_members_checked(&state, &caller, &id, &teams).await?;
     }
@@ -285,20 +286,4 @@ pub async fn set_members(
     }
     let teams = containers::team_members(&state, &container).await?;
     Ok(Json(views(container.members, teams)))
-}
-
-/// Whether the container's namespace is an organisation (then a list without teams clears its
-/// teams' permissions of their own).
-async fn is_organisation(
-    state: &AppState,
-    id: &bioshadock_core::RepoName,
-) -> Result<bool, ApiError> {
-    let Ok(org) = OrgName::parse(id.namespace()) else {
-        return Ok(false);
-    };
-    match state.orgs.get_org(&org).await {
-        Ok(_) => Ok(true),
-        Err(bioshadock_core::PortError::NotFound) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
 }

@@ -9,12 +9,12 @@ use bioshadock_core::permissions::Actor;
 use serde::Deserialize;
 
 use super::format::{Card, ago};
-use super::orgs::{RobotRow, SettingsForm, robot_form};
+use super::orgs::{RobotRow, SettingsForm, robot_act, robot_form};
 use super::viewer::{Nav, Viewer, login_redirect};
 use super::{PageError, render};
 use crate::services::keys::{mint_key, revoke};
 use crate::services::orgs;
-use crate::services::robots::{self, Owner, RobotChanges};
+use crate::services::robots::{self, Owner};
 use crate::state::AppState;
 
 struct KeyRow {
@@ -41,6 +41,8 @@ struct UserPage {
     /// The user's organisations and their role in each.
     orgs: Vec<(String, &'static str)>,
     robots: Vec<RobotRow>,
+    /// Where the robot forms post.
+    robot_base: String,
     /// A robot token just made, shown this once: (robot, token).
     new_token: Option<(String, String)>,
     error: Option<String>,
@@ -145,25 +147,7 @@ pub async fn robot_action(
         return Ok(login_redirect("/account"));
     };
     let owner = Owner::User(actor.user.name.clone());
-    let principal = &viewer.principal;
-    let outcome = match action.as_str() {
-        "token" => robots::new_token(&state, principal, &owner, &robot, None)
-            .await
-            .map(|w| Some((w.robot.name.to_string(), w.token))),
-        "delete" => robots::delete(&state, principal, &owner, &robot)
-            .await
-            .map(|()| None),
-        "disable" | "enable" => {
-            let changes = RobotChanges {
-                disabled: Some(action == "disable"),
-                ..RobotChanges::default()
-            };
-            robots::update(&state, principal, &owner, &robot, changes)
-                .await
-                .map(|_| None)
-        }
-        _ => Err(crate::error::ApiError::not_found("no such robot action")),
-    };
+    let outcome = robot_act(&state, &viewer.principal, &owner, &robot, &action).await;
     robot_outcome(&state, &viewer, actor, outcome).await
 }
 
@@ -298,6 +282,7 @@ async fn user_page(
         new_key: shown.new_key,
         orgs,
         robots: robots.into_iter().map(RobotRow::new).collect(),
+        robot_base: "/account/robots".to_owned(),
         new_token: shown.new_token,
         error: shown.error,
     })

@@ -101,10 +101,8 @@ pub(crate) async fn show(
     page.csrf = viewer.nav.csrf.clone();
     page.can_edit = rights.edit;
     page.can_build = rights.push && viewer.signed_in().is_some();
-    if let Ok(org) = bioshadock_core::orgs::OrgName::parse(id.namespace())
-        && state.orgs.get_org(&org).await.is_ok()
-    {
-        page.namespace_link = format!("/org/{org}");
+    if let Some(org) = containers::organisation_of(state, id).await? {
+        page.namespace_link = format!("/org/{}", org.name);
     }
     let status = match flash {
         Some(flash) => {

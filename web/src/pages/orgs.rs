@@ -89,6 +89,8 @@ struct SettingsPage {
     members: Vec<MemberRow>,
     teams: Vec<TeamRow>,
     robots: Vec<RobotRow>,
+    /// Where the robot forms post.
+    robot_base: String,
     /// A robot token just made, shown this once: (robot, token).
     new_token: Option<(String, String)>,
     error: Option<String>,
@@ -163,6 +165,7 @@ async fn settings_page(
         own: rights.own,
         members: member_rows(&org),
         teams: team_rows(&org),
+        robot_base: format!("/org/{}/settings/robots", org.name),
         robots: robots.into_iter().map(RobotRow::new).collect(),
         new_token,
         error,
@@ -318,12 +321,24 @@ pub async fn robot_action(
         return Ok(login_redirect(&format!("/org/{org}/settings")));
     }
     let owner = robots::org_owner(&org)?;
-    let principal = &viewer.principal;
-    let outcome = match action.as_str() {
-        "token" => robots::new_token(&state, principal, &owner, &robot, None)
+    let outcome = robot_act(&state, &viewer.principal, &owner, &robot, &action).await;
+    robot_outcome(&state, &viewer, &org, outcome).await
+}
+
+/// One robot button of a page: `token` (a new token, returned to be shown once), `disable`,
+/// `enable` or `delete`.
+pub(super) async fn robot_act(
+    state: &AppState,
+    principal: &bioshadock_core::permissions::Principal,
+    owner: &robots::Owner,
+    robot: &str,
+    action: &str,
+) -> Result<Option<(String, String)>, ApiError> {
+    match action {
+        "token" => robots::new_token(state, principal, owner, robot, None)
             .await
             .map(|w| Some((w.robot.name.to_string(), w.token))),
-        "delete" => robots::delete(&state, principal, &owner, &robot)
+        "delete" => robots::delete(state, principal, owner, robot)
             .await
             .map(|()| None),
         "disable" | "enable" => {
@@ -331,13 +346,12 @@ pub async fn robot_action(
                 disabled: Some(action == "disable"),
                 ..RobotChanges::default()
             };
-            robots::update(&state, principal, &owner, &robot, changes)
+            robots::update(state, principal, owner, robot, changes)
                 .await
                 .map(|_| None)
         }
         _ => Err(ApiError::not_found("no such robot action")),
-    };
-    robot_outcome(&state, &viewer, &org, outcome).await
+    }
 }
 
 /// The settings page after a robot change: with a token to show once, back to the robots, or

@@ -6,7 +6,7 @@ use bioshadock_core::accounts::{Scope, UserName};
 use bioshadock_core::git::{GitSource, redact_userinfo};
 use bioshadock_core::model::{self, Member};
 use bioshadock_core::names::MAX_NEW_NAME_LEN;
-use bioshadock_core::orgs::{OrgName, Permission, TeamName};
+use bioshadock_core::orgs::{OrgName, Organisation, Permission, TeamName};
 use bioshadock_core::permissions::{Principal, Rights, owner_for};
 use bioshadock_core::ports::store::ContainerSettings;
 use bioshadock_core::{Container, PortError, RepoName, Visibility};
@@ -204,13 +204,8 @@ pub async fn team_members(
     state: &AppState,
     container: &Container,
 ) -> Result<Vec<(TeamName, Permission)>, ApiError> {
-    let Ok(org) = OrgName::parse(container.id.namespace()) else {
+    let Some(org) = organisation_of(state, &container.id).await? else {
         return Ok(Vec::new());
-    };
-    let org = match state.orgs.get_org(&org).await {
-        Ok(org) => org,
-        Err(PortError::NotFound) => return Ok(Vec::new()),
-        Err(e) => return Err(e.into()),
     };
     let short = container.id.short_name();
     Ok(org
@@ -239,8 +234,6 @@ pub async fn set_team_members(
             "only its owner and admins may change its members",
         ));
     }
-    let org_name =
-        OrgName::parse(container.id.namespace()).map_err(|_| not_an_organisation(&container.id))?;
     let mut wanted: std::collections::BTreeMap<TeamName, Permission> = Default::default();
     for (team, permission) in teams {
         let entry = wanted.entry(team).or_insert(permission);
@@ -248,11 +241,9 @@ pub async fn set_team_members(
     }
     let short = container.id.short_name().to_owned();
     for _ in 0..5 {
-        let mut org = match state.orgs.get_org(&org_name).await {
-            Ok(org) => org,
-            Err(PortError::NotFound) => return Err(not_an_organisation(&container.id)),
-            Err(e) => return Err(e.into()),
-        };
+        let mut org = organisation_of(state, &container.id)
+            .await?
+            .ok_or_else(|| not_an_organisation(&container.id))?;
         if let Some(unknown) = wanted.keys().find(|t| org.team(t).is_none()) {
             return Err(ApiError::not_found(format!(
                 "{} has no team `{unknown}`",
@@ -292,19 +283,30 @@ pub async fn team_members_checked(
             "only its owner and admins may change its members",
         ));
     }
-    let org_name =
-        OrgName::parse(container.id.namespace()).map_err(|_| not_an_organisation(&container.id))?;
-    let org = match state.orgs.get_org(&org_name).await {
-        Ok(org) => org,
-        Err(PortError::NotFound) => return Err(not_an_organisation(&container.id)),
-        Err(e) => return Err(e.into()),
-    };
+    let org = organisation_of(state, &container.id)
+        .await?
+        .ok_or_else(|| not_an_organisation(&container.id))?;
     match teams.iter().find(|(team, _)| org.team(team).is_none()) {
         Some((unknown, _)) => Err(ApiError::not_found(format!(
             "{} has no team `{unknown}`",
             org.name
         ))),
         None => Ok(()),
+    }
+}
+
+/// The organisation whose namespace holds `id`, if its namespace is one.
+pub async fn organisation_of(
+    state: &AppState,
+    id: &RepoName,
+) -> Result<Option<Organisation>, ApiError> {
+    let Ok(name) = OrgName::parse(id.namespace()) else {
+        return Ok(None);
+    };
+    match state.orgs.get_org(&name).await {
+        Ok(org) => Ok(Some(org)),
+        Err(PortError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
