@@ -227,13 +227,7 @@ pub async fn set_team_members(
     id: &RepoName,
     teams: Vec<(TeamName, Permission)>,
 ) -> Result<(), ApiError> {
-    principal.require(Scope::Push)?;
-    let (container, rights) = visible(state, principal, id).await?;
-    if !rights.manage {
-        return Err(forbidden(
-            "only its owner and admins may change its members",
-        ));
-    }
+    let container = team_members_checked(state, principal, id, &teams).await?;
     let mut wanted: std::collections::BTreeMap<TeamName, Permission> = Default::default();
     for (team, permission) in teams {
         let entry = wanted.entry(team).or_insert(permission);
@@ -270,12 +264,13 @@ pub async fn set_team_members(
 
 /// Checks, changing nothing, that `teams` could be made the container's team members: the
 /// caller manages the container, it belongs to an organisation, and the teams exist there.
+/// Returns the container.
 pub async fn team_members_checked(
     state: &AppState,
     principal: &Principal,
     id: &RepoName,
     teams: &[(TeamName, Permission)],
-) -> Result<(), ApiError> {
+) -> Result<Container, ApiError> {
     principal.require(Scope::Push)?;
     let (container, rights) = visible(state, principal, id).await?;
     if !rights.manage {
@@ -291,7 +286,7 @@ pub async fn team_members_checked(
             "{} has no team `{unknown}`",
             org.name
         ))),
-        None => Ok(()),
+        None => Ok(container),
     }
 }
 
