@@ -28,5 +28,5 @@ pub mod conformance;
 
 pub use audience::{Audience, Reader};
 pub use error::{PortError, PortResult};
-pub use model::{Access, Container, Member, Tag, Visibility};
+pub use model::{Access, Container, Member, MemberName, Tag, Visibility};
 pub use names::{NameError, RepoName, TagName};

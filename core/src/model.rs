@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::accounts::UserName;
-use crate::names::{RepoName, TagName};
+use crate::names::{NameError, RepoName, TagName};
+use crate::robots::RobotName;
 
 /// Who may see a container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,12 +67,61 @@ impl Access {
     }
 }
 
-/// A user given rights on a container they do not own.
+/// A user or a robot account given rights on a container they do not own.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 pub struct Member {
     #[schema(value_type = String)]
-    pub user: UserName,
+    pub user: MemberName,
     pub access: Access,
+}
+
+/// A member's name: a user (`alice`) or a robot account (`genomics-core+ci`); the `+` tells
+/// them apart, as no user name holds one.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct MemberName(String);
+
+impl MemberName {
+    pub fn parse(raw: &str) -> Result<Self, NameError> {
+        if raw.contains('+') {
+            RobotName::parse(raw).map(|r| Self(r.as_str().to_owned()))
+        } else {
+            UserName::parse(raw).map(Self::from)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The robot this names, if it names one.
+    pub fn robot(&self) -> Option<RobotName> {
+        RobotName::parse(&self.0).ok()
+    }
+
+    /// The user this names, if it names one.
+    pub fn user(&self) -> Option<UserName> {
+        UserName::parse(&self.0).ok()
+    }
+}
+
+impl From<UserName> for MemberName {
+    fn from(user: UserName) -> Self {
+        Self(user.as_str().to_owned())
+    }
+}
+
+impl std::fmt::Display for MemberName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for MemberName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
 }
 
 /// A container: one repository of the registry plus what the catalogue knows about it.

@@ -271,17 +271,27 @@ impl Principal {
     pub fn rights_on(&self, container: &Container) -> Rights {
         let public = container.visibility.is_public();
         if let Self::Robot(robot) = self {
-            return match robot.permission_on(&container.id) {
-                Some(RobotPermission::Write) => Rights {
-                    see: true,
-                    edit: false,
-                    push: true,
-                    manage: false,
-                },
+            // Its own grant on its owner's repositories, or a membership of the container
+            // (robots only join containers of their own namespace); either way it pulls and at
+            // most pushes.
+            let pushes = Rights {
+                see: true,
+                edit: false,
+                push: true,
+                manage: false,
+            };
+            let own = match robot.permission_on(&container.id) {
+                Some(RobotPermission::Write) => pushes,
                 Some(RobotPermission::Read) => Rights::SEE,
                 None if public => Rights::SEE,
                 None => Rights::default(),
             };
+            let as_member = match container.member_access(robot.name.as_str()) {
+                Some(Access::Push) => pushes,
+                Some(Access::Pull) => Rights::SEE,
+                None => Rights::default(),
+            };
+            return own.or(as_member);
         }
         let Some(actor) = self.actor() else {
             return if public {

@@ -84,6 +84,22 @@ impl RobotName {
     }
 }
 
+/// [`RobotName::parse`]'s grammar as a regular expression (with look-arounds), for documents
+/// such as the OpenAPI one: the owner a user name (not reserved, not `library`), `+`, the name a
+/// path component, each within its length bound.
+pub fn robot_name_pattern() -> String {
+    let mut excluded = names::RESERVED_NAMESPACES.to_vec();
+    excluded.push(crate::accounts::LIBRARY_NAMESPACE);
+    let component = names::PATH_COMPONENT_PATTERN
+        .trim_start_matches('^')
+        .trim_end_matches('$');
+    format!(
+        "^(?=[^+]{{1,{owner}}}\\+[^+]{{1,{MAX_ROBOT_NAME_LEN}}}$){}{component}\\+{component}$",
+        names::not_one_of(&excluded, "\\+"),
+        owner = crate::accounts::MAX_USER_NAME_LEN,
+    )
+}
+
 impl fmt::Display for RobotName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -267,6 +283,52 @@ mod tests {
             assert!(RobotName::parse(bad).is_err(), "{bad}");
         }
         assert!(RobotName::new("lab", &"a".repeat(65)).is_err());
+    }
+
+    /// The published pattern accepts exactly the names [`RobotName::parse`] accepts.
+    #[test]
+    fn the_published_pattern_is_the_parsers_grammar() {
+        let pattern = fancy_regex::Regex::new(&robot_name_pattern()).unwrap();
+        let owners = [
+            "lab",
+            "genomics-core",
+            "a.b",
+            "library",
+            "new",
+            "Lab",
+            "",
+            &"o".repeat(64),
+            &"o".repeat(65),
+            "a+b",
+        ];
+        let names = [
+            "ci",
+            "ci-2",
+            "a__b",
+            "CI",
+            "",
+            "a/b",
+            &"n".repeat(64),
+            &"n".repeat(65),
+            "-x",
+        ];
+        for owner in owners {
+            for name in names {
+                let full = format!("{owner}+{name}");
+                assert_eq!(
+                    pattern.is_match(&full).unwrap(),
+                    RobotName::parse(&full).is_ok(),
+                    "{full}"
+                );
+            }
+        }
+        for plain in ["lab", "", "+", "lab+", "+ci", "lab++ci"] {
+            assert_eq!(
+                pattern.is_match(plain).unwrap(),
+                RobotName::parse(plain).is_ok(),
+                "{plain}"
+            );
+        }
     }
 
     #[test]

@@ -98,7 +98,7 @@ async fn a_build_whose_requester_lost_the_right_to_push_is_refused_when_it_start
         Visibility::Private,
     );
     tool.members = vec![Member {
-        user: name("bob"),
+        user: bioshadock_core::MemberName::from(name("bob")),
         access: Access::Push,
     }];
     backends.store.create(&tool).await.unwrap();

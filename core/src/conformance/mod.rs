@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::accounts::UserName;
 use crate::{Access, Container, Member, RepoName, Tag, TagName, Visibility};
 
 /// A fixed point in time, so suites can place containers exactly in newest-first order.
@@ -46,10 +45,10 @@ pub fn tag(name: &str, minute: i64) -> Tag {
     }
 }
 
-/// A member `user` with `access`.
+/// A member `user` (or robot, `owner+name`) with `access`.
 pub fn member(user: &str, access: Access) -> Member {
     Member {
-        user: UserName::parse(user).expect("fixture user name is valid"),
+        user: crate::MemberName::parse(user).expect("fixture member name is valid"),
         access,
     }
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use self::members::{
     delete_removes_members, members_round_trip, members_see_private_containers,
-    organisation_readers_see_their_namespaces, update_settings_changes_only_portal_fields,
+    organisation_readers_see_their_namespaces, robot_members_round_trip_and_see,
+    update_settings_changes_only_portal_fields,
 };
 use super::{at, container, labels, tag};
 use crate::ports::store::{ContainerStore, ListCursor};
@@ -50,6 +51,7 @@ where
         update_settings_changes_only_portal_fields,
         members_see_private_containers,
         organisation_readers_see_their_namespaces,
+        robot_members_round_trip_and_see,
         delete_removes_members,
         ping_answers,
         deletions_remember_the_last_visibility,

@@ -30,11 +30,11 @@ fn container(visibility: Visibility) -> Container {
     );
     c.members = vec![
         Member {
-            user: UserName::parse("pam").unwrap(),
+            user: crate::MemberName::from(UserName::parse("pam").unwrap()),
             access: Access::Pull,
         },
         Member {
-            user: UserName::parse("pete").unwrap(),
+            user: crate::MemberName::from(UserName::parse("pete").unwrap()),
             access: Access::Push,
         },
     ];
@@ -544,4 +544,24 @@ fn robots_pull_and_push_inside_their_owner_only() {
         panic!("a robot's audience")
     };
     assert_eq!(seen.namespaces, ["genomics-core"]);
+}
+
+#[test]
+fn a_robot_member_of_a_container_pulls_or_pushes_it() {
+    use crate::robots::RobotPermission::Read;
+    let limited = robot(Read, &["pipeline"]);
+    let mut tool = org_container("tool", Visibility::Private);
+    assert_eq!(rights(&limited, &tool), (false, false, false, false));
+    tool.members = vec![Member {
+        user: crate::MemberName::parse("genomics-core+ci").unwrap(),
+        access: Access::Push,
+    }];
+    assert_eq!(rights(&limited, &tool), (true, false, true, false));
+    let Audience::User(reader) = limited.audience() else {
+        panic!("a robot's audience")
+    };
+    assert_eq!(
+        reader.name, "genomics-core+ci",
+        "its memberships are found by its name"
+    );
 }

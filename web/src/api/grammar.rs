@@ -228,6 +228,18 @@ pub(crate) fn robot_repositories_schema() -> ArrayBuilder {
         ]))
 }
 
+/// A robot's full name, `owner+name` (the grammar is core's, held to its parser by a test).
+pub(crate) fn robot_full_name_schema() -> ObjectBuilder {
+    string_schema(
+        bioshadock_core::robots::robot_name_pattern(),
+        MAX_USER_NAME_LEN + 1 + MAX_ROBOT_NAME_LEN,
+    )
+    .description(Some(
+        "A robot account, `owner+name`: the owner a user or an organisation, the name \
+         lowercase letters and digits in runs joined by `.`, `_`, `__` or dashes.",
+    ))
+}
+
 /// An organisation's description.
 pub(crate) fn org_description_schema() -> ObjectBuilder {
     ObjectBuilder::new()

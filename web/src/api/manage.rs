@@ -169,7 +169,19 @@ pub async fn delete_tag(
 #[serde(untagged)]
 pub enum MemberView {
     User(UserMemberView),
+    Robot(RobotMemberView),
     Team(TeamMemberView),
+}
+
+/// A robot account of the container's own namespace.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RobotMemberView {
+    /// `owner+name`, the owner being the container's namespace.
+    #[schema(schema_with = grammar::robot_full_name_schema)]
+    robot: String,
+    /// `pull` or `push`.
+    access: Access,
 }
 
 /// A user member.
@@ -205,11 +217,15 @@ pub struct MembersBody {
 fn views(members: Vec<Member>, teams: Vec<(TeamName, Permission)>) -> Vec<MemberView> {
     members
         .into_iter()
-        .map(|m| {
-            MemberView::User(UserMemberView {
+        .map(|m| match m.user.robot() {
+            Some(robot) => MemberView::Robot(RobotMemberView {
+                robot: robot.to_string(),
+                access: m.access,
+            }),
+            None => MemberView::User(UserMemberView {
                 user: m.user.to_string(),
                 access: m.access,
-            })
+            }),
         })
         .chain(teams.into_iter().map(|(team, permission)| {
             MemberView::Team(TeamMemberView {
@@ -264,6 +280,10 @@ pub async fn set_members(
         match entry {
             MemberView::User(m) => users.push(Member {
                 user: containers::member_name(&m.user)?,
+                access: m.access,
+            }),
+            MemberView::Robot(m) => users.push(Member {
+                user: containers::member_name(&m.robot)?,
                 access: m.access,
             }),
             MemberView::Team(t) => teams.push((

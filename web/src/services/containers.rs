@@ -2,9 +2,9 @@
 //! the JSON API and the pages, so both follow the same rules (`core::permissions`) and keep
 //! the search index in step with the store.
 
-use bioshadock_core::accounts::{Scope, UserName};
+use bioshadock_core::accounts::Scope;
 use bioshadock_core::git::{GitSource, redact_userinfo};
-use bioshadock_core::model::{self, Member};
+use bioshadock_core::model::{self, Member, MemberName};
 use bioshadock_core::names::MAX_NEW_NAME_LEN;
 use bioshadock_core::orgs::{OrgName, Organisation, Permission, TeamName};
 use bioshadock_core::permissions::{Principal, Rights, owner_for};
@@ -182,16 +182,7 @@ pub async fn set_members(
                 member.user
             )));
         }
-        match state.users.get_user(&member.user).await {
-            Ok(_) => {}
-            Err(PortError::NotFound) => {
-                return Err(ApiError::not_found(format!(
-                    "there is no user `{}`",
-                    member.user
-                )));
-            }
-            Err(e) => return Err(e.into()),
-        }
+        member_exists(state, &container, &member.user).await?;
     }
     let mut settings = ContainerSettings::of(&container);
     settings.members = members;
@@ -380,8 +371,44 @@ pub async fn delete_tag(
 }
 
 /// Parses a member's user name from a form or body.
-pub fn member_name(raw: &str) -> Result<UserName, ApiError> {
-    UserName::parse(raw).map_err(|e| ApiError::bad_request(format!("member: {e}")))
+pub fn member_name(raw: &str) -> Result<MemberName, ApiError> {
+    MemberName::parse(raw).map_err(|e| ApiError::bad_request(format!("member: {e}")))
+}
+
+/// Refuses a member who does not exist, and a robot of another namespace: a robot joins only
+/// its own owner's containers, so it never holds more than its owner could grant.
+async fn member_exists(
+    state: &AppState,
+    container: &Container,
+    member: &MemberName,
+) -> Result<(), ApiError> {
+    if let Some(robot) = member.robot() {
+        if robot.owner() != container.id.namespace() {
+            return Err(ApiError::conflict(format!(
+                "{robot} belongs to `{}`: a robot joins only its owner's containers",
+                robot.owner()
+            )));
+        }
+        return match state.robots.find_robot(&robot).await {
+            Ok(_) => Ok(()),
+            Err(PortError::NotFound) => {
+                Err(ApiError::not_found(format!("there is no robot `{robot}`")))
+            }
+            Err(e) => Err(e.into()),
+        };
+    }
+    let Some(user) = member.user() else {
+        return Err(ApiError::bad_request(format!(
+            "member `{member}`: not a name"
+        )));
+    };
+    match state.users.get_user(&user).await {
+        Ok(_) => Ok(()),
+        Err(PortError::NotFound) => {
+            Err(ApiError::not_found(format!("there is no user `{member}`")))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn save(

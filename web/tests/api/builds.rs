@@ -160,7 +160,9 @@ async fn a_push_member_may_build_with_a_build_only_key() {
     let id = RepoName::parse("alice/tool").unwrap();
     let mut settings = ContainerSettings::of(&app.backends.store.get(&id).await.unwrap());
     settings.members = vec![bioshadock_core::Member {
-        user: bioshadock_core::accounts::UserName::parse("bob").unwrap(),
+        user: bioshadock_core::MemberName::from(
+            bioshadock_core::accounts::UserName::parse("bob").unwrap(),
+        ),
         access: bioshadock_core::Access::Push,
     }];
     app.backends

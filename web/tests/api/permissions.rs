@@ -131,7 +131,7 @@ impl World {
 
 fn member(name: &str, access: Access) -> Member {
     Member {
-        user: UserName::parse(name).unwrap(),
+        user: bioshadock_core::MemberName::from(UserName::parse(name).unwrap()),
         access,
     }
 }

@@ -501,3 +501,79 @@ async fn an_owner_keeps_at_most_a_hundred_robots() {
     }
     expect(&app.with_key(&key, make(100)).await, 409, "past the bound");
 }
+
+#[tokio::test]
+async fn a_robot_joins_its_owners_containers_as_a_member() {
+    let app = app().await;
+    app.add(&[
+        private("alice/data", 1),
+        private("alice/other", 2),
+        private("bob/data", 3),
+    ])
+    .await;
+    let made = as_user(
+        &app,
+        "alice",
+        "POST",
+        "/user/robots",
+        r#"{"name":"ci","permission":"read","repositories":["other"]}"#,
+    )
+    .await;
+    let token = made.json()["token"].as_str().unwrap().to_owned();
+    let robot = "alice+ci";
+    assert_eq!(granted(&app, robot, &token, "alice/data").await, Ok(vec![]));
+    let members =
+        json!({"members": [{"robot": robot, "access": "push"}, {"user": "bob", "access": "pull"}]})
+            .to_string();
+    let set = as_user(
+        &app,
+        "alice",
+        "PUT",
+        "/container/members/alice/data",
+        &members,
+    )
+    .await;
+    expect(&set, 200, "a robot member");
+    assert_eq!(
+        set.json(),
+        json!([{"robot": robot, "access": "push"}, {"user": "bob", "access": "pull"}]),
+        "members by name"
+    );
+    assert_eq!(
+        granted(&app, robot, &token, "alice/data").await,
+        Ok(vec!["pull".to_owned(), "push".to_owned()])
+    );
+    let found = as_robot(&app, robot, &token, "GET", "/container/search?q=data").await;
+    assert_eq!(
+        ids(&found.json()["results"]),
+        ["alice/data"],
+        "search finds it for the robot"
+    );
+    // Never another namespace's robot, never one that does not exist.
+    let bobs = json!({"members": [{"robot": robot, "access": "pull"}]}).to_string();
+    expect(
+        &as_user(&app, "bob", "PUT", "/container/members/bob/data", &bobs).await,
+        409,
+        "another owner's robot",
+    );
+    let ghost = json!({"members": [{"robot": "alice+ghost", "access": "pull"}]}).to_string();
+    expect(
+        &as_user(
+            &app,
+            "alice",
+            "PUT",
+            "/container/members/alice/data",
+            &ghost,
+        )
+        .await,
+        404,
+        "no such robot",
+    );
+    // Deleted, it holds nothing any more.
+    expect(
+        &as_user(&app, "alice", "DELETE", "/user/robots/ci", "").await,
+        204,
+        "delete",
+    );
+    assert_eq!(granted(&app, robot, &token, "alice/data").await, Err(401));
+}

@@ -21,7 +21,7 @@
 
 use std::collections::BTreeMap;
 
-use bioshadock_core::accounts::UserName;
+use bioshadock_core::MemberName;
 use bioshadock_core::{
     Access, Container, Member, PortError, PortResult, RepoName, Tag, TagName, Visibility,
 };
@@ -225,7 +225,7 @@ impl ContainerDoc {
             .into_iter()
             .map(|m| {
                 Ok(Member {
-                    user: UserName::parse(&m.user)
+                    user: MemberName::parse(&m.user)
                         .map_err(|e| corrupt(format!("{id}: member {}: {e}", m.user)))?,
                     access: Access::parse(&m.access).ok_or_else(|| {
                         corrupt(format!("{id}: member {}: access {}", m.user, m.access))

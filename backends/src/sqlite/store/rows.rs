@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use bioshadock_core::accounts::UserName;
+use bioshadock_core::MemberName;
 use bioshadock_core::{
     Access, Container, Member, PortError, PortResult, RepoName, Tag, TagName, Visibility,
 };
@@ -226,7 +226,7 @@ fn decode_members(id: &RepoName, pairs: Vec<MemberFields>) -> PortResult<Vec<Mem
         .into_iter()
         .map(|MemberFields(user, access)| {
             Ok(Member {
-                user: UserName::parse(&user)
+                user: MemberName::parse(&user)
                     .map_err(|e| corrupt(format!("{id}: member {user}: {e}")))?,
                 access: Access::parse(&access)
                     .ok_or_else(|| corrupt(format!("{id}: member {user}: access {access}")))?,

@@ -248,3 +248,13 @@ pub(super) async fn organisation_readers_see_their_namespaces(store: Arc<dyn Con
     )
     .await;
 }
+
+pub(super) async fn robot_members_round_trip_and_see(store: Arc<dyn ContainerStore>) {
+    let mut data = container("lab/data", Private, 1);
+    data.members = vec![member("alice", Pull), member("lab+ci", Push)];
+    ok(store.create(&data).await, "create");
+    let stored = ok(store.get(&data.id).await, "get");
+    assert_eq!(stored.members, data.members, "a robot member round-trips");
+    expect_visible(&store, &Audience::User("lab+ci".into()), &["lab/data"]).await;
+    expect_visible(&store, &Audience::User("lab+other".into()), &[]).await;
+}

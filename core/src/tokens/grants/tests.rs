@@ -32,11 +32,11 @@ fn container(visibility: Visibility) -> Container {
     );
     c.members = vec![
         Member {
-            user: UserName::parse("pam").unwrap(),
+            user: crate::MemberName::from(UserName::parse("pam").unwrap()),
             access: Access::Pull,
         },
         Member {
-            user: UserName::parse("pete").unwrap(),
+            user: crate::MemberName::from(UserName::parse("pete").unwrap()),
             access: Access::Push,
         },
     ];
