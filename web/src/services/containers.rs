@@ -9,7 +9,8 @@ use bioshadock_core::names::MAX_NEW_NAME_LEN;
 use bioshadock_core::orgs::{OrgName, Organisation, Permission, TeamName};
 use bioshadock_core::permissions::{Principal, Rights, owner_for};
 use bioshadock_core::ports::store::ContainerSettings;
-use bioshadock_core::{Container, PortError, RepoName, Visibility};
+use bioshadock_core::query::SearchQuery;
+use bioshadock_core::{Audience, Container, PortError, RepoName, Visibility};
 
 use crate::error::ApiError;
 use crate::registry::removal;
@@ -293,6 +294,41 @@ pub async fn organisation_of(
         Ok(org) => Ok(Some(org)),
         Err(PortError::NotFound) => Ok(None),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Takes `member` off every container of `namespace` (a robot being deleted: a later robot of
+/// the same name must not inherit its memberships). Robots only join their own namespace's
+/// containers, so the namespace is the whole search.
+pub async fn remove_member_from_namespace(
+    state: &AppState,
+    namespace: &str,
+    member: &MemberName,
+) -> Result<usize, ApiError> {
+    let query = SearchQuery::parse(&format!("namespace:{namespace}"))?;
+    let mut removed = 0;
+    let mut offset = 0;
+    loop {
+        let hits = state
+            .search
+            .search(&query, &Audience::Everyone, offset, 100)
+            .await?;
+        if hits.ids.is_empty() {
+            return Ok(removed);
+        }
+        offset += hits.ids.len();
+        for container in state.store.get_many(&hits.ids).await? {
+            if container.member_access(member.as_str()).is_none() {
+                continue;
+            }
+            let mut settings = ContainerSettings::of(&container);
+            settings.members.retain(|m| m.user != *member);
+            save(state, &container.id, settings).await?;
+            removed += 1;
+        }
+        if offset as u64 >= hits.total {
+            return Ok(removed);
+        }
     }
 }
 

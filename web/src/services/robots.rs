@@ -2,7 +2,6 @@
 //! once), list, change, give a new token, delete. A user manages their own robots; an
 //! organisation's admins and owners manage its robots; site admins manage any.
 
-use bioshadock_core::PortError;
 use bioshadock_core::accounts::{Scope, UserName};
 use bioshadock_core::model;
 use bioshadock_core::orgs::OrgName;
@@ -10,10 +9,11 @@ use bioshadock_core::permissions::Principal;
 use bioshadock_core::robots::{
     MAX_EXPIRY_DAYS, MAX_ROBOTS_PER_OWNER, Robot, RobotName, RobotPermission, RobotToken,
 };
+use bioshadock_core::{MemberName, PortError};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::error::ApiError;
-use crate::services::orgs;
+use crate::services::{containers, orgs};
 use crate::state::AppState;
 
 /// Whose robots: a user's own, or an organisation's.
@@ -172,6 +172,9 @@ pub async fn delete(
 ) -> Result<(), ApiError> {
     may_manage(state, caller, owner).await?;
     let (robot, _) = find(state, owner, name).await?;
+    // Its memberships go first: should this fail, the robot is still there to delete again.
+    let member = MemberName::parse(robot.name.as_str()).map_err(ApiError::from)?;
+    containers::remove_member_from_namespace(state, robot.name.owner(), &member).await?;
     state
         .robots
         .delete_robot(&robot.name)

@@ -569,11 +569,23 @@ async fn a_robot_joins_its_owners_containers_as_a_member() {
         404,
         "no such robot",
     );
-    // Deleted, it holds nothing any more.
+    // Deleted, it holds nothing any more, and a new robot of the same name inherits nothing.
     expect(
         &as_user(&app, "alice", "DELETE", "/user/robots/ci", "").await,
         204,
         "delete",
     );
     assert_eq!(granted(&app, robot, &token, "alice/data").await, Err(401));
+    let listed = as_user(&app, "alice", "GET", "/container/members/alice/data", "").await;
+    assert_eq!(listed.json(), json!([{"user": "bob", "access": "pull"}]));
+    let again = as_user(
+        &app,
+        "alice",
+        "POST",
+        "/user/robots",
+        r#"{"name":"ci","permission":"read","repositories":["other"]}"#,
+    )
+    .await;
+    let fresh = again.json()["token"].as_str().unwrap().to_owned();
+    assert_eq!(granted(&app, robot, &fresh, "alice/data").await, Ok(vec![]));
 }
