@@ -1,7 +1,7 @@
 //! `bioshadock migrate --to FILE [--force]`: copies everything from the configured backends to
 //! those of FILE (typically embedded → distributed): users with their password hashes, API
 //! keys (hashes, scopes, revocation), organisations with their members and teams, robot accounts
-//! (token hashes), containers
+//! (token hashes), the access rules, containers
 //! with tags, members and labels, build records
 //! with their logs. The target's search index is rebuilt from its store, and its queue's ids
 //! continue after the copied builds'. Then both sides are read back and compared: counts and
@@ -59,6 +59,7 @@ pub async fn run(config: Config, to: &Path, force: bool) -> Result<()> {
     let keys = copy_keys(&source, &target, &users).await?;
     let orgs = copy_orgs(&source, &target).await?;
     let robots = copy_robots(&source, &target, &users).await?;
+    copy_rules(&source, &target).await?;
     let containers = copy_containers(&source, &target).await?;
     let (builds, lines, last_id) = copy_builds(&source, &target, &containers).await?;
     target.queue.reserve_ids_through(last_id).await?;
@@ -137,6 +138,22 @@ async fn copy_robots(source: &Backends, target: &Backends, users: &[User]) -> Re
         }
     }
     Ok(robots.len())
+}
+
+/// The access rules document as written (an empty one is left alone).
+async fn copy_rules(source: &Backends, target: &Backends) -> Result<()> {
+    let rules = source.rules.get_rules().await?;
+    if rules.version == 0 {
+        return Ok(());
+    }
+    let current = target.rules.get_rules().await?;
+    if current.source != rules.source {
+        target
+            .rules
+            .put_rules(&rules.source, current.version)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Every robot with its token's hash, by owner (users, then organisations) and name.
@@ -395,12 +412,19 @@ async fn checksums(side: &Backends) -> Result<Vec<(&'static str, usize, String)>
     for robot in &robots {
         robot_sum.update(serde_json::to_vec(robot)?);
     }
+    let rules = side.rules.get_rules().await?.source;
     let hex = |sum: Sha256| hex::encode(sum.finalize());
+    let rules_sum = hex(Sha256::new_with_prefix(rules.as_bytes()));
     Ok(vec![
         ("users", users.len(), hex(user_sum)),
         ("API keys", keys.len(), hex(key_sum)),
         ("organisations", orgs.len(), hex(org_sum)),
         ("robots", robots.len(), hex(robot_sum)),
+        (
+            "access-rule documents",
+            usize::from(!rules.is_empty()),
+            rules_sum,
+        ),
         ("containers", containers.len(), hex(container_sum)),
         ("builds", build_count, hex(build_sum)),
     ])

@@ -133,6 +133,11 @@ async fn a_users_robot_reads_their_containers_and_stops_when_told() {
     let found = as_robot(&app, robot, &token, "GET", "/container/search?q=secret").await;
     assert_eq!(ids(&found.json()["results"]), ["alice/secret"]);
     assert_eq!(found.json()["total"], 1);
+    // It cannot sign in to the pages.
+    let mut browser = app.browser();
+    let signed = browser.login(robot, &token).await;
+    assert_ne!(signed.status.as_u16(), 303, "a robot has no web session");
+    assert!(browser.cookie.is_none(), "no session for a robot");
     // A robot pulls, pushes and reads, nothing else.
     expect(
         &as_robot(&app, robot, &token, "GET", "/user").await,
