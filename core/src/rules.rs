@@ -15,6 +15,8 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+pub mod whole_term;
+
 use ipnet::IpNet;
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
@@ -322,7 +324,12 @@ const MAX_EXPANSIONS: usize = 64;
 
 impl Template {
     fn compile(raw: &str) -> Result<Self, String> {
+        // Lists and search filter by a rule's name inside each search backend: a regular
+        // expression they cannot all say the same way is refused here, not misread there.
         if !raw.contains("${") {
+            if let Some(body) = regex_body(raw) {
+                whole_term::from_regex(body)?;
+            }
             return Pattern::compile(raw).map(Self::Fixed);
         }
         if raw.len() > MAX_PATTERN_LEN {
@@ -352,6 +359,9 @@ impl Template {
         };
         for expression in template.expressions(&sample) {
             build(&expression)?;
+            if regex {
+                whole_term::from_regex(&expression)?;
+            }
         }
         Ok(template)
     }

@@ -176,6 +176,16 @@ fn mistakes_are_refused_with_their_line() {
             "neither an address nor a CIDR",
         ),
         (
+            "- match: {name: '/\\btool/'}\n  actions: [pull]\n",
+            Some(1),
+            "word boundaries",
+        ),
+        (
+            "- match: {name: '/^${account}$|^x/'}\n  actions: [pull]\n",
+            Some(1),
+            "anchors inside a pattern",
+        ),
+        (
             "- match: {name: \"${user}/*\"}\n  actions: [pull]\n",
             Some(1),
             "unknown placeholder",
