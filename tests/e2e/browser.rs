@@ -223,6 +223,15 @@ async fn a_visitor_browses_searches_and_opens_a_container() {
     server.stop();
 }
 
+/// Waits until the browser is at `path` (a form's navigation has committed).
+async fn arrive(browser: &Client, path: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while browser.current_url().await.unwrap().path() != path {
+        assert!(std::time::Instant::now() < deadline, "never reached {path}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Waits until the browser has left `page` (a click's navigation has committed).
 async fn left(browser: &Client, page: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -383,6 +392,8 @@ async fn a_user_creates_an_organisation_and_a_robot_in_the_browser() {
     let form = browser.form(Locator::Id("new-org")).await.unwrap();
     form.set_by_name("name", "genomics-core").await.unwrap();
     form.submit().await.unwrap();
+    // The submit returns before the next page has loaded: wait for it.
+    arrive(&browser, "/org/genomics-core/settings").await;
     assert_eq!(
         text_of(&browser, "h1").await,
         "Settings of genomics-core",
@@ -391,8 +402,23 @@ async fn a_user_creates_an_organisation_and_a_robot_in_the_browser() {
     let form = browser.form(Locator::Id("add-member")).await.unwrap();
     form.set_by_name("user", "mia").await.unwrap();
     form.submit().await.unwrap();
-    let members = text_of(&browser, "#member-list").await;
-    assert!(members.contains("mia"), "{members}");
+    // The same page comes back: wait until it lists her.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let members = browser.find(Locator::Id("member-list")).await.ok();
+        let text = match members {
+            Some(element) => element.text().await.unwrap_or_default(),
+            None => String::new(),
+        };
+        if text.contains("mia") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "mia never listed: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let form = browser.form(Locator::Id("add-robot")).await.unwrap();
     form.set_by_name("name", "ci").await.unwrap();
     form.submit().await.unwrap();
