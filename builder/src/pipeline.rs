@@ -10,11 +10,13 @@ use bioshadock_core::PortError;
 use bioshadock_core::accounts::{Scopes, UserName};
 use bioshadock_core::git::GitSource;
 use bioshadock_core::orgs::Memberships;
-use bioshadock_core::permissions::{Actor, Credential, may_run_build};
+use bioshadock_core::permissions::{Actor, Credential, Principal, may_run_build_as};
 use bioshadock_core::ports::accounts::UserStore;
 use bioshadock_core::ports::builds::{Build, BuildSource, BuildStore};
 use bioshadock_core::ports::orgs::OrgStore;
+use bioshadock_core::ports::rules::RuleStore;
 use bioshadock_core::ports::store::ContainerStore;
+use bioshadock_core::rules::{RuleGate, RuleSet};
 use bioshadock_core::tokens::{Action, ResourceAccess, TokenIssuer};
 
 use tokio_util::task::TaskTracker;
@@ -53,6 +55,7 @@ pub struct Pipeline {
     pub store: Arc<dyn BuildStore>,
     pub users: Arc<dyn UserStore>,
     pub orgs: Arc<dyn OrgStore>,
+    pub rules: Arc<dyn RuleStore>,
     pub containers: Arc<dyn ContainerStore>,
     pub tokens: Arc<TokenIssuer>,
     pub settings: Arc<BuilderSettings>,
@@ -166,14 +169,51 @@ impl Pipeline {
         };
         let orgs = self.orgs.orgs_of(&name).await.map_err(unavailable)?;
         let memberships = Memberships::of(&name, &orgs);
-        may_run_build(&user, &memberships, &container)
-            .map_err(|denied| Failure(format!("{denied}: the build was not run")))?;
-        Ok(Actor {
+        let gate = self.requester_gate(&user, &memberships).await?;
+        let account = Actor {
             user,
             scopes: Scopes::all(),
             credential: Credential::Local,
             memberships,
-        })
+            gate,
+        };
+        may_run_build_as(&Principal::User(account.clone()), &container)
+            .map_err(|denied| Failure(format!("{denied}: the build was not run")))?;
+        Ok(account)
+    }
+
+    /// The access rules that may match the requester (as the web decides: account, `role` and
+    /// `org` labels; a build has no client address).
+    async fn requester_gate(
+        &self,
+        user: &bioshadock_core::accounts::User,
+        memberships: &Memberships,
+    ) -> Result<Option<std::sync::Arc<RuleGate>>, Failure> {
+        let stored = self
+            .rules
+            .get_rules()
+            .await
+            .map_err(|e| Failure(format!("cannot read the access rules: {e}")))?;
+        let rules = std::sync::Arc::new(
+            RuleSet::parse(&stored.source)
+                .map_err(|e| Failure(format!("the stored access rules do not parse: {e}")))?,
+        );
+        if rules.is_empty() {
+            return Ok(None);
+        }
+        let mut labels = std::collections::BTreeMap::new();
+        labels.insert("role".to_owned(), vec![user.role.as_str().to_owned()]);
+        labels.insert(
+            "org".to_owned(),
+            memberships.iter().map(|(org, _)| org.to_owned()).collect(),
+        );
+        Ok(RuleGate::for_caller(
+            &rules,
+            self.tokens.service(),
+            user.name.as_str(),
+            None,
+            labels,
+        ))
     }
 
     /// The build context as a tar archive, with its portal base images pinned (see

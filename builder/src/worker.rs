@@ -13,6 +13,7 @@ use bioshadock_core::ports::accounts::UserStore;
 use bioshadock_core::ports::builds::{Build, BuildStatus, BuildStore, Finish};
 use bioshadock_core::ports::orgs::OrgStore;
 use bioshadock_core::ports::queue::{Job, JobQueue, Outcome};
+use bioshadock_core::ports::rules::RuleStore;
 use bioshadock_core::ports::store::ContainerStore;
 use bioshadock_core::tokens::TokenIssuer;
 use tokio::sync::{Notify, Semaphore};
@@ -45,6 +46,8 @@ pub struct WorkerPorts {
     /// requester may still push to it.
     pub users: Arc<dyn UserStore>,
     pub orgs: Arc<dyn OrgStore>,
+    /// The access rules, which the requester is decided with as on the web.
+    pub rules: Arc<dyn RuleStore>,
     pub containers: Arc<dyn ContainerStore>,
     pub tokens: Arc<TokenIssuer>,
     /// Notified when a build is queued in this process, so an idle worker starts at once.
@@ -315,6 +318,7 @@ impl Supervisor {
             store: self.ports.builds.clone(),
             users: self.ports.users.clone(),
             orgs: self.ports.orgs.clone(),
+            rules: self.ports.rules.clone(),
             containers: self.ports.containers.clone(),
             tokens: self.ports.tokens.clone(),
             settings: self.settings.clone(),

@@ -10,6 +10,17 @@ pub enum Audience {
     User(Reader),
     /// Administrators and internal jobs (reindex, migration): everything.
     Everyone,
+    /// A caller under access rules: the first rule whose names match a container decides
+    /// whether it is shown; a container no rule matches is shown as to `base`.
+    Ruled(Box<Ruled>),
+}
+
+/// See [`Audience::Ruled`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ruled {
+    pub base: Audience,
+    /// In order; never empty.
+    pub rules: Vec<crate::rules::NameRule>,
 }
 
 /// The private containers a signed-in user may see besides the public ones: a container is

@@ -22,7 +22,9 @@ use crate::config::{AnonymousAccess, OrgCreation};
 use crate::model::{Access, Container};
 use crate::orgs::{Memberships, OrgRole, Organisation, Permission};
 use crate::robots::{Robot, RobotPermission};
+use crate::rules::RuleGate;
 use crate::{Audience, Reader, RepoName};
+use std::sync::Arc;
 
 /// How a signed-in caller proved who they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,15 +51,20 @@ pub struct Actor {
     pub credential: Credential,
     /// The user's organisations and what they hold in each (loaded with the user).
     pub memberships: Memberships,
+    /// The access rules that may match this user, when any may.
+    pub gate: Option<Arc<RuleGate>>,
 }
 
 /// Whoever makes a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Anonymous,
+    /// An anonymous caller some access rule may match (by address, say): decided as
+    /// [`Principal::Anonymous`] where no rule matches.
+    Guest(Arc<RuleGate>),
     User(Actor),
-    /// A robot account, authenticated by its token.
-    Robot(Robot),
+    /// A robot account, authenticated by its token, with the access rules that may match it.
+    Robot(Robot, Option<Arc<RuleGate>>),
 }
 
 /// What a principal may do with one container.
@@ -176,7 +183,41 @@ impl Principal {
             scopes,
             credential,
             memberships: Memberships::default(),
+            gate: None,
         })
+    }
+
+    /// A robot account's principal.
+    pub fn robot(robot: Robot) -> Self {
+        Self::Robot(robot, None)
+    }
+
+    /// This principal under the access rules of `gate` (`None`: no rule may match it).
+    pub fn with_gate(self, gate: Option<Arc<RuleGate>>) -> Self {
+        match (self, gate) {
+            (Self::Anonymous | Self::Guest(_), Some(gate)) => Self::Guest(gate),
+            (Self::Anonymous | Self::Guest(_), None) => Self::Anonymous,
+            (Self::User(mut actor), gate) => {
+                actor.gate = gate;
+                Self::User(actor)
+            }
+            (Self::Robot(robot, _), gate) => Self::Robot(robot, gate),
+        }
+    }
+
+    /// The access rules that may match this principal, if any may.
+    pub fn gate(&self) -> Option<&RuleGate> {
+        match self {
+            Self::Anonymous => None,
+            Self::Guest(gate) => Some(gate),
+            Self::User(actor) => actor.gate.as_deref(),
+            Self::Robot(_, gate) => gate.as_deref(),
+        }
+    }
+
+    /// Whether this is a caller without credentials (a guest included).
+    pub fn is_anonymous(&self) -> bool {
+        matches!(self, Self::Anonymous | Self::Guest(_))
     }
 
     /// This principal with its user's organisation memberships (no change for anonymous).
@@ -190,7 +231,7 @@ impl Principal {
     pub fn actor(&self) -> Option<&Actor> {
         match self {
             Self::User(actor) => Some(actor),
-            Self::Anonymous | Self::Robot(_) => None,
+            Self::Anonymous | Self::Guest(_) | Self::Robot(..) => None,
         }
     }
 
@@ -203,8 +244,8 @@ impl Principal {
     pub fn subject(&self) -> Option<&str> {
         match self {
             Self::User(actor) => Some(actor.user.name.as_str()),
-            Self::Robot(robot) => Some(robot.name.as_str()),
-            Self::Anonymous => None,
+            Self::Robot(robot, _) => Some(robot.name.as_str()),
+            Self::Anonymous | Self::Guest(_) => None,
         }
     }
 
@@ -220,14 +261,14 @@ impl Principal {
     /// admits them (`access.anonymous`).
     pub fn admitted(&self, anonymous: AnonymousAccess) -> Result<(), Denied> {
         match (self, anonymous) {
-            (Self::Anonymous, AnonymousAccess::None) => Err(Denied::NotSignedIn),
+            (Self::Anonymous | Self::Guest(_), AnonymousAccess::None) => Err(Denied::NotSignedIn),
             _ => Ok(()),
         }
     }
 
     /// The signed-in actor holding `scope`, or why not.
     pub fn require(&self, scope: Scope) -> Result<&Actor, Denied> {
-        if let Self::Robot(robot) = self {
+        if let Self::Robot(robot, _) = self {
             return Err(Denied::Forbidden(format!(
                 "{} is a robot account: robots pull, push and read, nothing else",
                 robot.name
@@ -255,7 +296,18 @@ impl Principal {
     /// [`rights_on`](Self::rights_on)`.see`, except that editors are not shown private
     /// `library/` containers they are not members of (they still reach them by name).
     pub fn audience(&self) -> Audience {
-        if let Self::Robot(robot) = self {
+        let base = self.builtin_audience();
+        let rules = self.gate().map(RuleGate::name_rules).unwrap_or_default();
+        if rules.is_empty() {
+            base
+        } else {
+            Audience::Ruled(Box::new(crate::audience::Ruled { base, rules }))
+        }
+    }
+
+    /// [`Principal::audience`] by the built-in rules alone.
+    fn builtin_audience(&self) -> Audience {
+        if let Self::Robot(robot, _) = self {
             return Audience::User(robot_reader(robot));
         }
         match self.actor() {
@@ -267,10 +319,37 @@ impl Principal {
         }
     }
 
-    /// What this principal may do with `container`.
+    /// What this principal may do with `container`: what the first matching access rule
+    /// grants, else what the built-in rules give; a key holds only its scopes either way, and a
+    /// robot never edits or manages.
     pub fn rights_on(&self, container: &Container) -> Rights {
+        let Some(grant) = self
+            .gate()
+            .and_then(|gate| gate.decide("repository", container.id.as_str()))
+        else {
+            return self.builtin_rights_on(container);
+        };
+        let ruled = Rights {
+            see: grant.pull,
+            edit: grant.push,
+            push: grant.push,
+            manage: grant.delete,
+        };
+        match self {
+            Self::User(_) => self.within_scopes(ruled, container.visibility.is_public()),
+            Self::Robot(..) => Rights {
+                edit: false,
+                manage: false,
+                ..ruled
+            },
+            Self::Anonymous | Self::Guest(_) => ruled,
+        }
+    }
+
+    /// What the built-in rules give, before any access rule.
+    fn builtin_rights_on(&self, container: &Container) -> Rights {
         let public = container.visibility.is_public();
-        if let Self::Robot(robot) = self {
+        if let Self::Robot(robot, _) = self {
             // Its own grant on its owner's repositories, or a membership of the container
             // (robots only join containers of their own namespace); either way it pulls and at
             // most pushes.
@@ -315,7 +394,12 @@ impl Principal {
             };
             as_member.or(Rights::of(organisation_permission(actor, &container.id)))
         };
-        // A key holds only its scopes: private containers need `read`, changes need `push`.
+        self.within_scopes(granted, public)
+    }
+
+    /// `granted` as far as this principal's scopes go: a key holds only its scopes, private
+    /// containers need `read`, changes need `push`.
+    fn within_scopes(&self, granted: Rights, public: bool) -> Rights {
         let may_read_private = self.has_scope(Scope::Read);
         let may_change = self.has_scope(Scope::Push);
         Rights {
@@ -329,6 +413,19 @@ impl Principal {
     /// Whether this principal may create container `id`: in their own namespace, in
     /// `library/` as an editor, or where their organisation standing gives `write` on the name.
     pub fn may_create(&self, id: &RepoName) -> Result<&Actor, Denied> {
+        if let Some(grant) = self
+            .gate()
+            .and_then(|g| g.decide("repository", id.as_str()))
+        {
+            let actor = self.require(Scope::Push)?;
+            return if grant.push {
+                Ok(actor)
+            } else {
+                Err(Denied::Forbidden(format!(
+                    "an access rule does not let you push to {id}"
+                )))
+            };
+        }
         match self.may_create_in(id.namespace()) {
             Err(Denied::Forbidden(_))
                 if self
@@ -344,10 +441,24 @@ impl Principal {
     /// Whether a push may create repository `id`, which does not exist yet: a user who may
     /// create it, or a robot that may write to it.
     pub fn may_push_new(&self, id: &RepoName) -> bool {
+        if let Some(grant) = self
+            .gate()
+            .and_then(|g| g.decide("repository", id.as_str()))
+        {
+            return grant.push && (!matches!(self, Self::User(_)) || self.has_scope(Scope::Push));
+        }
         match self {
-            Self::Robot(robot) => robot.permission_on(id) == Some(RobotPermission::Write),
+            Self::Robot(robot, _) => robot.permission_on(id) == Some(RobotPermission::Write),
             _ => self.may_create(id).is_ok(),
         }
+    }
+
+    /// Whether an access rule lets this principal list the registry's catalogue
+    /// (`registry:catalog:*`, otherwise for administrators only).
+    pub fn may_list_catalog(&self) -> Option<bool> {
+        self.gate()
+            .and_then(|g| g.decide("registry", "catalog"))
+            .map(|grant| grant.pull)
     }
 
     /// Whether this principal may create any container in `namespace`.
@@ -493,6 +604,22 @@ pub fn may_run_build(
     }
     let account = Principal::user(user.clone(), Scopes::all(), Credential::Local)
         .with_memberships(memberships.clone());
+    may_run_build_as(&account, container)
+}
+
+/// [`may_run_build`] for the requester's account as a principal (with its memberships and the
+/// access rules that may match it).
+pub fn may_run_build_as(account: &Principal, container: &Container) -> Result<(), Denied> {
+    let Some(actor) = account.actor() else {
+        return Err(Denied::NotSignedIn);
+    };
+    let user = &actor.user;
+    if user.disabled {
+        return Err(Denied::Forbidden(format!(
+            "{} was disabled after queueing this build",
+            user.name
+        )));
+    }
     if !account.rights_on(container).push {
         return Err(Denied::Forbidden(format!(
             "{} no longer has push rights on {}",

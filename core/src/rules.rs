@@ -71,6 +71,14 @@ impl Grant {
     }
 }
 
+/// One rule as lists and search apply it: the names it matches, as a whole-term expression in
+/// the syntax every search backend shares, and whether those names are shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameRule {
+    pub pattern: String,
+    pub pull: bool,
+}
+
 /// Who asks, as rules see them.
 #[derive(Debug, Clone, Default)]
 pub struct RuleCaller<'a> {
@@ -203,12 +211,117 @@ impl RuleSet {
             })
     }
 
+    /// The rules that may decide for `caller` on resources of type `kind`, in order, each as a
+    /// whole-term expression of the names it matches and whether it lets them be seen: what
+    /// lists and search filter by, inside the search backends. A rule matching every name ends
+    /// the list (nothing after it can decide).
+    pub fn name_rules(&self, caller: &RuleCaller<'_>, kind: &str, service: &str) -> Vec<NameRule> {
+        let mut out = Vec::new();
+        for rule in &self.rules {
+            if !rule.may_match_caller(caller)
+                || !rule.kind.as_ref().is_none_or(|p| p.matches(kind))
+                || !rule.service.as_ref().is_none_or(|p| p.matches(service))
+            {
+                continue;
+            }
+            let pull = Grant::of(&rule.actions).pull;
+            match &rule.name {
+                None => {
+                    out.push(NameRule {
+                        pattern: ".*".into(),
+                        pull,
+                    });
+                    break;
+                }
+                Some(template) => {
+                    if let Some(pattern) = template.whole_term(caller) {
+                        out.push(NameRule { pattern, pull });
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Whether any rule could match `caller` for some resource: when none can, the built-in
     /// rules alone decide for them, and lists need no rule-aware filtering.
     pub fn may_apply_to(&self, caller: &RuleCaller<'_>) -> bool {
         self.rules.iter().any(|rule| rule.may_match_caller(caller))
     }
 }
+
+/// The rules as they bear on one caller: the rule set, and who the caller is to the rules.
+/// Built only when some rule may match the caller ([`RuleSet::may_apply_to`]), so that callers
+/// no rule names pay nothing and keep the built-in rules alone.
+#[derive(Debug, Clone)]
+pub struct RuleGate {
+    rules: std::sync::Arc<RuleSet>,
+    service: String,
+    account: String,
+    ip: Option<IpAddr>,
+    labels: BTreeMap<String, Vec<String>>,
+}
+
+impl RuleGate {
+    /// The gate for a caller, or `None` when no rule can match them.
+    pub fn for_caller(
+        rules: &std::sync::Arc<RuleSet>,
+        service: &str,
+        account: &str,
+        ip: Option<IpAddr>,
+        labels: BTreeMap<String, Vec<String>>,
+    ) -> Option<std::sync::Arc<Self>> {
+        let caller = RuleCaller {
+            account,
+            ip,
+            labels,
+        };
+        rules.may_apply_to(&caller).then(|| {
+            std::sync::Arc::new(Self {
+                rules: rules.clone(),
+                service: service.to_owned(),
+                account: account.to_owned(),
+                ip,
+                labels: caller.labels,
+            })
+        })
+    }
+
+    /// The rules that may decide on this caller's repositories, for lists and search.
+    pub fn name_rules(&self) -> Vec<NameRule> {
+        let caller = RuleCaller {
+            account: &self.account,
+            ip: self.ip,
+            labels: self.labels.clone(),
+        };
+        self.rules.name_rules(&caller, "repository", &self.service)
+    }
+
+    /// What the deciding rule grants on resource `name` of type `kind`, or `None` when no rule
+    /// matches (the built-in rules decide).
+    pub fn decide(&self, kind: &str, name: &str) -> Option<Grant> {
+        let caller = RuleCaller {
+            account: &self.account,
+            ip: self.ip,
+            labels: self.labels.clone(),
+        };
+        self.rules
+            .decide(&caller, kind, &self.service, name)
+            .map(|d| d.grant)
+    }
+}
+
+impl PartialEq for RuleGate {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.rules, &other.rules)
+            && self.service == other.service
+            && self.account == other.account
+            && self.ip == other.ip
+            && self.labels == other.labels
+    }
+}
+
+impl Eq for RuleGate {}
 
 impl Rule {
     fn compile(raw: RawRule) -> Result<Self, String> {
@@ -307,8 +420,12 @@ impl Pattern {
 /// in literally (escaped), so an account named `a.*` matches only itself.
 #[derive(Debug, Clone)]
 enum Template {
-    Fixed(Pattern),
-    WithPlaceholders { regex: bool, parts: Vec<Part> },
+    /// The compiled pattern, and the value as written (for [`Template::whole_terms`]).
+    Fixed(Pattern, String),
+    WithPlaceholders {
+        regex: bool,
+        parts: Vec<Part>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -330,7 +447,7 @@ impl Template {
             if let Some(body) = regex_body(raw) {
                 whole_term::from_regex(body)?;
             }
-            return Pattern::compile(raw).map(Self::Fixed);
+            return Pattern::compile(raw).map(|p| Self::Fixed(p, raw.to_owned()));
         }
         if raw.len() > MAX_PATTERN_LEN {
             return Err(format!(
@@ -368,18 +485,43 @@ impl Template {
 
     fn parts(&self) -> &[Part] {
         match self {
-            Self::Fixed(_) => &[],
+            Self::Fixed(..) => &[],
             Self::WithPlaceholders { parts, .. } => parts,
         }
     }
 
     fn matches(&self, caller: &RuleCaller<'_>, name: &str) -> bool {
         match self {
-            Self::Fixed(pattern) => pattern.matches(name),
+            Self::Fixed(pattern, _) => pattern.matches(name),
             Self::WithPlaceholders { .. } => self
                 .expressions(caller)
                 .iter()
                 .any(|expression| build(expression).is_ok_and(|r| r.is_match(name))),
+        }
+    }
+
+    /// This value for `caller` as one whole-term expression (see [`whole_term`]); `None` when
+    /// the caller lacks a label it names (then it matches nothing).
+    fn whole_term(&self, caller: &RuleCaller<'_>) -> Option<String> {
+        match self {
+            Self::Fixed(_, raw) => Some(match regex_body(raw) {
+                // Checked when the rule was compiled.
+                Some(body) => whole_term::from_regex(body).ok()?,
+                None if raw.contains(['*', '?']) => whole_term::from_glob(raw),
+                None => whole_term::from_literal(raw),
+            }),
+            Self::WithPlaceholders { .. } => {
+                let each: Vec<String> = self
+                    .expressions(caller)
+                    .iter()
+                    .filter_map(|e| whole_term::from_regex(e).ok())
+                    .collect();
+                match each.as_slice() {
+                    [] => None,
+                    [one] => Some(one.clone()),
+                    many => Some(format!("({})", many.join("|"))),
+                }
+            }
         }
     }
 

@@ -13,6 +13,7 @@ use bioshadock_core::ports::log_wakeups::LogWakeups;
 use bioshadock_core::ports::orgs::OrgStore;
 use bioshadock_core::ports::queue::JobQueue;
 use bioshadock_core::ports::robots::RobotStore;
+use bioshadock_core::ports::rules::RuleStore;
 use bioshadock_core::ports::search::SearchIndex;
 use bioshadock_core::ports::store::ContainerStore;
 use tower_sessions::SessionStore;
@@ -82,6 +83,7 @@ pub struct Ports {
     pub keys: Arc<dyn KeyStore>,
     pub orgs: Arc<dyn OrgStore>,
     pub robots: Arc<dyn RobotStore>,
+    pub rules: Arc<dyn RuleStore>,
     pub sessions: Arc<dyn SessionStore>,
     /// State shared by the web processes: login failures, event ids seen, locks.
     pub coordination: Arc<dyn Coordination>,
@@ -108,6 +110,7 @@ pub struct AppState {
     pub keys: Arc<dyn KeyStore>,
     pub orgs: Arc<dyn OrgStore>,
     pub robots: Arc<dyn RobotStore>,
+    pub rules: Arc<dyn RuleStore>,
     pub sessions: Arc<dyn SessionStore>,
     /// State shared by the web processes (one process's memory in embedded mode).
     pub coordination: Arc<dyn Coordination>,
@@ -120,6 +123,8 @@ pub struct AppState {
     /// Anonymous answers of the hottest reads; `catalogue_changed` after a write.
     pub(crate) cache: Arc<crate::cache::ReadCache>,
     pub(crate) key_cache: Arc<KeyCache>,
+    /// This process's copy of the access rules.
+    pub(crate) rules_cache: Arc<crate::auth::rules::RulesCache>,
     pub(crate) passwords: Arc<PasswordCache>,
     /// The argon2 verifiers: a bounded number at once (callers queue, not fail).
     pub(crate) verifiers: Arc<crate::auth::password_check::Verifiers>,
@@ -148,6 +153,8 @@ impl AppState {
             keys: ports.keys,
             orgs: ports.orgs,
             robots: ports.robots,
+            rules: ports.rules,
+            rules_cache: Arc::default(),
             sessions: ports.sessions,
             throttle: Arc::new(LoginThrottle::new(ports.coordination.clone())),
             coordination: ports.coordination,

@@ -154,6 +154,26 @@ fn audience_clause(audience: &Audience) -> Option<Value> {
             }
             Some(json!({"bool": {"should": any, "minimum_should_match": 1}}))
         }
+        // The first rule whose names match decides; a container no rule matches is shown as
+        // to the base audience.
+        Audience::Ruled(ruled) => {
+            let matcher = |pattern: &str| json!({"regexp": {"id": {"value": pattern}}});
+            let mut any = Vec::new();
+            for (i, rule) in ruled.rules.iter().enumerate().filter(|(_, r)| r.pull) {
+                let earlier: Vec<Value> = ruled.rules[..i]
+                    .iter()
+                    .map(|r| matcher(&r.pattern))
+                    .collect();
+                any.push(json!({"bool": {
+                    "filter": [matcher(&rule.pattern)],
+                    "must_not": earlier,
+                }}));
+            }
+            let all: Vec<Value> = ruled.rules.iter().map(|r| matcher(&r.pattern)).collect();
+            let base = audience_clause(&ruled.base).unwrap_or_else(|| json!({"match_all": {}}));
+            any.push(json!({"bool": {"filter": [base], "must_not": all}}));
+            Some(json!({"bool": {"should": any, "minimum_should_match": 1}}))
+        }
     }
 }
 

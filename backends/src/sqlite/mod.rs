@@ -49,6 +49,8 @@ pub async fn open(path: &Path) -> PortResult<SqlitePool> {
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(BUSY_TIMEOUT)
+        // REGEXP, with the `regex` crate: lists under access rules filter by their names.
+        .with_regexp()
         // 16 MiB of page cache per connection (SQLite's default is 2 MiB): bulk writes touch
         // index pages all over the file, and the default cache thrashes on them.
         .pragma("cache_size", "-16384");

@@ -260,7 +260,8 @@ impl ContainerStore for SqliteStore {
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn count(&self, audience: &Audience) -> PortResult<u64> {
-        let mut query = sqlx::query_scalar(sql::count(audience));
+        let sql = sql::count(audience);
+        let mut query = sqlx::query_scalar(AssertSqlSafe(sql.into_owned()));
         for value in sql::reader_binds(audience) {
             query = query.bind(value);
         }

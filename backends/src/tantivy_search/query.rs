@@ -16,7 +16,8 @@ use bioshadock_core::Audience;
 use bioshadock_core::query::{Field as QueryField, Filter, SearchQuery};
 use tantivy::Term;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery, TermSetQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RegexQuery, TermQuery,
+    TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::{TextAnalyzer, TokenizerManager};
@@ -181,12 +182,50 @@ impl QueryBuilder {
                 }
                 Some(Box::new(BooleanQuery::new(any)))
             }
+            // The first rule whose names match decides; a container no rule matches is shown
+            // as to the base audience.
+            Audience::Ruled(ruled) => {
+                let matchers: Vec<Box<dyn Query>> = ruled
+                    .rules
+                    .iter()
+                    .map(|rule| name_regex(self.fields.id, &rule.pattern))
+                    .collect();
+                let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+                for (i, rule) in ruled.rules.iter().enumerate() {
+                    if !rule.pull {
+                        continue;
+                    }
+                    let mut clauses = vec![(Occur::Must, matchers[i].box_clone())];
+                    clauses.extend(
+                        matchers[..i]
+                            .iter()
+                            .map(|m| (Occur::MustNot, m.box_clone())),
+                    );
+                    any.push((Occur::Should, Box::new(BooleanQuery::new(clauses))));
+                }
+                let base = self
+                    .audience(&ruled.base)
+                    .unwrap_or_else(|| Box::new(AllQuery));
+                let mut unmatched = vec![(Occur::Must, base)];
+                unmatched.extend(matchers.iter().map(|m| (Occur::MustNot, m.box_clone())));
+                any.push((Occur::Should, Box::new(BooleanQuery::new(unmatched))));
+                Some(Box::new(BooleanQuery::new(any)))
+            }
         }
     }
 }
 
 fn zero_score(query: Box<dyn Query>) -> Box<dyn Query> {
     Box::new(ConstScoreQuery::new(query, 0.0))
+}
+
+/// Ids matching a whole-term expression (a rule's names); one that does not parse, which rule
+/// validation rules out, matches nothing.
+fn name_regex(field: Field, pattern: &str) -> Box<dyn Query> {
+    match RegexQuery::from_pattern(pattern, field) {
+        Ok(query) => Box::new(query),
+        Err(_) => Box::new(BooleanQuery::new(Vec::new())),
+    }
 }
 
 /// Any of `values` as exact terms of a keyword field.

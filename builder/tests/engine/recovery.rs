@@ -34,6 +34,7 @@ async fn ports() -> (WorkerPorts, Backends, TempDir) {
         builds: backends.builds.clone(),
         users: backends.users.clone(),
         orgs: backends.orgs.clone(),
+        rules: backends.rules.clone(),
         containers: backends.store.clone(),
         tokens: Arc::new(tokens),
         wake: Arc::default(),

@@ -30,6 +30,7 @@ fn worker_ports(backends: &Backends) -> WorkerPorts {
         builds: backends.builds.clone(),
         users: backends.users.clone(),
         orgs: backends.orgs.clone(),
+        rules: backends.rules.clone(),
         containers: backends.store.clone(),
         tokens: std::sync::Arc::new(TokenIssuer::new(
             SigningMaterial::generate().unwrap(),
@@ -215,5 +216,40 @@ async fn a_build_whose_requester_left_the_organisation_is_refused_when_it_starts
             .contains("no longer has push rights"),
         "an admin of the organisation may build: {:?}",
         ada_build.reason
+    );
+}
+
+/// The access rules decide at the start of a build as they do on the web: a rule that lets the
+/// requester only pull refuses their queued build.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_an_access_rule_no_longer_allows_is_refused_when_it_starts() {
+    super::support::engine().await;
+    let (config, backends, _dir) = backends().await;
+    let bob = User::new(UserName::parse("bob").unwrap(), Role::User);
+    backends.users.create_user(&bob, "x").await.unwrap();
+    let tool = Container::new(
+        RepoName::parse("bob/tool").unwrap(),
+        "bob",
+        Visibility::Private,
+    );
+    backends.store.create(&tool).await.unwrap();
+    let queued = queue(&backends, "bob/tool", "bob").await;
+    backends
+        .rules
+        .put_rules("- match: {account: bob}\n  actions: [pull]\n", 0)
+        .await
+        .unwrap();
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn(run(
+        worker_ports(&backends),
+        BuilderSettings::from_config(&config),
+        stop.clone(),
+    ));
+    let build = ended(&backends, queued).await;
+    stop.cancel();
+    worker.await.unwrap();
+    assert_eq!(
+        build.reason.as_deref(),
+        Some("bob no longer has push rights on bob/tool: the build was not run")
     );
 }

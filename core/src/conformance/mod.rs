@@ -95,3 +95,30 @@ pub fn organisation_reader() -> crate::Audience {
 
 /// What [`organisation_reader`] sees of [`organisation_catalogue`], newest first.
 pub const ORGANISATION_READER_SEES: &[&str] = &["mia/own", "other/granted", "lab/open", "lab/tool"];
+
+/// A caller (`mia`) under access rules, for [`organisation_catalogue`]: `lab/secret` denied,
+/// everything else of `lab/` granted, `mia/*` denied (even her own), the rest as to `mia`.
+pub fn ruled_reader() -> crate::Audience {
+    use crate::rules::NameRule;
+    use crate::rules::whole_term::{from_glob, from_literal};
+    crate::Audience::Ruled(Box::new(crate::audience::Ruled {
+        base: crate::Audience::User("mia".into()),
+        rules: vec![
+            NameRule {
+                pattern: from_literal("lab/secret"),
+                pull: false,
+            },
+            NameRule {
+                pattern: from_glob("lab/*"),
+                pull: true,
+            },
+            NameRule {
+                pattern: from_glob("mia/*"),
+                pull: false,
+            },
+        ],
+    }))
+}
+
+/// What [`ruled_reader`] sees of [`organisation_catalogue`], newest first.
+pub const RULED_READER_SEES: &[&str] = &["lab/open", "lab/tool"];

@@ -22,10 +22,10 @@ use prefixes::{
     prefixes_never_reach_hidden_containers, whole_words_rank_above_prefixes,
 };
 use queries::{
-    empty_query_lists_visible_newest_first, exact_name_ranks_first,
-    filters_are_exact_and_case_insensitive, free_text_matches_description_labels_and_tags,
-    free_text_matches_name_parts, members_see_private_containers,
-    organisation_readers_see_their_namespaces, paging_is_stable,
+    access_rules_decide_results_and_totals, empty_query_lists_visible_newest_first,
+    exact_name_ranks_first, filters_are_exact_and_case_insensitive,
+    free_text_matches_description_labels_and_tags, free_text_matches_name_parts,
+    members_see_private_containers, organisation_readers_see_their_namespaces, paging_is_stable,
     private_containers_are_hidden_and_uncounted, several_words_must_all_match,
 };
 
@@ -53,6 +53,7 @@ where
         private_containers_are_hidden_and_uncounted,
         members_see_private_containers,
         organisation_readers_see_their_namespaces,
+        access_rules_decide_results_and_totals,
         paging_is_stable,
         empty_query_lists_visible_newest_first,
         prefixes_match_name_words_and_namespaces,

@@ -5,9 +5,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use self::members::{
-    delete_removes_members, members_round_trip, members_see_private_containers,
-    organisation_readers_see_their_namespaces, robot_members_round_trip_and_see,
-    update_settings_changes_only_portal_fields,
+    access_rules_decide_lists_and_counts, delete_removes_members, members_round_trip,
+    members_see_private_containers, organisation_readers_see_their_namespaces,
+    robot_members_round_trip_and_see, update_settings_changes_only_portal_fields,
 };
 use super::{at, container, labels, tag};
 use crate::ports::store::{ContainerStore, ListCursor};
@@ -52,6 +52,7 @@ where
         members_see_private_containers,
         organisation_readers_see_their_namespaces,
         robot_members_round_trip_and_see,
+        access_rules_decide_lists_and_counts,
         delete_removes_members,
         ping_answers,
         deletions_remember_the_last_visibility,

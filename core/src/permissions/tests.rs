@@ -182,6 +182,7 @@ fn keys_mint_and_revoke_only_within_themselves() {
         scopes: Scopes::parse_list(scopes).unwrap(),
         credential,
         memberships: Memberships::default(),
+        gate: None,
     };
     let key = |scopes: &str, expires_at| {
         actor(
@@ -483,7 +484,7 @@ fn organisation_creation_follows_the_setting() {
 }
 
 fn robot(permission: crate::robots::RobotPermission, repositories: &[&str]) -> Principal {
-    Principal::Robot(crate::robots::Robot {
+    Principal::robot(crate::robots::Robot {
         name: crate::robots::RobotName::parse("genomics-core+ci").unwrap(),
         permission,
         repositories: repositories.iter().map(|r| (*r).to_owned()).collect(),
@@ -563,5 +564,82 @@ fn a_robot_member_of_a_container_pulls_or_pushes_it() {
     assert_eq!(
         reader.name, "genomics-core+ci",
         "its memberships are found by its name"
+    );
+}
+
+/// A gate of `rules` (docker_auth YAML) for `principal`'s account, from `ip`.
+fn gated(principal: Principal, rules: &str, ip: Option<&str>) -> Principal {
+    let rules = std::sync::Arc::new(crate::rules::RuleSet::parse(rules).unwrap());
+    let account = principal.subject().unwrap_or_default().to_owned();
+    let gate = crate::rules::RuleGate::for_caller(
+        &rules,
+        "bioshadock-registry",
+        &account,
+        ip.map(|ip| ip.parse().unwrap()),
+        Default::default(),
+    );
+    principal.with_gate(gate)
+}
+
+#[test]
+fn the_first_matching_access_rule_decides_over_the_built_in_rules() {
+    let rules = "- match: {account: olivia, name: olivia/tool}\n  actions: []\n\
+                 - match: {account: mallory, name: \"olivia/*\"}\n  actions: [pull]\n\
+                 - match: {ip: 10.0.0.0/8}\n  actions: [pull, push]\n";
+    let private = container(Visibility::Private);
+    // A denying rule hides a container even from its owner.
+    let owner = gated(signed_in("olivia", Role::User), rules, None);
+    assert_eq!(rights(&owner, &private), (false, false, false, false));
+    // A granting rule shows a private container to a stranger, for pulling only.
+    let stranger = gated(signed_in("mallory", Role::User), rules, None);
+    assert_eq!(rights(&stranger, &private), (true, false, false, false));
+    // A key still holds only its scopes.
+    let keyed = gated(with_key("mallory", "build"), rules, None);
+    assert_eq!(rights(&keyed, &private), (false, false, false, false));
+    // No rule matches pam: the built-in rules decide, as without rules.
+    let pam = gated(signed_in("pam", Role::User), rules, None);
+    assert!(pam.gate().is_none(), "no rule may match pam: no gate");
+    assert_eq!(rights(&pam, &private), (true, false, false, false));
+    // By address: an anonymous caller from 10/8 is a guest who may push (docker_auth allows it).
+    let guest = gated(Principal::Anonymous, rules, Some("10.1.2.3"));
+    assert!(matches!(guest, Principal::Guest(_)));
+    assert!(guest.is_anonymous());
+    assert_eq!(rights(&guest, &private), (true, true, true, false));
+    let outsider = gated(Principal::Anonymous, rules, Some("192.168.0.1"));
+    assert_eq!(outsider, Principal::Anonymous);
+    assert_eq!(rights(&outsider, &private), (false, false, false, false));
+    // Creating by pushing follows the deciding rule too.
+    let id = RepoName::parse("olivia/new").unwrap();
+    assert!(!stranger.may_push_new(&id));
+    assert!(guest.may_push_new(&id));
+    assert!(
+        owner.may_push_new(&id),
+        "no rule names olivia/new for olivia: her namespace"
+    );
+}
+
+#[test]
+fn robots_under_rules_still_only_pull_and_push() {
+    use crate::robots::RobotPermission::Read;
+    let rules = "- match: {account: \"genomics-core+ci\"}\n  actions: [\"*\"]\n";
+    let ci = gated(robot(Read, &[]), rules, None);
+    let anywhere = container(Visibility::Private);
+    assert_eq!(rights(&ci, &anywhere), (true, false, true, false));
+    assert!(
+        ci.may_create(&RepoName::parse("olivia/new").unwrap())
+            .is_err()
+    );
+}
+
+#[test]
+fn a_registry_rule_opens_the_catalogue() {
+    let rules = "- match: {type: registry, account: ops}\n  actions: [pull]\n";
+    assert_eq!(
+        gated(signed_in("ops", Role::User), rules, None).may_list_catalog(),
+        Some(true)
+    );
+    assert_eq!(
+        gated(signed_in("dev", Role::User), rules, None).may_list_catalog(),
+        None
     );
 }

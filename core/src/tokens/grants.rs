@@ -61,9 +61,12 @@ pub fn grant(
 ) -> Option<ResourceAccess> {
     match scope.kind {
         ScopeKind::Registry => {
+            // An access rule of `type: registry` decides when one matches; else admins only.
             let allowed = scope.name == CATALOG
                 && scope.wants(Action::All)
-                && principal.require_admin(Scope::Read).is_ok();
+                && principal
+                    .may_list_catalog()
+                    .unwrap_or_else(|| principal.require_admin(Scope::Read).is_ok());
             allowed.then(ResourceAccess::catalog)
         }
         ScopeKind::Repository => {

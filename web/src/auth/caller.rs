@@ -12,6 +12,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::keys::{Presented, authenticate_key};
+use super::rules::with_rules;
 use super::session::{STAMP_KEY, USER_KEY, credential_stamp};
 use super::{csrf, origin};
 use crate::error::ApiError;
@@ -25,19 +26,21 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ip = client_ip(parts);
         if let Some(presented) = presented_key(parts)? {
-            return authenticate_key(state, presented).await.map(Self);
+            let principal = authenticate_key(state, presented).await?;
+            return with_rules(state, principal, ip).await.map(Self);
         }
         let Ok(session) = Session::from_request_parts(parts, state).await else {
             Principal::Anonymous.admitted(state.settings.anonymous)?;
-            return Ok(Self(Principal::Anonymous));
+            return with_rules(state, Principal::Anonymous, ip).await.map(Self);
         };
         let principal = session_principal(state, &session).await?;
         if principal.actor().is_some() && !origin::is_safe(&parts.method) {
             require_same_site(parts, state, &session).await?;
         }
         principal.admitted(state.settings.anonymous)?;
-        Ok(Self(principal))
+        with_rules(state, principal, ip).await.map(Self)
     }
 }
 
@@ -51,12 +54,25 @@ impl FromRequestParts<AppState> for KeyCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match presented_key(parts)? {
-            Some(presented) => authenticate_key(state, presented).await.map(Self),
+            Some(presented) => {
+                let principal = authenticate_key(state, presented).await?;
+                with_rules(state, principal, client_ip(parts))
+                    .await
+                    .map(Self)
+            }
             None => Err(ApiError::unauthorized(
                 "this hook takes an API key: `?apikey=KEY`, `Authorization: Bearer KEY` or Basic `user:KEY`",
             )),
         }
     }
+}
+
+/// The client's address, as the listener saw it.
+pub(crate) fn client_ip(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(addr)| addr.ip())
 }
 
 /// Refuses a state-changing request authenticated by the session cookie unless it provably

@@ -10,11 +10,14 @@ mod origin;
 pub(crate) mod password_check;
 pub(crate) mod redirect;
 mod robots;
+pub(crate) mod rules;
 pub(crate) mod session;
 mod standing;
 pub(crate) mod throttle;
 
-pub(crate) use caller::{Caller, KeyCaller, decode_basic, session_principal, session_unavailable};
+pub(crate) use caller::{
+    Caller, KeyCaller, client_ip, decode_basic, session_principal, session_unavailable,
+};
 pub(crate) use keys::{KeyCache, Presented, authenticate_key};
 pub(crate) use robots::{authenticate_robot, is_robot_name};
 pub(crate) use standing::with_memberships;

@@ -44,7 +44,7 @@ pub(crate) async fn authenticate_robot(
             "this robot's owner no longer exists or is disabled",
         ));
     }
-    Ok(Principal::Robot(robot))
+    Ok(Principal::robot(robot))
 }
 
 /// Whether the robot's owner still exists: an organisation, or an enabled user.

@@ -39,6 +39,10 @@ impl FromRequestParts<AppState> for Viewer {
         let principal = crate::auth::session_principal(state, &session)
             .await
             .map_err(|e| PageError(e).into_response())?;
+        let ip = crate::auth::client_ip(parts);
+        let principal = crate::auth::rules::with_rules(state, principal, ip)
+            .await
+            .map_err(|e| PageError(e).into_response())?;
         // A private installation sends anonymous visitors to sign in, then back.
         if principal.admitted(state.settings.anonymous).is_err() && parts.uri.path() != "/login" {
             let back = parts.uri.path_and_query().map_or("/", |p| p.as_str());

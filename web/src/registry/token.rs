@@ -231,6 +231,7 @@ async fn issue(
         None => (Principal::Anonymous, None),
         Some((user, secret)) => authenticate(state, address, &user, &secret).await?,
     };
+    let principal = crate::auth::rules::with_rules(state, principal, address).await?;
     if let (Some(account), Some(name)) = (&request.account, principal.subject())
         && !account.is_empty()
         && account != name

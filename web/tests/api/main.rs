@@ -2,6 +2,7 @@
 
 mod support;
 
+mod access_rules;
 mod accounts;
 mod bodies;
 mod build_pages;

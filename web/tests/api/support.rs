@@ -109,6 +109,7 @@ impl TestApp {
             users: backends.users.clone(),
             orgs: backends.orgs.clone(),
             robots: backends.robots.clone(),
+            rules: backends.rules.clone(),
             keys: backends.keys.clone(),
             sessions: backends.sessions.clone(),
             coordination: backends.coordination.clone(),

@@ -36,6 +36,31 @@ pub(super) fn visible_to(audience: &Audience) -> Document {
             doc! { "$or": any }
         }
         Audience::Everyone => doc! {},
+        // The first rule whose names match decides; a container no rule matches is shown as
+        // to the base audience. (`$nor` rather than `$not`, which the stand-in lacks.)
+        Audience::Ruled(ruled) => {
+            let matcher = |pattern: &str| doc! { "_id": { "$regex": format!("^(?:{pattern})$") } };
+            let mut any = Vec::new();
+            for (i, rule) in ruled.rules.iter().enumerate().filter(|(_, r)| r.pull) {
+                let earlier: Vec<Document> = ruled.rules[..i]
+                    .iter()
+                    .map(|r| matcher(&r.pattern))
+                    .collect();
+                let mut branch = vec![matcher(&rule.pattern)];
+                if !earlier.is_empty() {
+                    branch.push(doc! { "$nor": earlier });
+                }
+                any.push(doc! { "$and": branch });
+            }
+            let all: Vec<Document> = ruled.rules.iter().map(|r| matcher(&r.pattern)).collect();
+            let mut unmatched = vec![doc! { "$nor": all }];
+            let base = visible_to(&ruled.base);
+            if !base.is_empty() {
+                unmatched.push(base);
+            }
+            any.push(doc! { "$and": unmatched });
+            doc! { "$or": any }
+        }
     }
 }
 

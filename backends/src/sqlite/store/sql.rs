@@ -134,6 +134,18 @@ fn visible_to(audience: &Audience, param: usize) -> String {
                         WHERE m.container_id = c.id AND m.user = ?{param}))"
         ),
         Audience::Everyone => "WHERE 1".to_owned(),
+        // The first rule whose expression matches the id decides (1 shown, 0 not); none: the
+        // base audience's condition. The rules are one JSON argument after the base's binds.
+        Audience::Ruled(ruled) => {
+            let base = visible_to(&ruled.base, param);
+            let (hint, condition) = base.split_once("WHERE ").unwrap_or(("", &base));
+            let rules = param + reader_binds(&ruled.base).len();
+            format!(
+                "{hint}WHERE COALESCE((SELECT json_extract(r.value, '$.pull') \
+                 FROM json_each(?{rules}) r WHERE c.id REGEXP json_extract(r.value, '$.re') \
+                 ORDER BY CAST(r.key AS INTEGER) LIMIT 1), ({condition}))"
+            )
+        }
     }
 }
 
@@ -141,6 +153,16 @@ fn visible_to(audience: &Audience, param: usize) -> String {
 /// user parameter: the name, then for a user in organisations the JSON arrays of namespaces,
 /// hidden ids and single ids.
 pub(super) fn reader_binds(audience: &Audience) -> Vec<String> {
+    if let Audience::Ruled(ruled) = audience {
+        let mut binds = reader_binds(&ruled.base);
+        let rules: Vec<serde_json::Value> = ruled
+            .rules
+            .iter()
+            .map(|r| serde_json::json!({"re": format!("^(?:{})$", r.pattern), "pull": r.pull}))
+            .collect();
+        binds.push(serde_json::Value::from(rules).to_string());
+        return binds;
+    }
     let Audience::User(reader) = audience else {
         return Vec::new();
     };
@@ -154,11 +176,17 @@ pub(super) fn reader_binds(audience: &Audience) -> Vec<String> {
 }
 
 /// The count of what `audience` sees; binds [`reader_binds`] from `?1`.
-pub(super) fn count(audience: &Audience) -> &'static str {
+pub(super) fn count(audience: &Audience) -> std::borrow::Cow<'static, str> {
     match audience {
-        Audience::Public => COUNT_PUBLIC,
-        Audience::Everyone => COUNT_EVERYONE,
-        Audience::User(reader) if reader.has_organisations() => COUNT_READER,
-        Audience::User(_) => COUNT_USER,
+        Audience::Public => COUNT_PUBLIC.into(),
+        Audience::Everyone => COUNT_EVERYONE.into(),
+        Audience::User(reader) if reader.has_organisations() => COUNT_READER.into(),
+        Audience::User(_) => COUNT_USER.into(),
+        // Rules match by expression: every row is looked at.
+        Audience::Ruled(_) => format!(
+            "SELECT count(*) FROM containers c {}",
+            visible_to(audience, 1)
+        )
+        .into(),
     }
 }

@@ -3,8 +3,8 @@
 
 use super::{ALL, ANON, Check, with_description};
 use crate::conformance::{
-    ORGANISATION_READER_SEES, container, labels, member, organisation_catalogue,
-    organisation_reader, tag,
+    ORGANISATION_READER_SEES, RULED_READER_SEES, container, labels, member, organisation_catalogue,
+    organisation_reader, ruled_reader, tag,
 };
 use crate::{Access, Audience, Container, Visibility};
 
@@ -193,6 +193,15 @@ pub(super) async fn organisation_readers_see_their_namespaces(t: Check) {
     t.expect("granted", &reader, &["other/granted"]).await;
     t.expect("", &Audience::User("mia".into()), &["mia/own", "lab/open"])
         .await;
+}
+
+pub(super) async fn access_rules_decide_results_and_totals(t: Check) {
+    t.upsert(&organisation_catalogue()).await;
+    let ruled = ruled_reader();
+    t.expect("", &ruled, RULED_READER_SEES).await;
+    t.expect("tool", &ruled, &["lab/tool"]).await;
+    t.expect("secret", &ruled, &[]).await;
+    t.expect("own", &ruled, &[]).await;
 }
 
 pub(super) async fn paging_is_stable(t: Check) {

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use super::{expect_not_found, id, ids, ok, rich};
 use crate::conformance::{
-    ORGANISATION_READER_SEES, at, container, member, organisation_catalogue, organisation_reader,
+    ORGANISATION_READER_SEES, RULED_READER_SEES, at, container, member, organisation_catalogue,
+    organisation_reader, ruled_reader,
 };
 use crate::ports::store::{ContainerSettings, ContainerStore, ListCursor};
 use crate::{Access, Audience, Container, Visibility};
@@ -257,4 +258,9 @@ pub(super) async fn robot_members_round_trip_and_see(store: Arc<dyn ContainerSto
     assert_eq!(stored.members, data.members, "a robot member round-trips");
     expect_visible(&store, &Audience::User("lab+ci".into()), &["lab/data"]).await;
     expect_visible(&store, &Audience::User("lab+other".into()), &[]).await;
+}
+
+pub(super) async fn access_rules_decide_lists_and_counts(store: Arc<dyn ContainerStore>) {
+    ok(store.put_many(&organisation_catalogue()).await, "put_many");
+    expect_visible(&store, &ruled_reader(), RULED_READER_SEES).await;
 }
