@@ -12,6 +12,7 @@ mod health;
 pub(crate) mod manage;
 mod orgs;
 mod robots;
+mod rules;
 mod search;
 
 use utoipa::OpenApi;
@@ -37,6 +38,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::list, admin::create))
         .routes(routes!(admin::update))
         .routes(routes!(admin::sync_registry))
+        .routes(routes!(rules::get, rules::put))
         .routes(routes!(orgs::list, orgs::create))
         .routes(routes!(orgs::one, orgs::update, orgs::delete))
         .routes(routes!(orgs::member, orgs::set_member, orgs::remove_member))

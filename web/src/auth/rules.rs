@@ -58,7 +58,6 @@ impl RulesCache {
     }
 
     /// Forgets the copy, after this process saved new rules.
-    #[allow(dead_code)] // for the rules API, which comes with the rest of the enforcement
     pub(crate) fn forget(&self) {
         *self.copy.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }

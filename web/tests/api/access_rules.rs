@@ -1,5 +1,5 @@
-//! Access rules (docker_auth ACL) deciding reads, changes and registry tokens. Lists and search
-//! do not follow them yet, and no API sets them yet: the rules are put in the store directly.
+//! Access rules (docker_auth ACL): set by administrators through `/admin/access-rules`, and
+//! deciding reads, lists, search totals and registry tokens before the built-in rules.
 
 use axum::body::Body;
 use axum::http::{Request, header};
@@ -54,7 +54,17 @@ async fn rules_decide_reads_and_registry_tokens_before_the_built_in_rules() {
     for name in ["admin", "readonly", "olivia", "mallory"] {
         app.user(name, Role::User, "a long password").await;
     }
-    app.backends.rules.put_rules(RULES, 0).await.unwrap();
+    let root = {
+        app.user("root", Role::Admin, "a long password").await;
+        app.key("root", "read,push").await
+    };
+    let body = serde_json::json!({"source": RULES, "version": 0}).to_string();
+    let set = app
+        .with_key(&root, json_request("PUT", "/admin/access-rules", &body))
+        .await;
+    assert_eq!(set.status.as_u16(), 200, "{}", set.body);
+    assert_eq!(set.json()["version"], 1);
+    assert_eq!(set.json()["rules"], 3);
     let all = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     // docker_auth's sample: admin everything, readonly pull, even of a private container.
     assert_eq!(
@@ -113,4 +123,66 @@ async fn rules_decide_reads_and_registry_tokens_before_the_built_in_rules() {
         .with_key(&key, json_request("GET", "/container/search?q=olivia", ""))
         .await;
     assert_eq!(found.json()["total"], 2);
+}
+
+#[tokio::test]
+async fn only_admins_change_the_rules_and_a_mistake_changes_nothing() {
+    let app = TestApp::new().await;
+    app.user("root", Role::Admin, "a long password").await;
+    app.user("mallory", Role::User, "a long password").await;
+    let root = app.key("root", "read,push").await;
+    let reader = app.key("root", "read").await;
+    let mallory = app.key("mallory", "read,push").await;
+    let put = |source: &str, version: u64| {
+        json_request(
+            "PUT",
+            "/admin/access-rules",
+            &serde_json::json!({"source": source, "version": version}).to_string(),
+        )
+    };
+    let rules = "- match: {account: mallory}\n  actions: [\"*\"]\n";
+    assert_eq!(
+        app.with_key(&mallory, put(rules, 0)).await.status.as_u16(),
+        403
+    );
+    assert_eq!(
+        app.with_key(&reader, put(rules, 0)).await.status.as_u16(),
+        403
+    );
+    assert_eq!(
+        app.send(json_request("GET", "/admin/access-rules", ""))
+            .await
+            .status
+            .as_u16(),
+        401
+    );
+    let bad = app
+        .with_key(&root, put("- match: {account: a}\n  actions: [pull]\n- match: {acount: b}\n  actions: [pull]\n", 0))
+        .await;
+    bad.assert_error(400, "bad_request");
+    assert!(
+        bad.json()["error"].as_str().unwrap().contains("line 3"),
+        "{}",
+        bad.body
+    );
+    let shown = app
+        .with_key(&root, json_request("GET", "/admin/access-rules", ""))
+        .await;
+    assert_eq!(shown.json()["version"], 0, "the mistake changed nothing");
+    assert_eq!(
+        app.with_key(&root, put(rules, 0)).await.status.as_u16(),
+        200
+    );
+    app.with_key(&root, put("", 0))
+        .await
+        .assert_error(409, "conflict");
+    let shown = app
+        .with_key(&root, json_request("GET", "/admin/access-rules", ""))
+        .await;
+    assert_eq!(shown.json()["source"], rules);
+    assert_eq!(shown.json()["version"], 1);
+    let huge = "#".repeat(bioshadock_core::rules::MAX_SOURCE_BYTES + 1);
+    app.with_key(&root, put(&huge, 1))
+        .await
+        .assert_error(400, "bad_request");
 }
