@@ -256,3 +256,23 @@ fn documents_are_bounded() {
             .contains("bad regular expression")
     );
 }
+
+/// The README's example: Pier One's "every signed-in user may pull everything", with each user
+/// keeping their own namespace.
+#[test]
+fn the_readme_example_means_what_it_says() {
+    let rules = RuleSet::parse(
+        "- match: {account: admin}\n  actions: [\"*\"]\n  comment: administrators of the old registry keep everything\n\
+         - match: {account: \"/.+/\", name: \"${account}/*\"}\n  actions: [\"*\"]\n\
+         - match: {account: \"/.+/\"}        # every signed-in user may pull everything (Pier One's default)\n  actions: [pull]\n",
+    )
+    .unwrap();
+    assert_eq!(grant(&rules, &caller("alice"), "alice/tool"), Some(ALL));
+    assert_eq!(grant(&rules, &caller("alice"), "bob/tool"), Some(PULL));
+    assert_eq!(
+        grant(&rules, &caller(""), "bob/tool"),
+        None,
+        "anonymous: the built-in rules"
+    );
+    assert_eq!(grant(&rules, &caller("admin"), "bob/tool"), Some(ALL));
+}
