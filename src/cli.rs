@@ -102,6 +102,29 @@ pub enum ImportCommand {
         #[arg(long)]
         overwrite: bool,
     },
+    /// Import a cesanta/docker_auth configuration: its `users:` (bcrypt passwords, which keep
+    /// working) and its `acl:`, appended to the access rules. What has no counterpart here is
+    /// named in the summary.
+    DockerAuth {
+        /// The docker_auth configuration file (`auth_config.yml`).
+        file: PathBuf,
+        /// The role of the users created.
+        #[arg(long, value_enum, default_value = "user")]
+        role: RoleArg,
+        /// Import what can be taken and report the rest, instead of nothing.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Replace the password of users that already exist (default: leave them alone).
+        #[arg(long)]
+        overwrite: bool,
+        /// Replace the current access rules instead of appending to them.
+        #[arg(long)]
+        replace_rules: bool,
+        /// Append a last rule that denies whatever no rule matches, as docker_auth does (here
+        /// the built-in rules decide for such callers otherwise).
+        #[arg(long)]
+        deny_unmatched: bool,
+    },
 }
 
 /// `bioshadock org …`: organisations, from the administrator's side.

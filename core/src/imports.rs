@@ -2,6 +2,7 @@
 //! file, a cesanta/docker_auth configuration), checked line by line, so that an import either
 //! applies a file that is entirely understood or names each line it cannot take.
 
+pub mod docker_auth;
 pub mod htpasswd;
 
 /// A line of an imported file that cannot be taken, and why.

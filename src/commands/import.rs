@@ -1,4 +1,4 @@
-//! `bioshadock import …`: users from another registry's authentication. Every file is read
+//! `bioshadock import …`: users (and access rules) from another registry's authentication. Every file is read
 //! and checked whole before anything is written, so a file with a line it cannot take changes
 //! nothing (unless `--skip-invalid`), and a second run of the same file changes nothing.
 
@@ -10,8 +10,10 @@ use bioshadock_backends::Accounts;
 use bioshadock_core::PortError;
 use bioshadock_core::accounts::{Role, User, UserName};
 use bioshadock_core::config::Config;
-use bioshadock_core::imports::{LineError, MAX_FILE_BYTES, htpasswd};
+use bioshadock_core::imports::{LineError, MAX_FILE_BYTES, docker_auth, htpasswd};
 use bioshadock_core::orgs::OrgName;
+use bioshadock_core::rules::RuleSet;
+use serde_yaml::Value;
 
 use crate::cli::ImportCommand;
 
@@ -36,6 +38,47 @@ pub async fn run(config: Config, command: ImportCommand) -> Result<()> {
                 overwrite,
             };
             import_users(&accounts, accounts_in_file, errors, &options).await
+        }
+        ImportCommand::DockerAuth {
+            file,
+            role,
+            skip_invalid,
+            overwrite,
+            replace_rules,
+            deny_unmatched,
+        } => {
+            let text = read(&file)?;
+            let (imported, errors) = docker_auth::parse(&text).map_err(|e| anyhow!("{e}"))?;
+            let options = Options {
+                role: role.into(),
+                skip_invalid,
+                overwrite,
+            };
+            // The rules are checked (whole) before any user is written.
+            let rules = new_rules(
+                &accounts,
+                imported.acl.as_deref(),
+                replace_rules,
+                deny_unmatched,
+            )
+            .await?;
+            let users = imported
+                .users
+                .into_iter()
+                .map(|e| (e.line, e.name, e.hash))
+                .collect();
+            import_users(&accounts, users, errors, &options).await?;
+            apply_rules(&accounts, rules).await?;
+            for part in &imported.not_imported {
+                println!("not imported: {part}");
+            }
+            if !deny_unmatched {
+                println!(
+                    "note: docker_auth denies whatever no rule matches; here the built-in rules \
+                     decide for such callers (--deny-unmatched appends a rule that denies instead)"
+                );
+            }
+            Ok(())
         }
     };
     accounts.close().await;
@@ -128,6 +171,60 @@ async fn import_users(
             "kept their current passwords (--overwrite replaces them): {}",
             kept.join(", ")
         );
+    }
+    Ok(())
+}
+
+/// The rules document an import leads to, checked, with the version it replaces; `None` when
+/// it changes nothing (a second run).
+async fn new_rules(
+    accounts: &Accounts,
+    acl: Option<&str>,
+    replace: bool,
+    deny_unmatched: bool,
+) -> Result<Option<(String, u64, usize)>> {
+    let current = accounts.rules.get_rules().await?;
+    let mut added: Vec<Value> = match acl {
+        Some(acl) => serde_yaml::from_str(acl)?,
+        None => Vec::new(),
+    };
+    if deny_unmatched {
+        added.push(serde_yaml::from_str(
+            "{match: {}, actions: [], comment: \"deny whatever no rule above matches (as docker_auth does)\"}",
+        )?);
+    }
+    let existing: Vec<Value> = if current.source.trim().is_empty() || replace {
+        Vec::new()
+    } else {
+        serde_yaml::from_str(&current.source).context("the current access rules are not a list")?
+    };
+    if !replace && !added.is_empty() && existing.ends_with(&added) {
+        return Ok(None);
+    }
+    let combined: Vec<Value> = existing.into_iter().chain(added).collect();
+    let source = if combined.is_empty() {
+        String::new()
+    } else {
+        serde_yaml::to_string(&combined)?
+    };
+    if source == current.source {
+        return Ok(None);
+    }
+    let rules = RuleSet::parse(&source).map_err(|e| anyhow!("the imported rules: {e}"))?;
+    Ok(Some((source, current.version, rules.len())))
+}
+
+async fn apply_rules(accounts: &Accounts, rules: Option<(String, u64, usize)>) -> Result<()> {
+    match rules {
+        None => println!("access rules unchanged"),
+        Some((source, version, count)) => {
+            accounts
+                .rules
+                .put_rules(&source, version)
+                .await
+                .context("the access rules changed meanwhile; run the import again")?;
+            println!("access rules now hold {count} rules");
+        }
     }
     Ok(())
 }

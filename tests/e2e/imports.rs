@@ -93,3 +93,68 @@ async fn an_htpasswd_file_imports_and_its_passwords_work_with_docker() {
     assert!(said.contains("1 unchanged, 1 existing kept"), "{said}");
     assert!(said.contains("--overwrite replaces them): alice"), "{said}");
 }
+
+/// A docker_auth configuration (its sample's users and ACL) imports, idempotently, and its rules
+/// then decide the real `docker push` and `pull`: admin does anything anywhere, readonly only
+/// pulls.
+#[tokio::test]
+async fn a_docker_auth_config_imports_and_its_rules_decide_docker() {
+    let site = Site::with_registry();
+    let hash = |name: &str, password: &str| {
+        let line = htpasswd("-B", name, password);
+        line.split_once(':').unwrap().1.to_owned()
+    };
+    let config = format!(
+        "server:\n  addr: \":5001\"\ntoken:\n  issuer: \"Acme auth server\"\n  expiration: 900\n\
+         users:\n  \"admin\":\n    password: \"{}\"\n  \"readonly\":\n    password: \"{}\"\n\
+         acl:\n  - match: {{account: \"admin\"}}\n    actions: [\"*\"]\n    comment: \"Admin has full access to everything.\"\n\
+         \x20 - match: {{account: \"readonly\"}}\n    actions: [\"pull\"]\n",
+        hash("admin", "admin password"),
+        hash("readonly", "readonly password"),
+    );
+    let file = site.dir.path().join("auth_config.yml");
+    std::fs::write(&file, config).unwrap();
+    let path = file.to_str().unwrap();
+    let first = site.run(&["import", "docker-auth", path]);
+    assert_ok(&first, "import");
+    let said = text(&first.stdout);
+    assert!(said.contains("imported 2 users"), "{said}");
+    assert!(said.contains("access rules now hold 2 rules"), "{said}");
+    assert!(said.contains("not imported: `server:`"), "{said}");
+    assert!(said.contains("built-in rules decide"), "{said}");
+    let again = site.run(&["import", "docker-auth", path]);
+    let said = text(&again.stdout);
+    assert!(
+        said.contains("imported 0 users") && said.contains("2 unchanged"),
+        "{said}"
+    );
+    assert!(said.contains("access rules unchanged"), "{said}");
+
+    let server = site.serve().await;
+    let registry = Registry::start(&site).await;
+    let admin = Client::new();
+    assert_ok(
+        &admin.login(&registry, "admin", "admin password"),
+        "admin logs in",
+    );
+    // Anywhere: the rule gives admin `*`, though `lab/` is no namespace of theirs.
+    let image = registry.image("lab/tool:1.0");
+    admin.build(&image, "pushed by admin");
+    assert_ok(&admin.push(&image), "admin pushes anywhere");
+    let reader = Client::new();
+    assert_ok(
+        &reader.login(&registry, "readonly", "readonly password"),
+        "readonly logs in",
+    );
+    assert_ok(&reader.pull(&image), "readonly pulls");
+    let update = registry.image("lab/tool:1.1");
+    reader.build(&update, "not allowed");
+    crate::registry::assert_denied(&reader.push(&update), "readonly pushes");
+    let own = registry.image("readonly/tool:1.0");
+    reader.build(&own, "not even its own");
+    crate::registry::assert_denied(
+        &reader.push(&own),
+        "the rule decides even in its own namespace",
+    );
+    drop(server);
+}
