@@ -4,9 +4,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use bioshadock_core::PortError;
 use bioshadock_core::accounts::Scope;
-use bioshadock_core::rules::{MAX_SOURCE_BYTES, RuleSet};
+use bioshadock_core::rules::RuleSet;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -71,29 +70,11 @@ pub async fn put(
     Caller(caller): Caller,
     ApiJson(body): ApiJson<RulesBody>,
 ) -> Result<Json<RulesView>, ApiError> {
-    let admin = caller.require_admin(Scope::Push)?;
-    if body.source.len() > MAX_SOURCE_BYTES {
-        return Err(ApiError::bad_request(format!(
-            "the rules are larger than {} KiB",
-            MAX_SOURCE_BYTES / 1024
-        )));
-    }
-    let rules = RuleSet::parse(&body.source)
-        .map_err(|e| ApiError::bad_request(format!("access rules: {e}")))?;
-    let version = match state.rules.put_rules(&body.source, body.version).await {
-        Ok(version) => version,
-        Err(PortError::Conflict(_)) => {
-            return Err(ApiError::conflict(
-                "the access rules changed since that version: read them again",
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    state.rules_cache.forget();
-    tracing::info!(by = %admin.user.name, version, rules = rules.len(), "access rules changed");
+    let (version, rules) =
+        crate::services::rules::replace(&state, &caller, &body.source, body.version).await?;
     Ok(Json(RulesView {
         source: body.source,
         version,
-        rules: rules.len(),
+        rules,
     }))
 }

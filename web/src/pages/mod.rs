@@ -9,6 +9,7 @@ mod format;
 mod login;
 mod new;
 mod orgs;
+mod rules;
 mod search;
 mod settings;
 pub(crate) mod viewer;
@@ -74,6 +75,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/org/{org}/delete", post(orgs::delete))
         .route("/admin", get(admin::page))
+        .route("/admin/rules", get(rules::page).post(rules::save))
         .route("/admin/new-user", post(admin::create))
         .route("/admin/user/{name}", post(admin::change))
         .route("/admin/registry/check", post(admin::check_registry))

@@ -13,5 +13,6 @@ pub mod keys;
 pub mod orgs;
 pub mod paging;
 pub mod robots;
+pub mod rules;
 pub mod search;
 pub mod users;

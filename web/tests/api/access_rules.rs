@@ -186,3 +186,68 @@ async fn only_admins_change_the_rules_and_a_mistake_changes_nothing() {
         .await
         .assert_error(400, "bad_request");
 }
+
+/// The admin page: the editor shows a mistake with its line and keeps the text, a save takes
+/// effect, and the test form names the rule that decides.
+#[tokio::test]
+async fn admins_edit_and_test_the_rules_on_their_page() {
+    let app = TestApp::new().await;
+    app.user("root", Role::Admin, "a long password").await;
+    app.user("mallory", Role::User, "a long password").await;
+    let mut mallory = app.login("mallory", "a long password").await;
+    assert_eq!(mallory.get("/admin/rules").await.status.as_u16(), 403);
+    let mut root = app.login("root", "a long password").await;
+    let page = root.get("/admin/rules").await;
+    assert_eq!(page.status.as_u16(), 200);
+    assert!(page.body.contains("version 0"));
+    let csrf = root.csrf.clone();
+    let encode = |s: &str| serde_urlencoded::to_string([("x", s)]).unwrap()[2..].to_owned();
+    let bad =
+        "- match: {account: readonly}\n  actions: [pull]\n- match: {acount: x}\n  actions: []\n";
+    let refused = root
+        .post_form(
+            "/admin/rules",
+            &format!("csrf={csrf}&version=0&source={}", encode(bad)),
+        )
+        .await;
+    assert_eq!(refused.status.as_u16(), 400);
+    assert!(refused.body.contains("line 3"), "{}", refused.body);
+    assert!(refused.body.contains("acount"), "the text is kept");
+    let good =
+        "- match: {account: readonly}\n  actions: [pull]\n  comment: the old read-only account\n";
+    let saved = root
+        .post_form(
+            "/admin/rules",
+            &format!("csrf={csrf}&version=0&source={}", encode(good)),
+        )
+        .await;
+    assert_eq!(saved.status.as_u16(), 303, "{}", saved.body);
+    let page = root.get("/admin/rules?saved=1").await;
+    assert!(page.body.contains(r#"id="rules-saved""#));
+    assert!(page.body.contains("version 1"));
+    let tested = root
+        .get("/admin/rules?account=readonly&repository=lab%2Ftool&ip=")
+        .await;
+    assert!(
+        tested
+            .body
+            .contains("Rule 1 decides for readonly on lab/tool: pull (the old read-only account)"),
+        "{}",
+        tested.body
+    );
+    let tested = root
+        .get("/admin/rules?account=&repository=lab%2Ftool")
+        .await;
+    assert!(
+        tested
+            .body
+            .contains("No rule matches an anonymous caller on lab/tool"),
+        "{}",
+        tested.body
+    );
+    // A stale version is refused on the page too.
+    let stale = root
+        .post_form("/admin/rules", &format!("csrf={csrf}&version=0&source="))
+        .await;
+    assert_eq!(stale.status.as_u16(), 409);
+}
