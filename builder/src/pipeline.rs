@@ -10,7 +10,7 @@ use bioshadock_core::PortError;
 use bioshadock_core::accounts::{Scopes, UserName};
 use bioshadock_core::git::GitSource;
 use bioshadock_core::orgs::Memberships;
-use bioshadock_core::permissions::{Actor, Credential, Principal, may_run_build_as};
+use bioshadock_core::permissions::{Actor, Credential, Principal, may_run_build_as, rule_labels};
 use bioshadock_core::ports::accounts::UserStore;
 use bioshadock_core::ports::builds::{Build, BuildSource, BuildStore};
 use bioshadock_core::ports::orgs::OrgStore;
@@ -201,18 +201,12 @@ impl Pipeline {
         if rules.is_empty() {
             return Ok(None);
         }
-        let mut labels = std::collections::BTreeMap::new();
-        labels.insert("role".to_owned(), vec![user.role.as_str().to_owned()]);
-        labels.insert(
-            "org".to_owned(),
-            memberships.iter().map(|(org, _)| org.to_owned()).collect(),
-        );
         Ok(RuleGate::for_caller(
             &rules,
             self.tokens.service(),
             user.name.as_str(),
             None,
-            labels,
+            rule_labels(user, memberships),
         ))
     }
 

@@ -587,6 +587,20 @@ fn robot_reader(robot: &Robot) -> Reader {
     reader
 }
 
+/// The labels access rules see for a signed-in `user`: `role`, and `org` with one value per
+/// organisation they are a member of. One definition for the web, the builder and the rules
+/// page's test form.
+pub fn rule_labels(
+    user: &User,
+    memberships: &Memberships,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let orgs = memberships.iter().map(|(org, _)| org.to_owned()).collect();
+    std::collections::BTreeMap::from([
+        ("role".to_owned(), vec![user.role.as_str().to_owned()]),
+        ("org".to_owned(), orgs),
+    ])
+}
+
 /// Whether a build of `container` requested by `user` (whose organisation standing is
 /// `memberships`) may still run. A build acts with its requester's account (not the key that
 /// queued it), and rights can change while it waits in the queue: the worker asks again when

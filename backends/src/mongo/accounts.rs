@@ -71,15 +71,7 @@ impl MongoAccounts {
 
     /// A one-field `$set` on one user; `NotFound` if there is no such user.
     async fn update_user(&self, name: &UserName, set: Document) -> PortResult<()> {
-        let done = self
-            .users
-            .update_one(doc! { "_id": name.as_str() }, doc! { "$set": set })
-            .await
-            .map_err(map_err)?;
-        if done.matched_count == 0 {
-            return Err(PortError::NotFound);
-        }
-        Ok(())
+        super::set_by_id(&self.users, name.as_str(), set).await
     }
 }
 

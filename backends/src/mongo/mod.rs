@@ -31,6 +31,25 @@ pub async fn open(url: &str) -> PortResult<Database> {
     Ok(database)
 }
 
+/// A `$set` on the document `id` of `collection`; `NotFound` if there is none.
+pub(crate) async fn set_by_id(
+    collection: &mongodb::Collection<mongodb::bson::Document>,
+    id: &str,
+    set: mongodb::bson::Document,
+) -> PortResult<()> {
+    let done = collection
+        .update_one(
+            mongodb::bson::doc! { "_id": id },
+            mongodb::bson::doc! { "$set": set },
+        )
+        .await
+        .map_err(map_err)?;
+    if done.matched_count == 0 {
+        return Err(PortError::NotFound);
+    }
+    Ok(())
+}
+
 /// Turns a driver error into the port's terms, for every MongoDB adapter: a duplicate key is
 /// `Conflict` (code 11000, or "E11000"/"duplicate key" in the message: the stand-in of
 /// docs/testing.md sends command errors without a code); no reachable server, a timeout or a

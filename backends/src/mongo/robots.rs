@@ -61,7 +61,7 @@ impl RobotStore for MongoAccounts {
 
     #[tracing::instrument(skip_all, fields(robot = %robot.name), err(level = "debug"))]
     async fn update_robot(&self, robot: &Robot) -> PortResult<()> {
-        self.set(&robot.name, fields(robot)).await
+        super::set_by_id(&self.robots, robot.name.as_str(), fields(robot)).await
     }
 
     #[tracing::instrument(skip_all, fields(robot = %name), err(level = "debug"))]
@@ -72,11 +72,8 @@ impl RobotStore for MongoAccounts {
         expires_at: Option<DateTime<Utc>>,
     ) -> PortResult<()> {
         let expires = expires_at.map_or(Bson::Null, |t| Bson::Int64(t.timestamp_millis()));
-        self.set(
-            name,
-            doc! { "token_hash": token_hash, "expires_at": expires },
-        )
-        .await
+        let set = doc! { "token_hash": token_hash, "expires_at": expires };
+        super::set_by_id(&self.robots, name.as_str(), set).await
     }
 
     #[tracing::instrument(skip_all, fields(robot = %name), err(level = "debug"))]
@@ -100,21 +97,6 @@ impl RobotStore for MongoAccounts {
             .await
             .map_err(map_err)?;
         Ok(done.deleted_count)
-    }
-}
-
-impl MongoAccounts {
-    /// A `$set` on one robot; `NotFound` if there is no such robot.
-    async fn set(&self, name: &RobotName, set: Document) -> PortResult<()> {
-        let done = self
-            .robots
-            .update_one(doc! { "_id": name.as_str() }, doc! { "$set": set })
-            .await
-            .map_err(map_err)?;
-        if done.matched_count == 0 {
-            return Err(PortError::NotFound);
-        }
-        Ok(())
     }
 }
 

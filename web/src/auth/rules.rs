@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bioshadock_core::permissions::Principal;
+use bioshadock_core::permissions::{Principal, rule_labels};
 use bioshadock_core::rules::{RuleGate, RuleSet};
 
 use crate::error::ApiError;
@@ -73,16 +73,10 @@ pub(crate) async fn with_rules(
     if rules.is_empty() {
         return Ok(principal);
     }
-    let mut labels = std::collections::BTreeMap::new();
-    if let Some(actor) = principal.actor() {
-        labels.insert("role".to_owned(), vec![actor.user.role.as_str().to_owned()]);
-        let orgs: Vec<String> = actor
-            .memberships
-            .iter()
-            .map(|(org, _)| org.to_owned())
-            .collect();
-        labels.insert("org".to_owned(), orgs);
-    }
+    let labels = principal
+        .actor()
+        .map(|actor| rule_labels(&actor.user, &actor.memberships))
+        .unwrap_or_default();
     let account = principal.subject().unwrap_or_default().to_owned();
     let gate = RuleGate::for_caller(
         &rules,

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use bioshadock_core::accounts::{Scope, UserName};
 use bioshadock_core::orgs::Memberships;
+use bioshadock_core::permissions::rule_labels;
 use bioshadock_core::rules::{RuleCaller, RuleSet};
 use serde::Deserialize;
 
@@ -135,12 +136,7 @@ async fn verdict(state: &AppState, source: &str, test: &TestForm) -> Result<Stri
         && let Ok(user) = state.users.get_user(&name).await
     {
         let orgs = state.orgs.orgs_of(&name).await?;
-        let memberships = Memberships::of(&name, &orgs);
-        labels.insert("role".to_owned(), vec![user.role.as_str().to_owned()]);
-        labels.insert(
-            "org".to_owned(),
-            memberships.iter().map(|(org, _)| org.to_owned()).collect(),
-        );
+        labels = rule_labels(&user, &Memberships::of(&name, &orgs));
     }
     let caller = RuleCaller {
         account,
