@@ -4,9 +4,8 @@
 use axum::body::Body;
 use axum::http::{Request, header};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use bioshadock_core::accounts::Role;
-use serde_json::Value;
 
 use crate::support::*;
 
@@ -33,12 +32,7 @@ async fn token_actions(app: &TestApp, user: &str, password: &str, repo: &str) ->
     let response = app.send(request).await;
     assert_eq!(response.status.as_u16(), 200, "{}", response.body);
     let jwt = response.json()["token"].as_str().unwrap().to_owned();
-    let claims: Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(jwt.split('.').nth(1).unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let claims = jwt_claims(&jwt);
     claims["access"]
         .as_array()
         .unwrap()

@@ -9,10 +9,10 @@
 use axum::body::Body;
 use axum::http::{Request, header};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use bioshadock_core::accounts::Role;
 use bioshadock_core::config::OrgCreation;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::*;
 
@@ -533,8 +533,7 @@ async fn granted(app: &TestApp, who: &str, repository: &str) -> Vec<String> {
     let response = app.send(request).await;
     expect(&response, 200, "token");
     let jwt = response.json()["token"].as_str().unwrap().to_owned();
-    let payload = jwt.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let claims = jwt_claims(&jwt);
     claims["access"]
         .as_array()
         .unwrap()

@@ -6,7 +6,6 @@
 use axum::body::Body;
 use axum::http::{Request, header};
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bioshadock_core::accounts::Role;
 use bioshadock_core::config::AnonymousAccess;
 use serde_json::Value;
@@ -23,12 +22,7 @@ async fn private_app() -> TestApp {
 fn access_of(response: &TestResponse) -> Value {
     assert_eq!(response.status.as_u16(), 200, "{}", response.body);
     let jwt = response.json()["token"].as_str().unwrap().to_owned();
-    let claims: Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(jwt.split('.').nth(1).unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let claims = jwt_claims(&jwt);
     claims["access"].clone()
 }
 

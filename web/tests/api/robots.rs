@@ -6,10 +6,10 @@
 use axum::body::Body;
 use axum::http::{Request, header};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use bioshadock_core::accounts::{Role, UserName};
 use bioshadock_core::robots::RobotName;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::*;
 
@@ -49,12 +49,7 @@ async fn granted(
         return Err(response.status.as_u16());
     }
     let jwt = response.json()["token"].as_str().unwrap().to_owned();
-    let claims: Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(jwt.split('.').nth(1).unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let claims = jwt_claims(&jwt);
     assert_eq!(claims["sub"], name, "the token names the robot");
     assert!(response.json().get("refresh_token").is_none());
     Ok(claims["access"]

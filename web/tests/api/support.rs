@@ -438,3 +438,14 @@ pub fn stored_anywhere(dir: &std::path::Path, needle: &[u8]) -> bool {
         .iter()
         .any(|file| std::fs::read(file).is_ok_and(|bytes| contains(&bytes, needle)))
 }
+
+/// The claims of a registry token (a JWT; its signature is checked in core's tests and by the
+/// real registry).
+pub fn jwt_claims(jwt: &str) -> Value {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).expect("a JWT has three parts");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}

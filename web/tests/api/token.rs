@@ -4,7 +4,7 @@
 use axum::body::Body;
 use axum::http::{Request, header};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use bioshadock_core::accounts::Role;
 use serde_json::{Value, json};
 
@@ -22,18 +22,12 @@ async fn token(app: &TestApp, query: &str, auth: Option<String>) -> TestResponse
     app.send(request.body(Body::empty()).unwrap()).await
 }
 
-/// The claims of a JWT (its signature is checked in core's tests and by the real registry).
-fn claims(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).expect("a JWT has three parts");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
-}
-
 fn access(response: &TestResponse) -> Value {
     assert_eq!(response.status.as_u16(), 200, "{}", response.body);
     let body = response.json();
     assert_eq!(body["token"], body["access_token"]);
     assert!(body["expires_in"].as_u64().unwrap() >= 60);
-    claims(body["token"].as_str().unwrap())["access"].clone()
+    jwt_claims(body["token"].as_str().unwrap())["access"].clone()
 }
 
 async fn app() -> TestApp {
@@ -51,7 +45,7 @@ async fn a_plain_login_gets_a_token_with_empty_access() {
     let app = app().await;
     let response = token(&app, SERVICE, Some(basic("olivia", "olivia password"))).await;
     assert_eq!(access(&response), json!([]));
-    let claims = claims(response.json()["token"].as_str().unwrap());
+    let claims = jwt_claims(response.json()["token"].as_str().unwrap());
     assert_eq!(claims["sub"], "olivia");
     assert_eq!(
         claims["aud"], "bioshadock-registry",
@@ -71,7 +65,7 @@ async fn grants_are_what_was_asked_intersected_with_what_is_allowed() {
         access(&r),
         json!([{"type": "repository", "name": "olivia/open", "actions": ["pull"]}])
     );
-    assert_eq!(claims(r.json()["token"].as_str().unwrap())["sub"], "");
+    assert_eq!(jwt_claims(r.json()["token"].as_str().unwrap())["sub"], "");
     let r = token(&app, &ask("repository:olivia/closed:pull"), None).await;
     assert_eq!(access(&r), json!([]));
     // The owner gets what she asks for, including delete.
@@ -229,7 +223,7 @@ async fn refresh_tokens_are_api_keys_returned_unchanged_and_revocable() {
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(r.json()["refresh_token"], refresh.as_str());
     assert_eq!(
-        claims(r.json()["access_token"].as_str().unwrap())["access"],
+        jwt_claims(r.json()["access_token"].as_str().unwrap())["access"],
         json!([{"type": "repository", "name": "olivia/closed", "actions": ["pull"]}])
     );
 
