@@ -18,7 +18,9 @@ use super::viewer::{Nav, Viewer, login_redirect};
 use super::{PageError, render};
 use crate::error::ApiError;
 use crate::services::orgs::{self, Change};
+use crate::services::paging::{MAX_PER_PAGE, Paging};
 use crate::services::robots::{self, NewRobot, RobotChanges};
+use crate::services::search::search_containers;
 use crate::state::AppState;
 
 struct MemberRow {
@@ -103,14 +105,14 @@ pub async fn page(
     Path(org): Path<String>,
 ) -> Result<Response, PageError> {
     let (org, rights) = orgs::get(&state, &viewer.principal, &org).await?;
-    let query = bioshadock_core::query::SearchQuery::parse(&format!("namespace:{}", org.name))
-        .map_err(ApiError::from)?;
-    let hits = state
-        .search
-        .search(&query, &viewer.principal.audience(), 0, 100)
-        .await?;
-    let mut containers = state.store.get_many(&hits.ids).await?;
-    containers.retain(|c| viewer.principal.rights_on(c).see);
+    let first_hundred = Paging::new(None, Some(MAX_PER_PAGE), MAX_PER_PAGE)?;
+    let (_, containers) = search_containers(
+        &state,
+        &viewer.principal,
+        &format!("namespace:{}", org.name),
+        first_hundred,
+    )
+    .await?;
     let (members, teams) = if rights.see_members {
         (member_rows(&org), team_rows(&org))
     } else {
