@@ -40,8 +40,13 @@ pub fn make_private(dir: &Path) -> PortResult<()> {
             break;
         }
         // symlink_metadata: a link inside is not followed (nor its target's mode changed).
-        let meta =
-            std::fs::symlink_metadata(&path).map_err(|e| unavailable("inspect", &path, e))?;
+        // A running portal may remove what the listing just saw (the search index's temporary
+        // files, while `bioshadock user` runs beside it): gone is nothing to tighten.
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && depth > 0 => continue,
+            Err(e) => return Err(unavailable("inspect", &path, e)),
+        };
         let wanted = if meta.is_dir() {
             DIR_MODE
         } else if meta.is_file() {
@@ -51,14 +56,21 @@ pub fn make_private(dir: &Path) -> PortResult<()> {
         };
         let mode = meta.permissions().mode() & 0o777;
         if mode & !wanted != 0 {
-            std::fs::set_permissions(&path, Permissions::from_mode(mode & wanted))
-                .map_err(|e| unavailable("change the mode of", &path, e))?;
+            match std::fs::set_permissions(&path, Permissions::from_mode(mode & wanted)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && depth > 0 => continue,
+                Err(e) => return Err(unavailable("change the mode of", &path, e)),
+            }
             if depth <= 1 {
                 tightened += 1;
             }
         }
         if meta.is_dir() {
-            let entries = std::fs::read_dir(&path).map_err(|e| unavailable("list", &path, e))?;
+            let entries = match std::fs::read_dir(&path) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && depth > 0 => continue,
+                Err(e) => return Err(unavailable("list", &path, e)),
+            };
             for entry in entries.flatten() {
                 pending.push((entry.path(), depth + 1));
             }
