@@ -5,6 +5,7 @@
 
 mod keys;
 mod password;
+mod source;
 
 use std::fmt;
 
@@ -20,6 +21,7 @@ pub use password::{
     check_bcrypt_hash, decoy_hash, hash_format, hash_password, is_bcrypt, needs_rehash,
     verify_password, verify_password_in,
 };
+pub use source::{ProviderId, Source};
 
 /// The curated namespace that only admins and editors publish into.
 pub const LIBRARY_NAMESPACE: &str = "library";
@@ -105,7 +107,7 @@ impl Role {
     pub const ALL: [Role; 3] = [Role::User, Role::Editor, Role::Admin];
 }
 
-/// A local account. The password hash is deliberately not part of it: it is read only where a
+/// An account. The password hash is deliberately not part of it: it is read only where a
 /// password is checked, so it cannot end up in a view or a JSON body by accident.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
@@ -114,15 +116,24 @@ pub struct User {
     /// A disabled user cannot log in, and their sessions and keys stop working.
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    /// Who vouches for the user's identity: this portal's password, or a directory.
+    #[serde(default)]
+    pub source: Source,
 }
 
 impl User {
+    /// A local account (its password is checked here).
     pub fn new(name: UserName, role: Role) -> Self {
+        Self::from_source(name, role, Source::Local)
+    }
+
+    pub fn from_source(name: UserName, role: Role, source: Source) -> Self {
         Self {
             name,
             role,
             disabled: false,
             created_at: crate::model::now(),
+            source,
         }
     }
 

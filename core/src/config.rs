@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::secret::Secret;
 
+mod auth;
+pub use auth::{AuthConfig, LdapConfig, TeamMappingConfig};
+
 /// The documented defaults, compiled in so the binary runs with no file at all.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 /// Environment variables with this prefix override configuration keys.
@@ -26,6 +29,7 @@ pub struct Config {
     pub queue: QueueConfig,
     pub builder: BuilderConfig,
     pub access: AccessConfig,
+    pub auth: AuthConfig,
 }
 
 /// Who may do what beyond the built-in rules.
@@ -308,6 +312,9 @@ impl Config {
             if value.trim().is_empty() {
                 return bad(key, "must not be empty");
             }
+        }
+        if let Some((key, why)) = self.auth.ldap.as_ref().and_then(LdapConfig::problem) {
+            return bad(key, &why);
         }
         self.validate_backends()
     }

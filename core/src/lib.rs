@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod config;
 pub mod error;
 pub mod git;
+pub mod identity;
 pub mod imports;
 pub mod model;
 pub mod names;

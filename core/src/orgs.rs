@@ -175,6 +175,11 @@ pub struct OrgMember {
     #[schema(value_type = String)]
     pub user: UserName,
     pub role: OrgRole,
+    /// Joined because a directory group maps to one of the organisation's teams (see
+    /// [`Organisation::follow_directory`]); the directory may take the membership away again.
+    /// Any change made by hand makes the membership the organisation's own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_directory: bool,
 }
 
 /// A team's permission on one repository of its organisation, replacing the team's
@@ -254,6 +259,7 @@ impl Organisation {
             members: vec![OrgMember {
                 user: owner,
                 role: OrgRole::Owner,
+                from_directory: false,
             }],
             teams: Vec::new(),
             version: 0,
@@ -294,6 +300,7 @@ impl Organisation {
                     return Err(OrgError::LastOwner);
                 }
                 self.members[i].role = role;
+                self.members[i].from_directory = false;
             }
             Err(i) => {
                 if self.members.len() >= MAX_MEMBERS {
@@ -307,6 +314,7 @@ impl Organisation {
                     OrgMember {
                         user: user.clone(),
                         role,
+                        from_directory: false,
                     },
                 );
             }
@@ -533,6 +541,8 @@ impl Memberships {
         self.0.is_empty()
     }
 }
+
+mod directory;
 
 #[cfg(test)]
 mod tests;

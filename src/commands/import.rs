@@ -123,6 +123,8 @@ async fn import_users(
         let step = match accounts.users.get_credentials(&name).await {
             Err(PortError::NotFound) => Step::Create(User::new(name, options.role), hash),
             Ok((_, stored)) if stored == hash => Step::Unchanged,
+            // A directory account's password lives in the directory: never replaced here.
+            Ok((user, _)) if !user.source.is_local() => Step::Kept(name),
             Ok(_) if options.overwrite => Step::Replace(name, hash),
             Ok(_) => Step::Kept(name),
             Err(e) => return Err(anyhow!(e).context("cannot read the accounts database")),

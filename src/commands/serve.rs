@@ -4,12 +4,13 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use bioshadock_core::config::Config;
+use bioshadock_core::config::{Config, LdapConfig};
 use bioshadock_core::{Audience, catalogue};
 use std::sync::Arc;
 
 use bioshadock_builder::{BuilderSettings, WorkerPorts};
-use bioshadock_web::{AppState, BuilderLink, LiveLogSettings, Ports, WebSettings};
+use bioshadock_identity::ldap::LdapDirectory;
+use bioshadock_web::{AppState, BuilderLink, DirectorySignIn, LiveLogSettings, Ports, WebSettings};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -20,6 +21,15 @@ pub enum Role {
     Everything,
     /// `web`: the portal only; builders are separate processes.
     PortalOnly,
+}
+
+/// The LDAP directory of `[auth.ldap]`, with its group mapping.
+fn directory_sign_in(ldap: &LdapConfig) -> Result<DirectorySignIn> {
+    Ok(DirectorySignIn {
+        directory: Arc::new(LdapDirectory::new(ldap).map_err(anyhow::Error::msg)?),
+        mapping: ldap.mapping().map_err(anyhow::Error::msg)?,
+        recheck: std::time::Duration::from_secs(ldap.recheck_secs),
+    })
 }
 
 /// `config_file` is only for the hints we print: the config itself is already loaded.
@@ -49,6 +59,7 @@ pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Resu
         },
         org_creation: config.access.org_creation,
         anonymous: config.access.anonymous,
+        local_sign_in: config.auth.local_sign_in,
     };
     let ports = Ports {
         store: backends.store.clone(),
@@ -66,7 +77,11 @@ pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Resu
     };
     let registry = super::registry::registry_auth(&config)?;
     let link = BuilderLink::default();
-    let state = AppState::new(ports, settings, registry).with_builder(link.clone());
+    let mut state = AppState::new(ports, settings, registry).with_builder(link.clone());
+    if let Some(ldap) = &config.auth.ldap {
+        state = state.with_directory(directory_sign_in(ldap)?);
+        tracing::info!(url = %ldap.url, "users also sign in through the LDAP directory");
+    }
     sweep_expired_sessions(backends.clone());
     if config.registry.sync_interval_secs > 0 {
         bioshadock_web::registry::sync::spawn_periodic(

@@ -160,6 +160,17 @@ impl Action {
                 println!("{}", secret.expose());
             }
             Self::Passwd(name, password) => {
+                let user = accounts
+                    .users
+                    .get_user(&name)
+                    .await
+                    .map_err(|e| user_error(e, &name))?;
+                if !user.source.is_local() {
+                    bail!(
+                        "`{name}` signs in through {} and has no password here: change it there",
+                        user.source
+                    );
+                }
                 accounts
                     .users
                     .set_password(&name, &password.hash)

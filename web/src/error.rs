@@ -90,6 +90,20 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The identity provider (the LDAP directory) cannot answer: its users cannot sign in
+    /// now, local accounts still can.
+    pub fn directory_unavailable() -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "directory_unavailable",
+            message: "the directory cannot be reached, so directory accounts cannot sign in \
+                      right now; try again shortly"
+                .into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status;

@@ -26,6 +26,7 @@ use std::future::Future;
 use axum::Router;
 use tokio::net::TcpListener;
 
+pub use auth::DirectorySignIn;
 pub use registry::RegistryAuth;
 pub use state::{AppState, BuilderLink, LiveLogSettings, Ports, WebSettings};
 

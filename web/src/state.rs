@@ -45,6 +45,9 @@ pub struct WebSettings {
     pub org_creation: OrgCreation,
     /// What callers without credentials may do (`access.anonymous`).
     pub anonymous: AnonymousAccess,
+    /// Whether local accounts other than administrators sign in with a password
+    /// (`auth.local_sign_in`).
+    pub local_sign_in: bool,
 }
 
 /// The bounds of the live logs.
@@ -126,6 +129,8 @@ pub struct AppState {
     /// This process's copy of the access rules.
     pub(crate) rules_cache: Arc<crate::auth::rules::RulesCache>,
     pub(crate) passwords: Arc<PasswordCache>,
+    /// The LDAP directory, when one is configured.
+    pub(crate) directory: Option<Arc<crate::auth::directory::Directory>>,
     /// The argon2 verifiers: a bounded number at once (callers queue, not fail).
     pub(crate) verifiers: Arc<crate::auth::password_check::Verifiers>,
     /// The sign-in form's session-less CSRF token.
@@ -165,6 +170,7 @@ impl AppState {
             cache: Arc::default(),
             key_cache: Arc::default(),
             passwords: Arc::default(),
+            directory: None,
             verifiers: Arc::default(),
             login_csrf: Arc::new(login_csrf),
             metrics: Arc::new(Metrics::new()),
@@ -178,6 +184,12 @@ impl AppState {
     /// The same state, linked to the builder running in this process.
     pub fn with_builder(mut self, builder: BuilderLink) -> Self {
         self.builder = builder;
+        self
+    }
+
+    /// The same state, signing users in through `directory` too.
+    pub fn with_directory(mut self, directory: crate::auth::DirectorySignIn) -> Self {
+        self.directory = Some(Arc::new(crate::auth::directory::Directory::new(directory)));
         self
     }
 }

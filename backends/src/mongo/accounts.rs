@@ -1,7 +1,8 @@
 //! The accounts half of the store port on MongoDB: users and API keys.
 //!
 //! Two collections:
-//! - `users`: `{_id: name, role, disabled, password_hash, created_at}`;
+//! - `users`: `{_id: name, role, disabled, password_hash, created_at, source}` (no `source`:
+//!   `local`);
 //! - `api_keys`: `{_id: public id, user, label, scopes: [..], secret_hash, created_at,
 //!   expires_at, last_used_at, revoked}`, indexed on `{user: 1, created_at: -1}` for a user's
 //!   keys, newest first.
@@ -12,7 +13,7 @@
 //! some wire-compatible servers hand back a boolean written with `$set` as 0/1.
 
 use async_trait::async_trait;
-use bioshadock_core::accounts::{ApiKey, Role, Scope, Scopes, User, UserName};
+use bioshadock_core::accounts::{ApiKey, Role, Scope, Scopes, Source, User, UserName};
 use bioshadock_core::ports::accounts::{KeyStore, UserStore};
 use bioshadock_core::{PortError, PortResult};
 use chrono::{DateTime, Utc};
@@ -85,6 +86,7 @@ impl UserStore for MongoAccounts {
             "disabled": user.disabled,
             "password_hash": password_hash,
             "created_at": user.created_at.timestamp_millis(),
+            "source": user.source.to_string(),
         };
         // Users and organisations share one set of names. Checked before the insert: the two
         // collections have no common unique index, so two creations of one name in the same
@@ -272,6 +274,11 @@ fn user_from(d: &Document) -> PortResult<User> {
         role: Role::parse(&role).ok_or_else(|| corrupt(format!("user {name}: role {role}")))?,
         disabled: boolean(d, "disabled", "user")?,
         created_at: millis(d, "created_at", "user")?,
+        // Users written before accounts had sources are local.
+        source: match d.get_str("source") {
+            Ok(raw) => Source::parse(raw).map_err(|e| corrupt(format!("user {name}: {e}")))?,
+            Err(_) => Source::Local,
+        },
         name: user_name(&name)?,
     })
 }

@@ -19,14 +19,15 @@ impl UserStore for SqliteStore {
     async fn create_user(&self, user: &User, password_hash: &str) -> PortResult<()> {
         // The name must be free among organisations too (one set of namespaces).
         let done = sqlx::query(
-            "INSERT INTO users (name, role, disabled, password_hash, created_at) \
-             SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM orgs WHERE name = ?1)",
+            "INSERT INTO users (name, role, disabled, password_hash, created_at, source) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM orgs WHERE name = ?1)",
         )
         .bind(user.name.as_str())
         .bind(user.role.as_str())
         .bind(user.disabled)
         .bind(password_hash)
         .bind(user.created_at.timestamp_millis())
+        .bind(user.source.to_string())
         .execute(self.pool())
         .await
         .map_err(map_err)?;

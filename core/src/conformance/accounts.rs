@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::at;
-use crate::accounts::{ApiKey, Role, Scope, Scopes, User, UserName};
+use crate::accounts::{ApiKey, ProviderId, Role, Scope, Scopes, Source, User, UserName};
 use crate::ports::accounts::{KeyStore, UserStore};
 use crate::{PortError, PortResult};
 
@@ -34,6 +34,7 @@ where
         users_round_trip_and_conflict,
         users_list_sorted_and_count,
         users_change_role_disabled_password,
+        users_keep_their_source,
         keys_round_trip_and_conflict,
         keys_need_an_existing_user,
         keys_list_newest_first,
@@ -63,6 +64,7 @@ fn user(raw: &str, role: Role, minute: i64) -> User {
         role,
         disabled: false,
         created_at: at(minute),
+        source: Source::Local,
     }
 }
 
@@ -195,6 +197,38 @@ async fn users_change_role_disabled_password<S: UserStore + KeyStore + ?Sized>(s
         2,
         "no user was created"
     );
+}
+
+/// Directory accounts come back with their source, through every read; the source survives
+/// the other changes.
+async fn users_keep_their_source<S: UserStore + KeyStore + ?Sized>(store: &S) {
+    let oidc = Source::Oidc(ProviderId::parse("keycloak").unwrap());
+    let from_ldap = User {
+        source: Source::Ldap,
+        ..user("lea", Role::User, 1)
+    };
+    let from_oidc = User {
+        source: oidc.clone(),
+        ..user("olga", Role::Editor, 2)
+    };
+    ok(store.create_user(&from_ldap, "!").await, "create ldap user");
+    ok(store.create_user(&from_oidc, "!").await, "create oidc user");
+    ok(
+        store.set_role(&from_ldap.name, Role::Admin).await,
+        "set_role",
+    );
+    let got = ok(store.get_user(&from_ldap.name).await, "get_user");
+    assert_eq!((got.source, got.role), (Source::Ldap, Role::Admin));
+    let (got, _) = ok(
+        store.get_credentials(&from_oidc.name).await,
+        "get_credentials",
+    );
+    assert_eq!(got.source, oidc);
+    let listed: Vec<Source> = ok(store.list_users().await, "list_users")
+        .into_iter()
+        .map(|u| u.source)
+        .collect();
+    assert_eq!(listed, [Source::Ldap, oidc]);
 }
 
 async fn keys_round_trip_and_conflict<S: UserStore + KeyStore + ?Sized>(store: &S) {

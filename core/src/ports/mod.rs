@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod builds;
 pub mod coordination;
+pub mod directory;
 pub mod log_wakeups;
 pub mod orgs;
 pub mod queue;

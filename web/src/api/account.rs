@@ -25,6 +25,9 @@ pub struct UserView {
     pub role: String,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    /// Who vouches for the account: `local` (a password kept here), `ldap`, or `oidc:ID`.
+    #[schema(example = "local", pattern = r"^(local|ldap|oidc:[a-z0-9-]{1,32})$")]
+    pub source: String,
 }
 
 impl From<User> for UserView {
@@ -34,6 +37,7 @@ impl From<User> for UserView {
             role: user.role.as_str().to_owned(),
             disabled: user.disabled,
             created_at: user.created_at,
+            source: user.source.to_string(),
         }
     }
 }

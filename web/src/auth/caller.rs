@@ -28,7 +28,7 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let ip = client_ip(parts);
         if let Some(presented) = presented_key(parts)? {
-            let principal = authenticate_key(state, presented).await?;
+            let principal = authenticate_key(state, presented.from(ip)).await?;
             return with_rules(state, principal, ip).await.map(Self);
         }
         let Ok(session) = Session::from_request_parts(parts, state).await else {
@@ -55,7 +55,7 @@ impl FromRequestParts<AppState> for KeyCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match presented_key(parts)? {
             Some(presented) => {
-                let principal = authenticate_key(state, presented).await?;
+                let principal = authenticate_key(state, presented.from(client_ip(parts))).await?;
                 with_rules(state, principal, client_ip(parts))
                     .await
                     .map(Self)
@@ -121,6 +121,15 @@ pub(crate) async fn session_principal(
         Ok((user, hash))
             if !user.disabled && stamp.is_some_and(|s| s == credential_stamp(&hash)) =>
         {
+            let user = match super::directory::vouched(state, user).await {
+                Ok(user) => user,
+                // No longer in the directory: signed out.
+                Err(e) if e.status == axum::http::StatusCode::UNAUTHORIZED => {
+                    session.flush().await.map_err(|e| session_unavailable(&e))?;
+                    return Ok(Principal::Anonymous);
+                }
+                Err(e) => return Err(e),
+            };
             let principal = Principal::user(user, Scopes::all(), Credential::Session);
             super::with_memberships(state, principal).await
         }

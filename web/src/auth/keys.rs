@@ -29,6 +29,8 @@ pub(crate) struct Presented {
     key: String,
     /// The user name of Basic credentials, which must own the key.
     user: Option<String>,
+    /// The client's address, which a password check counts failures against.
+    address: Option<std::net::IpAddr>,
 }
 
 impl Presented {
@@ -36,6 +38,7 @@ impl Presented {
         Self {
             key: key.to_owned(),
             user: None,
+            address: None,
         }
     }
 
@@ -43,7 +46,14 @@ impl Presented {
         Self {
             key: key.to_owned(),
             user: Some(user.to_owned()),
+            address: None,
         }
+    }
+
+    /// The same credentials, sent from `address`.
+    pub fn from(mut self, address: Option<std::net::IpAddr>) -> Self {
+        self.address = address;
+        self
     }
 }
 
@@ -110,8 +120,17 @@ pub(crate) async fn authenticate_key(
     if let Some(robot) = presented.user.as_deref().filter(|u| is_robot_name(u)) {
         return authenticate_robot(state, robot, &presented.key).await;
     }
-    let secret = KeySecret::parse(&presented.key)
-        .ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
+    let Some(secret) = KeySecret::parse(&presented.key) else {
+        // Basic credentials with a password rather than a key: checked like the sign-in
+        // form's (throttled, by the directory for its accounts).
+        return match &presented.user {
+            Some(user) if !presented.key.is_empty() => {
+                super::password_check::principal(state, user, &presented.key, presented.address)
+                    .await
+            }
+            _ => Err(ApiError::unauthorized("invalid API key")),
+        };
+    };
     let hash = secret.hash();
     let (key, user) = match state.key_cache.get(&hash) {
         Some(hit) => hit,
@@ -136,6 +155,7 @@ pub(crate) async fn authenticate_key(
     if user.disabled {
         return Err(ApiError::unauthorized("this account is disabled"));
     }
+    let user = super::directory::vouched(state, user).await?;
     if key.last_used_at.is_none_or(|at| now - at > TOUCH_EVERY) {
         state.key_cache.mark_used(&hash, now);
         touch_later(state, &key.id, now);

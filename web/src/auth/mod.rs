@@ -4,6 +4,7 @@
 
 mod caller;
 pub(crate) mod csrf;
+pub(crate) mod directory;
 mod keys;
 pub(crate) mod login_csrf;
 mod origin;
@@ -18,6 +19,7 @@ pub(crate) mod throttle;
 pub(crate) use caller::{
     Caller, KeyCaller, client_ip, decode_basic, session_principal, session_unavailable,
 };
+pub use directory::DirectorySignIn;
 pub(crate) use keys::{KeyCache, Presented, authenticate_key};
 pub(crate) use robots::{authenticate_robot, is_robot_name};
 pub(crate) use standing::with_memberships;

@@ -12,13 +12,17 @@
 use std::net::IpAddr;
 use std::sync::Mutex;
 
+use axum::http::StatusCode;
 use bioshadock_core::PortError;
 use bioshadock_core::accounts::{
-    User, UserName, VerifyMemory, decoy_hash, hash_password, needs_rehash, verify_password_in,
+    Scopes, User, UserName, VerifyMemory, decoy_hash, hash_password, needs_rehash,
+    verify_password_in,
 };
+use bioshadock_core::permissions::{Credential, Principal};
 use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
+use crate::services;
 use crate::state::AppState;
 
 /// argon2 verifications running at once in this process.
@@ -112,15 +116,21 @@ async fn upgrade(state: &AppState, user: &User, password: &str, hash: String) ->
 
 /// The outcome of a password check.
 pub(crate) enum Verdict {
-    /// The password is right for this enabled user, whose stored hash it matched.
+    /// The password is right for this enabled user, whose stored hash it matched (for a
+    /// directory account: the placeholder stored in place of a hash).
     Valid { user: User, hash: String },
     /// Wrong user name or password (unknown and disabled users look the same).
     Wrong,
     /// Refused by the throttle: try again in this many seconds.
     Throttled(u64),
+    /// The password is right, but this account may not sign in this way; the reason.
+    Refused(String),
 }
 
-/// Checks `password` for the user `name`, throttled, cached, and bounded.
+/// Checks `password` for the user `name`, throttled, cached, and bounded: against the stored
+/// hash for a local account, by the directory for a directory account or a name unknown here
+/// (when a directory is configured). A directory that cannot be reached is an error
+/// ([`ApiError::directory_unavailable`]), not a wrong password.
 pub(crate) async fn check(
     state: &AppState,
     name: &str,
@@ -130,25 +140,45 @@ pub(crate) async fn check(
     let stored = match UserName::parse(name) {
         Ok(parsed) => match state.users.get_credentials(&parsed).await {
             Ok((user, hash)) if !user.disabled => Some((user, hash)),
-            Ok(_) | Err(PortError::NotFound) => None,
+            // A disabled account is never asked about elsewhere: it looks unknown.
+            Ok(_) => return check_local(state, name, password, address, None).await,
+            Err(PortError::NotFound) => None,
             Err(e) => return Err(e.into()),
         },
         Err(_) => None,
     };
+    match stored {
+        Some((user, hash)) if user.source.is_local() => {
+            check_local(state, name, password, address, Some((user, hash))).await
+        }
+        Some((user, hash)) => {
+            check_in_directory(state, name, password, address, Some((user, hash))).await
+        }
+        None if state.directory.is_some() => {
+            check_in_directory(state, name, password, address, None).await
+        }
+        None => check_local(state, name, password, address, None).await,
+    }
+}
+
+/// A local account's password, against its stored hash (`None`: an unknown or disabled name,
+/// which costs the same hash as a wrong password, so timing does not tell which names exist).
+async fn check_local(
+    state: &AppState,
+    name: &str,
+    password: &str,
+    address: Option<IpAddr>,
+    stored: Option<(User, String)>,
+) -> Result<Verdict, ApiError> {
     if let Some((user, hash)) = &stored
         && state.passwords.verified(name, password, hash)
     {
-        return Ok(Verdict::Valid {
-            user: user.clone(),
-            hash: hash.clone(),
-        });
+        return Ok(local_sign_in_allowed(state, user.clone(), hash.clone()));
     }
     if let Err(wait) = state.throttle.attempt(name).await {
         tracing::warn!(user = %name, ?address, "sign-in throttled: too many attempts for this user");
         return Ok(Verdict::Throttled(wait));
     }
-    // Unknown and disabled users cost the same hash as a wrong password, so timing does not
-    // tell which names exist.
     let hash = stored
         .as_ref()
         .map_or_else(|| decoy_hash().to_owned(), |(_, hash)| hash.clone());
@@ -158,17 +188,118 @@ pub(crate) async fn check(
             state.throttle.succeeded(name).await;
             let hash = upgrade(state, &user, password, hash).await;
             state.passwords.remember(name, password, &hash);
-            Ok(Verdict::Valid { user, hash })
+            Ok(local_sign_in_allowed(state, user, hash))
         }
-        _ => match state.throttle.failed(address).await {
-            Ok(()) => Ok(Verdict::Wrong),
-            Err(wait) => {
-                tracing::warn!(
-                    ?address,
-                    "sign-in throttled: too many failures from this address"
-                );
-                Ok(Verdict::Throttled(wait))
-            }
-        },
+        _ => failed(state, address).await,
+    }
+}
+
+/// With `auth.local_sign_in = false`, only administrators use a local password (a
+/// break-glass account); told only to whoever knows the password.
+fn local_sign_in_allowed(state: &AppState, user: User, hash: String) -> Verdict {
+    if state.settings.local_sign_in || user.is_admin() {
+        Verdict::Valid { user, hash }
+    } else {
+        Verdict::Refused(
+            "signing in with a local password is turned off here: use your institutional \
+             account, or an API key"
+                .into(),
+        )
+    }
+}
+
+/// A directory account's password (or a name unknown here, which the directory may know),
+/// by a bind; the account is created, and its role and teams follow the directory's groups.
+async fn check_in_directory(
+    state: &AppState,
+    name: &str,
+    password: &str,
+    address: Option<IpAddr>,
+    known: Option<(User, String)>,
+) -> Result<Verdict, ApiError> {
+    let Some(directory) = &state.directory else {
+        // A directory account whose directory is no longer configured.
+        return check_local(state, name, password, address, None).await;
+    };
+    if let Some((user, hash)) = &known
+        && state.passwords.verified(name, password, hash)
+    {
+        return match super::directory::vouched(state, user.clone()).await {
+            Ok(user) => Ok(Verdict::Valid {
+                user,
+                hash: hash.clone(),
+            }),
+            Err(_) => Ok(Verdict::Wrong),
+        };
+    }
+    if let Err(wait) = state.throttle.attempt(name).await {
+        tracing::warn!(user = %name, ?address, "sign-in throttled: too many attempts for this user");
+        return Ok(Verdict::Throttled(wait));
+    }
+    let identity = match directory
+        .sign_in
+        .directory
+        .authenticate(name, password)
+        .await
+    {
+        Ok(Some(identity)) => identity,
+        Ok(None) => return failed(state, address).await,
+        Err(PortError::Unavailable(detail)) => {
+            tracing::warn!(%detail, "a directory sign-in could not be checked");
+            return Err(ApiError::directory_unavailable());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    state.throttle.succeeded(name).await;
+    let user = match services::identities::admit(state, &identity, &directory.sign_in.mapping).await
+    {
+        Ok(Some(user)) => user,
+        Ok(None) => return failed(state, address).await,
+        Err(e) if e.status == StatusCode::FORBIDDEN => return Ok(Verdict::Refused(e.message)),
+        Err(e) => return Err(e),
+    };
+    directory.record(user.name.as_str(), true);
+    let hash = match known {
+        Some((_, hash)) => hash,
+        None => services::identities::NO_LOCAL_PASSWORD.to_owned(),
+    };
+    state.passwords.remember(name, password, &hash);
+    Ok(Verdict::Valid { user, hash })
+}
+
+/// A wrong password: counted against the client's address.
+async fn failed(state: &AppState, address: Option<IpAddr>) -> Result<Verdict, ApiError> {
+    match state.throttle.failed(address).await {
+        Ok(()) => Ok(Verdict::Wrong),
+        Err(wait) => {
+            tracing::warn!(
+                ?address,
+                "sign-in throttled: too many failures from this address"
+            );
+            Ok(Verdict::Throttled(wait))
+        }
+    }
+}
+
+/// The principal behind a user name and password sent with a request (the registry token
+/// service's and the API's Basic credentials): all the user's scopes, organisations loaded.
+pub(crate) async fn principal(
+    state: &AppState,
+    name: &str,
+    password: &str,
+    address: Option<IpAddr>,
+) -> Result<Principal, ApiError> {
+    match check(state, name, password, address).await? {
+        Verdict::Valid { user, .. } => {
+            let principal = Principal::user(user, Scopes::all(), Credential::Password);
+            super::with_memberships(state, principal).await
+        }
+        Verdict::Wrong => Err(ApiError::unauthorized("incorrect user name or password")),
+        Verdict::Refused(reason) => Err(ApiError::forbidden("sign_in_refused", reason)),
+        Verdict::Throttled(wait) => Err(ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "throttled",
+            message: format!("too many failed attempts; try again in {wait} seconds"),
+        }),
     }
 }

@@ -26,6 +26,8 @@ struct UserRow {
     disabled: bool,
     created: String,
     is_self: bool,
+    /// `local`, `ldap` or `oidc:ID`.
+    source: String,
 }
 
 #[derive(Template)]
@@ -196,6 +198,7 @@ async fn users_page(
                 role: u.role.as_str().to_owned(),
                 disabled: u.disabled,
                 created: u.created_at.format("%Y-%m-%d").to_string(),
+                source: u.source.to_string(),
             })
             .collect(),
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),

@@ -24,6 +24,10 @@ struct LoginPage {
     error: Option<String>,
     /// No accounts exist yet: tell the newcomer how to make the first one.
     first_run: bool,
+    /// Directory users sign in with this form too.
+    directory: bool,
+    /// `auth.local_sign_in`.
+    local_sign_in: bool,
 }
 
 #[derive(Deserialize)]
@@ -69,6 +73,8 @@ pub async fn form(
         next,
         error: None,
         first_run: state.users.count_users().await? == 0,
+        directory: state.directory.is_some(),
+        local_sign_in: state.settings.local_sign_in,
     };
     let mut response = render(StatusCode::OK, &page);
     if let Some(cookie) = issued.set_cookie {
@@ -99,16 +105,29 @@ pub async fn submit(
                 next: next.clone(),
                 error: Some(error),
                 first_run: false,
+                directory: state.directory.is_some(),
+                local_sign_in: state.settings.local_sign_in,
             },
         )
     };
     // A refused attempt renders the form again: with the same cookie-bound token, and still
     // no session.
     let csrf = state.login_csrf.issue(&headers).token;
-    match password_check::check(&state, &name, &form.password, address).await? {
-        Verdict::Valid { hash, .. } => {
-            viewer.sign_in(&name, &hash).await?;
-            tracing::info!(user = %name, "signed in");
+    // A sign-in asks afresh, never from what a docker login left in the cache: a directory
+    // account's groups are read again now.
+    state.passwords.forget(&name);
+    let verdict = match password_check::check(&state, &name, &form.password, address).await {
+        Ok(verdict) => verdict,
+        Err(e) if e.code == "directory_unavailable" => {
+            return Ok(refuse(StatusCode::SERVICE_UNAVAILABLE, e.message, csrf));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match verdict {
+        Verdict::Valid { user, hash } => {
+            // The account's own name: a directory user may have typed theirs in capitals.
+            viewer.sign_in(user.name.as_str(), &hash).await?;
+            tracing::info!(user = %user.name, source = %user.source, "signed in");
             let mut response = Redirect::to(&next).into_response();
             response
                 .headers_mut()
@@ -123,6 +142,10 @@ pub async fn submit(
             ),
             csrf,
         )),
+        Verdict::Refused(reason) => {
+            tracing::info!(user = %name, ?address, %reason, "sign-in refused");
+            Ok(refuse(StatusCode::FORBIDDEN, reason, csrf))
+        }
         Verdict::Wrong => {
             tracing::info!(user = %name, ?address, "failed sign-in");
             Ok(refuse(

@@ -56,6 +56,13 @@ impl PasswordCache {
             .is_some_and(|e| e.at.elapsed() < TTL && e.stored_hash == stored_hash)
     }
 
+    /// Forgets what was verified for `user`: the sign-in form asks afresh, so that a directory
+    /// account's groups are read again at every sign-in.
+    pub fn forget(&self, user: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|(name, _), _| name != user);
+    }
+
     pub fn remember(&self, user: &str, password: &str, stored_hash: &str) {
         let fingerprint = self.fingerprint(password);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());

@@ -11,17 +11,15 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use bioshadock_core::PortError;
 use bioshadock_core::accounts::{KeySecret, Scope, Scopes};
-use bioshadock_core::permissions::{Credential, Principal};
+use bioshadock_core::permissions::Principal;
 use bioshadock_core::tokens::{ResourceAccess, SCOPE_LIST_PATTERN, grant, parse_scopes};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::password_check::{self, Verdict};
-use crate::auth::{
-    Presented, authenticate_key, authenticate_robot, decode_basic, is_robot_name, with_memberships,
-};
+use crate::auth::password_check;
+use crate::auth::{Presented, authenticate_key, authenticate_robot, decode_basic, is_robot_name};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiForm, ClientAddr};
 use crate::services::keys::mint_key;
@@ -315,18 +313,8 @@ async fn authenticate(
         let principal = authenticate_key(state, presented).await?;
         return Ok((principal, Some(secret.to_owned())));
     }
-    match password_check::check(state, user, secret, address).await? {
-        Verdict::Valid { user: account, .. } => {
-            let principal = Principal::user(account, Scopes::all(), Credential::Password);
-            Ok((with_memberships(state, principal).await?, None))
-        }
-        Verdict::Wrong => Err(ApiError::unauthorized("incorrect user name or password")),
-        Verdict::Throttled(wait) => Err(ApiError {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            code: "throttled",
-            message: format!("too many failed attempts; try again in {wait} seconds"),
-        }),
-    }
+    let principal = password_check::principal(state, user, secret, address).await?;
+    Ok((principal, None))
 }
 
 /// Basic `user:secret` from the Authorization header, if any.

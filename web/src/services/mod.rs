@@ -9,6 +9,7 @@
 
 pub mod builds;
 pub mod containers;
+pub mod identities;
 pub mod keys;
 pub mod orgs;
 pub mod paging;

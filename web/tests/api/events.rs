@@ -642,6 +642,7 @@ async fn the_worker_reads_a_pushed_index_back_from_the_registry() {
         live_log: Default::default(),
         org_creation: bioshadock_core::config::OrgCreation::Users,
         anonymous: bioshadock_core::config::AnonymousAccess::Read,
+        local_sign_in: true,
     };
     let mut registry = registry_auth();
     registry.registry_url = url;

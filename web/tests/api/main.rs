@@ -15,6 +15,7 @@ mod errors;
 mod events;
 mod holes;
 mod keys;
+mod ldap;
 mod live_log;
 mod openapi;
 mod operations;

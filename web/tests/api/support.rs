@@ -64,12 +64,12 @@ impl TestApp {
 
     /// An app whose registry side is `registry` (e.g. a registry URL where nothing listens).
     pub async fn with_registry(registry: bioshadock_web::RegistryAuth) -> Self {
-        Self::build(registry, None, Default::default(), |_| {}).await
+        Self::build(registry, None, Default::default(), |_| {}, None).await
     }
 
     /// An app whose live logs have these bounds (short idle times, long polls, small caps).
     pub async fn with_live_log(live_log: bioshadock_web::LiveLogSettings) -> Self {
-        Self::build(registry_auth(), None, live_log, |_| {}).await
+        Self::build(registry_auth(), None, live_log, |_| {}, None).await
     }
 
     /// An app whose coordination state (login throttling, event dedupe, locks) is `shared`,
@@ -77,13 +77,35 @@ impl TestApp {
     pub async fn with_coordination(
         shared: std::sync::Arc<dyn bioshadock_core::ports::coordination::Coordination>,
     ) -> Self {
-        Self::build(registry_auth(), Some(shared), Default::default(), |_| {}).await
+        Self::build(
+            registry_auth(),
+            Some(shared),
+            Default::default(),
+            |_| {},
+            None,
+        )
+        .await
     }
 
     /// An app whose settings `configure` changes from the tests' defaults (the access rules,
     /// say).
     pub async fn with_settings(configure: impl FnOnce(&mut bioshadock_web::WebSettings)) -> Self {
-        Self::build(registry_auth(), None, Default::default(), configure).await
+        Self::build(registry_auth(), None, Default::default(), configure, None).await
+    }
+
+    /// An app that also signs users in through `directory`, with these settings.
+    pub async fn with_directory(
+        directory: bioshadock_web::DirectorySignIn,
+        configure: impl FnOnce(&mut bioshadock_web::WebSettings),
+    ) -> Self {
+        Self::build(
+            registry_auth(),
+            None,
+            Default::default(),
+            configure,
+            Some(directory),
+        )
+        .await
     }
 
     async fn build(
@@ -93,6 +115,7 @@ impl TestApp {
         >,
         live_log: bioshadock_web::LiveLogSettings,
         configure: impl FnOnce(&mut bioshadock_web::WebSettings),
+        directory: Option<bioshadock_web::DirectorySignIn>,
     ) -> Self {
         let dir = TempDir::new().unwrap();
         let mut config = Config::load(None).unwrap();
@@ -125,9 +148,13 @@ impl TestApp {
             live_log,
             org_creation: OrgCreation::Users,
             anonymous: AnonymousAccess::Read,
+            local_sign_in: true,
         };
         configure(&mut settings);
-        let state = bioshadock_web::AppState::new(ports, settings, registry);
+        let mut state = bioshadock_web::AppState::new(ports, settings, registry);
+        if let Some(directory) = directory {
+            state = state.with_directory(directory);
+        }
         Self {
             router: bioshadock_web::router(state),
             backends,

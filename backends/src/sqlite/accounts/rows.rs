@@ -2,12 +2,12 @@
 //! value the model refuses (a bad name, an unknown role or scope) is corrupt data.
 
 use bioshadock_core::PortResult;
-use bioshadock_core::accounts::{ApiKey, Role, Scope, Scopes, User, UserName};
+use bioshadock_core::accounts::{ApiKey, Role, Scope, Scopes, Source, User, UserName};
 
 use crate::sqlite::{corrupt, from_millis};
 
 /// The columns of [`UserRow`], in order.
-pub(super) const USER_COLUMNS: &str = "name, role, disabled, created_at";
+pub(super) const USER_COLUMNS: &str = "name, role, disabled, created_at, source";
 /// The columns of [`KeyRow`], in order.
 pub(super) const KEY_COLUMNS: &str =
     "id, user, label, scopes, created_at, expires_at, last_used_at, revoked";
@@ -18,6 +18,7 @@ pub(super) struct UserRow {
     role: String,
     disabled: bool,
     created_at: i64,
+    source: String,
 }
 
 impl UserRow {
@@ -28,6 +29,8 @@ impl UserRow {
                 .ok_or_else(|| corrupt(format!("user {}: role {}", self.name, self.role)))?,
             disabled: self.disabled,
             created_at: from_millis(self.created_at)?,
+            source: Source::parse(&self.source)
+                .map_err(|e| corrupt(format!("user {}: {e}", self.name)))?,
         })
     }
 }

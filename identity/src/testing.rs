@@ -1,0 +1,283 @@
+//! A real OpenLDAP directory for tests (feature `testing`): Debian's `slapd` started as a
+//! child process on a free port, with its own database in a temporary directory, loaded
+//! through `ldapadd` (so the `memberOf` overlay sees the groups), and changed through
+//! `ldapmodify` and `ldapdelete` while the portal runs.
+//!
+//! The directory is `dc=example,dc=org` with `ou=people` and `ou=groups`; the admin is
+//! `cn=admin,dc=example,dc=org` / `adminpw`. It is configured with `allow bind_anon_dn`, so
+//! that a bind with a DN and an empty password *succeeds* here, as it does on servers that
+//! allow unauthenticated binds: a sign-in that sent one would be let in, and tests prove ours
+//! never does.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The directory's base DN.
+pub const BASE: &str = "dc=example,dc=org";
+pub const ADMIN_DN: &str = "cn=admin,dc=example,dc=org";
+pub const ADMIN_PASSWORD: &str = "adminpw";
+pub const PEOPLE: &str = "ou=people,dc=example,dc=org";
+pub const GROUPS: &str = "ou=groups,dc=example,dc=org";
+/// The search account the portal binds as.
+pub const SEARCH_DN: &str = "cn=portal,dc=example,dc=org";
+pub const SEARCH_PASSWORD: &str = "portal-search-pw";
+
+/// A running slapd; stopped (and its files removed) on drop.
+pub struct Slapd {
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Slapd {
+    /// Starts an empty directory (base, `ou=people`, `ou=groups`, the search account).
+    pub fn start() -> Self {
+        let dir = tempfile::TempDir::new().expect("a temporary directory");
+        std::fs::create_dir(dir.path().join("db")).unwrap();
+        let config = format!(
+            "include /etc/ldap/schema/core.schema\n\
+             include /etc/ldap/schema/cosine.schema\n\
+             include /etc/ldap/schema/inetorgperson.schema\n\
+             include /etc/ldap/schema/nis.schema\n\
+             pidfile {dir}/slapd.pid\n\
+             modulepath /usr/lib/ldap\n\
+             moduleload back_mdb\n\
+             moduleload memberof\n\
+             allow bind_anon_dn\n\
+             database mdb\n\
+             maxsize 10485760\n\
+             suffix \"{BASE}\"\n\
+             rootdn \"{ADMIN_DN}\"\n\
+             rootpw {ADMIN_PASSWORD}\n\
+             directory {dir}/db\n\
+             overlay memberof\n\
+             access to attrs=userPassword by self write by anonymous auth by * none\n\
+             access to * by * read\n",
+            dir = dir.path().display()
+        );
+        std::fs::write(dir.path().join("slapd.conf"), config).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut slapd = Self {
+            child: None,
+            dir,
+            port,
+        };
+        slapd.spawn();
+        slapd.add(&format!(
+            "dn: {BASE}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n\
+             dn: {PEOPLE}\nobjectClass: organizationalUnit\nou: people\n\n\
+             dn: {GROUPS}\nobjectClass: organizationalUnit\nou: groups\n\n\
+             dn: {SEARCH_DN}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\n\
+             cn: portal\nuserPassword: {}\n",
+            hashed(SEARCH_PASSWORD)
+        ));
+        slapd
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("/usr/sbin/slapd")
+            .args(["-d", "0", "-f"])
+            .arg(self.dir.path().join("slapd.conf"))
+            .arg("-h")
+            .arg(format!("ldap://127.0.0.1:{}/", self.port))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("slapd runs (apt-get install slapd ldap-utils; scripts/test does it)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let answered = Command::new("ldapwhoami")
+                .args([
+                    "-x",
+                    "-H",
+                    &self.url(),
+                    "-D",
+                    ADMIN_DN,
+                    "-w",
+                    ADMIN_PASSWORD,
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if answered {
+                return;
+            }
+            assert!(Instant::now() < deadline, "slapd did not start in 10 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("ldap://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Adds the entries of an LDIF text.
+    pub fn add(&self, ldif: &str) {
+        self.ldap_tool("ldapadd", ldif);
+    }
+
+    /// Applies an LDIF change text (`changetype: modify` …).
+    pub fn modify(&self, ldif: &str) {
+        self.ldap_tool("ldapmodify", ldif);
+    }
+
+    /// Whether a simple bind as `dn` with `password` succeeds (`ldapwhoami`).
+    pub fn binds(&self, dn: &str, password: &str) -> bool {
+        Command::new("ldapwhoami")
+            .args(["-x", "-H", &self.url(), "-D", dn, "-w", password])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Deletes one entry.
+    pub fn delete(&self, dn: &str) {
+        let status = Command::new("ldapdelete")
+            .args([
+                "-x",
+                "-H",
+                &self.url(),
+                "-D",
+                ADMIN_DN,
+                "-w",
+                ADMIN_PASSWORD,
+                dn,
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "ldapdelete {dn}");
+    }
+
+    /// Adds a person `uid` under `ou=people` with this password and e-mail address.
+    pub fn add_user(&self, uid: &str, password: &str) {
+        self.add(&format!(
+            "dn: uid={uid},{PEOPLE}\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\n\
+             uid: {uid}\ncn: {uid}\nsn: {uid}\nmail: {uid}@example.org\n\
+             uidNumber: 10000\ngidNumber: 10000\nhomeDirectory: /home/{uid}\n\
+             userPassword: {}\n",
+            hashed(password)
+        ));
+    }
+
+    /// Adds a `groupOfNames` `cn` under `ou=groups` with these member uids, and the search
+    /// account as a member too (the schema wants at least one member, so that the people can
+    /// all be taken out later).
+    pub fn add_group_of_names(&self, cn: &str, member_uids: &[&str]) {
+        let members: String = member_uids
+            .iter()
+            .map(|uid| format!("member: {}\n", user_dn(uid)))
+            .chain(std::iter::once(format!("member: {SEARCH_DN}\n")))
+            .collect();
+        self.add(&format!(
+            "dn: cn={cn},{GROUPS}\nobjectClass: groupOfNames\ncn: {cn}\n{members}"
+        ));
+    }
+
+    /// Adds a `posixGroup` `cn` under `ou=groups` with these `memberUid`s.
+    pub fn add_posix_group(&self, cn: &str, member_uids: &[&str]) {
+        let members: String = member_uids
+            .iter()
+            .map(|uid| format!("memberUid: {uid}\n"))
+            .collect();
+        self.add(&format!(
+            "dn: cn={cn},{GROUPS}\nobjectClass: posixGroup\ncn: {cn}\ngidNumber: 20000\n{members}"
+        ));
+    }
+
+    /// Adds (`true`) or removes a `groupOfNames` member.
+    pub fn set_group_member(&self, cn: &str, uid: &str, present: bool) {
+        let op = if present { "add" } else { "delete" };
+        self.modify(&format!(
+            "dn: cn={cn},{GROUPS}\nchangetype: modify\n{op}: member\nmember: {}\n",
+            user_dn(uid)
+        ));
+    }
+
+    /// Stops the server (a directory that went down); [`Self::restart`] brings it back.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    fn ldap_tool(&self, tool: &str, ldif: &str) {
+        let mut child = Command::new(tool)
+            .args([
+                "-x",
+                "-H",
+                &self.url(),
+                "-D",
+                ADMIN_DN,
+                "-w",
+                ADMIN_PASSWORD,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{tool} runs: {e}"));
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(ldif.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{tool} failed: {}\n{ldif}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// The data directory (for a test that wants to look at it).
+    pub fn dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+}
+
+impl Drop for Slapd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The DN of person `uid`.
+pub fn user_dn(uid: &str) -> String {
+    format!("uid={uid},{PEOPLE}")
+}
+
+/// The DN of group `cn`.
+pub fn group_dn(cn: &str) -> String {
+    format!("cn={cn},{GROUPS}")
+}
+
+/// `{SSHA}` of `password`, as `slappasswd` writes it.
+fn hashed(password: &str) -> String {
+    let output = Command::new("slappasswd")
+        .args(["-s", password])
+        .output()
+        .expect("slappasswd runs");
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
