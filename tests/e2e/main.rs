@@ -15,5 +15,6 @@ mod orgs;
 mod registry;
 mod restart;
 mod secrets;
+mod sign_in;
 mod throttle;
 mod users;

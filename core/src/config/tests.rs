@@ -190,3 +190,59 @@ fn live_log_bounds_default_as_documented_and_refuse_out_of_range_values() {
         });
     }
 }
+
+#[test]
+fn ldap_sign_in_is_off_by_default_and_its_settings_are_checked_by_name() {
+    Jail::expect_with(|jail| {
+        let defaults = load_in_jail(None).unwrap();
+        assert!(defaults.auth.ldap.is_none());
+        assert!(defaults.auth.local_sign_in);
+
+        jail.create_file(
+            "ldap.toml",
+            "[auth]\nlocal_sign_in = false\n\
+             [auth.ldap]\nurl = \"ldaps://ldap.example.org\"\n\
+             user_base_dn = \"ou=people,dc=example,dc=org\"\n\
+             bind_password = \"search-hunter2\"\n\
+             [[auth.ldap.team]]\ngroup = \"cn=genomics,ou=groups,dc=example,dc=org\"\nteam = \"lab/genomics\"\n",
+        )?;
+        let config = load_in_jail(Some("ldap.toml")).unwrap();
+        let ldap = config.auth.ldap.as_ref().unwrap();
+        assert!(!config.auth.local_sign_in);
+        assert_eq!(ldap.user_filter, "(uid={username})", "documented default");
+        assert_eq!(ldap.group_filter, "(|(member={dn})(memberUid={username}))");
+        assert_eq!((ldap.recheck_secs, ldap.timeout_secs), (300, 5));
+        assert_eq!(ldap.mapping().unwrap().teams[0].team.as_str(), "genomics");
+        assert!(
+            !format!("{config:?}").contains("search-hunter2"),
+            "never in a log"
+        );
+
+        for (key, value, named) in [
+            ("URL", "http://ldap.example.org", "auth.ldap.url"),
+            ("USER_FILTER", "(uid=alice)", "auth.ldap.user_filter"),
+            ("GROUP_FILTER", "member={dn}", "auth.ldap.group_filter"),
+            (
+                "USERNAME_ATTRIBUTE",
+                "uid)(x",
+                "auth.ldap.username_attribute",
+            ),
+            ("RECHECK_SECS", "1", "auth.ldap.recheck_secs"),
+            ("TIMEOUT_SECS", "0", "auth.ldap.timeout_secs"),
+            ("START_TLS", "true", "auth.ldap.start_tls"),
+        ] {
+            jail.set_env(format!("BIOSHADOCK__AUTH__LDAP__{key}"), value);
+            let err = load_in_jail(Some("ldap.toml")).unwrap_err().to_string();
+            assert!(err.contains(named), "{key}={value}: {err}");
+            jail.clear_env();
+        }
+        jail.create_file(
+            "bad-team.toml",
+            "[auth.ldap]\nurl = \"ldap://x\"\nuser_base_dn = \"dc=x\"\n\
+             [[auth.ldap.team]]\ngroup = \"cn=g\"\nteam = \"no-slash\"\n",
+        )?;
+        let err = load_in_jail(Some("bad-team.toml")).unwrap_err().to_string();
+        assert!(err.contains("auth.ldap.team"), "{err}");
+        Ok(())
+    });
+}

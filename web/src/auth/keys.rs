@@ -125,8 +125,14 @@ pub(crate) async fn authenticate_key(
         // form's (throttled, by the directory for its accounts).
         return match &presented.user {
             Some(user) if !presented.key.is_empty() => {
-                super::password_check::principal(state, user, &presented.key, presented.address)
-                    .await
+                super::password_check::principal(
+                    state,
+                    user,
+                    &presented.key,
+                    presented.address,
+                    axum::http::StatusCode::UNAUTHORIZED,
+                )
+                .await
             }
             _ => Err(ApiError::unauthorized("invalid API key")),
         };

@@ -283,11 +283,14 @@ async fn failed(state: &AppState, address: Option<IpAddr>) -> Result<Verdict, Ap
 
 /// The principal behind a user name and password sent with a request (the registry token
 /// service's and the API's Basic credentials): all the user's scopes, organisations loaded.
+/// A throttled attempt is answered with `throttled_status`: 429 for the token service (docker
+/// shows it), 401 for the API, where a refused credential is a 401 whatever the reason.
 pub(crate) async fn principal(
     state: &AppState,
     name: &str,
     password: &str,
     address: Option<IpAddr>,
+    throttled_status: StatusCode,
 ) -> Result<Principal, ApiError> {
     match check(state, name, password, address).await? {
         Verdict::Valid { user, .. } => {
@@ -297,7 +300,7 @@ pub(crate) async fn principal(
         Verdict::Wrong => Err(ApiError::unauthorized("incorrect user name or password")),
         Verdict::Refused(reason) => Err(ApiError::forbidden("sign_in_refused", reason)),
         Verdict::Throttled(wait) => Err(ApiError {
-            status: StatusCode::TOO_MANY_REQUESTS,
+            status: throttled_status,
             code: "throttled",
             message: format!("too many failed attempts; try again in {wait} seconds"),
         }),

@@ -313,7 +313,9 @@ async fn authenticate(
         let principal = authenticate_key(state, presented).await?;
         return Ok((principal, Some(secret.to_owned())));
     }
-    let principal = password_check::principal(state, user, secret, address).await?;
+    let principal =
+        password_check::principal(state, user, secret, address, StatusCode::TOO_MANY_REQUESTS)
+            .await?;
     Ok((principal, None))
 }
 
