@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub struct Cli {
     /// A TOML configuration file layered over the built-in defaults
     /// (environment variables `BIOSHADOCK__SECTION__KEY` override both).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", env = "BIOSHADOCK_CONFIG")]
     pub config: Option<PathBuf>,
 
     #[command(subcommand)]

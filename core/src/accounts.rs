@@ -119,6 +119,10 @@ pub struct User {
     /// Who vouches for the user's identity: this portal's password, or a directory.
     #[serde(default)]
     pub source: Source,
+    /// The provider's stable id of the person (an OpenID Connect `sub`), for accounts that a
+    /// provider identifies by something other than the account's name.
+    #[serde(default)]
+    pub subject: Option<String>,
 }
 
 impl User {
@@ -134,6 +138,7 @@ impl User {
             disabled: false,
             created_at: crate::model::now(),
             source,
+            subject: None,
         }
     }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::secret::Secret;
 
 mod auth;
-pub use auth::{AuthConfig, LdapConfig, TeamMappingConfig};
+pub use auth::{AuthConfig, LdapConfig, OidcConfig, TeamMappingConfig};
 
 /// The documented defaults, compiled in so the binary runs with no file at all.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
@@ -315,6 +315,17 @@ impl Config {
         }
         if let Some((key, why)) = self.auth.ldap.as_ref().and_then(LdapConfig::problem) {
             return bad(key, &why);
+        }
+        if let Some(why) = self.auth.oidc.iter().find_map(OidcConfig::problem) {
+            return bad("auth.oidc", &why);
+        }
+        let mut ids: Vec<&str> = self.auth.oidc.iter().map(|p| p.id.as_str()).collect();
+        ids.sort_unstable();
+        if let Some(twice) = ids.windows(2).find(|w| w[0] == w[1]) {
+            return bad(
+                "auth.oidc",
+                &format!("two providers have the id `{}`", twice[0]),
+            );
         }
         self.validate_backends()
     }

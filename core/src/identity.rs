@@ -35,6 +35,42 @@ impl VerifiedIdentity {
     }
 }
 
+/// How many numbered variants of a name are tried for a new account (`anna`, `anna-2`, …).
+pub const NAME_VARIANTS: usize = 20;
+
+/// Account names to try, best first, for a new account a provider named `raw` (an OpenID
+/// Connect claim, which may hold anything): lowercased, with every run of other characters
+/// turned into one `-`, cut to fit, then the same with `-2`, `-3`, … A name that cannot be made
+/// valid (empty, reserved) becomes `user`.
+pub fn name_candidates(raw: &str) -> Vec<UserName> {
+    let mut base = String::new();
+    for c in raw.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            base.push(c);
+        } else if !base.ends_with('-') {
+            base.push('-');
+        }
+    }
+    // Room for a `-20` suffix within the namespace length.
+    base.truncate(crate::accounts::MAX_USER_NAME_LEN - 3);
+    let base = base.trim_matches('-');
+    let base = if UserName::parse(base).is_ok() {
+        base
+    } else {
+        "user"
+    };
+    (1..=NAME_VARIANTS)
+        .filter_map(|n| {
+            let name = if n == 1 {
+                base.to_owned()
+            } else {
+                format!("{base}-{n}")
+            };
+            UserName::parse(&name).ok()
+        })
+        .collect()
+}
+
 /// A provider group that puts its members in a team.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeamMapping {
@@ -181,6 +217,28 @@ mod tests {
         assert_eq!(
             lab.wanted.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
             ["imaging"]
+        );
+    }
+
+    #[test]
+    fn provider_names_become_valid_account_names_with_variants() {
+        let first = |raw: &str| name_candidates(raw)[0].as_str().to_owned();
+        assert_eq!(first("Anna.Schmidt"), "anna-schmidt");
+        assert_eq!(first("jöhn  döe"), "j-hn-d-e");
+        assert_eq!(first("*)(uid=*"), "uid");
+        assert_eq!(first("../../etc"), "etc");
+        assert_eq!(first(""), "user");
+        assert_eq!(first("library"), "user", "reserved");
+        assert_eq!(
+            first(&"x".repeat(500)).len(),
+            crate::accounts::MAX_USER_NAME_LEN - 3
+        );
+        let all = name_candidates("anna");
+        assert_eq!(all.len(), NAME_VARIANTS);
+        assert_eq!(all[1].as_str(), "anna-2");
+        assert!(
+            all.iter()
+                .all(|n| n.as_str().len() <= crate::accounts::MAX_USER_NAME_LEN)
         );
     }
 

@@ -15,6 +15,8 @@ pub const MAX_REPO_NAME_LEN: usize = 255;
 /// Namespaces that would shadow API routes such as `/container/search/...`.
 pub const RESERVED_NAMESPACES: &[&str] = &[
     "all", "search", "latest", "new", "tags", "tag", "git", "api", "static", "v2",
+    // The user name of `docker login -u oauth2 -p ACCESS_TOKEN`.
+    "oauth2",
 ];
 
 /// The longest user (and so personal namespace) name.

@@ -4,5 +4,6 @@
 
 pub mod ldap;
 
+pub mod oidc;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -4,13 +4,17 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use bioshadock_core::config::{Config, LdapConfig};
+use bioshadock_core::accounts::ProviderId;
+use bioshadock_core::config::{Config, LdapConfig, OidcConfig};
 use bioshadock_core::{Audience, catalogue};
 use std::sync::Arc;
 
 use bioshadock_builder::{BuilderSettings, WorkerPorts};
 use bioshadock_identity::ldap::LdapDirectory;
-use bioshadock_web::{AppState, BuilderLink, DirectorySignIn, LiveLogSettings, Ports, WebSettings};
+use bioshadock_identity::oidc::OidcProvider;
+use bioshadock_web::{
+    AppState, BuilderLink, DirectorySignIn, LiveLogSettings, OpenIdSignIn, Ports, WebSettings,
+};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -29,6 +33,19 @@ fn directory_sign_in(ldap: &LdapConfig) -> Result<DirectorySignIn> {
         directory: Arc::new(LdapDirectory::new(ldap).map_err(anyhow::Error::msg)?),
         mapping: ldap.mapping().map_err(anyhow::Error::msg)?,
         recheck: std::time::Duration::from_secs(ldap.recheck_secs),
+    })
+}
+
+/// One `[[auth.oidc]]` provider, with its group mapping. Nothing is fetched from it yet: a
+/// provider that is down must not stop the portal.
+fn openid_sign_in(provider: &OidcConfig, public_url: &str) -> Result<OpenIdSignIn> {
+    Ok(OpenIdSignIn {
+        id: ProviderId::parse(&provider.id).map_err(anyhow::Error::msg)?,
+        display_name: provider.display_name.clone(),
+        issuer: provider.issuer.clone(),
+        provider: Arc::new(OidcProvider::new(provider, public_url).map_err(anyhow::Error::msg)?),
+        mapping: provider.mapping().map_err(anyhow::Error::msg)?,
+        allowed_domains: provider.allowed_domains.clone(),
     })
 }
 
@@ -78,6 +95,19 @@ pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Resu
     let registry = super::registry::registry_auth(&config)?;
     let link = BuilderLink::default();
     let mut state = AppState::new(ports, settings, registry).with_builder(link.clone());
+    if !config.auth.oidc.is_empty() {
+        let providers = config
+            .auth
+            .oidc
+            .iter()
+            .map(|provider| openid_sign_in(provider, &config.web.public_url))
+            .collect::<Result<Vec<_>>>()?;
+        tracing::info!(
+            providers = %config.auth.oidc.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", "),
+            "users also sign in through OpenID Connect"
+        );
+        state = state.with_openid(providers);
+    }
     if let Some(ldap) = &config.auth.ldap {
         state = state.with_directory(directory_sign_in(ldap)?);
         tracing::info!(url = %ldap.url, "users also sign in through the LDAP directory");

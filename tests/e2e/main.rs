@@ -11,6 +11,7 @@ mod distributed;
 mod gitd;
 mod imports;
 mod openapi_conformance;
+mod openid;
 mod orgs;
 mod registry;
 mod restart;

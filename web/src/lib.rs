@@ -26,7 +26,7 @@ use std::future::Future;
 use axum::Router;
 use tokio::net::TcpListener;
 
-pub use auth::DirectorySignIn;
+pub use auth::{DirectorySignIn, OpenIdSignIn};
 pub use registry::RegistryAuth;
 pub use state::{AppState, BuilderLink, LiveLogSettings, Ports, WebSettings};
 

@@ -131,6 +131,8 @@ pub struct AppState {
     pub(crate) passwords: Arc<PasswordCache>,
     /// The LDAP directory, when one is configured.
     pub(crate) directory: Option<Arc<crate::auth::directory::Directory>>,
+    /// The OpenID Connect providers (none unless configured).
+    pub(crate) openid: Arc<crate::auth::openid::OpenIdProviders>,
     /// The argon2 verifiers: a bounded number at once (callers queue, not fail).
     pub(crate) verifiers: Arc<crate::auth::password_check::Verifiers>,
     /// The sign-in form's session-less CSRF token.
@@ -147,6 +149,13 @@ impl AppState {
         let login_csrf = crate::auth::login_csrf::LoginCsrf::new(
             registry.notification_secret.expose(),
             settings.public_url.starts_with("https://"),
+        );
+        let openid = crate::auth::openid::OpenIdProviders::new(
+            Vec::new(),
+            crate::auth::oidc_flow::FlowCookies::new(
+                registry.notification_secret.expose(),
+                settings.public_url.starts_with("https://"),
+            ),
         );
         Self {
             store: ports.store,
@@ -171,6 +180,7 @@ impl AppState {
             key_cache: Arc::default(),
             passwords: Arc::default(),
             directory: None,
+            openid: Arc::new(openid),
             verifiers: Arc::default(),
             login_csrf: Arc::new(login_csrf),
             metrics: Arc::new(Metrics::new()),
@@ -184,6 +194,19 @@ impl AppState {
     /// The same state, linked to the builder running in this process.
     pub fn with_builder(mut self, builder: BuilderLink) -> Self {
         self.builder = builder;
+        self
+    }
+
+    /// The same state, with these OpenID Connect providers' sign-in buttons (and their access
+    /// tokens accepted as `docker login -u oauth2`).
+    pub fn with_openid(mut self, providers: Vec<crate::auth::OpenIdSignIn>) -> Self {
+        let cookies = crate::auth::oidc_flow::FlowCookies::new(
+            self.registry.notification_secret.expose(),
+            self.settings.public_url.starts_with("https://"),
+        );
+        self.openid = Arc::new(crate::auth::openid::OpenIdProviders::new(
+            providers, cookies,
+        ));
         self
     }
 

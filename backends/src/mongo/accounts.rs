@@ -51,8 +51,13 @@ impl MongoAccounts {
         }
     }
 
-    /// Creates the indexes the reads rely on (idempotent). `users` needs none beyond `_id`.
+    /// Creates the indexes the reads rely on (idempotent).
     pub async fn ensure_indexes(&self) -> PortResult<()> {
+        // A provider's user by their id at the provider (each OpenID Connect sign-in).
+        let by_subject = IndexModel::builder()
+            .keys(doc! { "source": 1, "subject": 1 })
+            .build();
+        self.users.create_index(by_subject).await.map_err(map_err)?;
         // A user's organisations, read with every signed-in request.
         let by_member = IndexModel::builder().keys(doc! { "members": 1 }).build();
         self.orgs.create_index(by_member).await.map_err(map_err)?;
@@ -87,6 +92,7 @@ impl UserStore for MongoAccounts {
             "password_hash": password_hash,
             "created_at": user.created_at.timestamp_millis(),
             "source": user.source.to_string(),
+            "subject": user.subject.as_deref(),
         };
         // Users and organisations share one set of names. Checked before the insert: the two
         // collections have no common unique index, so two creations of one name in the same
@@ -104,6 +110,20 @@ impl UserStore for MongoAccounts {
                 user.name
             )));
         }
+        // One account per provider id; checked before the insert like the name above.
+        if let Some(subject) = &user.subject
+            && self
+                .users
+                .find_one(doc! { "source": user.source.to_string(), "subject": subject })
+                .await
+                .map_err(map_err)?
+                .is_some()
+        {
+            return Err(PortError::Conflict(format!(
+                "another account of {} has this subject",
+                user.source
+            )));
+        }
         // A taken name is a duplicate `_id`, which `map_err` turns into `Conflict`.
         self.users
             .insert_one(document)
@@ -117,6 +137,17 @@ impl UserStore for MongoAccounts {
         let found = self
             .users
             .find_one(doc! { "_id": name.as_str() })
+            .projection(doc! { "password_hash": 0 })
+            .await
+            .map_err(map_err)?;
+        user_from(&found.ok_or(PortError::NotFound)?)
+    }
+
+    #[tracing::instrument(skip_all, fields(source = %source), err(level = "debug"))]
+    async fn find_user_by_subject(&self, source: &Source, subject: &str) -> PortResult<User> {
+        let found = self
+            .users
+            .find_one(doc! { "source": source.to_string(), "subject": subject })
             .projection(doc! { "password_hash": 0 })
             .await
             .map_err(map_err)?;
@@ -279,6 +310,7 @@ fn user_from(d: &Document) -> PortResult<User> {
             Ok(raw) => Source::parse(raw).map_err(|e| corrupt(format!("user {name}: {e}")))?,
             Err(_) => Source::Local,
         },
+        subject: d.get_str("subject").ok().map(str::to_owned),
         name: user_name(&name)?,
     })
 }

@@ -2,7 +2,7 @@
 //! database so that one file holds everything the embedded mode keeps.
 
 use async_trait::async_trait;
-use bioshadock_core::accounts::{ApiKey, Role, User, UserName};
+use bioshadock_core::accounts::{ApiKey, Role, Source, User, UserName};
 use bioshadock_core::ports::accounts::{KeyStore, UserStore};
 use bioshadock_core::{PortError, PortResult};
 use chrono::{DateTime, Utc};
@@ -19,8 +19,8 @@ impl UserStore for SqliteStore {
     async fn create_user(&self, user: &User, password_hash: &str) -> PortResult<()> {
         // The name must be free among organisations too (one set of namespaces).
         let done = sqlx::query(
-            "INSERT INTO users (name, role, disabled, password_hash, created_at, source) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM orgs WHERE name = ?1)",
+            "INSERT INTO users (name, role, disabled, password_hash, created_at, source, subject) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE NOT EXISTS (SELECT 1 FROM orgs WHERE name = ?1)",
         )
         .bind(user.name.as_str())
         .bind(user.role.as_str())
@@ -28,6 +28,7 @@ impl UserStore for SqliteStore {
         .bind(password_hash)
         .bind(user.created_at.timestamp_millis())
         .bind(user.source.to_string())
+        .bind(user.subject.as_deref())
         .execute(self.pool())
         .await
         .map_err(map_err)?;
@@ -60,6 +61,18 @@ impl UserStore for SqliteStore {
             .await
             .map_err(map_err)?;
         Ok((row.user.into_user()?, row.password_hash))
+    }
+
+    #[tracing::instrument(skip_all, fields(source = %source), err(level = "debug"))]
+    async fn find_user_by_subject(&self, source: &Source, subject: &str) -> PortResult<User> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE source = ?1 AND subject = ?2");
+        let row: UserRow = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(source.to_string())
+            .bind(subject)
+            .fetch_one(self.pool())
+            .await
+            .map_err(map_err)?;
+        row.into_user()
     }
 
     #[tracing::instrument(skip_all, err(level = "debug"))]

@@ -246,3 +246,56 @@ fn ldap_sign_in_is_off_by_default_and_its_settings_are_checked_by_name() {
         Ok(())
     });
 }
+
+#[test]
+fn openid_providers_are_checked_by_name() {
+    Jail::expect_with(|jail| {
+        let good = "[[auth.oidc]]\nid = \"uni\"\ndisplay_name = \"Uni Login\"\n\
+                    issuer = \"https://login.uni.example\"\nclient_id = \"bioshadock\"\n\
+                    client_secret = \"oidc-hunter2\"\n";
+        jail.create_file("good.toml", good)?;
+        let config = load_in_jail(Some("good.toml")).unwrap();
+        let provider = &config.auth.oidc[0];
+        assert_eq!(provider.scopes, ["openid", "profile", "email"]);
+        assert_eq!(provider.username_claim, "preferred_username");
+        assert!(
+            !format!("{config:?}").contains("oidc-hunter2"),
+            "never in a log"
+        );
+
+        for (bad, why) in [
+            (
+                good.replace("uni\"\ndisplay", "Uni Site\"\ndisplay"),
+                "lowercase",
+            ),
+            (good.replace("https://login", "http://login"), "https://"),
+            (
+                good.replace("client_id = \"bioshadock\"", "client_id = \"\""),
+                "client_id",
+            ),
+            (format!("{good}scopes = [\"profile\"]\n"), "openid"),
+            (
+                format!("{good}allowed_domains = [\"@uni.example\"]\n"),
+                "allowed_domains",
+            ),
+            (
+                format!("{good}{}", good.replace("Uni Login", "Again")),
+                "two providers",
+            ),
+        ] {
+            jail.create_file("bad.toml", &bad)?;
+            let err = load_in_jail(Some("bad.toml")).unwrap_err().to_string();
+            assert!(
+                err.contains("auth.oidc") && err.contains(why),
+                "{why}: {err}"
+            );
+        }
+        // http:// is fine for a provider on this machine (a test, a tunnel).
+        jail.create_file(
+            "local.toml",
+            &good.replace("https://login.uni.example", "http://127.0.0.1:9000"),
+        )?;
+        assert!(load_in_jail(Some("local.toml")).is_ok());
+        Ok(())
+    });
+}

@@ -35,6 +35,7 @@ where
         users_list_sorted_and_count,
         users_change_role_disabled_password,
         users_keep_their_source,
+        users_found_by_their_subject,
         keys_round_trip_and_conflict,
         keys_need_an_existing_user,
         keys_list_newest_first,
@@ -65,6 +66,7 @@ fn user(raw: &str, role: Role, minute: i64) -> User {
         disabled: false,
         created_at: at(minute),
         source: Source::Local,
+        subject: None,
     }
 }
 
@@ -228,7 +230,55 @@ async fn users_keep_their_source<S: UserStore + KeyStore + ?Sized>(store: &S) {
         .into_iter()
         .map(|u| u.source)
         .collect();
-    assert_eq!(listed, [Source::Ldap, oidc]);
+    assert_eq!(listed, [Source::Ldap, oidc.clone()]);
+}
+
+/// An OpenID Connect account is found by its provider's id; one account per id and source.
+async fn users_found_by_their_subject<S: UserStore + KeyStore + ?Sized>(store: &S) {
+    let keycloak = Source::Oidc(ProviderId::parse("keycloak").unwrap());
+    let gitlab = Source::Oidc(ProviderId::parse("gitlab").unwrap());
+    let olga = User {
+        source: keycloak.clone(),
+        subject: Some("248289761001".into()),
+        ..user("olga", Role::User, 1)
+    };
+    ok(store.create_user(&olga, "!").await, "create");
+    let found = ok(
+        store.find_user_by_subject(&keycloak, "248289761001").await,
+        "find_user_by_subject",
+    );
+    assert_eq!(found, olga);
+    expect_not_found(
+        store.find_user_by_subject(&gitlab, "248289761001").await,
+        "same subject, other provider",
+    );
+    expect_not_found(
+        store.find_user_by_subject(&keycloak, "other").await,
+        "unknown subject",
+    );
+    let twin = User {
+        subject: Some("248289761001".into()),
+        ..user("olga2", Role::User, 2)
+    };
+    let twin = User {
+        source: keycloak.clone(),
+        ..twin
+    };
+    assert!(
+        matches!(
+            store.create_user(&twin, "!").await,
+            Err(PortError::Conflict(_))
+        ),
+        "a second account for one person of one provider"
+    );
+    let elsewhere = User {
+        source: gitlab,
+        ..twin
+    };
+    ok(
+        store.create_user(&elsewhere, "!").await,
+        "the same id at another provider",
+    );
 }
 
 async fn keys_round_trip_and_conflict<S: UserStore + KeyStore + ?Sized>(store: &S) {

@@ -5,12 +5,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::PortResult;
-use crate::accounts::{ApiKey, Role, User, UserName};
+use crate::accounts::{ApiKey, Role, Source, User, UserName};
 
 /// Local accounts.
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Adds a user with a password hash (PHC string). `Conflict` if the name is taken.
+    /// Adds a user with a password hash (PHC string). `Conflict` if the name is taken, or if
+    /// another user of the same source has the same `subject`.
     async fn create_user(&self, user: &User, password_hash: &str) -> PortResult<()>;
 
     /// One user. `NotFound` if absent.
@@ -18,6 +19,9 @@ pub trait UserStore: Send + Sync {
 
     /// The user and their password hash, for a login. `NotFound` if absent.
     async fn get_credentials(&self, name: &UserName) -> PortResult<(User, String)>;
+
+    /// The user of `source` whose provider id is `subject`. `NotFound` if none.
+    async fn find_user_by_subject(&self, source: &Source, subject: &str) -> PortResult<User>;
 
     /// Every user, by name.
     async fn list_users(&self) -> PortResult<Vec<User>>;

@@ -6,6 +6,7 @@ pub mod builds;
 pub mod coordination;
 pub mod directory;
 pub mod log_wakeups;
+pub mod openid;
 pub mod orgs;
 pub mod queue;
 pub mod robots;

@@ -124,6 +124,10 @@ pub(crate) async fn authenticate_key(
         // Basic credentials with a password rather than a key: checked like the sign-in
         // form's (throttled, by the directory for its accounts).
         return match &presented.user {
+            Some(user) if user == super::openid::ACCESS_TOKEN_USER => {
+                super::openid::access_token_principal(state, &presented.key, presented.address)
+                    .await
+            }
             Some(user) if !presented.key.is_empty() => {
                 super::password_check::principal(
                     state,

@@ -7,6 +7,8 @@ pub(crate) mod csrf;
 pub(crate) mod directory;
 mod keys;
 pub(crate) mod login_csrf;
+pub(crate) mod oidc_flow;
+pub(crate) mod openid;
 mod origin;
 pub(crate) mod password_check;
 pub(crate) mod redirect;
@@ -21,5 +23,6 @@ pub(crate) use caller::{
 };
 pub use directory::DirectorySignIn;
 pub(crate) use keys::{KeyCache, Presented, authenticate_key};
+pub use openid::OpenIdSignIn;
 pub(crate) use robots::{authenticate_robot, is_robot_name};
 pub(crate) use standing::with_memberships;

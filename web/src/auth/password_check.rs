@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use axum::http::StatusCode;
 use bioshadock_core::PortError;
 use bioshadock_core::accounts::{
-    Scopes, User, UserName, VerifyMemory, decoy_hash, hash_password, needs_rehash,
+    Scopes, Source, User, UserName, VerifyMemory, decoy_hash, hash_password, needs_rehash,
     verify_password_in,
 };
 use bioshadock_core::permissions::{Credential, Principal};
@@ -151,9 +151,12 @@ pub(crate) async fn check(
         Some((user, hash)) if user.source.is_local() => {
             check_local(state, name, password, address, Some((user, hash))).await
         }
-        Some((user, hash)) => {
+        Some((user, hash)) if user.source == Source::Ldap => {
             check_in_directory(state, name, password, address, Some((user, hash))).await
         }
+        // An OpenID Connect account has no password anywhere it could be checked: it looks
+        // like an unknown name.
+        Some(_) => check_local(state, name, password, address, None).await,
         None if state.directory.is_some() => {
             check_in_directory(state, name, password, address, None).await
         }

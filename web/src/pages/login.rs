@@ -28,6 +28,50 @@ struct LoginPage {
     directory: bool,
     /// `auth.local_sign_in`.
     local_sign_in: bool,
+    /// A button per OpenID Connect provider: `(id, display name, its start URL)`. Links, not
+    /// forms: the start answers with a redirect to the provider, which the pages' CSP
+    /// (`form-action 'self'`) would block after a form submission.
+    providers: Vec<(String, String, String)>,
+}
+
+/// The sign-in page with `error` (a refused attempt, a provider that failed), answered with
+/// `status`, keeping the visitor's form token (and setting its cookie when they had none).
+pub(super) fn sign_in_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    name: String,
+    next: String,
+    error: Option<String>,
+    first_run: bool,
+) -> Response {
+    let issued = state.login_csrf.issue(headers);
+    let page = LoginPage {
+        nav: Nav::default(),
+        csrf: issued.token,
+        name,
+        error,
+        first_run,
+        directory: state.directory.is_some(),
+        local_sign_in: state.settings.local_sign_in,
+        providers: state
+            .openid
+            .all()
+            .iter()
+            .map(|p| {
+                let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+                let id = p.id.as_str().to_owned();
+                let start = format!("/auth/oidc/{id}/login?next={next}");
+                (id, p.display_name.clone(), start)
+            })
+            .collect(),
+        next,
+    };
+    let mut response = render(status, &page);
+    if let Some(cookie) = issued.set_cookie {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    response
 }
 
 #[derive(Deserialize)]
@@ -65,22 +109,16 @@ pub async fn form(
         return Ok(Redirect::to(&next).into_response());
     }
     // No session for an anonymous visitor: the form's token rides on a signed cookie.
-    let issued = state.login_csrf.issue(&headers);
-    let page = LoginPage {
-        csrf: issued.token,
-        nav: viewer.nav,
-        name: String::new(),
+    let first_run = state.users.count_users().await? == 0;
+    Ok(sign_in_page(
+        &state,
+        &headers,
+        StatusCode::OK,
+        String::new(),
         next,
-        error: None,
-        first_run: state.users.count_users().await? == 0,
-        directory: state.directory.is_some(),
-        local_sign_in: state.settings.local_sign_in,
-    };
-    let mut response = render(StatusCode::OK, &page);
-    if let Some(cookie) = issued.set_cookie {
-        response.headers_mut().append(SET_COOKIE, cookie);
-    }
-    Ok(response)
+        None,
+        first_run,
+    ))
 }
 
 pub async fn submit(
@@ -95,31 +133,26 @@ pub async fn submit(
     }
     let next = same_site_path(&form.next);
     let name = form.name.trim().to_owned();
-    let refuse = |status: StatusCode, error: String, csrf: String| {
-        render(
-            status,
-            &LoginPage {
-                nav: Nav::default(),
-                csrf,
-                name: name.clone(),
-                next: next.clone(),
-                error: Some(error),
-                first_run: false,
-                directory: state.directory.is_some(),
-                local_sign_in: state.settings.local_sign_in,
-            },
-        )
-    };
     // A refused attempt renders the form again: with the same cookie-bound token, and still
     // no session.
-    let csrf = state.login_csrf.issue(&headers).token;
+    let refuse = |status: StatusCode, error: String| {
+        sign_in_page(
+            &state,
+            &headers,
+            status,
+            name.clone(),
+            next.clone(),
+            Some(error),
+            false,
+        )
+    };
     // A sign-in asks afresh, never from what a docker login left in the cache: a directory
     // account's groups are read again now.
     state.passwords.forget(&name);
     let verdict = match password_check::check(&state, &name, &form.password, address).await {
         Ok(verdict) => verdict,
         Err(e) if e.code == "directory_unavailable" => {
-            return Ok(refuse(StatusCode::SERVICE_UNAVAILABLE, e.message, csrf));
+            return Ok(refuse(StatusCode::SERVICE_UNAVAILABLE, e.message));
         }
         Err(e) => return Err(e.into()),
     };
@@ -140,18 +173,16 @@ pub async fn submit(
                 "Too many failed sign-ins. Try again in {} minutes.",
                 wait.div_ceil(60)
             ),
-            csrf,
         )),
         Verdict::Refused(reason) => {
             tracing::info!(user = %name, ?address, %reason, "sign-in refused");
-            Ok(refuse(StatusCode::FORBIDDEN, reason, csrf))
+            Ok(refuse(StatusCode::FORBIDDEN, reason))
         }
         Verdict::Wrong => {
             tracing::info!(user = %name, ?address, "failed sign-in");
             Ok(refuse(
                 StatusCode::UNAUTHORIZED,
                 "Wrong user name or password.".into(),
-                csrf,
             ))
         }
     }

@@ -8,6 +8,7 @@ mod container;
 mod format;
 mod login;
 mod new;
+mod oidc;
 mod orgs;
 mod rules;
 mod search;
@@ -46,6 +47,8 @@ pub fn routes() -> Router<AppState> {
             post(settings::delete_tag),
         )
         .route("/login", get(login::form).post(login::submit))
+        .route("/auth/oidc/{id}/login", get(oidc::start))
+        .route("/auth/oidc/{id}/callback", get(oidc::callback))
         .route("/logout", post(login::logout))
         .route("/account", get(account::page))
         .route("/account/keys", post(account::create_key))

@@ -225,6 +225,10 @@ async fn issue(
     }
     let scopes = parse_scopes(request.scopes.iter().map(String::as_str))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    // With an access token, docker names the account `oauth2`, not the person it stands for.
+    let by_access_token = credentials
+        .as_ref()
+        .is_some_and(|(user, _)| user == crate::auth::openid::ACCESS_TOKEN_USER);
     let (principal, presented_key) = match credentials {
         None => (Principal::Anonymous, None),
         Some((user, secret)) => authenticate(state, address, &user, &secret).await?,
@@ -233,6 +237,7 @@ async fn issue(
     if let (Some(account), Some(name)) = (&request.account, principal.subject())
         && !account.is_empty()
         && account != name
+        && !(by_access_token && account == crate::auth::openid::ACCESS_TOKEN_USER)
     {
         return Err(ApiError::unauthorized(
             "`account` does not match the credentials",
@@ -300,6 +305,11 @@ async fn authenticate(
     user: &str,
     secret: &str,
 ) -> Result<(Principal, Option<String>), ApiError> {
+    if user == crate::auth::openid::ACCESS_TOKEN_USER {
+        // `docker login -u oauth2 -p ACCESS_TOKEN`: the provider vouches for the token.
+        let principal = crate::auth::openid::access_token_principal(state, secret, address).await?;
+        return Ok((principal, None));
+    }
     if is_robot_name(user) {
         // Robots hand back no refresh token: the client keeps sending the robot's token.
         return Ok((authenticate_robot(state, user, secret).await?, None));

@@ -4,8 +4,11 @@
 
 use bioshadock_core::PortError;
 use bioshadock_core::accounts::{Role, User};
-use bioshadock_core::identity::{GroupMapping, OrgTeams, VerifiedIdentity};
+use bioshadock_core::identity::{GroupMapping, OrgTeams, VerifiedIdentity, name_candidates};
 use bioshadock_core::orgs::{OrgName, Organisation};
+use bioshadock_core::ports::openid::OpenIdIdentity;
+
+use crate::auth::OpenIdSignIn;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -60,6 +63,99 @@ pub async fn admit(
         return Ok(None);
     }
     follow(state, user, identity, mapping).await.map(Some)
+}
+
+/// The account of the person an OpenID Connect provider vouched for: found by the provider's
+/// id of them (`sub`), or created at their first sign-in under the first free variant of
+/// their name (`anna`, `anna-2`, …), so that an existing account of that name, local or not,
+/// is never taken over. `Ok(None)` when the account is disabled.
+pub async fn admit_openid(
+    state: &AppState,
+    sign_in: &OpenIdSignIn,
+    found: &OpenIdIdentity,
+) -> Result<Option<User>, ApiError> {
+    let identity = &found.identity;
+    let user = match state
+        .users
+        .find_user_by_subject(&identity.source, &found.subject)
+        .await
+    {
+        Ok(user) => user,
+        Err(PortError::NotFound) => match create_openid_account(state, sign_in, found).await? {
+            Some(user) => user,
+            None => return Ok(None),
+        },
+        Err(e) => return Err(e.into()),
+    };
+    if user.disabled {
+        return Ok(None);
+    }
+    follow(state, user, identity, &sign_in.mapping)
+        .await
+        .map(Some)
+}
+
+async fn create_openid_account(
+    state: &AppState,
+    sign_in: &OpenIdSignIn,
+    found: &OpenIdIdentity,
+) -> Result<Option<User>, ApiError> {
+    let identity = &found.identity;
+    if !sign_in.allowed_domains.is_empty() && !domain_allowed(sign_in, found) {
+        tracing::info!(provider = %sign_in.id.as_str(), "a first sign-in from a domain that may not create accounts");
+        return Err(ApiError::forbidden(
+            "domain_not_allowed",
+            format!(
+                "accounts signing in through {} are for verified e-mail addresses at {}",
+                sign_in.display_name,
+                sign_in.allowed_domains.join(", ")
+            ),
+        ));
+    }
+    let role = sign_in.mapping.role(&identity.groups).unwrap_or(Role::User);
+    for name in name_candidates(&identity.username) {
+        let user = User {
+            subject: Some(found.subject.clone()),
+            ..User::from_source(name.clone(), role, identity.source.clone())
+        };
+        match state.users.create_user(&user, NO_LOCAL_PASSWORD).await {
+            Ok(()) => {
+                tracing::info!(user = %name, source = %user.source, role = role.as_str(), "account created at its first sign-in");
+                return Ok(Some(user));
+            }
+            Err(PortError::Conflict(_)) => {
+                // The name is taken, or the same person's first sign-in won a race.
+                match state
+                    .users
+                    .find_user_by_subject(&identity.source, &found.subject)
+                    .await
+                {
+                    Ok(user) => return Ok(Some(user)),
+                    Err(PortError::NotFound) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::conflict(
+        "no free account name is left for this sign-in; ask an administrator",
+    ))
+}
+
+/// Whether the identity's e-mail address is verified and in one of the allowed domains.
+fn domain_allowed(sign_in: &OpenIdSignIn, found: &OpenIdIdentity) -> bool {
+    let Some(email) = &found.identity.email else {
+        return false;
+    };
+    let Some((_, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    found.email_verified
+        && sign_in
+            .allowed_domains
+            .iter()
+            .any(|allowed| allowed.eq_ignore_ascii_case(domain))
 }
 
 fn taken(name: &str) -> ApiError {

@@ -7,7 +7,7 @@ use bioshadock_core::accounts::{ApiKey, Role, Scope, Scopes, Source, User, UserN
 use crate::sqlite::{corrupt, from_millis};
 
 /// The columns of [`UserRow`], in order.
-pub(super) const USER_COLUMNS: &str = "name, role, disabled, created_at, source";
+pub(super) const USER_COLUMNS: &str = "name, role, disabled, created_at, source, subject";
 /// The columns of [`KeyRow`], in order.
 pub(super) const KEY_COLUMNS: &str =
     "id, user, label, scopes, created_at, expires_at, last_used_at, revoked";
@@ -19,6 +19,7 @@ pub(super) struct UserRow {
     disabled: bool,
     created_at: i64,
     source: String,
+    subject: Option<String>,
 }
 
 impl UserRow {
@@ -31,6 +32,7 @@ impl UserRow {
             created_at: from_millis(self.created_at)?,
             source: Source::parse(&self.source)
                 .map_err(|e| corrupt(format!("user {}: {e}", self.name)))?,
+            subject: self.subject,
         })
     }
 }

@@ -281,3 +281,138 @@ fn hashed(password: &str) -> String {
     assert!(output.status.success());
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
+
+/// Where `scripts/test` installs the npm package `oidc-provider` (its `node_modules`).
+pub const OIDC_PROVIDER_DIR: &str = "/opt/bioshadock-oidc";
+/// The test provider's client.
+pub const OIDC_CLIENT_ID: &str = "testclient";
+pub const OIDC_CLIENT_SECRET: &str = "testsecret";
+
+/// How an [`OidcTestProvider`] misbehaves, when asked to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tamper {
+    None,
+    /// Every ID token's signature has a byte changed on its way out.
+    IdTokenSignature,
+}
+
+/// A real OpenID Connect provider (the npm package `oidc-provider`, on Node), on a free port;
+/// stopped on drop. Its login page accepts any password and takes the login as the account.
+pub struct OidcTestProvider {
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    port: u16,
+    env: Vec<(String, String)>,
+}
+
+impl OidcTestProvider {
+    /// Starts a provider whose client `testclient` may return to `redirect_uris`, knowing
+    /// `accounts` (a JSON object: account id → claims such as `preferred_username`, `email`,
+    /// `email_verified`, `groups`).
+    pub fn start(
+        redirect_uris: &[String],
+        accounts: &serde_json::Value,
+        access_token_ttl_secs: u64,
+        tamper: Tamper,
+    ) -> Self {
+        let dir = tempfile::TempDir::new().unwrap();
+        std::fs::write(
+            dir.path().join("provider.mjs"),
+            include_str!("oidc_provider.mjs").replace(
+                "from 'oidc-provider'",
+                &format!("from '{OIDC_PROVIDER_DIR}/node_modules/oidc-provider/lib/index.js'"),
+            ),
+        )
+        .unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut env = vec![
+            ("OIDC_PORT".to_owned(), port.to_string()),
+            (
+                "OIDC_REDIRECT_URIS".to_owned(),
+                serde_json::to_string(redirect_uris).unwrap(),
+            ),
+            ("OIDC_ACCOUNTS".to_owned(), accounts.to_string()),
+            (
+                "OIDC_ACCESS_TOKEN_TTL".to_owned(),
+                access_token_ttl_secs.to_string(),
+            ),
+        ];
+        if tamper == Tamper::IdTokenSignature {
+            env.push(("OIDC_TAMPER".to_owned(), "id_token_signature".to_owned()));
+        }
+        let mut provider = Self {
+            child: None,
+            dir,
+            port,
+            env,
+        };
+        provider.spawn();
+        provider
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("node")
+            .arg(self.dir.path().join("provider.mjs"))
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node runs (scripts/test installs oidc-provider)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if discovery_answers(self.port) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the OpenID Connect test provider did not start in 15 s");
+    }
+
+    pub fn issuer(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the provider (a provider that is down); [`Self::restart`] brings it back.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+}
+
+/// Whether `GET /.well-known/openid-configuration` on `port` answers 200 (plain HTTP/1.0 on a
+/// socket: the fixture needs no HTTP client).
+fn discovery_answers(port: u16) -> bool {
+    use std::io::Read;
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = "GET /.well-known/openid-configuration HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.ends_with(b"200")
+}
+
+impl Drop for OidcTestProvider {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
