@@ -336,6 +336,9 @@ async fn checksums(side: &Backends) -> Result<Vec<(&'static str, usize, String)>
             user.disabled,
             user.created_at.timestamp_millis(),
             hash,
+            // Where the account signs in, and its provider's id of the person.
+            user.source.to_string(),
+            user.subject.as_deref(),
         ))?);
         for key in side.keys.list_keys(&user.name).await? {
             keys.push(side.keys.find_key(&key.id).await?);

@@ -284,16 +284,17 @@ fn table(users: &[User]) -> String {
         .max()
         .unwrap_or_default();
     let mut out = format!(
-        "{:width$}  {:6}  {:8}  CREATED\n",
-        "NAME", "ROLE", "DISABLED"
+        "{:width$}  {:6}  {:8}  {:16}  SOURCE\n",
+        "NAME", "ROLE", "DISABLED", "CREATED"
     );
     for user in users {
         out.push_str(&format!(
-            "{:width$}  {:6}  {:8}  {}\n",
+            "{:width$}  {:6}  {:8}  {:16}  {}\n",
             user.name.as_str(),
             user.role.as_str(),
             if user.disabled { "yes" } else { "no" },
-            user.created_at.format("%Y-%m-%d %H:%M"),
+            user.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            user.source,
         ));
     }
     out

@@ -497,7 +497,15 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
     // The embedded portal, filled through the API. Its registry is absent: builds fail at the
     // push, which still leaves a build record with a log.
     base_image();
-    let site = Site::with_registry();
+    // A directory account comes along too, with its source.
+    let slapd = bioshadock_identity::testing::Slapd::start();
+    slapd.add_user("dana", "dana-directory-pw");
+    let site = Site::with_registry()
+        .with_env("BIOSHADOCK__AUTH__LDAP__URL", &slapd.url())
+        .with_env(
+            "BIOSHADOCK__AUTH__LDAP__USER_BASE_DN",
+            bioshadock_identity::testing::PEOPLE,
+        );
     site.add_user("alice", "alice password");
     site.add_user("bob", "bob password");
     let key = api_key(&site, "alice", "read,push,build");
@@ -564,6 +572,17 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
         .await
         .unwrap();
     assert!(revoked.status().is_success());
+    let dana = http()
+        .get(site.url("/user"))
+        .basic_auth("dana", Some("dana-directory-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        dana.status().as_u16(),
+        200,
+        "dana signs in through the directory"
+    );
     let build = hook(&site.url("/container/git/alice/public"), &key).await;
     let before = wait_build(&site.url(""), &key, build, 120, ended).await;
     assert_eq!(
@@ -586,7 +605,7 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
     );
     assert!(
         said.contains(
-            "copied 2 users, 2 API keys, 1 organisations, 1 robots, 3 containers, 1 builds"
+            "copied 3 users, 2 API keys, 1 organisations, 1 robots, 3 containers, 1 builds"
         ),
         "{said}"
     );
@@ -658,6 +677,25 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
         );
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     };
+    let listed = site.run(&["--config", target_arg, "user", "list"]);
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("dana ") && l.trim_end().ends_with("ldap")),
+        "the directory account keeps its source: {listed}"
+    );
+    let dana = http()
+        .get(site.url("/user"))
+        .basic_auth("dana", Some("dana-directory-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        dana.status().as_u16(),
+        200,
+        "and signs in on the new backends"
+    );
     let shared: Value = get_json(&site.url("/container/alice/secret"), &bob).await;
     assert_eq!(
         shared["id"], "alice/secret",

@@ -30,18 +30,50 @@ pub struct Slapd {
     child: Option<Child>,
     dir: tempfile::TempDir,
     port: u16,
+    /// The `ldaps://` port, when the directory speaks TLS.
+    tls_port: Option<u16>,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Slapd {
     /// Starts an empty directory (base, `ou=people`, `ou=groups`, the search account).
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// The same directory, also speaking TLS: StartTLS on its `ldap://` port and `ldaps://` on
+    /// a second one, with a certificate for 127.0.0.1 signed by a CA of its own
+    /// ([`Self::ca_file`]).
+    pub fn start_with_tls() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Self {
         let dir = tempfile::TempDir::new().expect("a temporary directory");
         std::fs::create_dir(dir.path().join("db")).unwrap();
+        let tls_config = if tls {
+            write_certificates(dir.path());
+            format!(
+                "TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\n\
+                 TLSCertificateKeyFile {d}/server.key\n",
+                d = dir.path().display()
+            )
+        } else {
+            String::new()
+        };
         let config = format!(
             "include /etc/ldap/schema/core.schema\n\
              include /etc/ldap/schema/cosine.schema\n\
              include /etc/ldap/schema/inetorgperson.schema\n\
              include /etc/ldap/schema/nis.schema\n\
+             {tls_config}\
              pidfile {dir}/slapd.pid\n\
              modulepath /usr/lib/ldap\n\
              moduleload back_mdb\n\
@@ -59,15 +91,11 @@ impl Slapd {
             dir = dir.path().display()
         );
         std::fs::write(dir.path().join("slapd.conf"), config).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let mut slapd = Self {
             child: None,
             dir,
-            port,
+            port: free_port(),
+            tls_port: tls.then(free_port),
         };
         slapd.spawn();
         slapd.add(&format!(
@@ -82,11 +110,15 @@ impl Slapd {
     }
 
     fn spawn(&mut self) {
+        let mut listen = format!("ldap://127.0.0.1:{}/", self.port);
+        if let Some(tls_port) = self.tls_port {
+            listen.push_str(&format!(" ldaps://127.0.0.1:{tls_port}/"));
+        }
         let child = Command::new("/usr/sbin/slapd")
             .args(["-d", "0", "-f"])
             .arg(self.dir.path().join("slapd.conf"))
             .arg("-h")
-            .arg(format!("ldap://127.0.0.1:{}/", self.port))
+            .arg(listen)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -122,6 +154,19 @@ impl Slapd {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The `ldaps://` URL of a directory started with [`Self::start_with_tls`].
+    pub fn ldaps_url(&self) -> String {
+        format!(
+            "ldaps://127.0.0.1:{}",
+            self.tls_port.expect("started with TLS")
+        )
+    }
+
+    /// The PEM file of the CA that signed the directory's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
     }
 
     /// Adds the entries of an LDIF text.
@@ -260,6 +305,43 @@ impl Drop for Slapd {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Writes `ca.pem`, and `server.pem` + `server.key` (for 127.0.0.1, signed by that CA), into
+/// `dir`.
+fn write_certificates(dir: &std::path::Path) {
+    let (ca, ca_key) = certificate_authority("Bioshadock test directory CA");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "127.0.0.1");
+    let issuer = rcgen::Issuer::new(ca.clone(), &ca_key);
+    let server = params.signed_by(&key, &issuer).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.self_signed(&ca_key).unwrap().pem()).unwrap();
+    std::fs::write(dir.join("server.pem"), server.pem()).unwrap();
+    std::fs::write(dir.join("server.key"), key.serialize_pem()).unwrap();
+}
+
+fn certificate_authority(name: &str) -> (rcgen::CertificateParams, rcgen::KeyPair) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    (params, key)
+}
+
+/// Writes the certificate of a CA that signed nothing into `path` (to show that a directory's
+/// certificate is checked against the configured roots).
+pub fn write_unrelated_ca(path: &std::path::Path) {
+    let (params, key) = certificate_authority("Some other CA");
+    std::fs::write(path, params.self_signed(&key).unwrap().pem()).unwrap();
 }
 
 /// The DN of person `uid`.

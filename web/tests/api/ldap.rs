@@ -362,3 +362,47 @@ async fn names_held_locally_are_never_merged_and_local_sign_in_can_be_closed() {
         StatusCode::SEE_OTHER
     );
 }
+
+#[tokio::test]
+async fn ldaps_and_start_tls_trust_only_the_configured_certificate_authority() {
+    let slapd = Slapd::start_with_tls();
+    slapd.add_user("alice", "alice-directory-pw");
+    let with = |url: String, start_tls: bool, ca_file: std::path::PathBuf| {
+        LdapDirectory::new(&LdapConfig {
+            url,
+            start_tls,
+            ca_file: Some(ca_file),
+            ..config(&slapd)
+        })
+        .unwrap()
+    };
+    for (url, start_tls) in [(slapd.ldaps_url(), false), (slapd.url(), true)] {
+        let directory = with(url.clone(), start_tls, slapd.ca_file());
+        let found = directory
+            .authenticate("alice", "alice-directory-pw")
+            .await
+            .unwrap_or_else(|e| panic!("{url} (start_tls {start_tls}): {e}"));
+        assert_eq!(found.map(|f| f.username), Some("alice".to_owned()));
+    }
+
+    // Another CA: the directory's certificate is refused, so nothing is sent to it.
+    let other = tempfile::NamedTempFile::new().unwrap();
+    testing::write_unrelated_ca(other.path());
+    for (url, start_tls) in [(slapd.ldaps_url(), false), (slapd.url(), true)] {
+        let directory = with(url.clone(), start_tls, other.path().to_path_buf());
+        let refused = directory.authenticate("alice", "alice-directory-pw").await;
+        assert!(
+            matches!(refused, Err(bioshadock_core::PortError::Unavailable(_))),
+            "{url} (start_tls {start_tls}): {refused:?}"
+        );
+    }
+    // A CA file that holds no certificate stops start-up with its key named.
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    let error = LdapDirectory::new(&LdapConfig {
+        ca_file: Some(empty.path().to_path_buf()),
+        ..config(&slapd)
+    })
+    .err()
+    .unwrap();
+    assert!(error.contains("auth.ldap.ca_file"), "{error}");
+}
