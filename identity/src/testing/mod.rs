@@ -126,21 +126,7 @@ impl Slapd {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let answered = Command::new("ldapwhoami")
-                .args([
-                    "-x",
-                    "-H",
-                    &self.url(),
-                    "-D",
-                    ADMIN_DN,
-                    "-w",
-                    ADMIN_PASSWORD,
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if answered {
+            if self.binds(ADMIN_DN, ADMIN_PASSWORD) {
                 return;
             }
             assert!(Instant::now() < deadline, "slapd did not start in 10 s");
@@ -181,29 +167,27 @@ impl Slapd {
 
     /// Whether a simple bind as `dn` with `password` succeeds (`ldapwhoami`).
     pub fn binds(&self, dn: &str, password: &str) -> bool {
-        Command::new("ldapwhoami")
-            .args(["-x", "-H", &self.url(), "-D", dn, "-w", password])
+        self.as_user("ldapwhoami", dn, password)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
     }
 
+    /// An ldap-utils `tool` against this directory, bound as `dn`.
+    fn as_user(&self, tool: &str, dn: &str, password: &str) -> Command {
+        let mut command = Command::new(tool);
+        command.args(["-x", "-H", &self.url(), "-D", dn, "-w", password]);
+        command
+    }
+
+    fn as_admin(&self, tool: &str) -> Command {
+        self.as_user(tool, ADMIN_DN, ADMIN_PASSWORD)
+    }
+
     /// Deletes one entry.
     pub fn delete(&self, dn: &str) {
-        let status = Command::new("ldapdelete")
-            .args([
-                "-x",
-                "-H",
-                &self.url(),
-                "-D",
-                ADMIN_DN,
-                "-w",
-                ADMIN_PASSWORD,
-                dn,
-            ])
-            .status()
-            .unwrap();
+        let status = self.as_admin("ldapdelete").arg(dn).status().unwrap();
         assert!(status.success(), "ldapdelete {dn}");
     }
 
@@ -266,16 +250,8 @@ impl Slapd {
     }
 
     fn ldap_tool(&self, tool: &str, ldif: &str) {
-        let mut child = Command::new(tool)
-            .args([
-                "-x",
-                "-H",
-                &self.url(),
-                "-D",
-                ADMIN_DN,
-                "-w",
-                ADMIN_PASSWORD,
-            ])
+        let mut child = self
+            .as_admin(tool)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

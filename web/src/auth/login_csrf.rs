@@ -15,10 +15,11 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+use super::purpose_key::PurposeKey;
 
 /// The cookie holding the nonce.
 pub(crate) const COOKIE: &str = "bioshadock_login";
@@ -28,7 +29,7 @@ const MAX_AGE_SECS: u32 = 3600;
 const NONCE_LEN: usize = 43;
 
 pub(crate) struct LoginCsrf {
-    key: [u8; 32],
+    key: PurposeKey,
     secure: bool,
 }
 
@@ -42,18 +43,14 @@ impl LoginCsrf {
     /// `shared_secret`: the installation's notification secret; `secure`: whether the portal
     /// is served over https (the cookie then gets `Secure`).
     pub fn new(shared_secret: &str, secure: bool) -> Self {
-        let key = Sha256::new()
-            .chain_update(b"bioshadock login form\0")
-            .chain_update(shared_secret.as_bytes())
-            .finalize()
-            .into();
-        Self { key, secure }
+        Self {
+            key: PurposeKey::derive("bioshadock login form", shared_secret),
+            secure,
+        }
     }
 
     fn sign(&self, nonce: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
-        mac.update(nonce.as_bytes());
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        URL_SAFE_NO_PAD.encode(self.key.mac(nonce.as_bytes()).finalize().into_bytes())
     }
 
     /// The token for the visitor's nonce, minting a nonce (and its cookie) if they have none.

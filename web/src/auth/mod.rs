@@ -11,6 +11,7 @@ pub(crate) mod oidc_flow;
 pub(crate) mod openid;
 mod origin;
 pub(crate) mod password_check;
+mod purpose_key;
 pub(crate) mod redirect;
 mod robots;
 pub(crate) mod rules;

@@ -14,8 +14,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
+
+use super::purpose_key::PurposeKey;
 
 pub(crate) const COOKIE: &str = "bioshadock_oidc";
 /// Ten minutes to get through the provider's pages.
@@ -44,7 +46,7 @@ impl Flow {
 }
 
 pub(crate) struct FlowCookies {
-    key: [u8; 32],
+    key: PurposeKey,
     secure: bool,
 }
 
@@ -52,18 +54,14 @@ impl FlowCookies {
     /// `shared_secret`: the installation's notification secret (as for the sign-in form's
     /// token); `secure`: whether the portal is served over https.
     pub fn new(shared_secret: &str, secure: bool) -> Self {
-        let key = Sha256::new()
-            .chain_update(b"bioshadock oidc flow\0")
-            .chain_update(shared_secret.as_bytes())
-            .finalize()
-            .into();
-        Self { key, secure }
+        Self {
+            key: PurposeKey::derive("bioshadock oidc flow", shared_secret),
+            secure,
+        }
     }
 
     fn mac(&self, payload: &str) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
-        mac.update(payload.as_bytes());
-        mac
+        self.key.mac(payload.as_bytes())
     }
 
     /// The `Set-Cookie` value that starts `flow` (its `expires` is set here).

@@ -52,9 +52,7 @@ pub async fn start(
         return Ok(Redirect::to(&next).into_response());
     }
     let Some(sign_in) = state.openid.find(&id) else {
-        return Err(PageError(crate::error::ApiError::not_found(format!(
-            "there is no sign-in provider `{id}`"
-        ))));
+        return Err(unknown_provider(&id));
     };
     let authorization = match sign_in.provider.authorization().await {
         Ok(authorization) => authorization,
@@ -89,11 +87,7 @@ pub async fn callback(
         (Some(flow), Some(sign_in), Ok(Query(query))) if flow.provider == id => {
             finish(&state, &viewer, &headers, sign_in, flow, query).await?
         }
-        (_, None, _) => {
-            return Err(PageError(crate::error::ApiError::not_found(format!(
-                "there is no sign-in provider `{id}`"
-            ))));
-        }
+        (_, None, _) => return Err(unknown_provider(&id)),
         _ => refused(
             &state,
             &headers,
@@ -205,6 +199,12 @@ async fn finish(
         .await?;
     tracing::info!(user = %user.name, source = %user.source, "signed in");
     Ok(Redirect::to(&next).into_response())
+}
+
+fn unknown_provider(id: &str) -> PageError {
+    PageError(crate::error::ApiError::not_found(format!(
+        "there is no sign-in provider `{id}`"
+    )))
 }
 
 fn provider_failed(
