@@ -243,7 +243,15 @@ async fn a_tampered_id_token_a_replayed_code_and_a_provider_that_is_down_sign_no
         3600,
         Tamper::IdTokenSignature,
     );
-    let site = site_with(&tampering.issuer(), site);
+    // An LDAP directory beside the provider: its users keep signing in when the provider fails.
+    let slapd = bioshadock_identity::testing::Slapd::start();
+    slapd.add_user("dana", "dana-directory-pw");
+    let site = site_with(&tampering.issuer(), site)
+        .with_env("BIOSHADOCK__AUTH__LDAP__URL", &slapd.url())
+        .with_env(
+            "BIOSHADOCK__AUTH__LDAP__USER_BASE_DN",
+            bioshadock_identity::testing::PEOPLE,
+        );
     site.add_user("root", "root password");
     let server = site.serve().await;
     let driver = Driver::start().await;
@@ -293,6 +301,13 @@ async fn a_tampered_id_token_a_replayed_code_and_a_provider_that_is_down_sign_no
         page.contains("Uni Login cannot be reached right now"),
         "{page}"
     );
+    let dana = http()
+        .get(site.url("/user"))
+        .basic_auth("dana", Some("dana-directory-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dana.status().as_u16(), 200, "LDAP sign-in goes on");
     browser.goto(&site.url("/login")).await.unwrap();
     browser
         .find(Locator::Css("input[name=name]"))

@@ -133,6 +133,20 @@ async fn a_directory_user_signs_in_everywhere_with_one_password_and_gets_an_acco
         .map(|u| (u["name"].as_str().unwrap(), u["source"].as_str().unwrap()))
         .collect();
     assert_eq!(sources, [("alice", "ldap"), ("root", "local")]);
+
+    // And so does the admin page, which can disable a directory account like any other.
+    let mut admin = app.login("root", "root password").await;
+    let page = admin.get("/admin").await;
+    assert!(
+        page.body.contains(r#"<td class="source">ldap</td>"#),
+        "{}",
+        page.body
+    );
+    let form = format!("csrf={}&disabled=true", admin.csrf);
+    let disabled = admin.post_form("/admin/user/alice", &form).await;
+    assert!(disabled.status.is_redirection(), "{}", disabled.body);
+    let refused = get_basic(&app, "/user", "alice", "alice-directory-pw").await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.body);
 }
 
 #[tokio::test]
