@@ -199,7 +199,16 @@ impl LdapDirectory {
             .await
             .map_err(|e| unavailable("the search failed", &e))?
         {
-            entries.push(SearchEntry::construct(entry));
+            // `construct` panics on an entry it cannot decode; a directory's bad answer must
+            // not take the request (or a worker thread's runtime) down with it.
+            let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                SearchEntry::construct(entry)
+            }))
+            .map_err(|_| {
+                tracing::warn!("the directory sent an entry that cannot be decoded");
+                PortError::Unavailable("the directory sent an entry that cannot be decoded".into())
+            })?;
+            entries.push(decoded);
             if entries.len() >= limit {
                 // Enough: the connection is closed right after, which abandons the rest.
                 return Ok(entries);

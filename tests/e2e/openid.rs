@@ -345,6 +345,33 @@ async fn a_tampered_id_token_a_replayed_code_and_a_provider_that_is_down_sign_no
     drop(server);
 }
 
+#[tokio::test]
+async fn an_id_token_that_has_expired_on_arrival_signs_nobody_in() {
+    let site = Site::new();
+    let provider = OidcTestProvider::start(
+        &[callback(&site)],
+        &accounts(),
+        3600,
+        Tamper::ExpiredIdToken,
+    );
+    let site = site_with(&provider.issuer(), site);
+    let server = site.serve().await;
+    let driver = Driver::start().await;
+    let profile = tempfile::TempDir::new().unwrap();
+    let browser = driver.client(profile.path()).await;
+    let page = sign_in_through_provider(&browser, &site, "anna").await;
+    assert!(page.contains("did not confirm this sign-in"), "{page}");
+    assert!(page.to_lowercase().contains("expired"), "{page}");
+    browser.goto(&site.url("/account")).await.unwrap();
+    assert_eq!(
+        browser.current_url().await.unwrap().path(),
+        "/login",
+        "not signed in"
+    );
+    browser.close().await.unwrap();
+    drop(server);
+}
+
 /// `docker login -u oauth2 -p ACCESS_TOKEN`, as Pier One had it: the provider's userinfo
 /// endpoint vouches for the token; an expired token is refused.
 #[tokio::test]

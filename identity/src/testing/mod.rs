@@ -352,6 +352,8 @@ pub enum Tamper {
     None,
     /// Every ID token's signature has a byte changed on its way out.
     IdTokenSignature,
+    /// ID tokens live 1 s and are answered 2.5 s late: expired on arrival.
+    ExpiredIdToken,
 }
 
 /// A real OpenID Connect provider (the npm package `oidc-provider`, on Node), on a free port;
@@ -399,8 +401,14 @@ impl OidcTestProvider {
                 access_token_ttl_secs.to_string(),
             ),
         ];
-        if tamper == Tamper::IdTokenSignature {
-            env.push(("OIDC_TAMPER".to_owned(), "id_token_signature".to_owned()));
+        match tamper {
+            Tamper::None => {}
+            Tamper::IdTokenSignature => {
+                env.push(("OIDC_TAMPER".to_owned(), "id_token_signature".to_owned()))
+            }
+            Tamper::ExpiredIdToken => {
+                env.push(("OIDC_TAMPER".to_owned(), "expired_id_token".to_owned()))
+            }
         }
         let mut provider = Self {
             child: None,

@@ -5,7 +5,8 @@
 //   OIDC_REDIRECT_URIS     JSON array of the client's callback URLs
 //   OIDC_ACCOUNTS          JSON object: account id -> its claims
 //   OIDC_ACCESS_TOKEN_TTL  seconds an access token lives (default 3600)
-//   OIDC_TAMPER            "id_token_signature": flip a byte of every ID token's signature
+//   OIDC_TAMPER            "id_token_signature": flip a byte of every ID token's signature;
+//                          "expired_id_token": ID tokens live 1 s and reach the client 2.5 s late
 import Provider from 'oidc-provider';
 
 const port = Number(process.env.OIDC_PORT);
@@ -31,7 +32,10 @@ const provider = new Provider(issuer, {
   conformIdTokenClaims: false,
   // Its default, 15 s, would keep an expired access token working that long.
   clockTolerance: 0,
-  ttl: { AccessToken: Number(process.env.OIDC_ACCESS_TOKEN_TTL || 3600) },
+  ttl: {
+    AccessToken: Number(process.env.OIDC_ACCESS_TOKEN_TTL || 3600),
+    IdToken: process.env.OIDC_TAMPER === 'expired_id_token' ? 1 : 3600,
+  },
   async findAccount(ctx, id) {
     const claims = accounts[id];
     return claims && { accountId: id, async claims() { return { sub: id, ...claims }; } };
@@ -47,6 +51,15 @@ if (process.env.OIDC_TAMPER === 'id_token_signature') {
       const [header, payload, signature] = ctx.body.id_token.split('.');
       const flipped = (signature[0] === 'A' ? 'B' : 'A') + signature.slice(1);
       ctx.body = { ...ctx.body, id_token: `${header}.${payload}.${flipped}` };
+    }
+  });
+}
+
+if (process.env.OIDC_TAMPER === 'expired_id_token') {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.path === '/token') {
+      await new Promise((resolve) => setTimeout(resolve, 2500));
     }
   });
 }
