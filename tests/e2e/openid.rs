@@ -153,7 +153,7 @@ async fn people_sign_in_through_the_provider_and_its_groups_become_roles_and_tea
         ..provisional
     };
     let provider = OidcTestProvider::start(&[callback(&site)], &accounts(), 3600, Tamper::None);
-    let site = site_with(&provider.issuer(), site);
+    let site = site_with(&provider.issuer(), site).with_env("RUST_LOG", "trace");
     site.add_user("root", "root password");
     assert_ok(
         &site.run(&["user", "role", "root", "admin"]),
@@ -161,7 +161,8 @@ async fn people_sign_in_through_the_provider_and_its_groups_become_roles_and_tea
     );
     site.add_user("carol", "carol local password");
     let root_key = api_key(&site, "root", "read,push,build");
-    let server = site.serve().await;
+    let log = site.dir.path().join("serve.log");
+    let server = site.serve_logging_to(&log).await;
     let driver = Driver::start().await;
     let profile = tempfile::TempDir::new().unwrap();
     let browser = driver.client(profile.path()).await;
@@ -231,7 +232,25 @@ async fn people_sign_in_through_the_provider_and_its_groups_become_roles_and_tea
     );
 
     browser.close().await.unwrap();
-    drop(server);
+    server.stop();
+
+    // The callbacks' codes and states are logged redacted, and the client's secret never.
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("/auth/oidc/test/callback?code=REDACTED"),
+        "the callbacks are logged, redacted"
+    );
+    for (at, _) in text.match_indices("code=") {
+        assert!(
+            text[at..].starts_with("code=REDACTED"),
+            "{}",
+            &text[at..(at + 60).min(text.len())]
+        );
+    }
+    assert!(
+        !text.contains(OIDC_CLIENT_SECRET),
+        "the client secret reached the log"
+    );
 }
 
 #[tokio::test]
@@ -382,11 +401,13 @@ async fn docker_login_takes_a_providers_access_token_until_it_expires() {
         ..Site::with_registry()
     };
     let provider = OidcTestProvider::start(&[callback(&site)], &accounts(), 8, Tamper::None);
-    let site = site_with(&provider.issuer(), site);
-    let server = site.serve().await;
+    let site = site_with(&provider.issuer(), site).with_env("RUST_LOG", "trace");
+    let log = site.dir.path().join("serve.log");
+    let server = site.serve_logging_to(&log).await;
     let registry = Registry::start(&site).await;
 
     let token = access_token(&provider, &site, "anna").await;
+    let first_token = token.clone();
     let docker = crate::registry::Client::new();
     assert_ok(
         &docker.login(&registry, "oauth2", &token),
@@ -421,7 +442,17 @@ async fn docker_login_takes_a_providers_access_token_until_it_expires() {
     );
     let late = crate::registry::Client::new();
     assert!(!late.login(&registry, "oauth2", &token).status.success());
-    drop(server);
+    server.stop();
+
+    // Neither the tokens nor the client's secret reach the log, even at `trace`.
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("oauth2") || text.contains("token"),
+        "the log is on"
+    );
+    for secret in [first_token.as_str(), token.as_str(), OIDC_CLIENT_SECRET] {
+        assert!(!text.contains(secret), "`{secret}` reached the log");
+    }
 }
 
 /// An access token for `account`, through the provider's pages driven by Chromium, read

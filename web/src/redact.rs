@@ -18,7 +18,10 @@ const SECRET_PARAMETERS: &[&str] = &[
     "private_token",
     "secret",
     "client_secret",
+    // An OpenID Connect callback's: single-use, but nothing a log should keep.
     "code",
+    "state",
+    "code_verifier",
 ];
 
 /// `uri` with the value of every secret query parameter replaced by `REDACTED`.
