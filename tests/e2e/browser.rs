@@ -63,6 +63,28 @@ impl Drop for Driver {
     }
 }
 
+/// Types `text` into the element `css` finds.
+pub(crate) async fn type_into(browser: &Client, css: &str, text: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Clicks the element `css` finds.
+pub(crate) async fn click(browser: &Client, css: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
 pub(crate) async fn save_screenshot(browser: &Client, name: &str) {
     let png = browser.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a PNG image");

@@ -572,14 +572,8 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
         .await
         .unwrap();
     assert!(revoked.status().is_success());
-    let dana = http()
-        .get(site.url("/user"))
-        .basic_auth("dana", Some("dana-directory-pw"))
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        dana.status().as_u16(),
+        basic_get_status(&site, "/user", "dana", "dana-directory-pw").await,
         200,
         "dana signs in through the directory"
     );
@@ -685,14 +679,8 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
             .any(|l| l.starts_with("dana ") && l.trim_end().ends_with("ldap")),
         "the directory account keeps its source: {listed}"
     );
-    let dana = http()
-        .get(site.url("/user"))
-        .basic_auth("dana", Some("dana-directory-pw"))
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        dana.status().as_u16(),
+        basic_get_status(&site, "/user", "dana", "dana-directory-pw").await,
         200,
         "and signs in on the new backends"
     );

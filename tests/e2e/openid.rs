@@ -9,7 +9,7 @@ use bioshadock_identity::testing::{OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OidcTestP
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
-use crate::browser::Driver;
+use crate::browser::{Driver, click, type_into};
 use crate::distributed::no_redirects;
 use crate::registry::{Registry, api_key, assert_ok};
 use crate::support::*;
@@ -64,13 +64,7 @@ fn callback(site: &Site) -> String {
 /// `account`; returns the page the browser ends on.
 async fn sign_in_through_provider(browser: &Client, site: &Site, account: &str) -> String {
     browser.goto(&site.url("/login")).await.unwrap();
-    browser
-        .find(Locator::Css("#provider-test"))
-        .await
-        .expect("the sign-in page has the provider's button")
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#provider-test").await;
     provider_login(browser, account).await;
     let portal = site.url("");
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
@@ -94,20 +88,8 @@ async fn provider_login(browser: &Client, account: &str) {
         .await
         .expect("the provider's login page");
     login.send_keys(account).await.unwrap();
-    browser
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys("any password")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("button.login-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(browser, "input[name=password]", "any password").await;
+    click(browser, "button.login-submit").await;
     consent(browser).await;
 }
 
@@ -308,47 +290,21 @@ async fn a_tampered_id_token_a_replayed_code_and_a_provider_that_is_down_sign_no
     tokio::time::sleep(Duration::from_secs(3)).await;
     browser.delete_all_cookies().await.unwrap();
     browser.goto(&site.url("/login")).await.unwrap();
-    browser
-        .find(Locator::Css("#provider-test"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "#provider-test").await;
     let page = browser.source().await.unwrap();
     assert!(
         page.contains("Uni Login cannot be reached right now"),
         "{page}"
     );
-    let dana = http()
-        .get(site.url("/user"))
-        .basic_auth("dana", Some("dana-directory-pw"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(dana.status().as_u16(), 200, "LDAP sign-in goes on");
+    assert_eq!(
+        basic_get_status(&site, "/user", "dana", "dana-directory-pw").await,
+        200,
+        "LDAP sign-in goes on"
+    );
     browser.goto(&site.url("/login")).await.unwrap();
-    browser
-        .find(Locator::Css("input[name=name]"))
-        .await
-        .unwrap()
-        .send_keys("root")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys("root password")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("form[action='/login'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&browser, "input[name=name]", "root").await;
+    type_into(&browser, "input[name=password]", "root password").await;
+    click(&browser, "form[action='/login'] button").await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while browser.current_url().await.unwrap().path() == "/login" {
         assert!(

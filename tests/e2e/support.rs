@@ -150,6 +150,18 @@ impl Site {
     }
 }
 
+/// `GET path` on `site` with Basic `user:password`; the status.
+pub async fn basic_get_status(site: &Site, path: &str, user: &str, password: &str) -> u16 {
+    http()
+        .get(site.url(path))
+        .basic_auth(user, Some(password))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 /// Polls `url` until it answers 200, for at most 20 s.
 pub async fn wait_until_up(url: &str) {
     let client = http();
