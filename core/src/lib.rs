@@ -23,6 +23,7 @@ pub mod robots;
 pub mod rules;
 pub mod secret;
 pub mod tokens;
+pub mod tool;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use bioshadock_core::model::now;
 use bioshadock_core::ports::builds::Build;
+use bioshadock_core::tool::ToolMetadata;
 use bioshadock_core::{Container, RepoName};
 
 use super::builds::{BuildRow, page_path};
@@ -60,6 +61,8 @@ struct ContainerPage {
     pull_command: String,
     tags: Vec<TagRow>,
     labels: Vec<(String, String)>,
+    /// What the labels say about the tool, when they say anything.
+    tool: Option<ToolCard>,
     dockerfile: Option<String>,
     git: Option<String>,
     pulls: String,
@@ -69,6 +72,75 @@ struct ContainerPage {
     /// Newest first.
     builds: Vec<BuildRow>,
     chart: Option<Chart>,
+}
+
+/// The tool card: the labels' tool metadata, with the links it makes. Every link is built here
+/// from a checked value (an http(s) URL, a bio.tools id, a DOI, an EDAM id), never from a raw
+/// label; the problems are shown to the container's editors only.
+struct ToolCard {
+    name: Option<String>,
+    version: Option<String>,
+    summary: Option<String>,
+    license: Option<String>,
+    homepage: Option<String>,
+    documentation: Option<String>,
+    authors: Vec<String>,
+    /// `(id, https://bio.tools/id)`.
+    biotools: Vec<(String, String)>,
+    /// `(doi, https://doi.org/doi)`.
+    dois: Vec<(String, String)>,
+    /// `(id, its EDAM page)`, topics then operations.
+    edam: Vec<(String, String)>,
+    keywords: Vec<String>,
+    executables: Vec<String>,
+    problems: Vec<String>,
+}
+
+impl ToolCard {
+    fn of(tool: &ToolMetadata) -> Option<Self> {
+        if tool.is_empty() && tool.problems.is_empty() {
+            return None;
+        }
+        let mut problems = tool.problems.clone();
+        let biotools = tool
+            .biotools
+            .iter()
+            .filter(|id| {
+                let ok = id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'~'));
+                if !ok {
+                    problems.push(format!("{id:?} is not a bio.tools id"));
+                }
+                ok
+            })
+            .map(|id| (id.clone(), format!("https://bio.tools/{id}")))
+            .collect();
+        Some(Self {
+            name: tool.name.clone(),
+            version: tool.version.clone(),
+            summary: tool.summary.clone(),
+            license: tool.license.clone(),
+            homepage: tool.homepage.clone(),
+            documentation: tool.documentation.clone(),
+            authors: tool.authors.clone(),
+            biotools,
+            dois: tool
+                .dois
+                .iter()
+                .map(|doi| (doi.clone(), format!("https://doi.org/{doi}")))
+                .collect(),
+            edam: tool
+                .topics
+                .iter()
+                .chain(&tool.operations)
+                .map(|id| (id.clone(), format!("https://edamontology.org/{id}")))
+                .collect(),
+            keywords: tool.keywords.clone(),
+            executables: tool.executables.clone(),
+            problems,
+        })
+    }
 }
 
 /// A refused Build form, shown on the container page.
@@ -152,6 +224,7 @@ fn view(c: &Container, pull_host: &str, builds: &[Build]) -> ContainerPage {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        tool: ToolCard::of(&ToolMetadata::from_labels(&c.labels)),
         dockerfile: c.dockerfile.clone(),
         git: c.git.as_deref().map(bioshadock_core::git::redact_userinfo),
         pulls: count(c.pulls),

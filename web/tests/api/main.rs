@@ -28,3 +28,4 @@ mod registry_admin;
 mod robots;
 mod search;
 mod token;
+mod tool_card;
