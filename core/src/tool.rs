@@ -11,15 +11,16 @@
 //! List fields (EDAM terms, DOIs, keywords, executables, authors) take the union of every
 //! family. Labels are written by whoever pushed the image, so every value is bounded, every
 //! list is capped, and what cannot be used is reported in `problems` (for the container's
-//! editors) rather than silently dropped. EDAM terms are normalised to short ids here
-//! (`topic_0080`); resolving labels and synonyms, and checking ids against the ontology, is
-//! the EDAM module's job.
+//! editors) rather than silently dropped. EDAM terms are resolved against the shipped ontology
+//! (`crate::edam`): ids, labels and synonyms become ids in use (`topic_0080`).
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
 use serde::Serialize;
+
+use crate::edam::{Branch, Edam, Unresolved};
 
 /// The longest single value kept (a summary, a URL, one list item); longer ones are cut.
 pub const MAX_VALUE_LEN: usize = 1000;
@@ -101,8 +102,11 @@ impl ToolMetadata {
         let keywords = found.list(&["about.tags"]);
         let executables = found.words(&["extra.binaries", "ANNOT.Provides"]);
         let dois = found.dois(&["ANNOT.Reference", "extra.identifiers.doi"]);
-        let topics = found.edam(&["ANNOT.EDAM_Topic", "edam.topics"], "topic");
-        let operations = found.edam(&["ANNOT.EDAM_Operation", "edam.operations"], "operation");
+        let topics = found.edam(&["ANNOT.EDAM_Topic", "edam.topics"], Branch::Topic);
+        let operations = found.edam(
+            &["ANNOT.EDAM_Operation", "edam.operations"],
+            Branch::Operation,
+        );
         let mut metadata = harvest.found;
         metadata.name = name;
         metadata.version = version;
@@ -193,17 +197,38 @@ impl Harvest<'_> {
         dedup_capped(items)
     }
 
-    /// EDAM ids of `branch` (`topic`, `operation`) in any of their written forms.
-    fn edam(&mut self, keys: &'static [&'static str], branch: &str) -> Vec<String> {
+    /// The EDAM terms of `branch` the labels name, as ids in use: by id (any form), label or
+    /// synonym, obsolete ones forwarded. Items are separated by commas or written as a list
+    /// (labels hold spaces); an item that names no term is tried again word by word
+    /// (`topic_0102 topic_0080`, the space-separated form).
+    fn edam(&mut self, keys: &'static [&'static str], branch: Branch) -> Vec<String> {
+        let edam = Edam::get();
         let mut ids = Vec::new();
         let mut problems = Vec::new();
+        let mut take =
+            |key: &str, item: &str, ids: &mut Vec<String>| match edam.resolve(item, branch) {
+                Ok(id) => ids.push(id),
+                Err(Unresolved::Unknown) => problems.push(format!(
+                    "{key}: {item:?} is not an EDAM {} (id, label or synonym)",
+                    branch.as_str()
+                )),
+                Err(Unresolved::Obsolete(id)) => problems.push(format!(
+                    "{key}: {id} is obsolete in EDAM {} and has no replacement",
+                    crate::edam::VERSION
+                )),
+            };
         for (key, value) in self.values(keys) {
-            for item in split_list(&value) {
-                match edam_id(&item, branch) {
-                    Some(id) => ids.push(id),
-                    None => problems.push(format!(
-                        "{key}: {item:?} is not an EDAM {branch} id ({branch}_NNNN)"
-                    )),
+            for item in split_items(&value) {
+                // Word by word only when every word is written like an id: a label that names
+                // nothing must not turn into the terms its words happen to name ("Topic").
+                let ids_by_spaces = item.contains(char::is_whitespace)
+                    && item.split_whitespace().all(|word| word.contains('_'));
+                if !ids_by_spaces || edam.resolve(&item, branch).is_ok() {
+                    take(key, &item, &mut ids);
+                } else {
+                    for word in item.split_whitespace() {
+                        take(key, word, &mut ids);
+                    }
                 }
             }
         }

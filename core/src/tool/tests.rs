@@ -64,6 +64,7 @@ fn bioshadock_annot_labels_in_all_their_list_forms() {
             "ANNOT.EDAM_Topic",
             "topic_0102 http://edamontology.org/topic_0080 EDAM:topic_0102",
         ),
+        ("edam.topics", "Sequence analysis, RNA-Seq, Not A Topic"),
         (
             "ANNOT.Reference",
             "['Li H. and Durbin R. (2009) Bioinformatics, 25, 1754-1760. doi:10.1093/bioinformatics/btp324.']",
@@ -75,14 +76,19 @@ fn bioshadock_annot_labels_in_all_their_list_forms() {
     assert_eq!(tool.operations, ["operation_3198", "operation_0292"]);
     assert_eq!(
         tool.topics,
-        ["topic_0102", "topic_0080"],
-        "deduplicated, in order"
+        ["topic_0102", "topic_0080", "topic_3170"],
+        "deduplicated, in order; labels resolved"
     );
     assert_eq!(tool.dois, ["10.1093/bioinformatics/btp324"]);
     assert_eq!(tool.executables, ["bwa", "bwa-mem"]);
-    assert_eq!(tool.problems.len(), 1, "{:?}", tool.problems);
+    assert_eq!(tool.problems.len(), 2, "{:?}", tool.problems);
     assert!(
-        tool.problems[0].contains("operation_XXXX"),
+        tool.problems[0].contains("Not A Topic"),
+        "{:?}",
+        tool.problems
+    );
+    assert!(
+        tool.problems[1].contains("operation_XXXX"),
         "{:?}",
         tool.problems
     );

@@ -5,6 +5,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use bioshadock_core::edam::Edam;
 use bioshadock_core::model::now;
 use bioshadock_core::ports::builds::Build;
 use bioshadock_core::tool::ToolMetadata;
@@ -89,8 +90,8 @@ struct ToolCard {
     biotools: Vec<(String, String)>,
     /// `(doi, https://doi.org/doi)`.
     dois: Vec<(String, String)>,
-    /// `(id, its EDAM page)`, topics then operations.
-    edam: Vec<(String, String)>,
+    /// `(id, label, its EDAM page)`, topics then operations.
+    edam: Vec<(String, String, String)>,
     keywords: Vec<String>,
     executables: Vec<String>,
     problems: Vec<String>,
@@ -134,7 +135,12 @@ impl ToolCard {
                 .topics
                 .iter()
                 .chain(&tool.operations)
-                .map(|id| (id.clone(), format!("https://edamontology.org/{id}")))
+                .map(|id| {
+                    let label = Edam::get()
+                        .term(id)
+                        .map_or_else(|| id.clone(), |t| t.label.clone());
+                    (id.clone(), label, format!("https://edamontology.org/{id}"))
+                })
                 .collect(),
             keywords: tool.keywords.clone(),
             executables: tool.executables.clone(),
