@@ -1,4 +1,4 @@
-//! The EDAM ontology (topics, operations, data, formats), shipped as `data/edam/edam.tsv` and
+//! The EDAM ontology (topics, operations, data, formats), shipped as `core/data/edam/edam.tsv` and
 //! parsed once on first use: terms by id, label or synonym; obsolete ids forwarded to their
 //! replacement; the hierarchy, so that a search for a term can include its descendants.
 
@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 /// The EDAM release the data file was generated from.
 pub const VERSION: &str = "1.25.3";
 
-const DATA: &str = include_str!("../../data/edam/edam.tsv");
+const DATA: &str = include_str!("../data/edam/edam.tsv");
 
 /// How many replacements are followed from an obsolete term (EDAM's chains are short; a loop
 /// in the data must not hang a request).
