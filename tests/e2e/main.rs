@@ -8,6 +8,7 @@ mod builds;
 mod cli;
 mod compose;
 mod distributed;
+mod docker_search;
 mod gitd;
 mod imports;
 mod openapi_conformance;

@@ -7,6 +7,7 @@ pub(crate) mod build_events;
 pub(crate) mod build_log;
 pub(crate) mod builds;
 pub(crate) mod containers;
+mod docker_search;
 mod grammar;
 mod health;
 pub(crate) mod manage;
@@ -29,6 +30,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(containers::all))
         .routes(routes!(containers::latest))
         .routes(routes!(search::search_get, search::search_post))
+        .routes(routes!(docker_search::ping))
+        .routes(routes!(docker_search::search))
         .routes(routes!(manage::create))
         .routes(routes!(containers::one, manage::update, manage::delete))
         .routes(routes!(manage::members, manage::set_members))

@@ -271,3 +271,45 @@ async fn suggestions_find_what_the_typed_prefix_begins() {
         assert!(response.json()["total"].is_u64(), "{q}: {}", response.body);
     }
 }
+
+#[tokio::test]
+async fn docker_v1_search_answers_in_docker_hubs_format_within_bounds() {
+    let app = TestApp::with(vec![
+        public("lab/samtools", 1),
+        private("lab/samtools-secret", 2),
+        public("library/samtools", 3),
+    ])
+    .await;
+    let found = app.get("/v1/search?q=samtools&n=10").await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    let found: serde_json::Value = serde_json::from_str(&found.body).unwrap();
+    assert_eq!(found["num_results"], 2, "never the private one: {found}");
+    assert_eq!(
+        (found["page"].clone(), found["page_size"].clone()),
+        (1.into(), 10.into())
+    );
+    let official: Vec<bool> = found["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["is_official"].as_bool().unwrap())
+        .collect();
+    assert!(
+        official.contains(&true) && official.contains(&false),
+        "library/ is official: {found}"
+    );
+    let ping = app.get("/v1/_ping").await;
+    assert_eq!(ping.status, 200);
+    assert_eq!(ping.headers["x-docker-registry-standalone"], "true");
+    for bad in [
+        format!("/v1/search?q={}", "a".repeat(257)),
+        "/v1/search?q=x&n=0".to_owned(),
+        "/v1/search?q=x&n=101".to_owned(),
+        "/v1/search?q=x&page=0".to_owned(),
+    ] {
+        let refused = app.get(&bad).await;
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.body);
+    }
+    // Quotes and colons are words to docker: no query-language error.
+    assert_eq!(app.get("/v1/search?q=%22sam%3Atools").await.status, 200);
+}
