@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use bioshadock_core::edam::{Branch, Edam};
 use bioshadock_core::model::now;
 use bioshadock_core::{Container, RepoName, Tag, TagName, Visibility};
 use chrono::Duration;
@@ -471,7 +472,56 @@ fn synthetic(i: u64, base_time: chrono::DateTime<chrono::Utc>) -> Container {
         .find(|t| t.name.as_str() != "latest")
         .map(|t| t.name.to_string());
     c.labels = labels(tool, blurb, topic, licence, version);
+    c.labels.extend(bio_labels(i, tool, blurb, topic, licence));
     c
+}
+
+/// The bio label conventions real images carry, in turn: BioContainers keys, the original
+/// Bioshadock's `ANNOT.*` keys (EDAM ids in a list literal, now and then a placeholder such as
+/// real Dockerfiles hold), or none beyond the OCI ones; so tool cards, facets and benchmarks
+/// meet what they will meet in a lab.
+fn bio_labels(
+    i: u64,
+    tool: &str,
+    blurb: &str,
+    topic: &str,
+    licence: &str,
+) -> BTreeMap<String, String> {
+    let topic_id = Edam::get()
+        .resolve(topic, Branch::Topic)
+        .unwrap_or_else(|_| "topic_0003".to_owned());
+    let pairs: Vec<(&str, String)> = match i % 3 {
+        0 => vec![
+            ("software", tool.to_owned()),
+            ("about.summary", blurb.to_owned()),
+            (
+                "about.home",
+                format!("https://example.org/synthetic/{tool}"),
+            ),
+            ("about.license", format!("SPDX:{licence}")),
+            ("about.tags", topic.to_owned()),
+            ("extra.identifiers.biotools", tool.to_owned()),
+        ],
+        1 => {
+            let operations = if i % 17 == 1 {
+                "['operation_2945', 'operation_XXXX']"
+            } else {
+                "['operation_2945']"
+            };
+            vec![
+                ("ANNOT.Name", tool.to_owned()),
+                ("ANNOT.Description", blurb.to_owned()),
+                ("ANNOT.EDAM_Topic", format!("['{topic_id}']")),
+                ("ANNOT.EDAM_Operation", operations.to_owned()),
+                (
+                    "ANNOT.Reference",
+                    "['doi:10.1093/bioinformatics/btp352']".to_owned(),
+                ),
+            ]
+        }
+        _ => Vec::new(),
+    };
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
 fn tags(i: u64, newest: chrono::DateTime<chrono::Utc>) -> Vec<Tag> {
@@ -550,6 +600,26 @@ fn labels(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn synthetic_containers_read_as_tools_with_edam_terms() {
+        let base = now();
+        let tools: Vec<_> = (0..60)
+            .map(|i| bioshadock_core::tool::ToolMetadata::from_labels(&synthetic(i, base).labels))
+            .collect();
+        assert!(tools.iter().all(|t| t.name.is_some()));
+        let with_topics = tools.iter().filter(|t| !t.topics.is_empty()).count();
+        assert!(
+            with_topics >= 50,
+            "nearly every topic resolves: {with_topics} of 60"
+        );
+        assert!(tools.iter().any(|t| !t.biotools.is_empty()));
+        assert!(tools.iter().any(|t| !t.operations.is_empty()));
+        assert!(
+            tools.iter().any(|t| !t.problems.is_empty()),
+            "some invalid values, as in real images"
+        );
+    }
 
     #[test]
     fn names_are_unique_and_valid_for_a_large_catalogue() {

@@ -102,9 +102,12 @@ impl ToolMetadata {
         let keywords = found.list(&["about.tags"]);
         let executables = found.words(&["extra.binaries", "ANNOT.Provides"]);
         let dois = found.dois(&["ANNOT.Reference", "extra.identifiers.doi"]);
-        let topics = found.edam(&["ANNOT.EDAM_Topic", "edam.topics"], Branch::Topic);
+        let topics = found.edam(
+            &["ANNOT.EDAM_Topic", "edam.topic", "edam.topics"],
+            Branch::Topic,
+        );
         let operations = found.edam(
-            &["ANNOT.EDAM_Operation", "edam.operations"],
+            &["ANNOT.EDAM_Operation", "edam.operation", "edam.operations"],
             Branch::Operation,
         );
         let mut metadata = harvest.found;
