@@ -12,7 +12,9 @@ use bioshadock_core::git::GitSource;
 use bioshadock_core::orgs::Memberships;
 use bioshadock_core::permissions::{Actor, Credential, Principal, may_run_build_as, rule_labels};
 use bioshadock_core::ports::accounts::UserStore;
-use bioshadock_core::ports::builds::{Build, BuildSource, BuildStore};
+use bioshadock_core::ports::builds::{
+    Build, BuildSource, BuildStore, BuiltDockerfile, MAX_RECORDED_DOCKERFILE,
+};
 use bioshadock_core::ports::orgs::OrgStore;
 use bioshadock_core::ports::rules::RuleStore;
 use bioshadock_core::ports::store::ContainerStore;
@@ -232,6 +234,7 @@ impl Pipeline {
                     format!("{}/r/{}", self.settings.public_url, build.container),
                 );
                 say(log, "using the Dockerfile saved in the portal".to_owned()).await;
+                self.record_dockerfile(build.id, "Dockerfile", text).await;
                 let text = self.pin_base_images(text, requester, log).await?;
                 match append_label(&text, &labels) {
                     Some(labelled) => Ok((context::tar_dockerfile(&labelled)?, BTreeMap::new())),
@@ -250,6 +253,7 @@ impl Pipeline {
                     tracing::warn!(build = build.id, error = %e, "cannot record the revision");
                 }
                 labels.insert("org.opencontainers.image.revision".into(), revision);
+                let subdir = source.subdir.clone();
                 let (dir, text) = self
                     .blocking
                     .spawn_blocking(move || {
@@ -259,6 +263,11 @@ impl Pipeline {
                     })
                     .await
                     .map_err(|e| Failure(format!("reading the Dockerfile failed: {e}")))??;
+                let path = match subdir.as_deref().map(|s| s.trim_matches('/')) {
+                    Some(subdir) if !subdir.is_empty() => format!("{subdir}/Dockerfile"),
+                    _ => "Dockerfile".to_owned(),
+                };
+                self.record_dockerfile(build.id, &path, &text).await;
                 let text = self.pin_base_images(&text, requester, log).await?;
                 let (text, api_labels) = match append_label(&text, &labels) {
                     Some(labelled) => (labelled, BTreeMap::new()),
@@ -341,6 +350,24 @@ impl Pipeline {
         }
         say(log, format!("{} smoke test(s) passed", commands.len())).await;
         Ok(())
+    }
+}
+
+impl Pipeline {
+    /// Records the Dockerfile this build builds, as its source holds it, so the container page
+    /// can show it for every built tag. Best effort: the build goes on if the store refuses.
+    async fn record_dockerfile(&self, id: i64, path: &str, text: &str) {
+        let mut end = text.len().min(MAX_RECORDED_DOCKERFILE);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let recorded = BuiltDockerfile {
+            path: path.to_owned(),
+            text: text[..end].to_owned(),
+        };
+        if let Err(e) = self.store.set_dockerfile(id, &recorded).await {
+            tracing::warn!(build = id, error = %e, "cannot record the Dockerfile");
+        }
     }
 }
 

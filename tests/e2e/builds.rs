@@ -238,6 +238,16 @@ async fn a_hook_builds_from_git_pushes_and_catalogues_the_tag_with_source_labels
     assert_eq!(labels["org.opencontainers.image.revision"], repo.head());
     assert!(labels["org.opencontainers.image.created"].is_string());
     assert_eq!(container["tags"][0]["digest"], digest);
+    // The page shows the Dockerfile the build built, from the repository.
+    let page = container_page(&lab, "alice/tool").await;
+    assert!(
+        page.contains("RUN echo built-from-git | tee /built"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("Dockerfile at build #{id} (alice/tool:latest)")),
+        "{page}"
+    );
 
     // The tag hook builds the git tag of that name.
     let v2 = repo.commit(
@@ -254,6 +264,22 @@ async fn a_hook_builds_from_git_pushes_and_catalogues_the_tag_with_source_labels
     tags.sort();
     assert_eq!(tags, vec!["latest", "v2"]);
     lab.catalogued("alice/tool", "v2").await;
+    let page = container_page(&lab, "alice/tool").await;
+    assert!(
+        page.contains("version-two"),
+        "the newest build's Dockerfile: {page}"
+    );
+}
+
+async fn container_page(lab: &Lab, id: &str) -> String {
+    http()
+        .get(lab.site.url(&format!("/r/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]

@@ -20,7 +20,8 @@
 
 use async_trait::async_trait;
 use bioshadock_core::ports::builds::{
-    Build, BuildSource, BuildStatus, BuildStore, Finish, LogLine, NewBuild, stored_line,
+    Build, BuildSource, BuildStatus, BuildStore, BuiltDockerfile, Finish, LogLine, NewBuild,
+    stored_line,
 };
 use bioshadock_core::{PortError, PortResult, RepoName, TagName};
 use chrono::{DateTime, Utc};
@@ -33,12 +34,15 @@ use super::map_err;
 
 const BUILDS: &str = "builds";
 const LOG: &str = "build_log";
+/// `{_id: build id, container, path, text}`: apart from `builds`, so that lists never read them.
+const DOCKERFILES: &str = "build_dockerfiles";
 
 /// The build-record port on a MongoDB database.
 #[derive(Clone)]
 pub struct MongoBuilds {
     builds: Collection<Document>,
     log: Collection<Document>,
+    dockerfiles: Collection<Document>,
 }
 
 impl MongoBuilds {
@@ -46,6 +50,7 @@ impl MongoBuilds {
         Self {
             builds: db.collection(BUILDS),
             log: db.collection(LOG),
+            dockerfiles: db.collection(DOCKERFILES),
         }
     }
 
@@ -227,6 +232,59 @@ impl BuildStore for MongoBuilds {
         Err(self.missed(id, "only a running build has a revision").await)
     }
 
+    #[tracing::instrument(skip_all, fields(build_id = id), err(level = "debug"))]
+    async fn set_dockerfile(&self, id: i64, dockerfile: &BuiltDockerfile) -> PortResult<()> {
+        let running = self
+            .builds
+            .find_one(doc! { "_id": id, "status": BuildStatus::Running.as_str() })
+            .projection(doc! { "container": 1 })
+            .await
+            .map_err(map_err)?;
+        let Some(build) = running else {
+            return Err(self
+                .missed(id, "only a running build records its Dockerfile")
+                .await);
+        };
+        let container = build.get_str("container").unwrap_or_default().to_owned();
+        self.dockerfiles
+            .replace_one(
+                doc! { "_id": id },
+                doc! {
+                    "_id": id,
+                    "container": container,
+                    "path": &dockerfile.path,
+                    "text": &dockerfile.text,
+                },
+            )
+            .upsert(true)
+            .await
+            .map_err(map_err)
+            .map(drop)
+    }
+
+    #[tracing::instrument(skip_all, fields(build_id = id), err(level = "debug"))]
+    async fn dockerfile(&self, id: i64) -> PortResult<Option<BuiltDockerfile>> {
+        let found = self
+            .dockerfiles
+            .find_one(doc! { "_id": id })
+            .await
+            .map_err(map_err)?;
+        if let Some(d) = found {
+            let field = |name: &str| d.get_str(name).map(str::to_owned).unwrap_or_default();
+            return Ok(Some(BuiltDockerfile {
+                path: field("path"),
+                text: field("text"),
+            }));
+        }
+        let exists = self
+            .builds
+            .find_one(doc! { "_id": id })
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(map_err)?;
+        exists.map(|_| None).ok_or(PortError::NotFound)
+    }
+
     #[tracing::instrument(skip_all, fields(build_id = id, status = finish.status.as_str()), err(level = "debug"))]
     async fn finish(&self, id: i64, finish: Finish) -> PortResult<Build> {
         // A caller's bug, not a state of the build: refused before touching the database, and
@@ -355,7 +413,11 @@ impl BuildStore for MongoBuilds {
             .await
             .map_err(map_err)?;
         self.log
-            .delete_many(doc! { "build": { "$in": ids } })
+            .delete_many(doc! { "build": { "$in": &ids } })
+            .await
+            .map_err(map_err)?;
+        self.dockerfiles
+            .delete_many(doc! { "_id": { "$in": ids } })
             .await
             .map_err(map_err)?;
         Ok(done.deleted_count)

@@ -7,7 +7,9 @@
 //! appenders to one build never interleave or reuse a seq.
 
 use async_trait::async_trait;
-use bioshadock_core::ports::builds::{Build, BuildStore, Finish, LogLine, NewBuild, stored_line};
+use bioshadock_core::ports::builds::{
+    Build, BuildStore, BuiltDockerfile, Finish, LogLine, NewBuild, stored_line,
+};
 use bioshadock_core::{PortError, PortResult, RepoName};
 use chrono::{DateTime, Utc};
 use sqlx::{SqliteConnection, SqlitePool};
@@ -162,6 +164,46 @@ impl BuildStore for SqliteBuildStore {
             return Ok(());
         }
         Err(Self::missed(&mut conn, id, "only a running build has a revision").await)
+    }
+
+    #[tracing::instrument(skip_all, fields(build_id = id), err(level = "debug"))]
+    async fn set_dockerfile(&self, id: i64, dockerfile: &BuiltDockerfile) -> PortResult<()> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let done = sqlx::query(
+            "INSERT INTO build_dockerfiles (build, path, text) \
+             SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM builds WHERE id = ?1 AND status = 'running') \
+             ON CONFLICT (build) DO UPDATE SET path = excluded.path, text = excluded.text",
+        )
+        .bind(id)
+        .bind(&dockerfile.path)
+        .bind(&dockerfile.text)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 1 {
+            return Ok(());
+        }
+        Err(Self::missed(&mut conn, id, "only a running build records its Dockerfile").await)
+    }
+
+    #[tracing::instrument(skip_all, fields(build_id = id), err(level = "debug"))]
+    async fn dockerfile(&self, id: i64) -> PortResult<Option<BuiltDockerfile>> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let found: Option<(String, String)> =
+            sqlx::query_as("SELECT path, text FROM build_dockerfiles WHERE build = ?1")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(map_err)?;
+        if let Some((path, text)) = found {
+            return Ok(Some(BuiltDockerfile { path, text }));
+        }
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM builds WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        exists.map(|_| None).ok_or(PortError::NotFound)
     }
 
     #[tracing::instrument(skip_all, fields(build_id = id, status = finish.status.as_str()), err(level = "debug"))]

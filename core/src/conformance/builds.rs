@@ -8,7 +8,7 @@ use chrono::Duration;
 
 use super::at;
 use crate::ports::builds::{
-    Build, BuildSource, BuildStatus, BuildStore, Finish, LogLine, NewBuild,
+    Build, BuildSource, BuildStatus, BuildStore, BuiltDockerfile, Finish, LogLine, NewBuild,
 };
 use crate::{PortError, PortResult, RepoName, TagName};
 
@@ -36,6 +36,7 @@ where
         live_is_unfinished_builds_oldest_first,
         start_only_from_queued,
         set_revision_only_while_running,
+        dockerfile_recorded_while_running_and_deleted_with_the_build,
         finish_only_once_and_only_as_final,
         duration_runs_from_start_to_end,
         append_log_numbers_lines_and_pages,
@@ -329,6 +330,50 @@ async fn set_revision_only_while_running(store: Arc<dyn BuildStore>) {
         s.set_revision(99, sha).await,
         "set_revision of an absent build",
     );
+}
+
+async fn dockerfile_recorded_while_running_and_deleted_with_the_build(store: Arc<dyn BuildStore>) {
+    let s = store.as_ref();
+    let recorded = |path: &str, text: &str| BuiltDockerfile {
+        path: path.to_owned(),
+        text: text.to_owned(),
+    };
+    create(s, 1, "lab/tool", 0).await;
+    create(s, 2, "lab/tool", 1).await;
+    expect_conflict(
+        s.set_dockerfile(1, &recorded("Dockerfile", "FROM a\n"))
+            .await,
+        "set_dockerfile while queued",
+    );
+    assert_eq!(ok(s.dockerfile(1).await, "dockerfile"), None);
+    ok(s.start(1, "w", at(1)).await, "start");
+    ok(
+        s.set_dockerfile(1, &recorded("Dockerfile", "FROM a\n"))
+            .await,
+        "set_dockerfile",
+    );
+    ok(
+        s.set_dockerfile(1, &recorded("tools/x/Dockerfile", "FROM b\nRUN é\n"))
+            .await,
+        "set_dockerfile again replaces",
+    );
+    ok(s.finish(1, finish(BuildStatus::Success, 2)).await, "finish");
+    assert_eq!(
+        ok(s.dockerfile(1).await, "dockerfile"),
+        Some(recorded("tools/x/Dockerfile", "FROM b\nRUN é\n")),
+        "it outlives the run"
+    );
+    assert_eq!(
+        ok(s.dockerfile(2).await, "dockerfile of another build"),
+        None
+    );
+    expect_not_found(s.dockerfile(99).await, "dockerfile of an absent build");
+    expect_not_found(
+        s.set_dockerfile(99, &recorded("Dockerfile", "x")).await,
+        "set_dockerfile of an absent build",
+    );
+    ok(s.delete_for_container(&repo("lab/tool")).await, "delete");
+    expect_not_found(s.dockerfile(1).await, "dockerfile of a deleted build");
 }
 
 async fn finish_only_once_and_only_as_final(store: Arc<dyn BuildStore>) {

@@ -153,6 +153,17 @@ pub fn stored_line(line: &str) -> std::borrow::Cow<'_, str> {
     format!("{}{CUT_MARK}", &line[..end]).into()
 }
 
+/// The longest Dockerfile a build records (a larger one is built, and recorded cut here).
+pub const MAX_RECORDED_DOCKERFILE: usize = 256 * 1024;
+
+/// The Dockerfile a build built, as its source held it (before base images were pinned).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltDockerfile {
+    /// Its path in the source (`Dockerfile`, `tools/samtools/Dockerfile`).
+    pub path: String,
+    pub text: String,
+}
+
 /// Build records and their logs.
 #[async_trait]
 pub trait BuildStore: Send + Sync {
@@ -174,6 +185,14 @@ pub trait BuildStore: Send + Sync {
 
     /// Records the commit being built (while running).
     async fn set_revision(&self, id: i64, revision: &str) -> PortResult<()>;
+
+    /// Records the Dockerfile being built (while running; again replaces it). `Conflict` if
+    /// the build is not running, `NotFound` if absent.
+    async fn set_dockerfile(&self, id: i64, dockerfile: &BuiltDockerfile) -> PortResult<()>;
+
+    /// The Dockerfile the build recorded, if it recorded one. `NotFound` if the build is
+    /// absent. Deleted with the build.
+    async fn dockerfile(&self, id: i64) -> PortResult<Option<BuiltDockerfile>>;
 
     /// Queued or running → a final status. `Conflict` if it had already ended, `NotFound`
     /// if absent. `finish.status` must be final.

@@ -77,6 +77,18 @@ impl BuildStore for WakingBuildStore {
         self.inner.set_revision(id, revision).await
     }
 
+    async fn set_dockerfile(
+        &self,
+        id: i64,
+        dockerfile: &super::builds::BuiltDockerfile,
+    ) -> PortResult<()> {
+        self.inner.set_dockerfile(id, dockerfile).await
+    }
+
+    async fn dockerfile(&self, id: i64) -> PortResult<Option<super::builds::BuiltDockerfile>> {
+        self.inner.dockerfile(id).await
+    }
+
     async fn finish(&self, id: i64, finish: Finish) -> PortResult<Build> {
         let build = self.inner.finish(id, finish).await?;
         self.wake(id).await;

@@ -65,6 +65,9 @@ struct ContainerPage {
     /// What the labels say about the tool, when they say anything.
     tool: Option<ToolCard>,
     dockerfile: Option<String>,
+    /// Which build's Dockerfile is shown (`tools/x/Dockerfile at build #12 (lab/x:1.0)`);
+    /// `None`: the one saved in the portal.
+    dockerfile_origin: Option<String>,
     git: Option<String>,
     pulls: String,
     updated: String,
@@ -179,6 +182,19 @@ pub(crate) async fn show(
     page.csrf = viewer.nav.csrf.clone();
     page.can_edit = rights.edit;
     page.can_build = rights.push && viewer.signed_in().is_some();
+    // The Dockerfile of the newest successful build, as its source held it: every built tag
+    // shows what it was built from, not only a Dockerfile pasted here.
+    if let Some(built) = builds
+        .iter()
+        .find(|b| b.status == bioshadock_core::ports::builds::BuildStatus::Success)
+        && let Some(recorded) = state.builds.dockerfile(built.id).await?
+    {
+        page.dockerfile = Some(recorded.text);
+        page.dockerfile_origin = Some(format!(
+            "{} at build #{} ({}:{})",
+            recorded.path, built.id, built.container, built.tag
+        ));
+    }
     if let Some(org) = containers::organisation_of(state, id).await? {
         page.namespace_link = format!("/org/{}", org.name);
     }
@@ -232,6 +248,7 @@ fn view(c: &Container, pull_host: &str, builds: &[Build]) -> ContainerPage {
             .collect(),
         tool: ToolCard::of(&ToolMetadata::from_labels(&c.labels)),
         dockerfile: c.dockerfile.clone(),
+        dockerfile_origin: None,
         git: c.git.as_deref().map(bioshadock_core::git::redact_userinfo),
         pulls: count(c.pulls),
         updated: ago(c.updated_at),
