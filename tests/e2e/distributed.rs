@@ -192,15 +192,7 @@ impl Drop for Process {
 }
 
 async fn get_json(url: &str, key: &str) -> Value {
-    http()
-        .get(url)
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    crate::support::get_json(url, Some(key)).await
 }
 
 async fn hook(url: &str, key: &str) -> i64 {

@@ -55,14 +55,7 @@ async fn docker_search_lists_the_public_containers_that_match() {
     );
 
     // The API answers the same in the v1 format.
-    let v1: serde_json::Value = http()
-        .get(site.url("/v1/search?q=samtools&n=10"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v1 = get_json(&site.url("/v1/search?q=samtools&n=10"), None).await;
     assert_eq!(v1["num_results"], 1, "{v1}");
     assert_eq!(v1["results"][0]["name"], "alice/samtools");
     assert_eq!(v1["results"][0]["description"], "Samtools");
@@ -71,15 +64,7 @@ async fn docker_search_lists_the_public_containers_that_match() {
         "it has a Dockerfile to build"
     );
     assert_eq!(v1["results"][0]["is_official"], false);
-    let as_alice: serde_json::Value = http()
-        .get(site.url("/v1/search?q=samtools"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let as_alice = get_json(&site.url("/v1/search?q=samtools"), Some(&key)).await;
     assert_eq!(
         as_alice["num_results"], 2,
         "alice sees her private one: {as_alice}"

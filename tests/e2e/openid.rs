@@ -115,15 +115,7 @@ async fn consent(browser: &Client) {
 }
 
 async fn admin_json(site: &Site, key: &str, path: &str) -> Value {
-    http()
-        .get(site.url(path))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    get_json(&site.url(path), Some(key)).await
 }
 
 #[tokio::test]

@@ -150,6 +150,15 @@ impl Site {
     }
 }
 
+/// The JSON at `url`, fetched with the API key `key` (or none).
+pub async fn get_json(url: &str, key: Option<&str>) -> serde_json::Value {
+    let mut request = http().get(url);
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 /// `GET path` on `site` with Basic `user:password`; the status.
 pub async fn basic_get_status(site: &Site, path: &str, user: &str, password: &str) -> u16 {
     http()
