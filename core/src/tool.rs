@@ -208,8 +208,8 @@ impl Harvest<'_> {
         let edam = Edam::get();
         let mut ids = Vec::new();
         let mut problems = Vec::new();
-        let mut take =
-            |key: &str, item: &str, ids: &mut Vec<String>| match edam.resolve(item, branch) {
+        let mut record =
+            |key: &str, item: &str, resolved: Result<String, Unresolved>| match resolved {
                 Ok(id) => ids.push(id),
                 Err(Unresolved::Unknown) => problems.push(format!(
                     "{key}: {item:?} is not an EDAM {} (id, label or synonym)",
@@ -226,11 +226,12 @@ impl Harvest<'_> {
                 // nothing must not turn into the terms its words happen to name ("Topic").
                 let ids_by_spaces = item.contains(char::is_whitespace)
                     && item.split_whitespace().all(|word| word.contains('_'));
-                if !ids_by_spaces || edam.resolve(&item, branch).is_ok() {
-                    take(key, &item, &mut ids);
+                let resolved = edam.resolve(&item, branch);
+                if resolved.is_ok() || !ids_by_spaces {
+                    record(key, &item, resolved);
                 } else {
                     for word in item.split_whitespace() {
-                        take(key, word, &mut ids);
+                        record(key, word, edam.resolve(word, branch));
                     }
                 }
             }

@@ -198,6 +198,30 @@ impl OidcProvider {
     }
 }
 
+/// The [`Facts`] of an ID token's or a userinfo answer's claims. A macro, because openidconnect
+/// gives the two claim types the same getters but no trait to share them through.
+macro_rules! facts_of {
+    ($claims:expr) => {{
+        let claims = &$claims;
+        Facts {
+            subject: claims.subject().to_string(),
+            preferred_username: claims.preferred_username().map(|u| u.to_string()),
+            email: claims.email().map(|e| e.to_string()),
+            email_verified: claims.email_verified().unwrap_or(false),
+            nickname: localized(claims.nickname()),
+            name: localized(claims.name()),
+            extra: claims.additional_claims().0.clone(),
+        }
+    }};
+}
+
+/// A claim that may come in several languages, in its default one.
+fn localized<T: std::ops::Deref<Target = String>>(
+    claim: Option<&openidconnect::LocalizedClaim<T>>,
+) -> Option<String> {
+    claim.and_then(|c| c.get(None)).map(|c| String::clone(c))
+}
+
 /// The claims the portal reads, from an ID token or a userinfo answer.
 struct Facts {
     subject: String,
@@ -329,21 +353,7 @@ impl OpenIdProvider for OidcProvider {
                     .clone()
             }
         };
-        self.identity_of(Facts {
-            subject: verified.subject().to_string(),
-            preferred_username: verified.preferred_username().map(|u| u.to_string()),
-            email: verified.email().map(|e| e.to_string()),
-            email_verified: verified.email_verified().unwrap_or(false),
-            nickname: verified
-                .nickname()
-                .and_then(|n| n.get(None))
-                .map(|n| n.to_string()),
-            name: verified
-                .name()
-                .and_then(|n| n.get(None))
-                .map(|n| n.to_string()),
-            extra: verified.additional_claims().0.clone(),
-        })
+        self.identity_of(facts_of!(verified))
     }
 
     async fn user_info(&self, access_token: &str) -> Result<OpenIdIdentity, OpenIdError> {
@@ -363,18 +373,7 @@ impl OpenIdProvider for OidcProvider {
                     OpenIdError::Unavailable("the userinfo request failed".into())
                 }
             })?;
-        self.identity_of(Facts {
-            subject: info.subject().to_string(),
-            preferred_username: info.preferred_username().map(|u| u.to_string()),
-            email: info.email().map(|e| e.to_string()),
-            email_verified: info.email_verified().unwrap_or(false),
-            nickname: info
-                .nickname()
-                .and_then(|n| n.get(None))
-                .map(|n| n.to_string()),
-            name: info.name().and_then(|n| n.get(None)).map(|n| n.to_string()),
-            extra: info.additional_claims().0.clone(),
-        })
+        self.identity_of(facts_of!(info))
     }
 }
 

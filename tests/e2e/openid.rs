@@ -254,12 +254,8 @@ async fn a_tampered_id_token_a_replayed_code_and_a_provider_that_is_down_sign_no
     let page = sign_in_through_provider(&browser, &site, "anna").await;
     assert!(page.contains("did not confirm this sign-in"), "{page}");
     assert!(page.to_lowercase().contains("signature"), "{page}");
-    let users = http()
-        .get(site.url("/admin/users"))
-        .basic_auth("root", Some("root password"))
-        .send()
+    let users = basic_get(&site, "/admin/users", "root", "root password")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -376,12 +372,7 @@ async fn docker_login_takes_a_providers_access_token_until_it_expires() {
     // Tokens live 8 s at this provider: one used after that is refused.
     let token = access_token(&provider, &site, "anna").await;
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let expired = http()
-        .get(site.url("/user"))
-        .basic_auth("oauth2", Some(&token))
-        .send()
-        .await
-        .unwrap();
+    let expired = basic_get(&site, "/user", "oauth2", &token).await;
     assert_eq!(
         expired.status().as_u16(),
         401,

@@ -47,12 +47,8 @@ async fn a_directory_password_works_for_docker_login_and_never_reaches_the_log()
     );
 
     // The account exists, from the directory, as an editor (its group).
-    let me: serde_json::Value = http()
-        .get(site.url("/user"))
-        .basic_auth("dana", Some("dana-directory-secret"))
-        .send()
+    let me: serde_json::Value = basic_get(&site, "/user", "dana", "dana-directory-secret")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

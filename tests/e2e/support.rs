@@ -159,14 +159,20 @@ pub async fn get_json(url: &str, key: Option<&str>) -> serde_json::Value {
     request.send().await.unwrap().json().await.unwrap()
 }
 
-/// `GET path` on `site` with Basic `user:password`; the status.
-pub async fn basic_get_status(site: &Site, path: &str, user: &str, password: &str) -> u16 {
+/// `GET path` on `site` with Basic `user:password`.
+pub async fn basic_get(site: &Site, path: &str, user: &str, password: &str) -> reqwest::Response {
     http()
         .get(site.url(path))
         .basic_auth(user, Some(password))
         .send()
         .await
         .unwrap()
+}
+
+/// The same, its status.
+pub async fn basic_get_status(site: &Site, path: &str, user: &str, password: &str) -> u16 {
+    basic_get(site, path, user, password)
+        .await
         .status()
         .as_u16()
 }

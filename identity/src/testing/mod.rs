@@ -34,6 +34,14 @@ pub struct Slapd {
     tls_port: Option<u16>,
 }
 
+/// Kills and reaps a fixture's server (an orphan would linger and hold its port).
+fn stop_child(child: &mut Option<Child>) {
+    if let Some(mut child) = child.take() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -238,10 +246,7 @@ impl Slapd {
 
     /// Stops the server (a directory that went down); [`Self::restart`] brings it back.
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        stop_child(&mut self.child);
     }
 
     pub fn restart(&mut self) {
@@ -384,11 +389,7 @@ impl OidcTestProvider {
             ),
         )
         .unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let mut env = vec![
             ("OIDC_PORT".to_owned(), port.to_string()),
             (
@@ -449,10 +450,7 @@ impl OidcTestProvider {
 
     /// Stops the provider (a provider that is down); [`Self::restart`] brings it back.
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        stop_child(&mut self.child);
     }
 
     pub fn restart(&mut self) {

@@ -12,13 +12,14 @@
 //! installation already shares (the registry posts to any of them), so a form served by one
 //! process is accepted by another.
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::Mac;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
+use super::cookies::cookie_value;
 use super::purpose_key::PurposeKey;
 
 /// The cookie holding the nonce.
@@ -92,14 +93,8 @@ impl LoginCsrf {
 
 /// The nonce of the request's `bioshadock_login` cookie, if well-formed.
 fn nonce_in(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.to_owned())
+    cookie_value(headers, COOKIE)
+        .map(str::to_owned)
         .filter(|nonce| {
             nonce.len() == NONCE_LEN
                 && nonce
@@ -110,6 +105,8 @@ fn nonce_in(headers: &HeaderMap) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::header;
+
     use super::*;
 
     fn with_cookie(set_cookie: &HeaderValue) -> HeaderMap {

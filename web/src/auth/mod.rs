@@ -3,6 +3,7 @@
 //! [`Principal`], and every handler asks `bioshadock_core::permissions` what it may do.
 
 mod caller;
+mod cookies;
 pub(crate) mod csrf;
 pub(crate) mod directory;
 mod keys;

@@ -9,7 +9,7 @@
 //! carries it), lives 10 minutes, and is cleared by the callback whatever the outcome, so a
 //! flow is used once.
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use super::cookies::cookie_value;
 use super::purpose_key::PurposeKey;
 
 pub(crate) const COOKIE: &str = "bioshadock_oidc";
@@ -78,14 +79,7 @@ impl FlowCookies {
 
     /// The flow the request's cookie carries, if it is ours, intact and not expired.
     pub fn open(&self, headers: &HeaderMap) -> Option<Flow> {
-        let value = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == COOKIE)
-            .map(|(_, value)| value)?;
+        let value = cookie_value(headers, COOKIE)?;
         if value.len() > MAX_COOKIE_LEN {
             return None;
         }
@@ -106,6 +100,8 @@ impl FlowCookies {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::header;
+
     use super::*;
 
     fn flow() -> Flow {

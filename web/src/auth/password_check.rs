@@ -178,9 +178,8 @@ async fn check_local(
     {
         return Ok(local_sign_in_allowed(state, user.clone(), hash.clone()));
     }
-    if let Err(wait) = state.throttle.attempt(name).await {
-        tracing::warn!(user = %name, ?address, "sign-in throttled: too many attempts for this user");
-        return Ok(Verdict::Throttled(wait));
+    if let Some(refused) = attempt(state, name, address).await {
+        return Ok(refused);
     }
     let hash = stored
         .as_ref()
@@ -235,9 +234,8 @@ async fn check_in_directory(
             Err(_) => Ok(Verdict::Wrong),
         };
     }
-    if let Err(wait) = state.throttle.attempt(name).await {
-        tracing::warn!(user = %name, ?address, "sign-in throttled: too many attempts for this user");
-        return Ok(Verdict::Throttled(wait));
+    if let Some(refused) = attempt(state, name, address).await {
+        return Ok(refused);
     }
     let identity = match directory
         .sign_in
@@ -268,6 +266,14 @@ async fn check_in_directory(
     };
     state.passwords.remember(name, password, &hash);
     Ok(Verdict::Valid { user, hash })
+}
+
+/// Counts an attempt for `name` before its password is checked (so parallel guesses cannot
+/// slip through); `Some` when the throttle refuses it.
+async fn attempt(state: &AppState, name: &str, address: Option<IpAddr>) -> Option<Verdict> {
+    let wait = state.throttle.attempt(name).await.err()?;
+    tracing::warn!(user = %name, ?address, "sign-in throttled: too many attempts for this user");
+    Some(Verdict::Throttled(wait))
 }
 
 /// A wrong password: counted against the client's address.
