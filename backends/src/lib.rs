@@ -8,6 +8,7 @@ pub mod build;
 pub mod memory_coordination;
 pub mod memory_wakeups;
 mod private_dir;
+mod search_facets;
 mod search_prefix;
 pub mod sqlite;
 pub mod tantivy_search;

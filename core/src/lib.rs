@@ -14,6 +14,7 @@ pub mod error;
 pub mod git;
 pub mod identity;
 pub mod imports;
+pub mod indexed;
 pub mod model;
 pub mod names;
 pub mod orgs;

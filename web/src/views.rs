@@ -1,11 +1,15 @@
 //! The JSON shapes of the API, documented in the OpenAPI spec.
 
+mod facets;
+
 use std::collections::BTreeMap;
 
 use bioshadock_core::{Container, Tag};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+pub use facets::{FacetValueView, FacetsView, facet_label, facet_values};
 
 /// A container as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -56,6 +60,9 @@ pub struct SearchResults {
     /// How many containers match (that the caller may see).
     pub total: u64,
     pub results: Vec<ContainerView>,
+    /// Present when `facets=` asked for some: counts over every match, not only this page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facets: Option<FacetsView>,
 }
 
 /// The `docker pull` line for a container's newest tag (or `latest` when it has none).

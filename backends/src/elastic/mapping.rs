@@ -8,6 +8,7 @@
 //! the caller loads containers from the store.
 
 use bioshadock_core::Container;
+use bioshadock_core::indexed::IndexFacts;
 use serde_json::{Value, json};
 
 use crate::search_prefix::{MAX_PREFIX_CHARS, MIN_PREFIX_CHARS};
@@ -16,9 +17,10 @@ use crate::search_prefix::{MAX_PREFIX_CHARS, MIN_PREFIX_CHARS};
 /// in its `_meta` is dropped and created afresh on open (it is derived data, rebuilt from the
 /// store by `bioshadock reindex`).
 ///
-/// Version 2 added the `prefixes` sub-fields: `web` and `serve` refill the recreated, empty
-/// index from the store at start-up (`bioshadock reindex` does it by hand).
-pub const SCHEMA_VERSION: u64 = 2;
+/// Version 2 added the `prefixes` sub-fields, version 3 the bio facts (EDAM terms, licence,
+/// automated, digests) and pulls: `web` and `serve` refill the recreated, empty index from
+/// the store at start-up (`bioshadock reindex` does it by hand).
+pub const SCHEMA_VERSION: u64 = 3;
 /// Where that version sits in the mapping's `_meta`; an index without it is not ours.
 pub const SCHEMA_META_KEY: &str = "bioshadock_schema";
 
@@ -130,7 +132,20 @@ pub fn index_body() -> Value {
                     "fields": sub_fields
                 },
                 // Milliseconds since the epoch: newest first, and score ties.
-                "updated_at": {"type": "long"}
+                "updated_at": {"type": "long"},
+                "pulls": {"type": "long"},
+                // EDAM terms as annotated (facets), and with their ancestors (filters).
+                "topic": {"type": "keyword"},
+                "topic_tree": {"type": "keyword"},
+                "operation": {"type": "keyword"},
+                "operation_tree": {"type": "keyword"},
+                // The licence as written (facet), and lowercased for the `license:` filter.
+                "license": {
+                    "type": "keyword",
+                    "fields": {"lc": {"type": "keyword", "normalizer": "bioshadock_lowercase"}}
+                },
+                "automated": {"type": "keyword"},
+                "digests": {"type": "keyword"}
             }
         }
     })
@@ -143,6 +158,7 @@ pub fn document(c: &Container) -> Value {
     let mut readers = vec![c.owner.clone()];
     readers.extend(c.members.iter().map(|m| m.user.as_str().to_owned()));
     let tags: Vec<&str> = c.tags.iter().map(|t| t.name.as_str()).collect();
+    let facts = IndexFacts::of(c);
     json!({
         "id": id,
         "name_exact": [id.to_lowercase(), c.id.short_name().to_lowercase()],
@@ -154,6 +170,14 @@ pub fn document(c: &Container) -> Value {
         "tags": tags,
         "labels": c.labels.iter().map(|(k, v)| label_term(k, v)).collect::<Vec<_>>(),
         "updated_at": c.updated_at.timestamp_millis(),
+        "pulls": c.pulls,
+        "topic": facts.topics,
+        "topic_tree": facts.topic_tree,
+        "operation": facts.operations,
+        "operation_tree": facts.operation_tree,
+        "license": facts.license,
+        "automated": facts.automated,
+        "digests": facts.digests,
     })
 }
 

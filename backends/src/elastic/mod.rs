@@ -257,7 +257,8 @@ impl SearchIndex for ElasticSearch {
         offset: usize,
         limit: usize,
     ) -> PortResult<SearchHits> {
-        let body = query::search_body(query, audience, offset, limit);
+        let now_millis = chrono::Utc::now().timestamp_millis();
+        let body = query::search_body(query, audience, offset, limit, now_millis);
         let response = self
             .client
             .search(SearchParts::Index(&[&self.index]))
@@ -286,7 +287,8 @@ impl SearchIndex for ElasticSearch {
                     .ok()
             })
             .collect();
-        Ok(SearchHits { total, ids })
+        let facets = crate::search_facets::read(&query.facets, &body["aggregations"]);
+        Ok(SearchHits { total, ids, facets })
     }
 
     #[instrument(skip_all, err)]

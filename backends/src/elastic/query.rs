@@ -10,15 +10,28 @@
 //!   with `PREFIX_WEIGHT` of a whole word's weight (`crate::search_prefix`).
 //! - Filters and the audience sit in filter context: they narrow the hits without scoring,
 //!   and because they are part of the query, `total` never counts a hidden container.
-//! - Order: score, then newest first, then id (a stable tie-break for paging); without free
-//!   text, newest first.
+//! - Order: as the query's `Sort` says, with the id as the last tie-break (stable paging):
+//!   relevance is score, then newest first (without free text, newest first); pulls is most
+//!   pulled, then newest; name is the id.
+//! - Facets: the aggregations of `crate::search_facets`, over the same query.
 
 use bioshadock_core::Audience;
-use bioshadock_core::query::{Field, Filter, SearchQuery};
+use bioshadock_core::query::{Field, Filter, SearchQuery, Sort, Within};
 use serde_json::{Value, json};
 
 use super::mapping::{MAX_WORD_LEN, STOP_WORDS, label_term};
+use crate::search_facets::{self, FacetFields};
 use crate::search_prefix::{PREFIX_WEIGHT, prefix_term};
+
+/// Where each facet's values live in this index.
+const FACET_FIELDS: FacetFields = FacetFields {
+    namespace: "namespace",
+    topic: "topic",
+    operation: "operation",
+    license: "license",
+    automated: "automated",
+    updated_at: "updated_at",
+};
 
 /// Extra weight of a word found in the name over the same word elsewhere (as tantivy).
 const NAME_BOOST: f32 = 3.0;
@@ -28,10 +41,20 @@ const EXACT_NAME_BOOST: f32 = 20.0;
 pub const MAX_RESULT_WINDOW: usize = 10_000;
 
 /// The search request body for one page.
-pub fn search_body(query: &SearchQuery, audience: &Audience, offset: usize, limit: usize) -> Value {
+pub fn search_body(
+    query: &SearchQuery,
+    audience: &Audience,
+    offset: usize,
+    limit: usize,
+    now_millis: i64,
+) -> Value {
     let text = text_clauses(&query.text);
     let scored = text.is_some();
-    let mut filter: Vec<Value> = query.filters.iter().map(filter_clause).collect();
+    let mut filter: Vec<Value> = query
+        .filters
+        .iter()
+        .map(|f| filter_clause(f, now_millis))
+        .collect();
     filter.extend(audience_clause(audience));
     let mut bool_query = serde_json::Map::new();
     if let Some((must, should)) = text {
@@ -43,16 +66,18 @@ pub fn search_body(query: &SearchQuery, audience: &Audience, offset: usize, limi
     if !filter.is_empty() {
         bool_query.insert("filter".into(), Value::Array(filter));
     }
-    let query = if bool_query.is_empty() {
+    let matcher = if bool_query.is_empty() {
         json!({"match_all": {}})
     } else {
         json!({"bool": bool_query})
     };
-    let mut sort = Vec::with_capacity(3);
-    if scored {
-        sort.push(json!({"_score": {"order": "desc"}}));
-    }
-    sort.push(json!({"updated_at": {"order": "desc"}}));
+    let newest = json!({"updated_at": {"order": "desc"}});
+    let mut sort = match query.sort {
+        Sort::Relevance if scored => vec![json!({"_score": {"order": "desc"}}), newest],
+        Sort::Relevance | Sort::Updated => vec![newest],
+        Sort::Pulls => vec![json!({"pulls": {"order": "desc"}}), newest],
+        Sort::Name => Vec::new(),
+    };
     sort.push(json!({"id": {"order": "asc"}}));
     // Never ask past the result window: a page out there is empty, the total still counts.
     let (from, size) = if offset >= MAX_RESULT_WINDOW {
@@ -60,14 +85,18 @@ pub fn search_body(query: &SearchQuery, audience: &Audience, offset: usize, limi
     } else {
         (offset, limit.min(MAX_RESULT_WINDOW - offset))
     };
-    json!({
-        "query": query,
+    let mut body = json!({
+        "query": matcher,
         "sort": sort,
         "from": from,
         "size": size,
         "track_total_hits": true,
         "_source": false,
-    })
+    });
+    if !query.facets.is_empty() {
+        body["aggs"] = search_facets::aggregations(&query.facets, &FACET_FIELDS, now_millis);
+    }
+    body
 }
 
 /// The required word groups (`must`) and the optional ones plus exact-name boosts (`should`),
@@ -122,7 +151,7 @@ fn word_group(term: &str, stop: bool) -> Value {
     json!({"bool": {"should": any, "minimum_should_match": 1}})
 }
 
-fn filter_clause(filter: &Filter) -> Value {
+fn filter_clause(filter: &Filter, now_millis: i64) -> Value {
     let value = filter.value.to_lowercase();
     let (field, value) = match &filter.field {
         Field::Name => ("name_exact", value),
@@ -130,6 +159,19 @@ fn filter_clause(filter: &Filter) -> Value {
         Field::Owner => ("owner", value),
         Field::Tag => ("tags", value),
         Field::Label(key) => ("labels", label_term(key, &value)),
+        Field::Topic => ("topic_tree", value),
+        Field::Operation => ("operation_tree", value),
+        Field::License => ("license.lc", value),
+        Field::Automated => ("automated", value),
+        Field::Digest => return json!({"prefix": {"digests": value}}),
+        Field::Updated => {
+            return match value.parse::<Within>() {
+                Ok(window) => json!({"range": {"updated_at": {
+                    "gte": window.since_millis(now_millis)
+                }}}),
+                Err(_) => json!({"bool": {"must_not": [{"match_all": {}}]}}),
+            };
+        }
     };
     json!({"term": {field: value}})
 }
@@ -226,18 +268,18 @@ mod tests {
     #[test]
     fn pages_stay_inside_the_result_window() {
         let q = SearchQuery::parse("x").expect("parses");
-        let body = search_body(&q, &Audience::Public, MAX_RESULT_WINDOW - 5, 100);
+        let body = search_body(&q, &Audience::Public, MAX_RESULT_WINDOW - 5, 100, 0);
         assert_eq!(
             (body["from"].as_u64(), body["size"].as_u64()),
             (Some(9_995), Some(5))
         );
-        let body = search_body(&q, &Audience::Public, MAX_RESULT_WINDOW + 5, 100);
+        let body = search_body(&q, &Audience::Public, MAX_RESULT_WINDOW + 5, 100, 0);
         assert_eq!(body["size"].as_u64(), Some(0));
     }
 
     #[test]
     fn everyone_has_no_audience_filter() {
-        let body = search_body(&SearchQuery::default(), &Audience::Everyone, 0, 10);
+        let body = search_body(&SearchQuery::default(), &Audience::Everyone, 0, 10, 0);
         assert_eq!(body["query"], json!({"match_all": {}}));
         assert_eq!(body["sort"][0], json!({"updated_at": {"order": "desc"}}));
     }

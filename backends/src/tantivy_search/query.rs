@@ -13,11 +13,13 @@
 //! container the reader may not see.
 
 use bioshadock_core::Audience;
-use bioshadock_core::query::{Field as QueryField, Filter, SearchQuery};
+use std::ops::Bound;
+
+use bioshadock_core::query::{Field as QueryField, Filter, SearchQuery, Within};
 use tantivy::Term;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RegexQuery, TermQuery,
-    TermSetQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, RegexQuery,
+    TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::{TextAnalyzer, TokenizerManager};
@@ -42,15 +44,18 @@ pub struct QueryBuilder {
     fields: Fields,
     words: TextAnalyzer,
     english: TextAnalyzer,
+    /// The end of the `updated:` windows.
+    now_millis: i64,
 }
 
 impl QueryBuilder {
     /// `None` if our analysers were not registered (a bug in `open`).
-    pub fn new(fields: Fields, tokenizers: &TokenizerManager) -> Option<Self> {
+    pub fn new(fields: Fields, tokenizers: &TokenizerManager, now_millis: i64) -> Option<Self> {
         Some(Self {
             fields,
             words: tokenizers.get(WORDS)?,
             english: tokenizers.get(ENGLISH)?,
+            now_millis,
         })
     }
 
@@ -153,6 +158,22 @@ impl QueryBuilder {
             QueryField::Owner => keyword(f.owner_lc, &value),
             QueryField::Tag => keyword(f.tag, &value),
             QueryField::Label(key) => keyword(f.label, &label_term(key, &value)),
+            QueryField::Topic => keyword(f.topic_tree, &value),
+            QueryField::Operation => keyword(f.operation_tree, &value),
+            QueryField::License => keyword(f.license_lc, &value),
+            QueryField::Automated => keyword(f.automated, &value),
+            // Parsing checked the value is `ALGO:HEX`: nothing in it is a regex operator.
+            QueryField::Digest => term_regex(f.digest, &format!("{value}.*")),
+            QueryField::Updated => match value.parse::<Within>() {
+                Ok(window) => Box::new(RangeQuery::new(
+                    Bound::Included(Term::from_field_i64(
+                        f.updated_at,
+                        window.since_millis(self.now_millis),
+                    )),
+                    Bound::Unbounded,
+                )),
+                Err(_) => Box::new(BooleanQuery::new(Vec::new())),
+            },
         }
     }
 
@@ -188,7 +209,7 @@ impl QueryBuilder {
                 let matchers: Vec<Box<dyn Query>> = ruled
                     .rules
                     .iter()
-                    .map(|rule| name_regex(self.fields.id, &rule.pattern))
+                    .map(|rule| term_regex(self.fields.id, &rule.pattern))
                     .collect();
                 let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
                 for (i, rule) in ruled.rules.iter().enumerate() {
@@ -219,9 +240,9 @@ fn zero_score(query: Box<dyn Query>) -> Box<dyn Query> {
     Box::new(ConstScoreQuery::new(query, 0.0))
 }
 
-/// Ids matching a whole-term expression (a rule's names); one that does not parse, which rule
-/// validation rules out, matches nothing.
-fn name_regex(field: Field, pattern: &str) -> Box<dyn Query> {
+/// Terms matching a whole-term expression (a rule's names, a digest prefix); one that does not
+/// parse, which validation rules out, matches nothing.
+fn term_regex(field: Field, pattern: &str) -> Box<dyn Query> {
     match RegexQuery::from_pattern(pattern, field) {
         Ok(query) => Box::new(query),
         Err(_) => Box::new(BooleanQuery::new(Vec::new())),

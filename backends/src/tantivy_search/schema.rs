@@ -8,6 +8,7 @@
 //! containers from the store, so the index stays small and hits stay cheap.
 
 use bioshadock_core::Container;
+use bioshadock_core::indexed::IndexFacts;
 use tantivy::schema::{
     FAST, Field, IndexRecordOption, STORED, STRING, Schema, TantivyDocument, TextFieldIndexing,
     TextOptions,
@@ -64,10 +65,33 @@ pub struct Fields {
     pub label_prefix: Field,
     /// Milliseconds since the epoch, fast field: newest-first order and score ties.
     pub updated_at: Field,
+    /// Fast field: the most-pulled order.
+    pub pulls: Field,
+    /// Keyword + fast: EDAM topics as annotated (the facet).
+    pub topic: Field,
+    /// Keyword: the topics and all their ancestors (the `topic:` filter).
+    pub topic_tree: Field,
+    pub operation: Field,
+    pub operation_tree: Field,
+    /// Keyword + fast: the licence as written (the facet).
+    pub license: Field,
+    /// Keyword: the licence lowercased (the `license:` filter).
+    pub license_lc: Field,
+    /// Keyword + fast: `yes` or `no`.
+    pub automated: Field,
+    /// Keyword: each tag's manifest digest, lowercased.
+    pub digest: Field,
 }
 
-/// The name of the `updated_at` fast field, for sort keys that take a column name.
+/// The column names of the fast fields, for sort keys and aggregations.
+pub const ID: &str = "id";
+pub const NAMESPACE: &str = "namespace";
 pub const UPDATED_AT: &str = "updated_at";
+pub const PULLS: &str = "pulls";
+pub const TOPIC: &str = "topic";
+pub const OPERATION: &str = "operation";
+pub const LICENSE: &str = "license";
+pub const AUTOMATED: &str = "automated";
 
 impl Fields {
     /// Builds the schema; the same code must run on create and on reopen, or the open fails.
@@ -76,10 +100,10 @@ impl Fields {
         let words = word_options(WORDS);
         let prefixes = word_options(PREFIXES);
         let fields = Fields {
-            id: b.add_text_field("id", STRING | STORED),
+            id: b.add_text_field(ID, STRING | STORED | FAST),
             name_exact: b.add_text_field("name_exact", STRING),
             name: b.add_text_field("name", words.clone()),
-            namespace: b.add_text_field("namespace", STRING),
+            namespace: b.add_text_field(NAMESPACE, STRING | FAST),
             readers: b.add_text_field("readers", STRING),
             owner_lc: b.add_text_field("owner_lc", STRING),
             visibility: b.add_text_field("visibility", STRING),
@@ -94,6 +118,15 @@ impl Fields {
             tag_prefix: b.add_text_field("tag_prefix", prefixes.clone()),
             label_prefix: b.add_text_field("label_prefix", prefixes),
             updated_at: b.add_i64_field(UPDATED_AT, FAST),
+            pulls: b.add_u64_field(PULLS, FAST),
+            topic: b.add_text_field(TOPIC, STRING | FAST),
+            topic_tree: b.add_text_field("topic_tree", STRING),
+            operation: b.add_text_field(OPERATION, STRING | FAST),
+            operation_tree: b.add_text_field("operation_tree", STRING),
+            license: b.add_text_field(LICENSE, STRING | FAST),
+            license_lc: b.add_text_field("license_lc", STRING),
+            automated: b.add_text_field(AUTOMATED, STRING | FAST),
+            digest: b.add_text_field("digest", STRING),
         };
         (b.build(), fields)
     }
@@ -128,6 +161,23 @@ impl Fields {
             doc.add_text(self.label_words, words);
         }
         doc.add_i64(self.updated_at, c.updated_at.timestamp_millis());
+        doc.add_u64(self.pulls, c.pulls);
+        let facts = IndexFacts::of(c);
+        let mut add_all = |field: Field, values: &[String]| {
+            for value in values {
+                doc.add_text(field, value);
+            }
+        };
+        add_all(self.topic, &facts.topics);
+        add_all(self.topic_tree, &facts.topic_tree);
+        add_all(self.operation, &facts.operations);
+        add_all(self.operation_tree, &facts.operation_tree);
+        add_all(self.digest, &facts.digests);
+        if let Some(license) = &facts.license {
+            doc.add_text(self.license, license);
+            doc.add_text(self.license_lc, license.to_lowercase());
+        }
+        doc.add_text(self.automated, facts.automated);
         doc
     }
 }

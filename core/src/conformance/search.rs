@@ -7,6 +7,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+mod bio;
 mod prefixes;
 mod queries;
 
@@ -16,6 +17,10 @@ use crate::query::SearchQuery;
 use crate::{Audience, Container, Visibility};
 
 use Visibility::{Private, Public};
+use bio::{
+    edam_filters_include_descendants, facets_count_only_what_the_caller_sees,
+    licence_digest_automated_and_updated_filters, sorts_order_the_hits,
+};
 use prefixes::{
     long_and_odd_queries_stay_plain_text, one_character_words_match_whole_words_only,
     prefixes_match_description_tag_and_label_words, prefixes_match_name_words_and_namespaces,
@@ -62,6 +67,10 @@ where
         prefixes_never_reach_hidden_containers,
         one_character_words_match_whole_words_only,
         long_and_odd_queries_stay_plain_text,
+        edam_filters_include_descendants,
+        licence_digest_automated_and_updated_filters,
+        facets_count_only_what_the_caller_sees,
+        sorts_order_the_hits,
         clear_and_doc_count,
     );
 }
@@ -80,8 +89,19 @@ impl Check {
 
     async fn page(&self, q: &str, who: &Audience, offset: usize, limit: usize) -> SearchHits {
         let query = SearchQuery::parse(q).expect("suite queries parse");
-        let hits = self.index.search(&query, who, offset, limit).await;
-        hits.unwrap_or_else(|e| panic!("[{}] search {q:?} failed: {e}", self.scenario))
+        self.run(&query, who, offset, limit).await
+    }
+
+    /// Runs a query built in code (with a sort or facets, which the typed language lacks).
+    async fn run(
+        &self,
+        query: &SearchQuery,
+        who: &Audience,
+        offset: usize,
+        limit: usize,
+    ) -> SearchHits {
+        let hits = self.index.search(query, who, offset, limit).await;
+        hits.unwrap_or_else(|e| panic!("[{}] search {query:?} failed: {e}", self.scenario))
     }
 
     /// The ids of the first 100 hits, best first.

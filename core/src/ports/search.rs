@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::query::SearchQuery;
+use crate::query::{FacetCounts, SearchQuery};
 use crate::{Audience, Container, PortResult, RepoName};
 
 /// One page of search results.
@@ -10,15 +10,20 @@ use crate::{Audience, Container, PortResult, RepoName};
 pub struct SearchHits {
     /// How many containers the audience may see match the query. Never counts invisible ones.
     pub total: u64,
-    /// The ids on this page, best match first.
+    /// The ids on this page, in the query's order.
     pub ids: Vec<RepoName>,
+    /// The facets the query asked for, in its order, counted over every hit the audience may
+    /// see (not only this page).
+    pub facets: Vec<FacetCounts>,
 }
 
 /// A full-text index of containers.
 ///
 /// Matches free text against names, descriptions, label keys and values, and tag names;
-/// applies `field:value` filters exactly; ranks an exact name match first; filters by
-/// [`Audience`] inside the index so totals cannot reveal private containers.
+/// applies `field:value` filters exactly (EDAM filters with the descendants of their term,
+/// through `crate::indexed::IndexFacts`); ranks an exact name match first, or orders as the
+/// query's [`crate::query::Sort`] says; counts the facets the query asks for; filters by
+/// [`Audience`] inside the index so neither totals nor facets reveal private containers.
 #[async_trait]
 pub trait SearchIndex: Send + Sync {
     /// Adds or replaces these containers. They are searchable when this returns.

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use bioshadock_core::permissions::Principal;
-use bioshadock_core::query::MAX_QUERY_LEN;
+use bioshadock_core::query::{Facet, MAX_QUERY_LEN, SearchQuery, Sort};
 use serde::Deserialize;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
@@ -12,9 +12,9 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::services::paging::Paging;
-use crate::services::search::search_containers;
+use crate::services::search::search_catalogue;
 use crate::state::AppState;
-use crate::views::{ContainerView, SearchResults};
+use crate::views::{ContainerView, FacetsView, SearchResults};
 
 /// Results per page unless the caller asks otherwise.
 const DEFAULT_PER_PAGE: u32 = 20;
@@ -22,11 +22,22 @@ const DEFAULT_PER_PAGE: u32 = 20;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// Free text and `field:value` filters (`name:`, `namespace:`, `owner:`, `tag:`,
-    /// `label.KEY:`), at most 256 characters, double quotes balanced, at most 16 filters, each
-    /// with a value. Empty lists everything.
+    /// Free text and `field:value` filters, at most 256 characters, double quotes balanced,
+    /// at most 16 filters, each with a value. Empty lists everything. Filters: `name:`,
+    /// `namespace:`, `owner:`, `tag:`, `label.KEY:`; `topic:` and `operation:` (an EDAM id,
+    /// URI, label or synonym; also finds the terms below it); `license:`; `digest:` (a
+    /// manifest digest, or a prefix of 12 hex digits or more); `automated:yes|no`;
+    /// `updated:day|week|month|year`.
     #[param(value_type = String, required = false, schema_with = query_schema)]
     q: Option<String>,
+    /// The order: `relevance` (the default: best match first, newest first without free
+    /// text), `pulls`, `updated` or `name`.
+    #[param(value_type = String, required = false, schema_with = sort_schema)]
+    sort: Option<String>,
+    /// Facets to count over every match, comma-separated: `namespace`, `topic`,
+    /// `operation`, `license`, `automated`, `updated`.
+    #[param(value_type = String, required = false, example = "topic,operation,license,namespace")]
+    facets: Option<String>,
     /// Page number, 1-100.
     #[param(value_type = u32, required = false, minimum = 1, maximum = 100)]
     page: Option<u32>,
@@ -42,6 +53,11 @@ pub struct SearchBody {
     /// Free text and `field:value` filters, as `q` of `GET /container/search`.
     #[schema(schema_with = query_schema)]
     search: String,
+    /// The order, as `sort` of `GET /container/search`.
+    #[schema(schema_with = sort_schema)]
+    sort: Option<String>,
+    /// Facets to count, as `facets` of `GET /container/search` (a list here).
+    facets: Option<Vec<String>>,
     /// Page number, 1-100.
     #[schema(minimum = 1, maximum = 100)]
     page: Option<u32>,
@@ -61,26 +77,33 @@ fn query_schema() -> ObjectBuilder {
         .examples(["samtools namespace:lab"])
 }
 
+/// The sort names.
+fn sort_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(Sort::ALL.map(Sort::as_str)))
+}
+
 /// Search the containers the caller may see.
 #[utoipa::path(get, path = "/container/search", tag = "search", params(SearchParams),
     security((), ("apikey" = []), ("bearer" = []), ("basic" = [])),
     responses(
         (status = 200, body = SearchResults),
-        (status = 400, description = "Query too long, malformed, or bad paging", body = ErrorBody)))]
+        (status = 400, description = "Query too long or malformed, an unknown EDAM term, sort or facet, or bad paging", body = ErrorBody)))]
 pub async fn search_get(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> Result<Json<SearchResults>, ApiError> {
     let paging = Paging::for_api(params.page, params.per_page, DEFAULT_PER_PAGE)?;
-    run(
-        &state,
-        &caller,
+    let facets = Facet::parse_list(params.facets.as_deref().unwrap_or_default())
+        .map_err(ApiError::bad_request)?;
+    let query = query(
         params.q.as_deref().unwrap_or_default(),
-        paging,
-    )
-    .await
-    .map(Json)
+        params.sort.as_deref(),
+        facets,
+    )?;
+    run(&state, &caller, &query, paging).await.map(Json)
 }
 
 /// Search, with the query in a JSON body.
@@ -95,21 +118,42 @@ pub async fn search_post(
     ApiJson(body): ApiJson<SearchBody>,
 ) -> Result<Json<SearchResults>, ApiError> {
     let paging = Paging::for_api(body.page, body.per_page, DEFAULT_PER_PAGE)?;
-    run(&state, &caller, &body.search, paging).await.map(Json)
+    let facets = Facet::parse_list(&body.facets.unwrap_or_default().join(","))
+        .map_err(ApiError::bad_request)?;
+    let query = query(&body.search, body.sort.as_deref(), facets)?;
+    run(&state, &caller, &query, paging).await.map(Json)
 }
 
-/// Parses, searches the index, and reads the hits from the store (the source of truth).
+/// The typed text parsed, with its order and facets.
+fn query(text: &str, sort: Option<&str>, facets: Vec<Facet>) -> Result<SearchQuery, ApiError> {
+    let mut query = SearchQuery::parse(text)?;
+    query.sort = sort
+        .map(str::parse)
+        .transpose()
+        .map_err(ApiError::bad_request)?
+        .unwrap_or_default();
+    query.facets = facets;
+    Ok(query)
+}
+
+/// Searches the index and reads the hits from the store (the source of truth).
 async fn run(
     state: &AppState,
     caller: &Principal,
-    text: &str,
+    query: &SearchQuery,
     paging: Paging,
 ) -> Result<SearchResults, ApiError> {
-    let (total, containers) = search_containers(state, caller, text, paging).await?;
+    let found = search_catalogue(state, caller, query, paging).await?;
     let host = &state.settings.pull_host;
-    let results = containers
+    let results = found
+        .containers
         .into_iter()
         .map(|c| ContainerView::new(c, host))
         .collect();
-    Ok(SearchResults { total, results })
+    let facets = (!query.facets.is_empty()).then(|| FacetsView::new(&found.facets));
+    Ok(SearchResults {
+        total: found.total,
+        results,
+        facets,
+    })
 }

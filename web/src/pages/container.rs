@@ -5,14 +5,14 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use bioshadock_core::edam::Edam;
 use bioshadock_core::model::now;
 use bioshadock_core::ports::builds::Build;
+use bioshadock_core::query::Facet;
 use bioshadock_core::tool::ToolMetadata;
 use bioshadock_core::{Container, RepoName};
 
 use super::builds::{BuildRow, page_path};
-use super::format::{ago, count, duration, size};
+use super::format::{ago, count, duration, encode_query, size};
 use super::viewer::{Nav, Viewer};
 use super::{PageError, render};
 use crate::error::ApiError;
@@ -21,7 +21,7 @@ use crate::markdown;
 use crate::services::builds::DEFAULT_TAG;
 use crate::services::containers;
 use crate::state::AppState;
-use crate::views::pull_command;
+use crate::views::{facet_label, pull_command};
 
 /// Builds shown in the history and the chart.
 const HISTORY: usize = 20;
@@ -134,15 +134,16 @@ impl ToolCard {
                 .iter()
                 .map(|doi| (doi.clone(), format!("https://doi.org/{doi}")))
                 .collect(),
+            // Each term links to a search for it (which also finds the terms below it).
             edam: tool
                 .topics
                 .iter()
-                .chain(&tool.operations)
-                .map(|id| {
-                    let label = Edam::get()
-                        .term(id)
-                        .map_or_else(|| id.clone(), |t| t.label.clone());
-                    (id.clone(), label, format!("https://edamontology.org/{id}"))
+                .map(|id| (Facet::Topic, id))
+                .chain(tool.operations.iter().map(|id| (Facet::Operation, id)))
+                .map(|(facet, id)| {
+                    let label = facet_label(facet, id);
+                    let search = format!("/search?q={}", encode_query(&format!("{facet}:{id}")));
+                    (id.clone(), label, search)
                 })
                 .collect(),
             keywords: tool.keywords.clone(),

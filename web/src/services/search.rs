@@ -3,13 +3,42 @@
 
 use bioshadock_core::Container;
 use bioshadock_core::permissions::Principal;
-use bioshadock_core::query::SearchQuery;
+use bioshadock_core::query::{FacetCounts, SearchQuery};
 
 use super::paging::Paging;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The total the caller may see and one page of it.
+/// One page of a search: the total and the facets count every hit the caller may see.
+pub struct Found {
+    pub total: u64,
+    pub containers: Vec<Container>,
+    pub facets: Vec<FacetCounts>,
+}
+
+/// Searches with a parsed query, its sort and facets included.
+pub async fn search_catalogue(
+    state: &AppState,
+    caller: &Principal,
+    query: &SearchQuery,
+    paging: Paging,
+) -> Result<Found, ApiError> {
+    let audience = caller.audience();
+    let hits = state
+        .search
+        .search(query, &audience, paging.offset() as usize, paging.limit())
+        .await?;
+    let mut containers = state.store.get_many(&hits.ids).await?;
+    // The index may briefly hold a container the store no longer shows to this audience.
+    containers.retain(|c| caller.rights_on(c).see);
+    Ok(Found {
+        total: hits.total,
+        containers,
+        facets: hits.facets,
+    })
+}
+
+/// The total the caller may see and one page of it, for typed text in the default order.
 pub async fn search_containers(
     state: &AppState,
     caller: &Principal,
@@ -17,13 +46,6 @@ pub async fn search_containers(
     paging: Paging,
 ) -> Result<(u64, Vec<Container>), ApiError> {
     let query = SearchQuery::parse(text)?;
-    let audience = caller.audience();
-    let hits = state
-        .search
-        .search(&query, &audience, paging.offset() as usize, paging.limit())
-        .await?;
-    let mut containers = state.store.get_many(&hits.ids).await?;
-    // The index may briefly hold a container the store no longer shows to this audience.
-    containers.retain(|c| caller.rights_on(c).see);
-    Ok((hits.total, containers))
+    let found = search_catalogue(state, caller, &query, paging).await?;
+    Ok((found.total, found.containers))
 }

@@ -49,12 +49,15 @@ async fn the_container_page_shows_a_tool_card_from_the_labels() {
     );
     assert!(body.contains(r#"href="https://bio.tools/bwa""#));
     assert!(body.contains(r#"href="https://doi.org/10.1093/bioinformatics/btp324""#));
-    assert!(body.contains(r#"href="https://edamontology.org/topic_0102""#));
     assert!(
-        body.contains(r#"title="topic_0102">Mapping</a>"#),
+        body.contains(r#"href="/search?q=topic%3Atopic_0102""#),
+        "EDAM terms link to a search for them"
+    );
+    assert!(
+        body.contains(r#"title="topic_0102: find containers annotated with it">Mapping</a>"#),
         "EDAM terms by their labels"
     );
-    assert!(body.contains(r#"href="https://edamontology.org/operation_3198""#));
+    assert!(body.contains(r#"href="/search?q=operation%3Aoperation_3198""#));
     assert!(!body.contains("tool-problems"), "problems are for editors");
     assert!(!body.contains("<b>Lab</b>"), "raw labels are escaped");
 }
