@@ -24,11 +24,17 @@ pub struct IndexFacts {
     pub automated: &'static str,
     /// Each tag's manifest digest, lowercased, once each.
     pub digests: Vec<String>,
+    /// The tool's ids elsewhere, lowercased: `biotools:ID` and `doi:DOI` (the `alias:` filter).
+    pub aliases: Vec<String>,
 }
 
 impl IndexFacts {
     pub fn of(container: &Container) -> Self {
         let tool = ToolMetadata::from_labels(&container.labels);
+        let aliases = tool_aliases(&tool)
+            .into_iter()
+            .map(|a| a.to_lowercase())
+            .collect();
         let digests: BTreeSet<String> = container
             .tags
             .iter()
@@ -46,8 +52,19 @@ impl IndexFacts {
                 "no"
             },
             digests: digests.into_iter().collect(),
+            aliases,
         }
     }
+}
+
+/// The tool's ids in other registries, as TRS lists them: `biotools:ID` for each bio.tools id
+/// and `doi:DOI` for each citation.
+pub fn tool_aliases(tool: &ToolMetadata) -> Vec<String> {
+    tool.biotools
+        .iter()
+        .map(|id| format!("biotools:{id}"))
+        .chain(tool.dois.iter().map(|doi| format!("doi:{doi}")))
+        .collect()
 }
 
 /// The terms and all their ancestors, sorted, once each.
@@ -79,6 +96,8 @@ mod tests {
         c.labels
             .insert("about.license".into(), "SPDX:GPL-3.0".into());
         c.git = Some("https://example.org/bwa.git".into());
+        c.labels
+            .insert("extra.identifiers.biotools".into(), "BWA".into());
         for (name, digest) in [("1", "sha256:AB"), ("2", "sha256:ab"), ("3", "sha256:cd")] {
             c.tags.push(Tag {
                 name: TagName::parse(name).unwrap(),
@@ -100,5 +119,6 @@ mod tests {
         assert_eq!(facts.license.as_deref(), Some("GPL-3.0"));
         assert_eq!(facts.automated, "yes");
         assert_eq!(facts.digests, ["sha256:ab", "sha256:cd"]);
+        assert_eq!(facts.aliases, ["biotools:bwa"]);
     }
 }

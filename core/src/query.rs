@@ -44,6 +44,8 @@ pub enum Field {
     Automated,
     /// A [`Within`] window.
     Updated,
+    /// Another registry's id for the tool: `biotools:ID` or `doi:DOI` (GA4GH TRS aliases).
+    Alias,
 }
 
 /// The fewest hex digits a `digest:` prefix may have (as `docker images` shows them).
@@ -180,6 +182,7 @@ fn split_filter(token: &str) -> Option<(Field, String)> {
         "digest" => Field::Digest,
         "automated" => Field::Automated,
         "updated" => Field::Updated,
+        "alias" => Field::Alias,
         other => Field::Label(
             other
                 .strip_prefix("label.")

@@ -19,6 +19,7 @@ mod redact;
 pub mod registry;
 pub mod services;
 mod state;
+mod trs;
 pub mod views;
 
 use std::future::Future;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(pages::routes())
         .merge(assets::routes())
+        .merge(trs::routes())
         .merge(openapi::docs_routes(spec))
         .fallback(pages::not_found);
     middleware::stack(app.with_state(state.clone()), state)

@@ -18,7 +18,7 @@ use crate::search_prefix::{MAX_PREFIX_CHARS, MIN_PREFIX_CHARS};
 /// store by `bioshadock reindex`).
 ///
 /// Version 2 added the `prefixes` sub-fields, version 3 the bio facts (EDAM terms, licence,
-/// automated, digests) and pulls: `web` and `serve` refill the recreated, empty index from
+/// automated, digests, aliases) and pulls: `web` and `serve` refill the recreated, empty index from
 /// the store at start-up (`bioshadock reindex` does it by hand).
 pub const SCHEMA_VERSION: u64 = 3;
 /// Where that version sits in the mapping's `_meta`; an index without it is not ours.
@@ -145,7 +145,8 @@ pub fn index_body() -> Value {
                     "fields": {"lc": {"type": "keyword", "normalizer": "bioshadock_lowercase"}}
                 },
                 "automated": {"type": "keyword"},
-                "digests": {"type": "keyword"}
+                "digests": {"type": "keyword"},
+                "aliases": {"type": "keyword"}
             }
         }
     })
@@ -178,6 +179,7 @@ pub fn document(c: &Container) -> Value {
         "license": facts.license,
         "automated": facts.automated,
         "digests": facts.digests,
+        "aliases": facts.aliases,
     })
 }
 

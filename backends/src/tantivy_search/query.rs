@@ -162,6 +162,7 @@ impl QueryBuilder {
             QueryField::Operation => keyword(f.operation_tree, &value),
             QueryField::License => keyword(f.license_lc, &value),
             QueryField::Automated => keyword(f.automated, &value),
+            QueryField::Alias => keyword(f.alias, &value),
             // Parsing checked the value is `ALGO:HEX`: nothing in it is a regex operator.
             QueryField::Digest => term_regex(f.digest, &format!("{value}.*")),
             QueryField::Updated => match value.parse::<Within>() {

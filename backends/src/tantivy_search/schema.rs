@@ -81,6 +81,8 @@ pub struct Fields {
     pub automated: Field,
     /// Keyword: each tag's manifest digest, lowercased.
     pub digest: Field,
+    /// Keyword: `biotools:ID` and `doi:DOI`, lowercased.
+    pub alias: Field,
 }
 
 /// The column names of the fast fields, for sort keys and aggregations.
@@ -127,6 +129,7 @@ impl Fields {
             license_lc: b.add_text_field("license_lc", STRING),
             automated: b.add_text_field(AUTOMATED, STRING | FAST),
             digest: b.add_text_field("digest", STRING),
+            alias: b.add_text_field("alias", STRING),
         };
         (b.build(), fields)
     }
@@ -173,6 +176,7 @@ impl Fields {
         add_all(self.operation, &facts.operations);
         add_all(self.operation_tree, &facts.operation_tree);
         add_all(self.digest, &facts.digests);
+        add_all(self.alias, &facts.aliases);
         if let Some(license) = &facts.license {
             doc.add_text(self.license, license);
             doc.add_text(self.license_lc, license.to_lowercase());

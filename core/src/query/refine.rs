@@ -83,10 +83,13 @@ impl Facet {
         }
     }
 
-    /// Parses a comma-separated list (`topic,license`); empty items are skipped, repeats kept once.
+    /// Parses a comma-separated list (`topic,license`; empty for none); repeats are kept once.
     pub fn parse_list(raw: &str) -> Result<Vec<Facet>, String> {
         let mut facets = Vec::new();
-        for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if raw.is_empty() {
+            return Ok(facets);
+        }
+        for item in raw.split(',') {
             let facet = item.parse()?;
             if !facets.contains(&facet) {
                 facets.push(facet);
@@ -218,10 +221,13 @@ mod tests {
         }
         assert!("stars".parse::<Sort>().is_err());
         assert_eq!(
-            Facet::parse_list(" topic,license,,topic "),
+            Facet::parse_list("topic,license,topic"),
             Ok(vec![Facet::Topic, Facet::License])
         );
-        assert!(Facet::parse_list("topic,colour").is_err());
+        assert_eq!(Facet::parse_list(""), Ok(Vec::new()));
+        for bad in ["topic,colour", "topic,,license", " topic", "topic,"] {
+            assert!(Facet::parse_list(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

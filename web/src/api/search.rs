@@ -36,7 +36,7 @@ pub struct SearchParams {
     sort: Option<String>,
     /// Facets to count over every match, comma-separated: `namespace`, `topic`,
     /// `operation`, `license`, `automated`, `updated`.
-    #[param(value_type = String, required = false, example = "topic,operation,license,namespace")]
+    #[param(value_type = String, required = false, schema_with = facets_schema)]
     facets: Option<String>,
     /// Page number, 1-100.
     #[param(value_type = u32, required = false, minimum = 1, maximum = 100)]
@@ -54,10 +54,9 @@ pub struct SearchBody {
     #[schema(schema_with = query_schema)]
     search: String,
     /// The order, as `sort` of `GET /container/search`.
-    #[schema(schema_with = sort_schema)]
-    sort: Option<String>,
+    sort: Option<SortName>,
     /// Facets to count, as `facets` of `GET /container/search` (a list here).
-    facets: Option<Vec<String>>,
+    facets: Option<Vec<FacetName>>,
     /// Page number, 1-100.
     #[schema(minimum = 1, maximum = 100)]
     page: Option<u32>,
@@ -77,11 +76,66 @@ fn query_schema() -> ObjectBuilder {
         .examples(["samtools namespace:lab"])
 }
 
+/// An order of the hits (`Sort`), by name.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum SortName {
+    Relevance,
+    Pulls,
+    Updated,
+    Name,
+}
+
+impl From<SortName> for Sort {
+    fn from(name: SortName) -> Self {
+        match name {
+            SortName::Relevance => Sort::Relevance,
+            SortName::Pulls => Sort::Pulls,
+            SortName::Updated => Sort::Updated,
+            SortName::Name => Sort::Name,
+        }
+    }
+}
+
+/// A facet (`Facet`), by name.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum FacetName {
+    Namespace,
+    Topic,
+    Operation,
+    License,
+    Automated,
+    Updated,
+}
+
+impl From<FacetName> for Facet {
+    fn from(name: FacetName) -> Self {
+        match name {
+            FacetName::Namespace => Facet::Namespace,
+            FacetName::Topic => Facet::Topic,
+            FacetName::Operation => Facet::Operation,
+            FacetName::License => Facet::License,
+            FacetName::Automated => Facet::Automated,
+            FacetName::Updated => Facet::Updated,
+        }
+    }
+}
+
 /// The sort names.
 fn sort_schema() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(Sort::ALL.map(Sort::as_str)))
+}
+
+/// Facet names, comma-separated, or nothing.
+fn facets_schema() -> ObjectBuilder {
+    let name = Facet::ALL.map(Facet::as_str).join("|");
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(format!("^(?:(?:{name})(?:,(?:{name}))*)?$")))
+        .examples(["topic,operation,license,namespace"])
 }
 
 /// Search the containers the caller may see.
@@ -118,9 +172,14 @@ pub async fn search_post(
     ApiJson(body): ApiJson<SearchBody>,
 ) -> Result<Json<SearchResults>, ApiError> {
     let paging = Paging::for_api(body.page, body.per_page, DEFAULT_PER_PAGE)?;
-    let facets = Facet::parse_list(&body.facets.unwrap_or_default().join(","))
-        .map_err(ApiError::bad_request)?;
-    let query = query(&body.search, body.sort.as_deref(), facets)?;
+    let mut facets: Vec<Facet> = Vec::new();
+    for facet in body.facets.unwrap_or_default().into_iter().map(Facet::from) {
+        if !facets.contains(&facet) {
+            facets.push(facet);
+        }
+    }
+    let mut query = query(&body.search, None, facets)?;
+    query.sort = body.sort.map(Sort::from).unwrap_or_default();
     run(&state, &caller, &query, paging).await.map(Json)
 }
 

@@ -23,11 +23,26 @@ pub async fn search_catalogue(
     query: &SearchQuery,
     paging: Paging,
 ) -> Result<Found, ApiError> {
+    search_range(
+        state,
+        caller,
+        query,
+        paging.offset() as usize,
+        paging.limit(),
+    )
+    .await
+}
+
+/// The same, for `limit` hits from `offset` (TRS pages by offset, up to 1000 at once).
+pub async fn search_range(
+    state: &AppState,
+    caller: &Principal,
+    query: &SearchQuery,
+    offset: usize,
+    limit: usize,
+) -> Result<Found, ApiError> {
     let audience = caller.audience();
-    let hits = state
-        .search
-        .search(query, &audience, paging.offset() as usize, paging.limit())
-        .await?;
+    let hits = state.search.search(query, &audience, offset, limit).await?;
     let mut containers = state.store.get_many(&hits.ids).await?;
     // The index may briefly hold a container the store no longer shows to this audience.
     containers.retain(|c| caller.rights_on(c).see);

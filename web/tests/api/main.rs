@@ -30,3 +30,4 @@ mod robots;
 mod search;
 mod token;
 mod tool_card;
+mod trs;

@@ -42,6 +42,13 @@ fn catalogue() -> Vec<Container> {
     );
     aligner.git = Some("https://example.org/aligner.git".into());
     aligner.tags = vec![tag("1.0", 2)];
+    aligner
+        .labels
+        .insert("extra.identifiers.biotools".into(), "Aligner-Tool".into());
+    aligner.labels.insert(
+        "ANNOT.Reference".into(),
+        "doi:10.1093/bioinformatics/btp324".into(),
+    );
     let plotter = annotated("viz/plotter", 3, "Data visualisation", "Plotting", "MIT");
     let mut secret = annotated("lab/secret", 4, "topic_0196", "operation_0491", "MIT");
     secret.visibility = Private;
@@ -96,6 +103,15 @@ pub(super) async fn licence_digest_automated_and_updated_filters(t: Check) {
     t.expect_set("licence:gpl-3.0", ANON, &["lab/aligner"])
         .await;
     t.expect_set("automated:yes", ANON, &["lab/aligner"]).await;
+    t.expect_set("alias:biotools:aligner-tool", ANON, &["lab/aligner"])
+        .await;
+    t.expect_set(
+        "alias:doi:10.1093/BIOINFORMATICS/btp324",
+        ANON,
+        &["lab/aligner"],
+    )
+    .await;
+    t.expect_set("alias:biotools:aligner", ANON, &[]).await;
     t.expect_set("automated:yes", ALL, &["lab/aligner", "lab/secret"])
         .await;
     t.expect_set("automated:no", ANON, &["lab/assembler", "viz/plotter"])
