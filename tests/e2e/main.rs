@@ -19,4 +19,5 @@ mod restart;
 mod secrets;
 mod sign_in;
 mod throttle;
+mod trs;
 mod users;

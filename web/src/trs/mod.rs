@@ -13,7 +13,9 @@ mod tools;
 
 use axum::Json;
 use axum::Router;
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
+use axum::response::Redirect;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -52,8 +54,46 @@ pub fn routes() -> Router<AppState> {
         .route(
             &format!("{version}/{{type}}/files"),
             get(descriptors::files),
-        );
+        )
+        // Anything else under the base, such as an id whose `/` was not encoded, is the
+        // specification's 404 `Error`, not the portal's HTML page.
+        .route("/{*rest}", get(unknown));
     Router::new().nest(BASE, routes)
+}
+
+/// Anything else under the base: an id sent with its `/` unencoded is redirected to the
+/// encoded form (`tools/lab/samtools/versions` → `tools/lab%2Fsamtools/versions`), so clients
+/// that do not encode still arrive; the rest is the specification's 404 `Error`, not the
+/// portal's HTML page.
+async fn unknown(Path(rest): Path<String>, RawQuery(query): RawQuery) -> Response {
+    let mut segments = rest.split('/');
+    if let (Some("tools"), Some(namespace), Some(name)) =
+        (segments.next(), segments.next(), segments.next())
+        && bioshadock_core::RepoName::parse(&format!("{namespace}/{name}")).is_ok()
+    {
+        let mut target = format!("{BASE}/tools/{namespace}%2F{name}");
+        for segment in segments {
+            target.push('/');
+            target.push_str(&encode_segment(segment));
+        }
+        if let Some(query) = query {
+            target.push('?');
+            target.push_str(&query);
+        }
+        return Redirect::permanent(&target).into_response();
+    }
+    TrsError::not_found(
+        "no such TRS resource; tool ids are `namespace/name` sent as one path segment, \
+         with the `/` percent-encoded (`/tools/lab%2Fsamtools`)",
+    )
+    .into_response()
+}
+
+/// A decoded path segment encoded again (the redirect target must be a valid URI path).
+fn encode_segment(segment: &str) -> String {
+    form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 /// A TRS failure: the status and the specification's `Error` body.

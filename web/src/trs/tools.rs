@@ -279,8 +279,16 @@ pub(super) async fn visible(
     caller: &bioshadock_core::permissions::Principal,
     id: &str,
 ) -> Result<Container, TrsError> {
+    // Clients that percent-encode an id they were given already encoded (trs-cli quotes
+    // `lab%2Fsamtools` into `lab%252Fsamtools`) send `%2F` in the decoded id. A repository
+    // name never holds `%`, so reading it as the separator is safe.
+    let id = if id.contains('/') {
+        id.to_owned()
+    } else {
+        id.replace("%2F", "/").replace("%2f", "/")
+    };
     let name =
-        RepoName::parse(id).map_err(|_| TrsError::not_found(format!("no tool with id `{id}`")))?;
+        RepoName::parse(&id).map_err(|_| TrsError::not_found(format!("no tool with id `{id}`")))?;
     let (c, _) = containers::visible(state, caller, &name)
         .await
         .map_err(|_| TrsError::not_found(format!("no tool with id `{id}`")))?;

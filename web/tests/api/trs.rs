@@ -285,3 +285,32 @@ async fn the_tool_list_filters_and_pages_with_link_headers() {
             .ends_with("tools?organization=lab&offset=0&limit=1")
     );
 }
+
+#[tokio::test]
+async fn ids_sent_unencoded_or_encoded_twice_still_arrive() {
+    let app = TestApp::with(catalogue()).await;
+    let response = app
+        .get(&format!("{BASE}/tools/lab/aligner/versions/1.0?x=1"))
+        .await;
+    assert_eq!(response.status, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(
+        response.headers["location"], "/ga4gh/trs/v2/tools/lab%2Faligner/versions/1.0?x=1",
+        "a same-site redirect to the encoded id"
+    );
+    // trs-cli quotes an id given as `lab%2Faligner` once more.
+    let twice = app.get(&format!("{BASE}/tools/lab%252Faligner")).await;
+    assert_eq!(twice.status, StatusCode::OK);
+    assert_eq!(twice.json()["id"], "lab/aligner");
+    for uri in ["/nothing/here", "/tools/a/b/c/d/e/f/g", "/tools/NOT/valid"] {
+        let response = app.get(&format!("{BASE}{uri}")).await;
+        if response.status == StatusCode::PERMANENT_REDIRECT {
+            continue;
+        }
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(
+            response.json()["code"],
+            404,
+            "JSON, not the HTML page: {uri}"
+        );
+    }
+}
