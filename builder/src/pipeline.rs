@@ -30,6 +30,7 @@ use crate::settings::BuilderSettings;
 use crate::{context, git, smoke};
 
 mod bases;
+mod descriptor;
 
 /// The local repository builds are tagged in, each under its build id: never a registry name.
 pub const LOCAL_REPOSITORY: &str = "bioshadock-build";
@@ -235,6 +236,7 @@ impl Pipeline {
                 );
                 say(log, "using the Dockerfile saved in the portal".to_owned()).await;
                 self.record_dockerfile(build.id, "Dockerfile", text).await;
+                self.record_descriptor(build, None, log).await;
                 let text = self.pin_base_images(text, requester, log).await?;
                 match append_label(&text, &labels) {
                     Some(labelled) => Ok((context::tar_dockerfile(&labelled)?, BTreeMap::new())),
@@ -268,6 +270,8 @@ impl Pipeline {
                     _ => "Dockerfile".to_owned(),
                 };
                 self.record_dockerfile(build.id, &path, &text).await;
+                let checkout = workdir.join("checkout");
+                self.record_descriptor(build, Some(&checkout), log).await;
                 let text = self.pin_base_images(&text, requester, log).await?;
                 let (text, api_labels) = match append_label(&text, &labels) {
                     Some(labelled) => (labelled, BTreeMap::new()),

@@ -30,6 +30,8 @@ pub struct BuilderSettings {
     pub max_context_bytes: u64,
     /// Most files a checkout may hold.
     pub max_context_files: u64,
+    /// Whether descriptor URLs may reach loopback, private or link-local addresses.
+    pub descriptor_private_urls: bool,
     /// How long a lease lasts without a heartbeat; a worker that dies is noticed after this.
     pub lease: Duration,
     /// How often a running build renews its lease.
@@ -63,6 +65,7 @@ impl BuilderSettings {
             pull: builder.pull,
             max_context_bytes: builder.max_context_mb.saturating_mul(1 << 20),
             max_context_files: builder.max_context_files,
+            descriptor_private_urls: builder.descriptor_private_urls,
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(5),
             // Alone (distributed mode) nothing in-process wakes the worker when a portal

@@ -197,6 +197,8 @@ pub struct BuilderConfig {
     pub max_context_mb: u64,
     /// Most files (and symlinks) a build's checkout may hold.
     pub max_context_files: u64,
+    /// Whether descriptor URLs may resolve to loopback, private or link-local addresses.
+    pub descriptor_private_urls: bool,
 }
 
 /// A configuration that cannot be used, with a message that names the key.

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use crate::Container;
+use crate::descriptor::DescriptorSource;
 use crate::edam::Edam;
 use crate::tool::ToolMetadata;
 
@@ -26,6 +27,8 @@ pub struct IndexFacts {
     pub digests: Vec<String>,
     /// The tool's ids elsewhere, lowercased: `biotools:ID` and `doi:DOI` (the `alias:` filter).
     pub aliases: Vec<String>,
+    /// The type of descriptor the container names, lowercased (`cwl`): the `descriptor:` filter.
+    pub descriptor: Option<String>,
 }
 
 impl IndexFacts {
@@ -53,6 +56,12 @@ impl IndexFacts {
             },
             digests: digests.into_iter().collect(),
             aliases,
+            descriptor: container
+                .descriptor
+                .as_deref()
+                .and_then(|raw| DescriptorSource::parse(raw).ok())
+                .and_then(|source| source.kind())
+                .map(|kind| kind.as_str().to_lowercase()),
         }
     }
 }
@@ -120,5 +129,8 @@ mod tests {
         assert_eq!(facts.automated, "yes");
         assert_eq!(facts.digests, ["sha256:ab", "sha256:cd"]);
         assert_eq!(facts.aliases, ["biotools:bwa"]);
+        assert_eq!(facts.descriptor, None);
+        c.descriptor = Some("cwl/bwa-mem.cwl".into());
+        assert_eq!(IndexFacts::of(&c).descriptor.as_deref(), Some("cwl"));
     }
 }

@@ -9,6 +9,7 @@ pub mod audience;
 pub mod builder_status;
 pub mod catalogue;
 pub mod config;
+pub mod descriptor;
 pub mod edam;
 pub mod error;
 pub mod git;

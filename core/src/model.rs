@@ -138,6 +138,9 @@ pub struct Container {
     pub git: Option<String>,
     /// A Dockerfile pasted in the portal, built by the builder.
     pub dockerfile: Option<String>,
+    /// A workflow descriptor (CWL, WDL, …) the builder records with each build: a path in
+    /// the git source or an http(s) URL (`crate::descriptor::DescriptorSource`).
+    pub descriptor: Option<String>,
     /// Tags, newest first.
     pub tags: Vec<Tag>,
     /// Users with pull or push rights besides the owner, sorted by name, one entry per user.
@@ -160,6 +163,7 @@ impl Container {
             visibility,
             git: None,
             dockerfile: None,
+            descriptor: None,
             tags: Vec::new(),
             members: Vec::new(),
             labels: BTreeMap::new(),

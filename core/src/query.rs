@@ -46,6 +46,9 @@ pub enum Field {
     Updated,
     /// Another registry's id for the tool: `biotools:ID` or `doi:DOI` (GA4GH TRS aliases).
     Alias,
+    /// The type of workflow descriptor the container names (`cwl`, `wdl`, `nfl`, `galaxy`,
+    /// `smk`).
+    Descriptor,
 }
 
 /// The fewest hex digits a `digest:` prefix may have (as `docker images` shows them).
@@ -183,6 +186,7 @@ fn split_filter(token: &str) -> Option<(Field, String)> {
         "automated" => Field::Automated,
         "updated" => Field::Updated,
         "alias" => Field::Alias,
+        "descriptor" => Field::Descriptor,
         other => Field::Label(
             other
                 .strip_prefix("label.")

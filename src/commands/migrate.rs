@@ -261,6 +261,13 @@ async fn copy_build(source: &Backends, target: &Backends, build: &Build) -> Resu
         if let Some(revision) = &build.revision {
             target.builds.set_revision(id, revision).await?;
         }
+        // What the build recorded of its source, while it is running again here.
+        if let Some(dockerfile) = source.builds.dockerfile(id).await? {
+            target.builds.set_dockerfile(id, &dockerfile).await?;
+        }
+        if let Some(descriptor) = source.builds.descriptor(id).await? {
+            target.builds.set_descriptor(id, &descriptor).await?;
+        }
     }
     let mut copied = 0;
     let mut pages = std::pin::pin!(log_pages(source.builds.clone(), id));

@@ -271,6 +271,126 @@ async fn a_hook_builds_from_git_pushes_and_catalogues_the_tag_with_source_labels
     );
 }
 
+/// A CWL document for the descriptor tests.
+const TOOL_CWL: &str = "cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [echo, built]\n\
+                        inputs: []\noutputs: []\n";
+
+#[tokio::test]
+async fn a_built_version_serves_its_descriptor_and_dockerfile_through_trs() {
+    // The second container fetches its descriptor from this portal, on loopback.
+    let lab = Lab::start(&[("BIOSHADOCK__BUILDER__DESCRIPTOR_PRIVATE_URLS", "true")]).await;
+    let repo = lab.git.repo(
+        "workflow",
+        &[
+            (
+                "Dockerfile",
+                &dockerfile("RUN echo built-with-a-descriptor"),
+            ),
+            ("cwl/tool.cwl", TOOL_CWL),
+        ],
+    );
+    create_container(
+        &lab.site,
+        &lab.key,
+        json!({ "name": "alice/workflow", "git": format!("{}#main", repo.url),
+                "descriptor": "cwl/tool.cwl" }),
+    )
+    .await;
+    let id = lab.hook("/container/git/alice/workflow").await;
+    let build = lab.finished(id).await;
+    assert_eq!(build["status"], "success", "{build}");
+    assert!(
+        log_of(&build).contains("recorded the CWL descriptor cwl/tool.cwl"),
+        "{build}"
+    );
+    assert_eq!(build["descriptor"]["kind"], "CWL");
+    assert_eq!(build["descriptor"]["origin"], "cwl/tool.cwl");
+    assert_eq!(build["descriptor"]["text"], TOOL_CWL);
+    assert_eq!(build["dockerfile"]["path"], "Dockerfile");
+    lab.catalogued("alice/workflow", "latest").await;
+
+    let trs = |path: &str| {
+        lab.site
+            .url(&format!("/ga4gh/trs/v2/tools/alice%2Fworkflow{path}"))
+    };
+    let version = get_json(&trs("/versions/latest"), None).await;
+    assert_eq!(version["descriptor_type"], json!(["CWL"]), "{version}");
+    assert_eq!(version["containerfile"], true);
+    assert_eq!(
+        version["images"][0]["checksum"][0]["checksum"],
+        build["digest"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:")
+    );
+    let plain = http()
+        .get(trs("/versions/latest/PLAIN_CWL/descriptor"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(plain, TOOL_CWL, "exactly what was built");
+
+    // The same through trs-cli, which refuses any field its models lack.
+    let answers = crate::trs::trs_cli(
+        &lab.site,
+        "alice/workflow",
+        "latest",
+        r#"
+show("version", client.get_version(id=tool_id, version_id=version))
+show("descriptor", client.get_descriptor(type="CWL", id=tool_id, version_id=version))
+show("files", client.get_files(type="CWL", id=tool_id, version_id=version))
+show("tests", client.get_tests(type="CWL", id=tool_id, version_id=version))
+show("containerfiles", client.get_containerfiles(id=tool_id, version_id=version))
+"#,
+    )
+    .await;
+    assert_eq!(answers["version"]["descriptor_type"], json!(["CWL"]));
+    assert_eq!(answers["descriptor"]["content"], TOOL_CWL);
+    assert_eq!(answers["files"][0]["path"], "tool.cwl");
+    assert_eq!(answers["files"][0]["file_type"], "PRIMARY_DESCRIPTOR");
+    assert_eq!(answers["tests"], json!([]));
+    assert!(
+        answers["containerfiles"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("built-with-a-descriptor"),
+        "{:?}",
+        answers["containerfiles"]
+    );
+
+    // A pasted Dockerfile names its descriptor by URL: fetched at build time, recorded with
+    // where it came from. (Here the URL is the first tool's descriptor on this portal.)
+    let url = trs("/versions/latest/PLAIN_CWL/descriptor/tool.cwl");
+    create_container(
+        &lab.site,
+        &lab.key,
+        json!({ "name": "alice/fetched", "dockerfile": dockerfile("RUN echo fetched"),
+                "descriptor": url }),
+    )
+    .await;
+    let id = lab.hook("/container/git/alice/fetched").await;
+    let build = lab.finished(id).await;
+    assert_eq!(build["status"], "success", "{build}");
+    assert_eq!(build["descriptor"]["origin"], url.as_str(), "{build}");
+    assert_eq!(build["descriptor"]["text"], TOOL_CWL);
+    lab.catalogued("alice/fetched", "latest").await;
+    let wrapped = get_json(
+        &lab.site
+            .url("/ga4gh/trs/v2/tools/alice%2Ffetched/versions/latest/CWL/descriptor"),
+        None,
+    )
+    .await;
+    assert_eq!(wrapped["content"], TOOL_CWL);
+    assert_eq!(
+        wrapped["url"],
+        url.as_str(),
+        "a fetched descriptor says where from"
+    );
+}
+
 async fn container_page(lab: &Lab, id: &str) -> String {
     http()
         .get(lab.site.url(&format!("/r/{id}")))

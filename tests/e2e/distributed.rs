@@ -702,6 +702,16 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
     let after: Value = get_json(&site.url(&format!("/build/{build}")), &key).await;
     assert_eq!(after["status"], "failed");
     assert_eq!(after["log"], before["log"], "the log came along");
+    assert_eq!(
+        after["dockerfile"], before["dockerfile"],
+        "the recorded Dockerfile came along"
+    );
+    assert!(
+        after["dockerfile"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("before-the-migration")),
+        "{after}"
+    );
     assert!(
         after["log"]
             .as_str()

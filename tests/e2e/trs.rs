@@ -98,18 +98,54 @@ async fn schemathesis_finds_no_difference_between_trs_2_0_1_and_the_server() {
     );
 }
 
-/// Calls every read of trs-cli and prints what came back, one line per call.
-const TRS_CLI_SCRIPT: &str = r#"
+/// The start of every trs-cli script: a client for the portal on port `argv[1]`, and `show`,
+/// which prints one call's answer as `NAME JSON` on a line.
+const TRS_CLI_PRELUDE: &str = r#"
 import json, sys
 from trs_cli import TRSClient
 port, tool_id, version = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 client = TRSClient(uri="http://127.0.0.1", port=port)
+def plain(v):
+    return json.loads(v.json()) if hasattr(v, "json") else v
 def show(name, value):
-    if isinstance(value, list):
-        value = [v.dict() if hasattr(v, "dict") else v for v in value]
-    elif hasattr(value, "dict"):
-        value = value.dict()
+    value = [plain(v) for v in value] if isinstance(value, list) else plain(value)
     print(name, json.dumps(value, default=str))
+"#;
+
+/// Runs trs-cli calls (`show("name", client.get_…(id=tool_id, version_id=version))` lines)
+/// against the portal for tool `id` (sent percent-encoded, as in a TRS URI) and `version`, and
+/// returns each answer by name. Panics if trs-cli refused an answer (its models reject any
+/// field they do not know).
+pub async fn trs_cli(
+    site: &Site,
+    id: &str,
+    version: &str,
+    calls: &str,
+) -> std::collections::HashMap<String, serde_json::Value> {
+    let python = tool(
+        "BIOSHADOCK_TRS_CLI_PYTHON",
+        "/opt/bioshadock-trs-cli/bin/python",
+        "trs-cli",
+    );
+    let encoded = id.replace('/', "%2F");
+    let script = format!("{TRS_CLI_PRELUDE}{calls}");
+    let out = Command::new(python)
+        .args(["-c", &script, &site.port.to_string(), &encoded, version])
+        .output()
+        .unwrap();
+    let said = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "trs-cli refused an answer:\n{said}\n{}",
+        text(&out.stderr)
+    );
+    said.lines()
+        .filter_map(|line| line.split_once(' '))
+        .map(|(name, json)| (name.to_owned(), serde_json::from_str(json).unwrap()))
+        .collect()
+}
+
+const EVERY_READ: &str = r#"
 show("service_info", client.get_service_info())
 show("tool_classes", client.get_tool_classes())
 show("tools", client.get_tools(limit=5))
@@ -126,34 +162,7 @@ show("tests", client.get_tests(type="CWL", id=tool_id, version_id=version))
 #[tokio::test(flavor = "multi_thread")]
 async fn trs_cli_reads_every_endpoint_without_an_unknown_field() {
     let (site, _server, id, version) = seeded().await;
-    let python = tool(
-        "BIOSHADOCK_TRS_CLI_PYTHON",
-        "/opt/bioshadock-trs-cli/bin/python",
-        "trs-cli",
-    );
-    // trs-cli takes ids as they appear in TRS URIs: percent-encoded.
-    let encoded = id.replace('/', "%2F");
-    let out = Command::new(python)
-        .args([
-            "-c",
-            TRS_CLI_SCRIPT,
-            &site.port.to_string(),
-            &encoded,
-            &version,
-        ])
-        .output()
-        .unwrap();
-    let said = text(&out.stdout);
-    assert!(
-        out.status.success(),
-        "trs-cli refused an answer:\n{said}\n{}",
-        text(&out.stderr)
-    );
-    let answers: std::collections::HashMap<&str, serde_json::Value> = said
-        .lines()
-        .filter_map(|line| line.split_once(' '))
-        .map(|(name, json)| (name, serde_json::from_str(json).unwrap()))
-        .collect();
+    let answers = trs_cli(&site, &id, &version, EVERY_READ).await;
     assert_eq!(answers["service_info"]["type"]["artifact"], "trs");
     assert_eq!(answers["tool_classes"][0]["name"], "CommandLineTool");
     assert!(!answers["tools"].as_array().unwrap().is_empty());

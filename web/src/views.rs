@@ -29,6 +29,8 @@ pub struct ContainerView {
     /// The git source, without any credentials it was saved with (user-info or query).
     pub git: Option<String>,
     pub dockerfile: Option<String>,
+    /// The workflow descriptor the builder records: a path in the git source or a URL.
+    pub descriptor: Option<String>,
     /// Newest first.
     pub tags: Vec<TagView>,
     pub labels: BTreeMap<String, String>,
@@ -87,6 +89,7 @@ impl ContainerView {
                 .as_deref()
                 .map(bioshadock_core::git::redact_userinfo),
             dockerfile: container.dockerfile,
+            descriptor: container.descriptor,
             tags: container.tags.into_iter().map(TagView::from).collect(),
             labels: container.labels,
             pulls: container.pulls,

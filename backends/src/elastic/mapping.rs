@@ -146,7 +146,8 @@ pub fn index_body() -> Value {
                 },
                 "automated": {"type": "keyword"},
                 "digests": {"type": "keyword"},
-                "aliases": {"type": "keyword"}
+                "aliases": {"type": "keyword"},
+                "descriptor": {"type": "keyword"}
             }
         }
     })
@@ -180,6 +181,7 @@ pub fn document(c: &Container) -> Value {
         "automated": facts.automated,
         "digests": facts.digests,
         "aliases": facts.aliases,
+        "descriptor": facts.descriptor,
     })
 }
 

@@ -164,6 +164,7 @@ fn filter_clause(filter: &Filter, now_millis: i64) -> Value {
         Field::License => ("license.lc", value),
         Field::Automated => ("automated", value),
         Field::Alias => ("aliases", value),
+        Field::Descriptor => ("descriptor", value),
         Field::Digest => return json!({"prefix": {"digests": value}}),
         Field::Updated => {
             return match value.parse::<Within>() {

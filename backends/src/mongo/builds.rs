@@ -20,8 +20,8 @@
 
 use async_trait::async_trait;
 use bioshadock_core::ports::builds::{
-    Build, BuildSource, BuildStatus, BuildStore, BuiltDockerfile, Finish, LogLine, NewBuild,
-    stored_line,
+    Build, BuildSource, BuildStatus, BuildStore, BuiltDescriptor, BuiltDockerfile, Finish, LogLine,
+    NewBuild, stored_line,
 };
 use bioshadock_core::{PortError, PortResult, RepoName, TagName};
 use chrono::{DateTime, Utc};
@@ -36,6 +36,8 @@ const BUILDS: &str = "builds";
 const LOG: &str = "build_log";
 /// `{_id: build id, container, path, text}`: apart from `builds`, so that lists never read them.
 const DOCKERFILES: &str = "build_dockerfiles";
+/// `{_id: build id, container, kind, origin, text}`, apart for the same reason.
+const DESCRIPTORS: &str = "build_descriptors";
 
 /// The build-record port on a MongoDB database.
 #[derive(Clone)]
@@ -43,6 +45,7 @@ pub struct MongoBuilds {
     builds: Collection<Document>,
     log: Collection<Document>,
     dockerfiles: Collection<Document>,
+    descriptors: Collection<Document>,
 }
 
 impl MongoBuilds {
@@ -51,7 +54,60 @@ impl MongoBuilds {
             builds: db.collection(BUILDS),
             log: db.collection(LOG),
             dockerfiles: db.collection(DOCKERFILES),
+            descriptors: db.collection(DESCRIPTORS),
         }
+    }
+
+    /// Stores `fields` as the file `id` recorded in `files` (one per build, replaced), if the
+    /// build is running.
+    async fn record(
+        &self,
+        files: &Collection<Document>,
+        id: i64,
+        fields: Document,
+        what: &str,
+    ) -> PortResult<()> {
+        let running = self
+            .builds
+            .find_one(doc! { "_id": id, "status": BuildStatus::Running.as_str() })
+            .projection(doc! { "container": 1 })
+            .await
+            .map_err(map_err)?;
+        let Some(build) = running else {
+            return Err(self
+                .missed(id, &format!("only a running build records its {what}"))
+                .await);
+        };
+        let mut file = doc! {
+            "_id": id,
+            "container": build.get_str("container").unwrap_or_default(),
+        };
+        file.extend(fields);
+        files
+            .replace_one(doc! { "_id": id }, file)
+            .upsert(true)
+            .await
+            .map_err(map_err)
+            .map(drop)
+    }
+
+    /// The file build `id` recorded in `files`; `NotFound` if the build is absent.
+    async fn recorded(
+        &self,
+        files: &Collection<Document>,
+        id: i64,
+    ) -> PortResult<Option<Document>> {
+        let found = files.find_one(doc! { "_id": id }).await.map_err(map_err)?;
+        if found.is_some() {
+            return Ok(found);
+        }
+        let exists = self
+            .builds
+            .find_one(doc! { "_id": id })
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(map_err)?;
+        exists.map(|_| None).ok_or(PortError::NotFound)
     }
 
     /// Creates the indexes the reads rely on (idempotent).
@@ -234,55 +290,45 @@ impl BuildStore for MongoBuilds {
 
     #[tracing::instrument(skip_all, fields(build_id = id), err(level = "debug"))]
     async fn set_dockerfile(&self, id: i64, dockerfile: &BuiltDockerfile) -> PortResult<()> {
-        let running = self
-            .builds
-            .find_one(doc! { "_id": id, "status": BuildStatus::Running.as_str() })
-            .projection(doc! { "container": 1 })
+        let fields = doc! { "path": &dockerfile.path, "text": &dockerfile.text };
+        self.record(&self.dockerfiles, id, fields, "Dockerfile")
             .await
-            .map_err(map_err)?;
-        let Some(build) = running else {
-            return Err(self
-                .missed(id, "only a running build records its Dockerfile")
-                .await);
-        };
-        let container = build.get_str("container").unwrap_or_default().to_owned();
-        self.dockerfiles
-            .replace_one(
-                doc! { "_id": id },
-                doc! {
-                    "_id": id,
-                    "container": container,
-                    "path": &dockerfile.path,
-                    "text": &dockerfile.text,
-                },
-            )
-            .upsert(true)
-            .await
-            .map_err(map_err)
-            .map(drop)
     }
 
     #[tracing::instrument(skip_all, fields(build_id = id), err(level = "debug"))]
     async fn dockerfile(&self, id: i64) -> PortResult<Option<BuiltDockerfile>> {
-        let found = self
-            .dockerfiles
-            .find_one(doc! { "_id": id })
-            .await
-            .map_err(map_err)?;
-        if let Some(d) = found {
+        let found = self.recorded(&self.dockerfiles, id).await?;
+        Ok(found.map(|d| {
             let field = |name: &str| d.get_str(name).map(str::to_owned).unwrap_or_default();
-            return Ok(Some(BuiltDockerfile {
+            BuiltDockerfile {
                 path: field("path"),
                 text: field("text"),
-            }));
-        }
-        let exists = self
-            .builds
-            .find_one(doc! { "_id": id })
-            .projection(doc! { "_id": 1 })
+            }
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(build_id = id), err(level = "debug"))]
+    async fn set_descriptor(&self, id: i64, descriptor: &BuiltDescriptor) -> PortResult<()> {
+        let fields = doc! {
+            "kind": &descriptor.kind,
+            "origin": &descriptor.origin,
+            "text": &descriptor.text,
+        };
+        self.record(&self.descriptors, id, fields, "descriptor")
             .await
-            .map_err(map_err)?;
-        exists.map(|_| None).ok_or(PortError::NotFound)
+    }
+
+    #[tracing::instrument(skip_all, fields(build_id = id), err(level = "debug"))]
+    async fn descriptor(&self, id: i64) -> PortResult<Option<BuiltDescriptor>> {
+        let found = self.recorded(&self.descriptors, id).await?;
+        Ok(found.map(|d| {
+            let field = |name: &str| d.get_str(name).map(str::to_owned).unwrap_or_default();
+            BuiltDescriptor {
+                kind: field("kind"),
+                origin: field("origin"),
+                text: field("text"),
+            }
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(build_id = id, status = finish.status.as_str()), err(level = "debug"))]
@@ -416,10 +462,12 @@ impl BuildStore for MongoBuilds {
             .delete_many(doc! { "build": { "$in": &ids } })
             .await
             .map_err(map_err)?;
-        self.dockerfiles
-            .delete_many(doc! { "_id": { "$in": ids } })
-            .await
-            .map_err(map_err)?;
+        for files in [&self.dockerfiles, &self.descriptors] {
+            files
+                .delete_many(doc! { "_id": { "$in": &ids } })
+                .await
+                .map_err(map_err)?;
+        }
         Ok(done.deleted_count)
     }
 }

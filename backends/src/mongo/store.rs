@@ -206,6 +206,7 @@ impl ContainerStore for MongoStore {
                 "visibility": settings.visibility.as_str(),
                 "git": settings.git.as_deref(),
                 "dockerfile": settings.dockerfile.as_deref(),
+                "descriptor": settings.descriptor.as_deref(),
                 "members": to_bson(&members)?,
                 "readers": doc::readers(owner, &members),
                 "updated_at": millis(settings.updated_at),

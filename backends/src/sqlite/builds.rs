@@ -8,7 +8,7 @@
 
 use async_trait::async_trait;
 use bioshadock_core::ports::builds::{
-    Build, BuildStore, BuiltDockerfile, Finish, LogLine, NewBuild, stored_line,
+    Build, BuildStore, BuiltDescriptor, BuiltDockerfile, Finish, LogLine, NewBuild, stored_line,
 };
 use bioshadock_core::{PortError, PortResult, RepoName};
 use chrono::{DateTime, Utc};
@@ -197,6 +197,48 @@ impl BuildStore for SqliteBuildStore {
                 .map_err(map_err)?;
         if let Some((path, text)) = found {
             return Ok(Some(BuiltDockerfile { path, text }));
+        }
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM builds WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        exists.map(|_| None).ok_or(PortError::NotFound)
+    }
+
+    #[tracing::instrument(skip_all, fields(build_id = id), err(level = "debug"))]
+    async fn set_descriptor(&self, id: i64, descriptor: &BuiltDescriptor) -> PortResult<()> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let done = sqlx::query(
+            "INSERT INTO build_descriptors (build, kind, origin, text) \
+             SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM builds WHERE id = ?1 AND status = 'running') \
+             ON CONFLICT (build) DO UPDATE SET kind = excluded.kind, origin = excluded.origin, \
+               text = excluded.text",
+        )
+        .bind(id)
+        .bind(&descriptor.kind)
+        .bind(&descriptor.origin)
+        .bind(&descriptor.text)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 1 {
+            return Ok(());
+        }
+        Err(Self::missed(&mut conn, id, "only a running build records its descriptor").await)
+    }
+
+    #[tracing::instrument(skip_all, fields(build_id = id), err(level = "debug"))]
+    async fn descriptor(&self, id: i64) -> PortResult<Option<BuiltDescriptor>> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let found: Option<(String, String, String)> =
+            sqlx::query_as("SELECT kind, origin, text FROM build_descriptors WHERE build = ?1")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(map_err)?;
+        if let Some((kind, origin, text)) = found {
+            return Ok(Some(BuiltDescriptor { kind, origin, text }));
         }
         let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM builds WHERE id = ?1")
             .bind(id)

@@ -193,6 +193,7 @@ impl ContainerStore for SqliteStore {
             .bind(settings.visibility.as_str())
             .bind(settings.git.as_deref())
             .bind(settings.dockerfile.as_deref())
+            .bind(settings.descriptor.as_deref())
             .bind(settings.updated_at.timestamp_millis())
             .execute(&mut *tx)
             .await

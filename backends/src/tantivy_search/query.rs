@@ -163,6 +163,7 @@ impl QueryBuilder {
             QueryField::License => keyword(f.license_lc, &value),
             QueryField::Automated => keyword(f.automated, &value),
             QueryField::Alias => keyword(f.alias, &value),
+            QueryField::Descriptor => keyword(f.descriptor, &value),
             // Parsing checked the value is `ALGO:HEX`: nothing in it is a regex operator.
             QueryField::Digest => term_regex(f.digest, &format!("{value}.*")),
             QueryField::Updated => match value.parse::<Within>() {

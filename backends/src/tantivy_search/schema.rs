@@ -83,6 +83,8 @@ pub struct Fields {
     pub digest: Field,
     /// Keyword: `biotools:ID` and `doi:DOI`, lowercased.
     pub alias: Field,
+    /// Keyword: the descriptor type the container names, lowercased.
+    pub descriptor: Field,
 }
 
 /// The column names of the fast fields, for sort keys and aggregations.
@@ -130,6 +132,7 @@ impl Fields {
             automated: b.add_text_field(AUTOMATED, STRING | FAST),
             digest: b.add_text_field("digest", STRING),
             alias: b.add_text_field("alias", STRING),
+            descriptor: b.add_text_field("descriptor", STRING),
         };
         (b.build(), fields)
     }
@@ -177,6 +180,9 @@ impl Fields {
         add_all(self.operation_tree, &facts.operation_tree);
         add_all(self.digest, &facts.digests);
         add_all(self.alias, &facts.aliases);
+        if let Some(descriptor) = &facts.descriptor {
+            doc.add_text(self.descriptor, descriptor);
+        }
         if let Some(license) = &facts.license {
             doc.add_text(self.license, license);
             doc.add_text(self.license_lc, license.to_lowercase());

@@ -8,7 +8,8 @@ use chrono::Duration;
 
 use super::at;
 use crate::ports::builds::{
-    Build, BuildSource, BuildStatus, BuildStore, BuiltDockerfile, Finish, LogLine, NewBuild,
+    Build, BuildSource, BuildStatus, BuildStore, BuiltDescriptor, BuiltDockerfile, Finish, LogLine,
+    NewBuild,
 };
 use crate::{PortError, PortResult, RepoName, TagName};
 
@@ -37,6 +38,7 @@ where
         start_only_from_queued,
         set_revision_only_while_running,
         dockerfile_recorded_while_running_and_deleted_with_the_build,
+        descriptor_recorded_while_running_and_deleted_with_the_build,
         finish_only_once_and_only_as_final,
         duration_runs_from_start_to_end,
         append_log_numbers_lines_and_pages,
@@ -374,6 +376,55 @@ async fn dockerfile_recorded_while_running_and_deleted_with_the_build(store: Arc
     );
     ok(s.delete_for_container(&repo("lab/tool")).await, "delete");
     expect_not_found(s.dockerfile(1).await, "dockerfile of a deleted build");
+}
+
+async fn descriptor_recorded_while_running_and_deleted_with_the_build(store: Arc<dyn BuildStore>) {
+    let s = store.as_ref();
+    let recorded = |origin: &str, text: &str| BuiltDescriptor {
+        kind: "CWL".to_owned(),
+        origin: origin.to_owned(),
+        text: text.to_owned(),
+    };
+    create(s, 1, "lab/tool", 0).await;
+    create(s, 2, "lab/tool", 1).await;
+    expect_conflict(
+        s.set_descriptor(1, &recorded("tool.cwl", "cwlVersion: v1.2\n"))
+            .await,
+        "set_descriptor while queued",
+    );
+    assert_eq!(ok(s.descriptor(1).await, "descriptor"), None);
+    ok(s.start(1, "w", at(1)).await, "start");
+    ok(
+        s.set_descriptor(1, &recorded("tool.cwl", "cwlVersion: v1.2\n"))
+            .await,
+        "set_descriptor",
+    );
+    let again = recorded(
+        "https://example.org/cwl/tool.cwl",
+        "cwlVersion: v1.2\nid: é\n",
+    );
+    ok(
+        s.set_descriptor(1, &again).await,
+        "set_descriptor again replaces",
+    );
+    ok(s.finish(1, finish(BuildStatus::Success, 2)).await, "finish");
+    assert_eq!(
+        ok(s.descriptor(1).await, "descriptor"),
+        Some(again),
+        "it outlives the run"
+    );
+    assert_eq!(ok(s.dockerfile(1).await, "no Dockerfile recorded"), None);
+    assert_eq!(
+        ok(s.descriptor(2).await, "descriptor of another build"),
+        None
+    );
+    expect_not_found(s.descriptor(99).await, "descriptor of an absent build");
+    expect_not_found(
+        s.set_descriptor(99, &recorded("tool.cwl", "x")).await,
+        "set_descriptor of an absent build",
+    );
+    ok(s.delete_for_container(&repo("lab/tool")).await, "delete");
+    expect_not_found(s.descriptor(1).await, "descriptor of a deleted build");
 }
 
 async fn finish_only_once_and_only_as_final(store: Arc<dyn BuildStore>) {

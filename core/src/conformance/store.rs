@@ -84,6 +84,7 @@ fn rich(raw: &str, minute: i64) -> Container {
     c.description = "# Title\n\nIt's \"quoted\", ünïcode ✓, back\\slash, 100% _md_ `code`\n".into();
     c.git = Some("https://github.com/lab/tool.git#v1.2:docker".into());
     c.dockerfile = Some("FROM debian:12\nRUN echo 'hi' && echo \"there\"\n".into());
+    c.descriptor = Some("cwl/tool ü.cwl".into());
     c.labels = labels(&[
         ("org.opencontainers.image.title", "Tool"),
         ("org.opencontainers.image.version", "1.2"),

@@ -164,6 +164,16 @@ pub struct BuiltDockerfile {
     pub text: String,
 }
 
+/// The workflow descriptor a build fetched with its source (the container's `descriptor`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltDescriptor {
+    /// Its TRS type name (`CWL`, `WDL`, …).
+    pub kind: String,
+    /// Its path in the source, or the URL it was fetched from.
+    pub origin: String,
+    pub text: String,
+}
+
 /// Build records and their logs.
 #[async_trait]
 pub trait BuildStore: Send + Sync {
@@ -193,6 +203,13 @@ pub trait BuildStore: Send + Sync {
     /// The Dockerfile the build recorded, if it recorded one. `NotFound` if the build is
     /// absent. Deleted with the build.
     async fn dockerfile(&self, id: i64) -> PortResult<Option<BuiltDockerfile>>;
+
+    /// Records the workflow descriptor this running build fetched, replacing an earlier one.
+    /// `NotFound` if absent, `Conflict` unless running.
+    async fn set_descriptor(&self, id: i64, descriptor: &BuiltDescriptor) -> PortResult<()>;
+
+    /// The descriptor the build recorded, if any. `NotFound` if the build is absent.
+    async fn descriptor(&self, id: i64) -> PortResult<Option<BuiltDescriptor>>;
 
     /// Queued or running → a final status. `Conflict` if it had already ended, `NotFound`
     /// if absent. `finish.status` must be final.

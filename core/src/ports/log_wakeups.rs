@@ -89,6 +89,18 @@ impl BuildStore for WakingBuildStore {
         self.inner.dockerfile(id).await
     }
 
+    async fn set_descriptor(
+        &self,
+        id: i64,
+        descriptor: &super::builds::BuiltDescriptor,
+    ) -> PortResult<()> {
+        self.inner.set_descriptor(id, descriptor).await
+    }
+
+    async fn descriptor(&self, id: i64) -> PortResult<Option<super::builds::BuiltDescriptor>> {
+        self.inner.descriptor(id).await
+    }
+
     async fn finish(&self, id: i64, finish: Finish) -> PortResult<Build> {
         let build = self.inner.finish(id, finish).await?;
         self.wake(id).await;

@@ -16,6 +16,7 @@ pub struct ContainerSettings {
     pub visibility: Visibility,
     pub git: Option<String>,
     pub dockerfile: Option<String>,
+    pub descriptor: Option<String>,
     /// The whole member list, replacing the stored one.
     pub members: Vec<Member>,
     /// The new `updated_at`.
@@ -30,6 +31,7 @@ impl ContainerSettings {
             visibility: container.visibility,
             git: container.git.clone(),
             dockerfile: container.dockerfile.clone(),
+            descriptor: container.descriptor.clone(),
             members: container.members.clone(),
             updated_at: container.updated_at,
         }

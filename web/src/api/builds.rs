@@ -126,6 +126,28 @@ pub struct BuildDetail {
     /// True when earlier lines are left out of `log`: `/build/{build}/log` pages through them
     /// all and `/build/{build}/log.txt` downloads the whole log (`log_lines` counts them).
     log_truncated: bool,
+    /// The Dockerfile the build built, as its source held it, once recorded.
+    dockerfile: Option<RecordedDockerfile>,
+    /// The workflow descriptor it fetched with its source, if the container names one.
+    descriptor: Option<RecordedDescriptor>,
+}
+
+/// A recorded Dockerfile.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordedDockerfile {
+    /// Its path in the source (`Dockerfile` for a pasted one).
+    path: String,
+    text: String,
+}
+
+/// A recorded workflow descriptor.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordedDescriptor {
+    /// `CWL`, `WDL`, `NFL`, `GALAXY` or `SMK`.
+    kind: String,
+    /// Its path in the source, or the URL it was fetched from.
+    origin: String,
+    text: String,
 }
 
 /// Queue a build from the container's git repository (else its Dockerfile), tagged `latest`.
@@ -245,10 +267,29 @@ pub async fn one(
         log.push_str(&line.text);
         log.push('\n');
     }
+    let dockerfile = state
+        .builds
+        .dockerfile(build_id)
+        .await?
+        .map(|d| RecordedDockerfile {
+            path: d.path,
+            text: d.text,
+        });
+    let descriptor = state
+        .builds
+        .descriptor(build_id)
+        .await?
+        .map(|d| RecordedDescriptor {
+            kind: d.kind,
+            origin: d.origin,
+            text: d.text,
+        });
     Ok(Json(BuildDetail {
         build: BuildView::from(&build),
         log,
         log_truncated,
+        dockerfile,
+        descriptor,
     }))
 }
 

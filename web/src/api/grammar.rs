@@ -301,6 +301,19 @@ pub(crate) fn git_source_schema() -> ObjectBuilder {
         .pattern(Some(format!("^$|{GIT_SOURCE_PATTERN}")))
 }
 
+/// A container's workflow descriptor, or an empty string for none.
+pub(crate) fn descriptor_schema() -> ObjectBuilder {
+    use bioshadock_core::descriptor::{DESCRIPTOR_PATTERN, MAX_DESCRIPTOR_REF_LEN};
+    nullable(ObjectBuilder::new())
+        .description(Some(
+            "A workflow descriptor the builder records with each build and GA4GH TRS serves: a \
+             path in the git source (`cwl/tool.cwl`) or an http(s) URL, naming a .cwl, .wdl, \
+             .nf, .ga, .gxwf.yml, .smk file or a Snakefile; an empty string for none.",
+        ))
+        .max_length(Some(MAX_DESCRIPTOR_REF_LEN))
+        .pattern(Some(format!("^$|{DESCRIPTOR_PATTERN}")))
+}
+
 const DESCRIPTION: &str = "Markdown, at most 65536 characters.";
 const DOCKERFILE: &str = "A Dockerfile, built when there is no git source; at most 65536 \
                           characters. An empty or blank one is none.";

@@ -37,6 +37,8 @@ pub struct NewContainerBody {
     git: Option<String>,
     #[schema(schema_with = grammar::dockerfile_schema)]
     dockerfile: Option<String>,
+    #[schema(schema_with = grammar::descriptor_schema)]
+    descriptor: Option<String>,
     /// Public (default from configuration) or private.
     visible: Option<bool>,
 }
@@ -60,6 +62,7 @@ pub async fn create(
         description: body.description,
         git: body.git,
         dockerfile: body.dockerfile,
+        descriptor: body.descriptor,
         visible: body.visible,
     };
     let container = containers::create(&state, &caller, input).await?;
@@ -82,9 +85,12 @@ pub struct UpdateBody {
     git: Option<String>,
     #[schema(schema_with = grammar::dockerfile_schema)]
     dockerfile: Option<String>,
+    /// An empty string removes the descriptor.
+    #[schema(schema_with = grammar::descriptor_schema)]
+    descriptor: Option<String>,
 }
 
-/// Edit a container's description, visibility, git source or Dockerfile.
+/// Edit a container's description, visibility, git source, Dockerfile or descriptor.
 #[utoipa::path(patch, path = "/container/{namespace}/{name}", tag = "containers",
     params(ContainerPath), request_body = UpdateBody,
     security(("apikey" = []), ("bearer" = []), ("basic" = [])),
@@ -103,6 +109,7 @@ pub async fn update(
         visible: body.visible,
         git: body.git,
         dockerfile: body.dockerfile,
+        descriptor: body.descriptor,
     };
     let container = containers::update(&state, &caller, &id, changes).await?;
     Ok(Json(ContainerView::new(

@@ -27,7 +27,7 @@ pub struct SearchParams {
     /// `namespace:`, `owner:`, `tag:`, `label.KEY:`; `topic:` and `operation:` (an EDAM id,
     /// URI, label or synonym; also finds the terms below it); `license:`; `digest:` (a
     /// manifest digest, or a prefix of 12 hex digits or more); `automated:yes|no`;
-    /// `updated:day|week|month|year`.
+    /// `updated:day|week|month|year`; `alias:biotools:ID`; `descriptor:cwl`.
     #[param(value_type = String, required = false, schema_with = query_schema)]
     q: Option<String>,
     /// The order: `relevance` (the default: best match first, newest first without free

@@ -70,6 +70,7 @@ pub async fn submit(
         // Pasted URLs often carry a trailing space; the service takes sources as given.
         git: Some(form.git.trim().to_owned()),
         dockerfile: Some(form.dockerfile.clone()),
+        descriptor: None,
         visible: Some(form.visibility != "private"),
     };
     match containers::create(&state, &viewer.principal, input).await {

@@ -37,6 +37,7 @@ struct SettingsPage {
     public: bool,
     git: String,
     dockerfile: String,
+    descriptor: String,
     members: Vec<(String, String)>,
     error: Option<String>,
 }
@@ -51,6 +52,7 @@ pub struct SettingsForm {
     visibility: Option<String>,
     git: Option<String>,
     dockerfile: Option<String>,
+    descriptor: Option<String>,
     /// "Save and build": queue a build of `latest` once saved.
     and_build: Option<String>,
 }
@@ -100,6 +102,7 @@ pub async fn save(
         page.preview_html = Some(markdown::render(&shown.description));
         page.git = form.git.unwrap_or_default();
         page.dockerfile = form.dockerfile.unwrap_or_default();
+        page.descriptor = form.descriptor.unwrap_or_default();
         return Ok(render(StatusCode::OK, &page));
     }
     let changes = Changes {
@@ -109,6 +112,7 @@ pub async fn save(
         // Pasted URLs often carry a trailing space; the service takes sources as given.
         git: form.git.map(|git| git.trim().to_owned()),
         dockerfile: form.dockerfile,
+        descriptor: form.descriptor.map(|d| d.trim().to_owned()),
     };
     let and_build = form.and_build.is_some_and(|v| !v.is_empty());
     match containers::update(&state, &viewer.principal, &id, changes).await {
@@ -277,6 +281,7 @@ fn settings_page(
             })
             .unwrap_or_default(),
         dockerfile: c.dockerfile.clone().unwrap_or_default(),
+        descriptor: c.descriptor.clone().unwrap_or_default(),
         members: c
             .members
             .iter()

@@ -3,6 +3,7 @@
 //! the search index in step with the store.
 
 use bioshadock_core::accounts::Scope;
+use bioshadock_core::descriptor::DescriptorSource;
 use bioshadock_core::git::{GitSource, redact_userinfo};
 use bioshadock_core::model::{self, Member, MemberName};
 use bioshadock_core::names::MAX_NEW_NAME_LEN;
@@ -29,16 +30,20 @@ pub struct NewContainer {
     pub description: String,
     pub git: Option<String>,
     pub dockerfile: Option<String>,
+    /// A workflow descriptor: a path in the git source or an http(s) URL.
+    pub descriptor: Option<String>,
     pub visible: Option<bool>,
 }
 
-/// Fields to change; `None` leaves a field as it is, an empty git or Dockerfile removes it.
+/// Fields to change; `None` leaves a field as it is, an empty git, Dockerfile or descriptor
+/// removes it.
 #[derive(Debug, Default)]
 pub struct Changes {
     pub description: Option<String>,
     pub visible: Option<bool>,
     pub git: Option<String>,
     pub dockerfile: Option<String>,
+    pub descriptor: Option<String>,
 }
 
 /// A container the caller may see; one they may not see is reported as absent, so its
@@ -94,6 +99,7 @@ pub async fn create(
     container.description = checked_text("description", input.description)?;
     container.git = checked_git(input.git)?;
     container.dockerfile = checked_dockerfile(input.dockerfile)?;
+    container.descriptor = checked_descriptor(input.descriptor)?;
     match state.store.create(&container).await {
         Ok(()) => {}
         Err(PortError::Conflict(_)) => {
@@ -116,8 +122,10 @@ pub async fn update(
 ) -> Result<Container, ApiError> {
     principal.require(Scope::Push)?;
     let (container, rights) = visible(state, principal, id).await?;
-    let edits_content =
-        changes.description.is_some() || changes.git.is_some() || changes.dockerfile.is_some();
+    let edits_content = changes.description.is_some()
+        || changes.git.is_some()
+        || changes.dockerfile.is_some()
+        || changes.descriptor.is_some();
     if edits_content && !rights.edit {
         return Err(forbidden(
             "only its owner, push members and admins may edit this container",
@@ -152,6 +160,9 @@ pub async fn update(
     }
     if let Some(dockerfile) = changes.dockerfile {
         settings.dockerfile = checked_dockerfile(Some(dockerfile))?;
+    }
+    if let Some(descriptor) = changes.descriptor {
+        settings.descriptor = checked_descriptor(Some(descriptor))?;
     }
     save(state, id, settings).await
 }
@@ -496,6 +507,17 @@ fn checked_git(git: Option<String>) -> Result<Option<String>, ApiError> {
         Some(git) => {
             GitSource::parse(&git).map_err(|e| ApiError::bad_request(e.to_string()))?;
             Ok(Some(git))
+        }
+    }
+}
+
+/// An empty descriptor means none; anything else must be a path or URL naming a descriptor.
+fn checked_descriptor(descriptor: Option<String>) -> Result<Option<String>, ApiError> {
+    match descriptor.filter(|d| !d.is_empty()) {
+        None => Ok(None),
+        Some(raw) => {
+            DescriptorSource::parse(&raw).map_err(ApiError::bad_request)?;
+            Ok(Some(raw))
         }
     }
 }

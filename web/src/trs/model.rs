@@ -135,6 +135,14 @@ pub struct FileWrapper {
     pub url: Option<String>,
 }
 
+/// A file of a version's descriptor, by path (2.0.1's `checksum` left out: strict 2.0.0
+/// clients refuse it).
+#[derive(Debug, Serialize)]
+pub struct ToolFile {
+    pub path: String,
+    pub file_type: &'static str,
+}
+
 /// The TRS error body.
 #[derive(Debug, Serialize)]
 pub struct Error {

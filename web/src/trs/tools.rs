@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use bioshadock_core::descriptor::DescriptorType;
 use bioshadock_core::indexed::tool_aliases;
 use bioshadock_core::ports::builds::BuildStatus;
 use bioshadock_core::query::{Field, Filter, MAX_QUERY_LEN, SearchQuery, Sort};
@@ -157,10 +158,11 @@ fn list_query(state: &AppState, params: &ListParams) -> Option<SearchQuery> {
             .as_ref()
             .is_some_and(|r| !r.eq_ignore_ascii_case(&state.settings.pull_host))
         || params.checker.as_deref() == Some("true")
-        // No container carries a descriptor yet.
-        || params.descriptor_type.is_some()
     {
         return None;
+    }
+    if let Some(kind) = &params.descriptor_type {
+        filter(Field::Descriptor, DescriptorType::parse(kind)?.as_str());
     }
     // The description and the author are matched as words, like the search box.
     let words: String = [&params.description, &params.author]
@@ -244,7 +246,7 @@ pub async fn version(
         &c,
         tag,
         &tool_metadata,
-        built.contains_key(tag.name.as_str()),
+        built.get(tag.name.as_str()),
     )))
 }
 
@@ -263,7 +265,7 @@ pub async fn containerfile(
         ))
     };
     let built = built_tags(&state, &c).await?;
-    let build = *built.get(tag.name.as_str()).ok_or_else(none)?;
+    let build = built.get(tag.name.as_str()).ok_or_else(none)?.build;
     let recorded = state.builds.dockerfile(build).await?.ok_or_else(none)?;
     Ok(Json(vec![FileWrapper {
         checksum: vec![Checksum::sha256_of(&recorded.text)],
@@ -302,12 +304,20 @@ pub(super) fn tag_of<'c>(c: &'c Container, version_id: &str) -> Result<&'c Tag, 
         .ok_or_else(|| TrsError::not_found(format!("`{}` has no version `{version_id}`", c.id)))
 }
 
-/// The tags whose current image a successful build here produced, with that build's id:
-/// the build whose digest is the tag's (so the Dockerfile is exactly the image's source).
+/// What the build that produced a tag's image recorded.
+#[derive(Debug, Clone)]
+pub(super) struct BuiltTag {
+    pub build: i64,
+    /// The TRS type of the descriptor it recorded, if any.
+    pub descriptor: Option<String>,
+}
+
+/// The tags whose current image a successful build here produced, with that build: the
+/// build whose digest is the tag's, so the Dockerfile and descriptor are exactly the image's.
 pub(super) async fn built_tags(
     state: &AppState,
     c: &Container,
-) -> Result<HashMap<String, i64>, TrsError> {
+) -> Result<HashMap<String, BuiltTag>, TrsError> {
     if c.git.is_none() && c.dockerfile.is_none() {
         return Ok(HashMap::new());
     }
@@ -320,7 +330,16 @@ pub(super) async fn built_tags(
                 && b.digest.as_deref() == Some(tag.digest.as_str())
         });
         if let Some(build) = produced {
-            built.insert(tag.name.as_str().to_owned(), build.id);
+            // Only a container that names a descriptor can have recorded one.
+            let descriptor = match &c.descriptor {
+                Some(_) => state.builds.descriptor(build.id).await?.map(|d| d.kind),
+                None => None,
+            };
+            let built_tag = BuiltTag {
+                build: build.id,
+                descriptor,
+            };
+            built.insert(tag.name.as_str().to_owned(), built_tag);
         }
     }
     Ok(built)
@@ -339,15 +358,12 @@ fn tool_url(state: &AppState, c: &Container) -> String {
     format!("{}{BASE}/tools/{}", public_url(state), encoded(&c.id))
 }
 
-fn tool(state: &AppState, c: &Container, built: &HashMap<String, i64>) -> Tool {
+fn tool(state: &AppState, c: &Container, built: &HashMap<String, BuiltTag>) -> Tool {
     let metadata = ToolMetadata::from_labels(&c.labels);
     let versions = c
         .tags
         .iter()
-        .map(|tag| {
-            let containerfile = built.contains_key(tag.name.as_str());
-            tool_version(state, c, tag, &metadata, containerfile)
-        })
+        .map(|tag| tool_version(state, c, tag, &metadata, built.get(tag.name.as_str())))
         .collect();
     Tool {
         url: tool_url(state, c),
@@ -371,7 +387,7 @@ fn tool_version(
     c: &Container,
     tag: &Tag,
     metadata: &ToolMetadata,
-    containerfile: bool,
+    built: Option<&BuiltTag>,
 ) -> ToolVersion {
     ToolVersion {
         author: metadata.authors.clone(),
@@ -388,8 +404,11 @@ fn tool_version(
             checksum: Checksum::of_digest(&tag.digest).into_iter().collect(),
             image_type: "Docker",
         }],
-        descriptor_type: Vec::new(),
-        containerfile,
+        descriptor_type: built
+            .and_then(|b| b.descriptor.clone())
+            .into_iter()
+            .collect(),
+        containerfile: built.is_some(),
         meta_version: tag.pushed_at.timestamp_millis().to_string(),
         verified: false,
         verified_source: Vec::new(),

@@ -314,3 +314,171 @@ async fn ids_sent_unencoded_or_encoded_twice_still_arrive() {
         );
     }
 }
+
+const CWL: &str = "cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: aligner\n";
+
+/// Records, with the build of `lab/aligner:1.0`, the CWL descriptor the container names.
+async fn record_descriptor(app: &TestApp) {
+    use bioshadock_core::ports::builds::BuiltDescriptor;
+    let builds = &app.backends.builds;
+    // Recorded while running: reopen a fresh build of the same tag and image.
+    let build = builds
+        .create(NewBuild {
+            id: 8,
+            container: RepoName::parse("lab/aligner").unwrap(),
+            tag: TagName::parse("1.0").unwrap(),
+            requested_by: "lab".into(),
+            source: BuildSource::Git("https://example.org/aligner.git".into()),
+            queued_at: at(4),
+        })
+        .await
+        .unwrap();
+    builds.start(build.id, "worker", at(4)).await.unwrap();
+    let descriptor = BuiltDescriptor {
+        kind: "CWL".into(),
+        origin: "cwl/aligner.cwl".into(),
+        text: CWL.into(),
+    };
+    builds.set_descriptor(build.id, &descriptor).await.unwrap();
+    builds
+        .finish(
+            build.id,
+            Finish {
+                status: BuildStatus::Success,
+                reason: None,
+                digest: Some(DIGEST.into()),
+                at: at(5),
+            },
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_version_built_with_a_descriptor_serves_it() {
+    let mut containers = catalogue();
+    containers[0].descriptor = Some("cwl/aligner.cwl".into());
+    let app = TestApp::with(containers).await;
+    record_descriptor(&app).await;
+    let version = app
+        .get(&format!("{BASE}/tools/lab%2Faligner/versions/1.0"))
+        .await
+        .json();
+    assert_eq!(version["descriptor_type"], serde_json::json!(["CWL"]));
+    let dev = app
+        .get(&format!("{BASE}/tools/lab%2Faligner/versions/dev"))
+        .await
+        .json();
+    assert_eq!(
+        dev["descriptor_type"],
+        serde_json::json!([]),
+        "not built here"
+    );
+
+    let wrapped = app
+        .get(&format!(
+            "{BASE}/tools/lab%2Faligner/versions/1.0/CWL/descriptor"
+        ))
+        .await;
+    assert_eq!(wrapped.status, StatusCode::OK, "{}", wrapped.body);
+    let wrapped = wrapped.json();
+    assert_eq!(wrapped["content"], CWL);
+    assert_eq!(wrapped["checksum"][0]["type"], "sha-256");
+    assert!(wrapped.get("url").is_none(), "a repository path is no URL");
+    let plain = app
+        .get(&format!(
+            "{BASE}/tools/lab%2Faligner/versions/1.0/PLAIN_CWL/descriptor"
+        ))
+        .await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert!(plain.content_type().starts_with("text/plain"));
+    assert_eq!(plain.body, CWL);
+    let by_path = app
+        .get(&format!(
+            "{BASE}/tools/lab%2Faligner/versions/1.0/CWL/descriptor/aligner.cwl"
+        ))
+        .await;
+    assert_eq!(by_path.status, StatusCode::OK);
+    let files = app
+        .get(&format!(
+            "{BASE}/tools/lab%2Faligner/versions/1.0/CWL/files"
+        ))
+        .await
+        .json();
+    assert_eq!(
+        files,
+        serde_json::json!([{"path": "aligner.cwl", "file_type": "PRIMARY_DESCRIPTOR"}])
+    );
+    let tests = app
+        .get(&format!(
+            "{BASE}/tools/lab%2Faligner/versions/1.0/CWL/tests"
+        ))
+        .await
+        .json();
+    assert_eq!(tests, serde_json::json!([]));
+    for uri in [
+        "/versions/1.0/WDL/descriptor",
+        "/versions/1.0/CWL/descriptor/other.cwl",
+        "/versions/1.0/CWL/descriptor/..%2F..%2Fetc%2Fpasswd",
+        "/versions/1.0/CWL/files?format=zip",
+        "/versions/dev/CWL/descriptor",
+        "/versions/1.0/YAML/descriptor",
+    ] {
+        let response = app.get(&format!("{BASE}/tools/lab%2Faligner{uri}")).await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(response.json()["code"], 404, "{uri}");
+    }
+    let listed = app.get(&format!("{BASE}/tools?descriptorType=CWL")).await;
+    assert_eq!(ids_of(&listed.json()), ["lab/aligner"]);
+    let listed = app.get(&format!("{BASE}/tools?descriptorType=WDL")).await;
+    assert_eq!(ids_of(&listed.json()), Vec::<&str>::new());
+}
+
+#[tokio::test]
+async fn a_container_names_its_descriptor_by_path_or_url() {
+    let app = TestApp::new().await;
+    app.user("lab", Role::User, "lab-password").await;
+    let key = app.key("lab", "read,push").await;
+    let create = |descriptor: &str| {
+        json_request(
+            "POST",
+            "/container/new",
+            &serde_json::json!({"name": "lab/wf", "descriptor": descriptor}).to_string(),
+        )
+    };
+    for bad in [
+        "../tool.cwl",
+        "/etc/tool.cwl",
+        "tool.txt",
+        "file:///tool.cwl",
+        "https://u:p@h/t.cwl",
+    ] {
+        let response = app.with_key(&key, create(bad)).await;
+        assert_eq!(
+            response.status,
+            StatusCode::BAD_REQUEST,
+            "{bad}: {}",
+            response.body
+        );
+    }
+    let created = app.with_key(&key, create("workflows/main.nf")).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.json()["descriptor"], "workflows/main.nf");
+    let patch = |descriptor: &str| {
+        json_request(
+            "PATCH",
+            "/container/lab/wf",
+            &serde_json::json!({ "descriptor": descriptor }).to_string(),
+        )
+    };
+    let changed = app
+        .with_key(&key, patch("https://example.org/wf/tool.cwl?raw=1"))
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert_eq!(
+        changed.json()["descriptor"],
+        "https://example.org/wf/tool.cwl?raw=1"
+    );
+    let removed = app.with_key(&key, patch("")).await;
+    assert_eq!(removed.json()["descriptor"], Value::Null);
+}

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! { _id: "lab/tool", owner: "lab", description: "...", visibility: "public" | "private",
-//!   git: "..." | null, dockerfile: "..." | null,
+//!   git: "..." | null, dockerfile: "..." | null, descriptor: "..." (absent when none),
 //!   tags: [{ name, digest, size: i64, platforms: ["linux/amd64"], pushed_at: i64 }],
 //!   members: [{ user, access: "pull" | "push" }],   // sorted by user, one per user
 //!   readers: ["lab", "bob", ...],                   // owner + member users, for audience filters
@@ -40,6 +40,9 @@ pub(super) struct ContainerDoc {
     pub(super) visibility: String,
     pub(super) git: Option<String>,
     pub(super) dockerfile: Option<String>,
+    /// Absent in documents written before descriptors existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) descriptor: Option<String>,
     pub(super) tags: Vec<TagDoc>,
     pub(super) members: Vec<MemberDoc>,
     pub(super) readers: Vec<String>,
@@ -191,6 +194,7 @@ impl ContainerDoc {
             visibility: c.visibility.as_str().to_owned(),
             git: c.git.clone(),
             dockerfile: c.dockerfile.clone(),
+            descriptor: c.descriptor.clone(),
             tags: tags(c.tags.iter()),
             readers: readers(&c.owner, &members),
             members,
@@ -240,6 +244,7 @@ impl ContainerDoc {
             visibility,
             git: self.git,
             dockerfile: self.dockerfile,
+            descriptor: self.descriptor,
             tags,
             members,
             labels: self.labels.into_iter().map(|l| (l.name, l.value)).collect(),

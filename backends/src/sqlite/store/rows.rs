@@ -20,9 +20,11 @@ pub(super) fn json<T: Serialize + ?Sized>(value: &T) -> PortResult<String> {
 macro_rules! insert_containers {
     () => {
         "INSERT INTO containers \
-     (id, owner, description, visibility, git, dockerfile, labels, pulls, created_at, updated_at) \
+     (id, owner, description, visibility, git, dockerfile, descriptor, labels, pulls, created_at, \
+      updated_at) \
      SELECT value ->> 'id', value ->> 'owner', value ->> 'description', value ->> 'visibility', \
-       value ->> 'git', value ->> 'dockerfile', value ->> 'labels', value ->> 'pulls', \
+       value ->> 'git', value ->> 'dockerfile', value ->> 'descriptor', value ->> 'labels', \
+       value ->> 'pulls', \
        value ->> 'created_at', value ->> 'updated_at' \
          FROM json_each(?1) WHERE true"
     };
@@ -36,6 +38,7 @@ pub(super) const UPSERT_CONTAINERS: &str = concat!(
     insert_containers!(),
     " ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, description = excluded.description, \
       visibility = excluded.visibility, git = excluded.git, dockerfile = excluded.dockerfile, \
+      descriptor = excluded.descriptor, \
       labels = excluded.labels, pulls = excluded.pulls, created_at = excluded.created_at, \
       updated_at = excluded.updated_at"
 );
@@ -63,6 +66,7 @@ pub(super) struct ContainerJson<'a> {
     visibility: &'static str,
     git: Option<&'a str>,
     dockerfile: Option<&'a str>,
+    descriptor: Option<&'a str>,
     /// Already JSON text: stored as given.
     labels: String,
     pulls: i64,
@@ -79,6 +83,7 @@ impl<'a> ContainerJson<'a> {
             visibility: c.visibility.as_str(),
             git: c.git.as_deref(),
             dockerfile: c.dockerfile.as_deref(),
+            descriptor: c.descriptor.as_deref(),
             labels: json(&c.labels)?,
             pulls: to_i64(c.pulls),
             created_at: c.created_at.timestamp_millis(),
@@ -149,6 +154,7 @@ struct Fields<'a>(
     #[serde(borrow)] Cow<'a, str>,
     Option<String>,
     Option<String>,
+    Option<String>,
     BTreeMap<String, String>,
     i64,
     i64,
@@ -174,6 +180,7 @@ impl ContainerRow {
             visibility,
             git,
             dockerfile,
+            descriptor,
             labels,
             pulls,
             created_at,
@@ -208,6 +215,7 @@ impl ContainerRow {
             visibility,
             git,
             dockerfile,
+            descriptor,
             tags,
             members,
             labels,

@@ -42,6 +42,7 @@ fn catalogue() -> Vec<Container> {
     );
     aligner.git = Some("https://example.org/aligner.git".into());
     aligner.tags = vec![tag("1.0", 2)];
+    aligner.descriptor = Some("cwl/aligner.cwl".into());
     aligner
         .labels
         .insert("extra.identifiers.biotools".into(), "Aligner-Tool".into());
@@ -112,6 +113,8 @@ pub(super) async fn licence_digest_automated_and_updated_filters(t: Check) {
     )
     .await;
     t.expect_set("alias:biotools:aligner", ANON, &[]).await;
+    t.expect_set("descriptor:CWL", ANON, &["lab/aligner"]).await;
+    t.expect_set("descriptor:wdl", ANON, &[]).await;
     t.expect_set("automated:yes", ALL, &["lab/aligner", "lab/secret"])
         .await;
     t.expect_set("automated:no", ANON, &["lab/assembler", "viz/plotter"])

@@ -81,6 +81,7 @@ pub(super) async fn update_settings_changes_only_portal_fields(store: Arc<dyn Co
         visibility: Private,
         git: None,
         dockerfile: Some("FROM scratch\n".into()),
+        descriptor: Some("https://example.org/tool.wdl".into()),
         members: vec![member("dave", Pull), member("carol", Push)],
         updated_at: at(40),
     };
@@ -93,6 +94,7 @@ pub(super) async fn update_settings_changes_only_portal_fields(store: Arc<dyn Co
     expected.visibility = Private;
     expected.git = None;
     expected.dockerfile = settings.dockerfile.clone();
+    expected.descriptor = settings.descriptor.clone();
     expected.members = vec![member("carol", Push), member("dave", Pull)];
     expected.updated_at = at(40);
     assert_eq!(
