@@ -30,6 +30,12 @@ impl Driver {
     }
 
     pub(crate) async fn client(&self, profile: &std::path::Path) -> Client {
+        self.client_with(profile, true).await
+    }
+
+    /// A browser with JavaScript on or off (Chrome's content setting, as a user would turn it
+    /// off).
+    pub(crate) async fn client_with(&self, profile: &std::path::Path, javascript: bool) -> Client {
         let args = [
             "--headless",
             "--no-sandbox",
@@ -46,7 +52,13 @@ impl Driver {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
-            json!({ "binary": "/usr/bin/chromium", "args": args }),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": args,
+                "prefs": {
+                    "profile.managed_default_content_settings.javascript": if javascript { 1 } else { 2 }
+                },
+            }),
         );
         ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
@@ -242,6 +254,71 @@ async fn a_visitor_browses_searches_and_opens_a_container() {
     save_screenshot(&browser, "api-docs.png").await;
 
     browser.close().await.unwrap();
+    server.stop();
+}
+
+#[tokio::test]
+async fn the_facet_sidebar_narrows_a_search_without_javascript() {
+    let site = Site::new();
+    site.seed(60);
+    let server = site.serve().await;
+    let driver = Driver::start().await;
+    let profile = tempfile::TempDir::new().unwrap();
+    let browser = driver.client_with(profile.path(), false).await;
+    // The page's scripts are off: every step below is a plain link.
+    browser.goto(&site.url("/search?q=")).await.unwrap();
+    let topic = browser
+        .find(Locator::Css("#facet-topic li a"))
+        .await
+        .expect("a topic facet");
+    let label = topic
+        .find(Locator::Css(".facet-label"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let count = topic
+        .find(Locator::Css(".facet-count"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    save_screenshot(&browser, "search-facets.png").await;
+    let before = browser.current_url().await.unwrap().to_string();
+    topic.click().await.unwrap();
+    left(&browser, &before).await;
+    let url = browser.current_url().await.unwrap().to_string();
+    assert!(url.contains("topic%3Atopic_"), "{url}");
+    let matched = text_of(&browser, "#result-count").await;
+    assert!(
+        matched.starts_with(&format!("{count} container")),
+        "the facet's count ({count} for {label}) is what the filter finds: {matched}"
+    );
+    let active = text_of(&browser, "#facet-topic li.active a").await;
+    assert!(active.contains(&label), "{active}");
+
+    // The order links keep the filter.
+    let before = browser.current_url().await.unwrap().to_string();
+    click(&browser, "#sorts a[href*='sort=pulls']").await;
+    left(&browser, &before).await;
+    let url = browser.current_url().await.unwrap().to_string();
+    assert!(
+        url.contains("sort=pulls") && url.contains("topic%3Atopic_"),
+        "{url}"
+    );
+    assert_eq!(text_of(&browser, "#result-count").await, matched);
+
+    // The active value's link takes the filter away again.
+    let before = browser.current_url().await.unwrap().to_string();
+    click(&browser, "#facet-topic li.active a").await;
+    left(&browser, &before).await;
+    let url = browser.current_url().await.unwrap().to_string();
+    assert!(
+        !url.contains("topic%3A") && url.contains("sort=pulls"),
+        "{url}"
+    );
     server.stop();
 }
 
