@@ -65,6 +65,6 @@ echo "== search latency, one client at a time"
 wrk -t1 -c1 -d"${seconds}s" -s bench/search.lua "$url" | tail -1
 echo "== the same searches with all six facets counted (target: p95 <= 20 ms at 100,000 containers)"
 wrk -t1 -c1 -d"${seconds}s" -s bench/search.lua "$url" -- facets | tail -1
-echo "== EDAM (with the terms below), licence, sorted searches with facets"
+echo "== EDAM (with the terms below), licence, sorted and empty searches with facets"
 wrk -t1 -c1 -d"${seconds}s" -s bench/search.lua "$url" -- bio | tail -1
 echo "RSS after the run: $(( $(rss_kb "$server") / 1024 )) MB"

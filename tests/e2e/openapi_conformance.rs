@@ -13,7 +13,7 @@ use crate::support::*;
 /// Fixed, so that CI is repeatable; set `BIOSHADOCK_SCHEMATHESIS_SEED` to explore further.
 const DEFAULT_SEED: &str = "20261203";
 
-fn schemathesis() -> PathBuf {
+pub(crate) fn schemathesis() -> PathBuf {
     let path = std::env::var_os("BIOSHADOCK_SCHEMATHESIS").map_or_else(
         || PathBuf::from("/opt/bioshadock-schemathesis/bin/schemathesis"),
         PathBuf::from,

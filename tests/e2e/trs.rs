@@ -60,12 +60,7 @@ async fn schemathesis_finds_no_difference_between_trs_2_0_1_and_the_server() {
     .unwrap();
     let seed =
         std::env::var("BIOSHADOCK_SCHEMATHESIS_SEED").unwrap_or_else(|_| DEFAULT_SEED.to_owned());
-    let schemathesis = tool(
-        "BIOSHADOCK_SCHEMATHESIS",
-        "/opt/bioshadock-schemathesis/bin/schemathesis",
-        "schemathesis",
-    );
-    let out = Command::new(schemathesis)
+    let out = Command::new(crate::openapi_conformance::schemathesis())
         .arg("--config-file")
         .arg(&config)
         .arg("run")
@@ -93,7 +88,7 @@ async fn schemathesis_finds_no_difference_between_trs_2_0_1_and_the_server() {
         text(&out.stderr)
     );
     assert!(
-        report.contains("Tested: 11") || report.contains("11 selected / 11 total"),
+        report.contains("Tested: 11"),
         "every one of the 11 TRS operations was tested:\n{report}"
     );
 }

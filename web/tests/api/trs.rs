@@ -32,38 +32,46 @@ fn catalogue() -> Vec<Container> {
     vec![aligner, plotter, secret]
 }
 
-/// Records a successful build of `lab/aligner:1.0` that produced DIGEST from this Dockerfile.
-async fn record_build(app: &TestApp) {
+/// Records build `id` of `lab/aligner:1.0`, started and finished at `minute`, that produced
+/// DIGEST, with what `record` stores while it runs.
+async fn built<F, Fut>(app: &TestApp, id: i64, minute: i64, record: F)
+where
+    F: FnOnce(std::sync::Arc<dyn bioshadock_core::ports::builds::BuildStore>, i64) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let builds = &app.backends.builds;
     let build = builds
         .create(NewBuild {
-            id: 7,
+            id,
             container: RepoName::parse("lab/aligner").unwrap(),
             tag: TagName::parse("1.0").unwrap(),
             requested_by: "lab".into(),
             source: BuildSource::Git("https://example.org/aligner.git".into()),
-            queued_at: at(2),
+            queued_at: at(minute),
         })
         .await
         .unwrap();
-    builds.start(build.id, "worker", at(2)).await.unwrap();
-    let dockerfile = BuiltDockerfile {
-        path: "docker/Dockerfile".into(),
-        text: "FROM debian:12\nRUN echo aligner\n".into(),
+    builds.start(build.id, "worker", at(minute)).await.unwrap();
+    record(builds.clone(), build.id).await;
+    let finish = Finish {
+        status: BuildStatus::Success,
+        reason: None,
+        digest: Some(DIGEST.into()),
+        at: at(minute + 1),
     };
-    builds.set_dockerfile(build.id, &dockerfile).await.unwrap();
-    builds
-        .finish(
-            build.id,
-            Finish {
-                status: BuildStatus::Success,
-                reason: None,
-                digest: Some(DIGEST.into()),
-                at: at(3),
-            },
-        )
-        .await
-        .unwrap();
+    builds.finish(build.id, finish).await.unwrap();
+}
+
+/// Records a successful build of `lab/aligner:1.0` that produced DIGEST from this Dockerfile.
+async fn record_build(app: &TestApp) {
+    built(app, 7, 2, |builds, id| async move {
+        let dockerfile = BuiltDockerfile {
+            path: "docker/Dockerfile".into(),
+            text: "FROM debian:12\nRUN echo aligner\n".into(),
+        };
+        builds.set_dockerfile(id, &dockerfile).await.unwrap();
+    })
+    .await;
 }
 
 fn ids_of(tools: &Value) -> Vec<&str> {
@@ -317,41 +325,19 @@ async fn ids_sent_unencoded_or_encoded_twice_still_arrive() {
 
 const CWL: &str = "cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: aligner\n";
 
-/// Records, with the build of `lab/aligner:1.0`, the CWL descriptor the container names.
+/// Records a later build of `lab/aligner:1.0` (the same image) with the CWL descriptor the
+/// container names.
 async fn record_descriptor(app: &TestApp) {
     use bioshadock_core::ports::builds::BuiltDescriptor;
-    let builds = &app.backends.builds;
-    // Recorded while running: reopen a fresh build of the same tag and image.
-    let build = builds
-        .create(NewBuild {
-            id: 8,
-            container: RepoName::parse("lab/aligner").unwrap(),
-            tag: TagName::parse("1.0").unwrap(),
-            requested_by: "lab".into(),
-            source: BuildSource::Git("https://example.org/aligner.git".into()),
-            queued_at: at(4),
-        })
-        .await
-        .unwrap();
-    builds.start(build.id, "worker", at(4)).await.unwrap();
-    let descriptor = BuiltDescriptor {
-        kind: "CWL".into(),
-        origin: "cwl/aligner.cwl".into(),
-        text: CWL.into(),
-    };
-    builds.set_descriptor(build.id, &descriptor).await.unwrap();
-    builds
-        .finish(
-            build.id,
-            Finish {
-                status: BuildStatus::Success,
-                reason: None,
-                digest: Some(DIGEST.into()),
-                at: at(5),
-            },
-        )
-        .await
-        .unwrap();
+    built(app, 8, 4, |builds, id| async move {
+        let descriptor = BuiltDescriptor {
+            kind: "CWL".into(),
+            origin: "cwl/aligner.cwl".into(),
+            text: CWL.into(),
+        };
+        builds.set_descriptor(id, &descriptor).await.unwrap();
+    })
+    .await;
 }
 
 #[tokio::test]
