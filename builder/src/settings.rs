@@ -54,7 +54,7 @@ impl BuilderSettings {
             concurrency: builder.concurrency as usize,
             timeout: Duration::from_secs(builder.timeout_secs),
             shutdown_grace: Duration::from_secs(builder.shutdown_grace_secs),
-            registry_host: config.registry.pull_host().to_owned(),
+            registry_host: config.pull_host(),
             registry_hosts: registry_hosts(config),
             public_url: config.web.public_url.trim_end_matches('/').to_owned(),
             memory_bytes: (builder.memory_mb > 0).then(|| {
@@ -89,7 +89,7 @@ fn registry_hosts(config: &Config) -> Vec<String> {
         .split('/')
         .next()
         .unwrap_or_default();
-    let mut hosts = vec![config.registry.pull_host().to_ascii_lowercase()];
+    let mut hosts = vec![config.pull_host().to_ascii_lowercase()];
     if !url_host.is_empty() && !hosts.contains(&url_host.to_ascii_lowercase()) {
         hosts.push(url_host.to_ascii_lowercase());
     }

@@ -106,19 +106,69 @@ pub struct RegistryConfig {
     /// under `data_dir` and printed by `bioshadock registry-config`.
     #[serde(default)]
     pub notification_secret: Secret<String>,
+    /// Where the registry front listens (the registry host users push to), forwarding to the
+    /// registry at `url`; empty: no front (unless `serve` spawns the registry).
+    pub front_listen: String,
+    /// Whether `serve` starts a Distribution registry of its own.
+    pub spawn: Spawn,
+    /// The Distribution binary to spawn; empty: `docker-registry` (Debian), else `registry`,
+    /// on PATH.
+    pub binary: String,
 }
 
-impl RegistryConfig {
-    /// What goes before the image name in `docker pull HOST/ns/name:tag`.
-    pub fn pull_host(&self) -> &str {
-        if !self.pull_host.is_empty() {
-            return &self.pull_host;
+/// Whether `serve` starts the registry (`registry.spawn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "SpawnValue", into = "SpawnValue")]
+pub enum Spawn {
+    /// When a Distribution binary is found and `registry.url` is left at its default.
+    Auto,
+    Always,
+    Never,
+}
+
+/// `registry.spawn` as written: `"auto"`, or a boolean (which an environment variable gives
+/// as a string).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum SpawnValue {
+    Flag(bool),
+    Word(String),
+}
+
+impl TryFrom<SpawnValue> for Spawn {
+    type Error = String;
+
+    fn try_from(value: SpawnValue) -> Result<Self, String> {
+        match value {
+            SpawnValue::Flag(true) => Ok(Self::Always),
+            SpawnValue::Flag(false) => Ok(Self::Never),
+            SpawnValue::Word(word) => match word.as_str() {
+                "auto" => Ok(Self::Auto),
+                "true" => Ok(Self::Always),
+                "false" => Ok(Self::Never),
+                other => Err(format!("`{other}` is not one of \"auto\", true or false")),
+            },
         }
-        let without_scheme = self
-            .url
-            .split_once("://")
-            .map_or(self.url.as_str(), |(_, rest)| rest);
-        without_scheme.trim_end_matches('/')
+    }
+}
+
+impl From<Spawn> for SpawnValue {
+    fn from(spawn: Spawn) -> Self {
+        match spawn {
+            Spawn::Auto => Self::Word("auto".into()),
+            Spawn::Always => Self::Flag(true),
+            Spawn::Never => Self::Flag(false),
+        }
+    }
+}
+
+/// `registry.url`'s default: a registry on this machine's port 5000.
+pub const DEFAULT_REGISTRY_URL: &str = "http://127.0.0.1:5000";
+
+impl RegistryConfig {
+    /// The front's address, when `registry.front_listen` is set (checked at load).
+    pub fn front_listen(&self) -> Option<SocketAddr> {
+        self.front_listen.trim().parse().ok()
     }
 }
 
@@ -201,12 +251,38 @@ pub struct BuilderConfig {
     pub descriptor_private_urls: bool,
 }
 
+/// `host[:port]` of an http(s) URL.
+fn host_and_port(url: &str) -> &str {
+    let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    without_scheme.split('/').next().unwrap_or_default()
+}
+
 /// A configuration that cannot be used, with a message that names the key.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
 pub struct ConfigError(String);
 
 impl Config {
+    /// What goes before the image name in `docker pull HOST/ns/name:tag`: `registry.pull_host`,
+    /// else the front's address (with the public URL's host when the front listens on every
+    /// interface), else `registry.url`'s host and port.
+    pub fn pull_host(&self) -> String {
+        let registry = &self.registry;
+        if !registry.pull_host.is_empty() {
+            return registry.pull_host.clone();
+        }
+        if let Some(front) = registry.front_listen() {
+            if !front.ip().is_unspecified() {
+                return front.to_string();
+            }
+            let public_host = host_and_port(&self.web.public_url)
+                .rsplit_once(':')
+                .map_or(host_and_port(&self.web.public_url), |(host, _)| host);
+            return format!("{public_host}:{}", front.port());
+        }
+        host_and_port(&registry.url).to_owned()
+    }
+
     /// Loads defaults, then `file` if given, then the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         Self::from_figment(Self::figment(file))
@@ -236,6 +312,20 @@ impl Config {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return bad(key, "must be an http:// or https:// URL");
             }
+        }
+        let front = self.registry.front_listen.trim();
+        if !front.is_empty() && front.parse::<SocketAddr>().is_err() {
+            return bad(
+                "registry.front_listen",
+                "must be empty (no front) or an address and port such as 0.0.0.0:5000",
+            );
+        }
+        if !front.is_empty() && !self.registry.url.starts_with("http://") {
+            return bad(
+                "registry.url",
+                "the front forwards to the registry over plain HTTP on a private address: \
+                 it must be an http:// URL when registry.front_listen is set",
+            );
         }
         if !(60..=3600).contains(&self.registry.token_ttl_secs) {
             return bad("registry.token_ttl_secs", "must be between 60 and 3600");

@@ -63,7 +63,7 @@ pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Resu
     let first_run = backends.users.count_users().await? == 0;
     let settings = WebSettings {
         page_size: config.web.page_size,
-        pull_host: config.registry.pull_host().to_owned(),
+        pull_host: config.pull_host(),
         public_url: config.web.public_url.clone(),
         default_public: config.web.default_visibility.is_public(),
         max_pending_builds: config.builder.max_pending_per_user,
@@ -119,6 +119,16 @@ pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Resu
             std::time::Duration::from_secs(config.registry.sync_interval_secs),
         );
     }
+    let (state, gate, front_listener) = match config.registry.front_listen() {
+        Some(address) => {
+            let listener = TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (registry.front_listen)"))?;
+            let (state, gate) = state.with_front();
+            (state, Some(gate), Some(listener))
+        }
+        None => (state, None, None),
+    };
     let listener = TcpListener::bind(config.web.listen)
         .await
         .with_context(|| format!("cannot listen on {} (web.listen)", config.web.listen))?;
@@ -141,12 +151,21 @@ pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Resu
             None
         }
     };
+    let front = match front_listener {
+        Some(listener) => Some(start_front(&config, listener, gate, stop.clone())?),
+        None => None,
+    };
     let signal = async move {
         shutdown_signal().await;
         stop.cancel();
     };
     bioshadock_web::serve(listener, state, signal).await?;
     tracing::info!("shutting down");
+    if let Some(front) = front
+        && let Err(e) = front.await
+    {
+        tracing::error!(error = %e, "the registry front stopped abnormally");
+    }
     if let Some(builder) = builder
         && let Err(e) = builder.await
     {
@@ -154,6 +173,29 @@ pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Resu
     }
     backends.close().await;
     Ok(())
+}
+
+/// Starts the registry front on `listener`, forwarding to `registry.url`, until `stop`.
+fn start_front(
+    config: &Config,
+    listener: TcpListener,
+    gate: Option<Arc<dyn bioshadock_front::Gate>>,
+    stop: CancellationToken,
+) -> Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    let upstream = bioshadock_front::Upstream::parse(&config.registry.url)
+        .map_err(|e| anyhow::anyhow!("registry.url: {e}"))?;
+    let gate = gate.unwrap_or_else(|| Arc::new(bioshadock_front::OpenGate));
+    tracing::info!(
+        registry = upstream.authority(),
+        "the registry front listens on {} (push and pull there)",
+        listener.local_addr()?,
+    );
+    let front = Arc::new(bioshadock_front::Front::new(upstream, gate));
+    Ok(tokio::spawn(bioshadock_front::serve(
+        listener,
+        front,
+        stop.cancelled_owned(),
+    )))
 }
 
 /// Starts the builder of this process. The embedded queue belongs to this process alone, so

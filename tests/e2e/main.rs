@@ -9,6 +9,7 @@ mod cli;
 mod compose;
 mod distributed;
 mod docker_search;
+mod front;
 mod gitd;
 mod imports;
 mod openapi_conformance;

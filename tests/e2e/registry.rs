@@ -110,6 +110,13 @@ impl Registry {
         }
     }
 
+    /// The same registry, reached by clients through the portal's front at `port` (the
+    /// registry itself stays where it was started).
+    pub(crate) fn fronted_at(mut self, port: u16) -> Self {
+        self.host = format!("127.0.0.1:{port}");
+        self
+    }
+
     pub(crate) fn image(&self, repository: &str) -> String {
         format!("{}/{repository}", self.host)
     }
@@ -134,7 +141,7 @@ impl Client {
         }
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         docker(Some(self.config.path()), args).output().unwrap()
     }
 

@@ -81,6 +81,9 @@ impl Site {
                 format!("127.0.0.1:{}", self.port),
             )
             .env("BIOSHADOCK__WEB__PUBLIC_URL", self.url(""))
+            // Tests start their own registries (`docker-registry` is on PATH here, which would
+            // otherwise have `serve` spawn one on the shared port 5000); the spawn tests opt in.
+            .env("BIOSHADOCK__REGISTRY__SPAWN", "false")
             .env("RUST_LOG", "warn");
         if let Some(port) = self.registry_port {
             command.env(

@@ -141,6 +141,9 @@ pub struct AppState {
     pub(crate) metrics: Arc<Metrics>,
     /// Reconciliation with the registry: one run at a time, and the last success.
     pub(crate) sync: Arc<crate::registry::sync::SyncStatus>,
+    /// Whether a registry front in this process counts pulls (then the notifications' pull
+    /// events are not counted again).
+    pub(crate) front_counts_pulls: bool,
     pub(crate) started: Instant,
 }
 
@@ -185,6 +188,7 @@ impl AppState {
             login_csrf: Arc::new(login_csrf),
             metrics: Arc::new(Metrics::new()),
             sync: Arc::default(),
+            front_counts_pulls: false,
             started: Instant::now(),
         }
     }

@@ -19,7 +19,7 @@ fn defaults_are_the_documented_ones() {
         assert_eq!(c.registry.url, "http://127.0.0.1:5000");
         assert_eq!(c.registry.service, "bioshadock-registry");
         assert_eq!(c.registry.issuer, "bioshadock");
-        assert_eq!(c.registry.pull_host(), "127.0.0.1:5000");
+        assert_eq!(c.pull_host(), "127.0.0.1:5000");
         assert_eq!(c.storage.backend, StorageBackend::Embedded);
         assert_eq!(c.search.backend, SearchBackend::Embedded);
         assert_eq!(c.queue.backend, QueueBackend::Embedded);
@@ -296,6 +296,59 @@ fn openid_providers_are_checked_by_name() {
             &good.replace("https://login.uni.example", "http://127.0.0.1:9000"),
         )?;
         assert!(load_in_jail(Some("local.toml")).is_ok());
+        Ok(())
+    });
+}
+
+#[test]
+fn the_front_and_the_spawned_registry_are_configured_by_key() {
+    Jail::expect_with(|jail| {
+        let c = load_in_jail(None).unwrap();
+        assert_eq!(c.registry.spawn, Spawn::Auto);
+        assert_eq!(c.registry.front_listen(), None);
+        assert_eq!(c.registry.binary, "");
+        for (value, spawn) in [
+            ("true", Spawn::Always),
+            ("false", Spawn::Never),
+            ("auto", Spawn::Auto),
+        ] {
+            jail.set_env("BIOSHADOCK__REGISTRY__SPAWN", value);
+            assert_eq!(load_in_jail(None).unwrap().registry.spawn, spawn, "{value}");
+        }
+        jail.create_file("spawn.toml", "[registry]\nspawn = false\n")?;
+        jail.clear_env();
+        assert_eq!(
+            load_in_jail(Some("spawn.toml")).unwrap().registry.spawn,
+            Spawn::Never
+        );
+        jail.set_env("BIOSHADOCK__REGISTRY__SPAWN", "sometimes");
+        let err = load_in_jail(None).unwrap_err().to_string();
+        assert!(err.to_lowercase().contains("registry.spawn"), "{err}");
+        jail.clear_env();
+        jail.set_env("BIOSHADOCK__REGISTRY__FRONT_LISTEN", "0.0.0.0:5000");
+        let c = load_in_jail(None).unwrap();
+        assert_eq!(
+            c.registry.front_listen().unwrap().to_string(),
+            "0.0.0.0:5000"
+        );
+        jail.set_env("BIOSHADOCK__WEB__PUBLIC_URL", "https://portal.lab.org/");
+        // Users reach a front on every interface by the portal's name.
+        assert_eq!(
+            load_in_jail(None).unwrap().pull_host(),
+            "portal.lab.org:5000"
+        );
+        jail.set_env("BIOSHADOCK__REGISTRY__FRONT_LISTEN", "127.0.0.1:5001");
+        assert_eq!(load_in_jail(None).unwrap().pull_host(), "127.0.0.1:5001");
+        jail.set_env("BIOSHADOCK__REGISTRY__PULL_HOST", "registry.lab.org");
+        assert_eq!(load_in_jail(None).unwrap().pull_host(), "registry.lab.org");
+        jail.set_env("BIOSHADOCK__REGISTRY__PULL_HOST", "");
+        jail.set_env("BIOSHADOCK__REGISTRY__FRONT_LISTEN", "localhost");
+        let err = load_in_jail(None).unwrap_err().to_string();
+        assert!(err.contains("registry.front_listen"), "{err}");
+        jail.set_env("BIOSHADOCK__REGISTRY__FRONT_LISTEN", "127.0.0.1:5000");
+        jail.set_env("BIOSHADOCK__REGISTRY__URL", "https://registry.lab:5000");
+        let err = load_in_jail(None).unwrap_err().to_string();
+        assert!(err.contains("registry.url"), "{err}");
         Ok(())
     });
 }

@@ -147,6 +147,11 @@ async fn record(
                 receipt.ignored += 1;
                 continue;
             };
+            // The front counted this pull as it went through.
+            if state.front_counts_pulls && matches!(fact, Fact::Pulled { .. }) {
+                receipt.ignored += 1;
+                continue;
+            }
             if !first_sight(state, &event.id).await {
                 receipt.duplicates += 1;
                 continue;

@@ -6,6 +6,7 @@
 pub mod check;
 pub mod client;
 pub(crate) mod events;
+pub mod front;
 mod passwords;
 pub(crate) mod removal;
 pub mod sync;

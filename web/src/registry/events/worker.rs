@@ -122,7 +122,10 @@ pub(in crate::registry) async fn enrich(
     Ok(())
 }
 
-async fn reindex_all(state: &AppState, ids: &[RepoName]) -> Result<(), PortError> {
+pub(in crate::registry) async fn reindex_all(
+    state: &AppState,
+    ids: &[RepoName],
+) -> Result<(), PortError> {
     let containers = state.store.get_many(ids).await?;
     if containers.is_empty() {
         return Ok(());
