@@ -10,6 +10,7 @@ mod registry_check;
 mod reindex;
 mod seed;
 mod serve;
+mod spawn;
 mod user;
 
 use anyhow::{Context, Result};

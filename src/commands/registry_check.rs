@@ -27,7 +27,29 @@ pub async fn run(config: Config) -> Result<()> {
     Ok(())
 }
 
+/// The registry's own findings, and with a front the same checks through it (what clients see).
 async fn findings(config: &Config) -> Vec<Finding> {
+    let mut all = findings_at(config, &config.registry.url).await;
+    if let Some(front) = config.registry.front_listen() {
+        // A front on every interface is reached on loopback from here.
+        let host = if front.ip().is_unspecified() {
+            std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), front.port())
+        } else {
+            front
+        };
+        for finding in findings_at(config, &format!("http://{host}")).await {
+            all.push(match finding {
+                Finding::Ok(text) => Finding::Ok(format!("through the front at {front}: {text}")),
+                Finding::Problem(text) => {
+                    Finding::Problem(format!("through the front at {front}: {text}"))
+                }
+            });
+        }
+    }
+    all
+}
+
+async fn findings_at(config: &Config, registry_url: &str) -> Vec<Finding> {
     // Only load: a check must not create a key the running registry does not know.
     let material = match SigningMaterial::load(&config.secrets_dir()) {
         Ok(material) => material,
@@ -48,7 +70,7 @@ async fn findings(config: &Config) -> Vec<Finding> {
     let certificate = config.secrets_dir().join(CERTIFICATE_FILE);
     let certificate = certificate.display().to_string();
     let target = Target {
-        registry_url: &config.registry.url,
+        registry_url,
         public_url: &config.web.public_url,
         certificate: &certificate,
         tokens: &tokens,

@@ -50,13 +50,22 @@ fn openid_sign_in(provider: &OidcConfig, public_url: &str) -> Result<OpenIdSignI
 }
 
 /// `config_file` is only for the hints we print: the config itself is already loaded.
-pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Result<()> {
+pub async fn run(mut config: Config, config_file: Option<&Path>, role: Role) -> Result<()> {
     if role == Role::PortalOnly && !config.is_distributed() {
         anyhow::bail!(
             "`web` runs the portal alone on the external backends (storage.backend = \"mongodb\", \
              search.backend = \"elasticsearch\", queue.backend = \"redis\"); the embedded ones \
              belong to one process: use `bioshadock serve`"
         );
+    }
+    // `serve` may start the registry itself; the rest of the process then reaches it at its
+    // private address, and users at the front.
+    let spawn_plan = match role {
+        Role::Everything => super::spawn::plan(&config)?,
+        Role::PortalOnly => None,
+    };
+    if let Some(plan) = &spawn_plan {
+        super::spawn::apply(&mut config, plan);
     }
     let backends = super::backends(&config).await?;
     rebuild_index_if_missing(&backends).await?;
@@ -93,6 +102,18 @@ pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Resu
         log_wakeups: backends.log_wakeups.clone(),
     };
     let registry = super::registry::registry_auth(&config)?;
+    let stop = CancellationToken::new();
+    // The spawned registry stops last, once the portal and the builder have finished with it.
+    let registry_stop = CancellationToken::new();
+    let spawned = match spawn_plan {
+        Some(plan) => Some(super::spawn::start(
+            &config,
+            plan,
+            registry.notification_secret.expose(),
+            registry_stop.clone(),
+        )?),
+        None => None,
+    };
     let link = BuilderLink::default();
     let mut state = AppState::new(ports, settings, registry).with_builder(link.clone());
     if !config.auth.oidc.is_empty() {
@@ -141,7 +162,6 @@ pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Resu
     if first_run {
         warn_no_users(&config, config_file);
     }
-    let stop = CancellationToken::new();
     let builder = match role {
         Role::Everything => Some(start_builder(&config, &backends, link, stop.clone()).await?),
         Role::PortalOnly => {
@@ -170,6 +190,10 @@ pub async fn run(config: Config, config_file: Option<&Path>, role: Role) -> Resu
         && let Err(e) = builder.await
     {
         tracing::error!(error = %e, "the builder stopped abnormally");
+    }
+    if let Some(spawned) = spawned {
+        registry_stop.cancel();
+        let _ = spawned.await;
     }
     backends.close().await;
     Ok(())

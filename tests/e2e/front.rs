@@ -152,3 +152,106 @@ async fn docker_and_skopeo_push_and_pull_through_the_front_and_every_pull_counts
         assert!(body["errors"][0]["code"].is_string(), "{path}: {body}");
     }
 }
+
+/// Waits until the registry behind the front answers (`/v2/` is 401 with token auth on).
+async fn wait_for_registry(front: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let url = format!("http://127.0.0.1:{front}/v2/");
+    loop {
+        if let Ok(response) = http().get(&url).send().await
+            && response.status().as_u16() == 401
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the registry never came up behind the front"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn registry_pid(site: &Site) -> Option<i32> {
+    std::fs::read_to_string(site.data_dir().join("registry/registry.pid"))
+        .ok()
+        .and_then(|pid| pid.trim().parse().ok())
+}
+
+fn alive(pid: i32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[tokio::test]
+async fn serve_alone_starts_a_supervised_registry_that_docker_pushes_to() {
+    use std::os::unix::fs::PermissionsExt;
+    let front = free_port();
+    // From a clean data_dir: nothing but `serve`, told where its front listens (tests run in
+    // parallel, so not on the default 127.0.0.1:5000).
+    let site = Site::new()
+        .with_env("BIOSHADOCK__REGISTRY__SPAWN", "true")
+        .with_env(
+            "BIOSHADOCK__REGISTRY__FRONT_LISTEN",
+            &format!("127.0.0.1:{front}"),
+        );
+    site.add_user("alice", "alice password");
+    let server = site.serve().await;
+    wait_for_registry(front).await;
+    let config = site.data_dir().join("registry/config.yml");
+    let mode = std::fs::metadata(&config).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "the registry configuration holds a secret");
+
+    let registry = Registry::at(front);
+    let alice = Client::new();
+    assert_ok(&alice.login(&registry, "alice", "alice password"), "login");
+    let tool = registry.image("alice/spawned:1");
+    alice.build(&tool, "pushed to a spawned registry");
+    assert_ok(&alice.push(&tool), "push to the spawned registry");
+    assert_ok(&alice.pull(&tool), "pull from the spawned registry");
+    // The spawned registry notifies the portal: the push is catalogued with its labels.
+    let listed = wait_for_container(&site, "alice/spawned").await;
+    assert_eq!(listed["tags"][0]["name"], "1");
+    assert!(site.data_dir().join("registry/storage/docker").is_dir());
+
+    // Killed outright, the registry is started again, and a push afterwards succeeds.
+    let first = registry_pid(&site).expect("the registry's pid file");
+    let status = Command::new("kill")
+        .args(["-KILL", &first.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while registry_pid(&site).is_none_or(|pid| pid == first) {
+        assert!(Instant::now() < deadline, "the registry was not restarted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_for_registry(front).await;
+    let again = registry.image("alice/spawned:2");
+    alice.build(&again, "pushed after a restart");
+    assert_ok(&alice.push(&again), "push after the registry was restarted");
+
+    // Stopping the portal stops its registry.
+    let second = registry_pid(&site).unwrap();
+    server.stop();
+    assert!(!alive(second), "the registry outlived the portal");
+}
+
+#[tokio::test]
+async fn without_a_registry_binary_serve_says_how_to_get_one_and_runs_as_before() {
+    let dir = TempDir::new().unwrap();
+    let log = dir.path().join("serve.log");
+    let site = Site::new()
+        .with_env("BIOSHADOCK__REGISTRY__SPAWN", "auto")
+        .with_env("PATH", "/nonexistent")
+        .with_env("RUST_LOG", "info");
+    let server = site.serve_logging_to(&log).await;
+    let catalogue = http().get(site.url("/container/all")).send().await.unwrap();
+    assert_eq!(catalogue.status().as_u16(), 200);
+    server.stop();
+    let log = std::fs::read_to_string(&log).unwrap();
+    let hints: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("apt-get install docker-registry"))
+        .collect();
+    assert_eq!(hints.len(), 1, "one line says how to get a registry: {log}");
+    assert!(!site.data_dir().join("registry/config.yml").exists());
+}

@@ -110,6 +110,16 @@ impl Registry {
         }
     }
 
+    /// A registry the portal started itself (`registry.spawn`), reached through its front at
+    /// `port`; nothing to stop here (the portal stops it).
+    pub(crate) fn at(port: u16) -> Self {
+        Self {
+            child: Command::new("true").spawn().unwrap(),
+            host: format!("127.0.0.1:{port}"),
+            _dir: TempDir::new().unwrap(),
+        }
+    }
+
     /// The same registry, reached by clients through the portal's front at `port` (the
     /// registry itself stays where it was started).
     pub(crate) fn fronted_at(mut self, port: u16) -> Self {
