@@ -25,6 +25,7 @@ pub mod query;
 pub mod robots;
 pub mod rules;
 pub mod secret;
+pub mod tag_policy;
 pub mod tokens;
 pub mod tool;
 

@@ -141,6 +141,8 @@ pub struct Container {
     /// A workflow descriptor (CWL, WDL, …) the builder records with each build: a path in
     /// the git source or an http(s) URL (`crate::descriptor::DescriptorSource`).
     pub descriptor: Option<String>,
+    /// Its tag policy: immutability, deprecations (`crate::tag_policy`).
+    pub policy: crate::tag_policy::ContainerPolicy,
     /// Tags, newest first.
     pub tags: Vec<Tag>,
     /// Users with pull or push rights besides the owner, sorted by name, one entry per user.
@@ -164,6 +166,7 @@ impl Container {
             git: None,
             dockerfile: None,
             descriptor: None,
+            policy: crate::tag_policy::ContainerPolicy::default(),
             tags: Vec::new(),
             members: Vec::new(),
             labels: BTreeMap::new(),

@@ -225,6 +225,9 @@ pub struct Organisation {
     pub members: Vec<OrgMember>,
     /// Sorted by name.
     pub teams: Vec<Team>,
+    /// The immutability of tags in its containers that set none of their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub immutable: Option<crate::tag_policy::ImmutableTags>,
     /// Set by the store: the version this copy was read at (0 for a new organisation). A save
     /// from a copy whose version is no longer current is refused.
     #[serde(default)]
@@ -262,6 +265,7 @@ impl Organisation {
                 from_directory: false,
             }],
             teams: Vec::new(),
+            immutable: None,
             version: 0,
         })
     }

@@ -383,16 +383,17 @@ impl Rule {
     }
 }
 
-/// A compiled match value.
+/// A compiled match value: literal, glob (`*`, `?`) or `/regex/`, as access rules read them
+/// (and tag policies, which take the same values).
 #[derive(Debug, Clone)]
-enum Pattern {
+pub(crate) enum Pattern {
     Literal(String),
     /// A glob or a `/regex/`, as an anchored regular expression.
     Regex(Regex),
 }
 
 impl Pattern {
-    fn compile(raw: &str) -> Result<Self, String> {
+    pub(crate) fn compile(raw: &str) -> Result<Self, String> {
         if raw.len() > MAX_PATTERN_LEN {
             return Err(format!(
                 "a match value is longer than {MAX_PATTERN_LEN} characters"
@@ -407,7 +408,7 @@ impl Pattern {
         Ok(Self::Literal(raw.to_owned()))
     }
 
-    fn matches(&self, value: &str) -> bool {
+    pub(crate) fn matches(&self, value: &str) -> bool {
         match self {
             Self::Literal(literal) => literal == value,
             Self::Regex(regex) => regex.is_match(value),

@@ -100,10 +100,39 @@ async fn docker_and_skopeo_push_and_pull_through_the_front_and_every_pull_counts
         );
         assert_eq!(pulls(&site, "alice/tool").await, n, "after pull {n}");
     }
-    // The engine keeps the manifest it pulled: pulling again only checks the tag (HEAD), which
-    // is not a pull (Docker Hub does not count it either).
-    assert_ok(&alice.pull(&tool), "docker pull of a known image");
+    // A HEAD only looks (an up-to-date `docker pull` checks its tag so): not a pull.
+    let token: Value = basic_get(
+        &site,
+        "/v2/token?service=bioshadock-registry&scope=repository:alice/tool:pull",
+        "alice",
+        "alice password",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let manifest = format!("http://127.0.0.1:{front}/v2/alice/tool/manifests/1");
+    let accept = "application/vnd.docker.distribution.manifest.v2+json";
+    let token = token["token"].as_str().unwrap();
+    let head = http()
+        .head(&manifest)
+        .bearer_auth(token)
+        .header("accept", accept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status().as_u16(), 200);
+    assert!(head.headers().contains_key("docker-content-digest"));
     assert_eq!(pulls(&site, "alice/tool").await, 4);
+    let get = http()
+        .get(&manifest)
+        .bearer_auth(token)
+        .header("accept", accept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status().as_u16(), 200);
+    assert_eq!(pulls(&site, "alice/tool").await, 5);
 
     // skopeo copies a new tag in through the front.
     assert_ok(

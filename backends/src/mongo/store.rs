@@ -207,6 +207,7 @@ impl ContainerStore for MongoStore {
                 "git": settings.git.as_deref(),
                 "dockerfile": settings.dockerfile.as_deref(),
                 "descriptor": settings.descriptor.as_deref(),
+                "policy": to_bson(&settings.policy)?,
                 "members": to_bson(&members)?,
                 "readers": doc::readers(owner, &members),
                 "updated_at": millis(settings.updated_at),

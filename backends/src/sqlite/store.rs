@@ -194,6 +194,7 @@ impl ContainerStore for SqliteStore {
             .bind(settings.git.as_deref())
             .bind(settings.dockerfile.as_deref())
             .bind(settings.descriptor.as_deref())
+            .bind(super::store::rows::json(&settings.policy)?)
             .bind(settings.updated_at.timestamp_millis())
             .execute(&mut *tx)
             .await

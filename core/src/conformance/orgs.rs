@@ -130,10 +130,17 @@ async fn saves_bump_the_version_and_refuse_stale_copies(s: &dyn OrgStore) {
     let mut first = ok(s.get_org(&org.name).await, "get_org");
     let mut second = first.clone();
     first.set_description("changed".into()).expect("valid");
+    let but_latest = crate::tag_policy::ImmutableTags::patterns(vec!["!latest".into()]).unwrap();
+    first.immutable = Some(but_latest.clone());
     ok(s.save_org(&first).await, "save_org");
     let stored = ok(s.get_org(&org.name).await, "get_org");
     assert_eq!(stored.version, 2, "a save bumps the version");
     assert_eq!(stored.description, "changed");
+    assert_eq!(
+        stored.immutable,
+        Some(but_latest),
+        "the namespace's immutability default is kept"
+    );
     second
         .set_member(&user("max"), OrgRole::Admin)
         .expect("valid");

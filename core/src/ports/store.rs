@@ -17,6 +17,7 @@ pub struct ContainerSettings {
     pub git: Option<String>,
     pub dockerfile: Option<String>,
     pub descriptor: Option<String>,
+    pub policy: crate::tag_policy::ContainerPolicy,
     /// The whole member list, replacing the stored one.
     pub members: Vec<Member>,
     /// The new `updated_at`.
@@ -32,6 +33,7 @@ impl ContainerSettings {
             git: container.git.clone(),
             dockerfile: container.dockerfile.clone(),
             descriptor: container.descriptor.clone(),
+            policy: container.policy.clone(),
             members: container.members.clone(),
             updated_at: container.updated_at,
         }

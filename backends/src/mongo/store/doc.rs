@@ -22,6 +22,7 @@
 use std::collections::BTreeMap;
 
 use bioshadock_core::MemberName;
+use bioshadock_core::tag_policy::ContainerPolicy;
 use bioshadock_core::{
     Access, Container, Member, PortError, PortResult, RepoName, Tag, TagName, Visibility,
 };
@@ -43,6 +44,9 @@ pub(super) struct ContainerDoc {
     /// Absent in documents written before descriptors existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) descriptor: Option<String>,
+    /// Absent in documents written before tag policies existed.
+    #[serde(default, skip_serializing_if = "ContainerPolicy::is_empty")]
+    pub(super) policy: ContainerPolicy,
     pub(super) tags: Vec<TagDoc>,
     pub(super) members: Vec<MemberDoc>,
     pub(super) readers: Vec<String>,
@@ -195,6 +199,7 @@ impl ContainerDoc {
             git: c.git.clone(),
             dockerfile: c.dockerfile.clone(),
             descriptor: c.descriptor.clone(),
+            policy: c.policy.clone(),
             tags: tags(c.tags.iter()),
             readers: readers(&c.owner, &members),
             members,
@@ -245,6 +250,7 @@ impl ContainerDoc {
             git: self.git,
             dockerfile: self.dockerfile,
             descriptor: self.descriptor,
+            policy: self.policy,
             tags,
             members,
             labels: self.labels.into_iter().map(|l| (l.name, l.value)).collect(),

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use bioshadock_core::MemberName;
+use bioshadock_core::tag_policy::ContainerPolicy;
 use bioshadock_core::{
     Access, Container, Member, PortError, PortResult, RepoName, Tag, TagName, Visibility,
 };
@@ -20,10 +21,10 @@ pub(super) fn json<T: Serialize + ?Sized>(value: &T) -> PortResult<String> {
 macro_rules! insert_containers {
     () => {
         "INSERT INTO containers \
-     (id, owner, description, visibility, git, dockerfile, descriptor, labels, pulls, created_at, \
-      updated_at) \
+     (id, owner, description, visibility, git, dockerfile, descriptor, policy, labels, pulls, \
+      created_at, updated_at) \
      SELECT value ->> 'id', value ->> 'owner', value ->> 'description', value ->> 'visibility', \
-       value ->> 'git', value ->> 'dockerfile', value ->> 'descriptor', value ->> 'labels', \
+       value ->> 'git', value ->> 'dockerfile', value ->> 'descriptor', value ->> 'policy', value ->> 'labels', \
        value ->> 'pulls', \
        value ->> 'created_at', value ->> 'updated_at' \
          FROM json_each(?1) WHERE true"
@@ -38,7 +39,7 @@ pub(super) const UPSERT_CONTAINERS: &str = concat!(
     insert_containers!(),
     " ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, description = excluded.description, \
       visibility = excluded.visibility, git = excluded.git, dockerfile = excluded.dockerfile, \
-      descriptor = excluded.descriptor, \
+      descriptor = excluded.descriptor, policy = excluded.policy, \
       labels = excluded.labels, pulls = excluded.pulls, created_at = excluded.created_at, \
       updated_at = excluded.updated_at"
 );
@@ -68,6 +69,8 @@ pub(super) struct ContainerJson<'a> {
     dockerfile: Option<&'a str>,
     descriptor: Option<&'a str>,
     /// Already JSON text: stored as given.
+    policy: String,
+    /// Already JSON text: stored as given.
     labels: String,
     pulls: i64,
     created_at: i64,
@@ -84,6 +87,7 @@ impl<'a> ContainerJson<'a> {
             git: c.git.as_deref(),
             dockerfile: c.dockerfile.as_deref(),
             descriptor: c.descriptor.as_deref(),
+            policy: json(&c.policy)?,
             labels: json(&c.labels)?,
             pulls: to_i64(c.pulls),
             created_at: c.created_at.timestamp_millis(),
@@ -155,6 +159,7 @@ struct Fields<'a>(
     Option<String>,
     Option<String>,
     Option<String>,
+    ContainerPolicy,
     BTreeMap<String, String>,
     i64,
     i64,
@@ -181,6 +186,7 @@ impl ContainerRow {
             git,
             dockerfile,
             descriptor,
+            policy,
             labels,
             pulls,
             created_at,
@@ -216,6 +222,7 @@ impl ContainerRow {
             git,
             dockerfile,
             descriptor,
+            policy,
             tags,
             members,
             labels,

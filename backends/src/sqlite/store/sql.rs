@@ -20,7 +20,7 @@ macro_rules! select {
     () => {
         "SELECT concat('[', json_quote(c.id), ',', json_quote(c.owner), ',', \
            json_quote(c.description), ',', json_quote(c.visibility), ',', json_quote(c.git), \
-           ',', json_quote(c.dockerfile), ',', json_quote(c.descriptor), ',', c.labels, ',', c.pulls, ',', c.created_at, ',', \
+           ',', json_quote(c.dockerfile), ',', json_quote(c.descriptor), ',', c.policy, ',', c.labels, ',', c.pulls, ',', c.created_at, ',', \
            c.updated_at, ',', c.tags_json, ',', \
            (SELECT json_group_array(json_array(m.user, m.access)) \
               FROM container_members m WHERE m.container_id = c.id), \
@@ -49,7 +49,7 @@ pub(super) const CLEAR_MEMBERS: &str =
 /// Only the portal's columns: a push landing meanwhile keeps its tags, labels and pulls. The
 /// visibility triggers see the change and keep the counts right.
 pub(super) const UPDATE_SETTINGS: &str = "UPDATE containers SET description = ?2, \
-     visibility = ?3, git = ?4, dockerfile = ?5, descriptor = ?6, updated_at = ?7 WHERE id = ?1";
+     visibility = ?3, git = ?4, dockerfile = ?5, descriptor = ?6, policy = ?7, updated_at = ?8 WHERE id = ?1";
 
 /// Whole-visibility counts come from the trigger-kept `container_counts`.
 pub(super) const COUNT_PUBLIC: &str = "SELECT n FROM container_counts WHERE visibility = 'public'";

@@ -82,6 +82,7 @@ pub(super) async fn update_settings_changes_only_portal_fields(store: Arc<dyn Co
         git: None,
         dockerfile: Some("FROM scratch\n".into()),
         descriptor: Some("https://example.org/tool.wdl".into()),
+        policy: tag_policy(),
         members: vec![member("dave", Pull), member("carol", Push)],
         updated_at: at(40),
     };
@@ -95,6 +96,7 @@ pub(super) async fn update_settings_changes_only_portal_fields(store: Arc<dyn Co
     expected.git = None;
     expected.dockerfile = settings.dockerfile.clone();
     expected.descriptor = settings.descriptor.clone();
+    expected.policy = tag_policy();
     expected.members = vec![member("carol", Push), member("dave", Pull)];
     expected.updated_at = at(40);
     assert_eq!(
@@ -265,4 +267,24 @@ pub(super) async fn robot_members_round_trip_and_see(store: Arc<dyn ContainerSto
 pub(super) async fn access_rules_decide_lists_and_counts(store: Arc<dyn ContainerStore>) {
     ok(store.put_many(&organisation_catalogue()).await, "put_many");
     expect_visible(&store, &ruled_reader(), RULED_READER_SEES).await;
+}
+
+/// A tag policy with every part set: immutable patterns, the container's and a tag's
+/// deprecation, a date that blocks pulls.
+fn tag_policy() -> crate::tag_policy::ContainerPolicy {
+    use crate::tag_policy::{ContainerPolicy, Deprecation, ImmutableTags};
+    let deprecation = |reason: &str, block: Option<i64>| {
+        Deprecation::new(
+            reason.into(),
+            Some("lab/tool:2".into()),
+            block.map(at),
+            at(30),
+        )
+        .unwrap()
+    };
+    ContainerPolicy {
+        immutable: Some(ImmutableTags::patterns(vec!["1.*".into(), "!latest".into()]).unwrap()),
+        deprecated: Some(deprecation("superseded", None)),
+        deprecated_tags: [("1.0".to_owned(), deprecation("CVE-2026-1", Some(50)))].into(),
+    }
 }
