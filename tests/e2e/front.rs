@@ -284,3 +284,129 @@ async fn without_a_registry_binary_serve_says_how_to_get_one_and_runs_as_before(
     assert_eq!(hints.len(), 1, "one line says how to get a registry: {log}");
     assert!(!site.data_dir().join("registry/config.yml").exists());
 }
+
+/// PATCHes `path` with `body` as alice (Basic), asserting success.
+async fn patch_as_alice(site: &Site, path: &str, body: Value) {
+    let response = http()
+        .patch(site.url(path))
+        .basic_auth("alice", Some("alice password"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    assert_eq!(status, 200, "{path}: {}", response.text().await.unwrap());
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn immutable_tags_and_blocked_pulls_are_refused_at_the_front() {
+    let (site, front) = fronted_site();
+    site.add_user("alice", "alice password");
+    let _server = site.serve().await;
+    let registry = Registry::start(&site).await.fronted_at(front);
+    let alice = Client::new();
+    assert_ok(&alice.login(&registry, "alice", "alice password"), "login");
+    let release = registry.image("alice/pinned:1.0");
+    let kept = registry.image("alice/pinned:kept");
+    alice.build(&release, "the published image");
+    assert_ok(&alice.push(&release), "first push of 1.0");
+    assert_ok(
+        &alice.run(&["tag", &release, &kept]),
+        "keep the first image",
+    );
+    wait_for_container(&site, "alice/pinned").await;
+    // Everything but latest is immutable.
+    patch_as_alice(
+        &site,
+        "/container/alice/pinned",
+        serde_json::json!({"immutable": ["!latest"]}),
+    )
+    .await;
+
+    // Another image under 1.0 is refused, with a message the CLI prints.
+    alice.build(&release, "an image that would replace it");
+    let refused = alice.push(&release);
+    assert!(!refused.status.success(), "overwriting 1.0 must fail");
+    assert!(
+        stderr(&refused).contains("denied: tag 1.0 of alice/pinned is immutable"),
+        "{}",
+        stderr(&refused)
+    );
+    // The very same image again is fine.
+    assert_ok(
+        &alice.run(&["tag", &kept, &release]),
+        "retag the first image",
+    );
+    assert_ok(&alice.push(&release), "pushing the same digest again");
+    // latest is the exception: it moves freely.
+    let latest = registry.image("alice/pinned:latest");
+    alice.build(&latest, "latest one");
+    assert_ok(&alice.push(&latest), "push latest");
+    alice.build(&latest, "latest two");
+    assert_ok(&alice.push(&latest), "move latest");
+    let container = get_json(&site.url("/container/alice/pinned"), None).await;
+    let one_oh = container["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "1.0")
+        .unwrap()
+        .clone();
+    assert_eq!(one_oh["immutable"], true);
+
+    // Deleting the image 1.0 points to is refused too, through the registry API.
+    let token: Value = basic_get(
+        &site,
+        "/v2/token?service=bioshadock-registry&scope=repository:alice/pinned:delete",
+        "alice",
+        "alice password",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let digest = one_oh["digest"].as_str().unwrap();
+    let deletion = http()
+        .delete(format!(
+            "http://127.0.0.1:{front}/v2/alice/pinned/manifests/{digest}"
+        ))
+        .bearer_auth(token["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deletion.status().as_u16(), 403);
+    let body: Value = deletion.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "DENIED");
+
+    // A deprecated tag is still pulled until its date; after it, the pull says why.
+    patch_as_alice(
+        &site,
+        "/container/tags/alice/pinned/1.0",
+        serde_json::json!({"deprecated": {"reason": "rebuilt for CVE-2026-0001",
+            "replacement": "alice/pinned:1.1"}}),
+    )
+    .await;
+    assert_ok(
+        &alice.pull(&release),
+        "pulling a deprecated tag before its date",
+    );
+    patch_as_alice(
+        &site,
+        "/container/tags/alice/pinned/1.0",
+        serde_json::json!({"deprecated": {"reason": "rebuilt for CVE-2026-0001",
+            "replacement": "alice/pinned:1.1", "block_pulls_after": "2026-01-01T00:00:00Z"}}),
+    )
+    .await;
+    let blocked = alice.pull(&release);
+    assert!(!blocked.status.success(), "the pull must be refused");
+    assert!(
+        stderr(&blocked).contains("rebuilt for CVE-2026-0001 (use alice/pinned:1.1)"),
+        "{}",
+        stderr(&blocked)
+    );
+    assert_ok(&alice.pull(&latest), "other tags still pull");
+}

@@ -16,7 +16,7 @@ use crate::auth::Caller;
 use crate::cache::Key;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, ContainerId};
-use crate::services::containers;
+use crate::services::{containers, tag_policies};
 use crate::state::AppState;
 use crate::views::{ContainerView, TagView};
 
@@ -135,10 +135,17 @@ pub async fn one(
     ContainerId(id): ContainerId,
 ) -> Result<Json<ContainerView>, ApiError> {
     let (container, _) = containers::visible(&state, &caller, &id).await?;
-    Ok(Json(ContainerView::new(
-        container,
-        &state.settings.pull_host,
-    )))
+    Ok(Json(one_view(&state, container).await?))
+}
+
+/// One container's view, its tags marked immutable by its own policy or its namespace's.
+async fn one_view(
+    state: &AppState,
+    container: bioshadock_core::Container,
+) -> Result<ContainerView, ApiError> {
+    let default = tag_policies::namespace_default(state, container.id.namespace()).await?;
+    Ok(ContainerView::new(container, &state.settings.pull_host)
+        .with_namespace_default(default.as_ref()))
 }
 
 /// A container's tags, newest first.
@@ -155,7 +162,5 @@ pub async fn tags(
     ContainerId(id): ContainerId,
 ) -> Result<Json<Vec<TagView>>, ApiError> {
     let (container, _) = containers::visible(&state, &caller, &id).await?;
-    Ok(Json(
-        container.tags.into_iter().map(TagView::from).collect(),
-    ))
+    Ok(Json(one_view(&state, container).await?.tags))
 }

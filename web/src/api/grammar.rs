@@ -248,6 +248,15 @@ pub(crate) fn org_description_schema() -> ObjectBuilder {
         .max_length(Some(MAX_DESCRIPTION))
 }
 
+/// The same where leaving it out (or `null`) keeps the description.
+pub(crate) fn optional_org_description_schema() -> ObjectBuilder {
+    nullable(ObjectBuilder::new())
+        .description(Some(
+            "Markdown, at most 4096 characters; absent or null keeps it.",
+        ))
+        .max_length(Some(MAX_DESCRIPTION))
+}
+
 fn build_id_schema() -> ObjectBuilder {
     ObjectBuilder::new()
         .description(Some("A build's id, as returned when it was queued."))
@@ -346,4 +355,55 @@ pub(crate) fn password_schema() -> ObjectBuilder {
         .schema_type(Type::String)
         .min_length(Some(MIN_PASSWORD_LEN))
         .max_length(Some(MAX_PASSWORD_LEN))
+}
+
+/// A tag policy's immutability: `"none"`, `"all"`, or patterns; `null` (where allowed) for the
+/// namespace's default.
+pub(crate) fn immutable_schema() -> utoipa::openapi::schema::OneOfBuilder {
+    use bioshadock_core::tag_policy::{MAX_PATTERN_CHARS, MAX_PATTERNS};
+    use utoipa::openapi::schema::OneOfBuilder;
+    let word = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["none", "all"]));
+    let pattern = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_PATTERN_CHARS))
+        // `!` starts an exception and must be followed by a pattern; no control characters
+        // (C0, DEL and C1, as Rust's `char::is_control` counts them).
+        .pattern(Some(r"^!?[^!\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"));
+    let patterns = ArrayBuilder::new()
+        .items(pattern)
+        .max_items(Some(MAX_PATTERNS));
+    OneOfBuilder::new()
+        .item(word)
+        .item(patterns)
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some(
+            "Which tags are immutable: \"none\", \"all\", or patterns (globs with * and ?, or \
+             /regex/; a leading ! makes an exception, and exceptions alone mean every other \
+             tag: [\"!latest\"]). null: the namespace's default.",
+        ))
+}
+
+/// A deprecation's reason: some text, at most [`MAX_REASON_CHARS`] characters.
+pub(crate) fn deprecation_reason_schema() -> ObjectBuilder {
+    use bioshadock_core::tag_policy::MAX_REASON_CHARS;
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_REASON_CHARS))
+        .pattern(Some(r"\S"))
+        .description(Some("Why it should no longer be used."))
+}
+
+/// What to use instead: one line.
+pub(crate) fn deprecation_replacement_schema() -> ObjectBuilder {
+    use bioshadock_core::tag_policy::MAX_REPLACEMENT_CHARS;
+    nullable(ObjectBuilder::new())
+        .max_length(Some(MAX_REPLACEMENT_CHARS))
+        .pattern(Some(r"^[^\x00-\x1F\x7F-\x9F]*$"))
+        .description(Some(
+            "What to use instead, e.g. genomics-core/samtools:1.20.",
+        ))
 }

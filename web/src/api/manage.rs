@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bioshadock_core::model::{Access, Member};
 use bioshadock_core::orgs::{Permission, TeamName};
+use bioshadock_core::tag_policy::ImmutableTags;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -15,6 +16,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ContainerId};
 use crate::services::containers::{self, Changes, NewContainer};
+use crate::services::tag_policies;
 use crate::state::AppState;
 use crate::views::ContainerView;
 
@@ -88,9 +90,19 @@ pub struct UpdateBody {
     /// An empty string removes the descriptor.
     #[schema(schema_with = grammar::descriptor_schema)]
     descriptor: Option<String>,
+    /// Its own immutability (needs the right to manage it); `null` returns to the namespace's
+    /// default.
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(schema_with = grammar::immutable_schema)]
+    immutable: Option<Option<ImmutableTags>>,
+    /// Deprecate the whole container (needs the right to manage it); `null` lifts it.
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(nullable)]
+    deprecated: Option<Option<super::DeprecationBody>>,
 }
 
-/// Edit a container's description, visibility, git source, Dockerfile or descriptor.
+/// Edit a container's description, visibility, git source, Dockerfile or descriptor, its
+/// immutable tags or its deprecation.
 #[utoipa::path(patch, path = "/container/{namespace}/{name}", tag = "containers",
     params(ContainerPath), request_body = UpdateBody,
     security(("apikey" = []), ("bearer" = []), ("basic" = [])),
@@ -110,12 +122,15 @@ pub async fn update(
         git: body.git,
         dockerfile: body.dockerfile,
         descriptor: body.descriptor,
+        immutable: body.immutable,
+        deprecated: body.deprecated.map(|d| d.map(Into::into)),
     };
     let container = containers::update(&state, &caller, &id, changes).await?;
-    Ok(Json(ContainerView::new(
-        container,
-        &state.settings.pull_host,
-    )))
+    let default = tag_policies::namespace_default(&state, id.namespace()).await?;
+    Ok(Json(
+        ContainerView::new(container, &state.settings.pull_host)
+            .with_namespace_default(default.as_ref()),
+    ))
 }
 
 /// Delete a container (its owner or an admin), with its images in the registry.
@@ -142,6 +157,12 @@ pub async fn delete(
 #[derive(Debug, Deserialize)]
 pub struct TagSegment {
     tag: String,
+}
+
+impl TagSegment {
+    pub(crate) fn tag(&self) -> &str {
+        &self.tag
+    }
 }
 
 /// Delete one tag of a container, in the registry and the catalogue (its owner, push members

@@ -15,7 +15,10 @@ mod orgs;
 mod robots;
 mod rules;
 mod search;
+mod tag_policy;
 
+pub(crate) use grammar::immutable_schema;
+pub(crate) use tag_policy::{DeprecationBody, present};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -59,7 +62,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(robots::update_org, robots::delete_org))
         .routes(routes!(robots::new_token_org))
         .routes(routes!(containers::tags))
-        .routes(routes!(manage::delete_tag))
+        .routes(routes!(manage::delete_tag, tag_policy::update_tag))
         .routes(routes!(builds::build_git))
         .routes(routes!(builds::build_tag))
         .routes(routes!(builds::list))

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use bioshadock_core::accounts::UserName;
 use bioshadock_core::orgs::{OrgMember, OrgRole, Organisation, Permission, Team, TeamName};
 use bioshadock_core::permissions::OrgRights;
+use bioshadock_core::tag_policy::ImmutableTags;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -35,6 +36,9 @@ pub struct OrgView {
     /// Sorted by name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub teams: Option<Vec<Team>>,
+    /// The immutability of tags in its containers that set none of their own.
+    #[schema(schema_with = super::immutable_schema)]
+    pub immutable: Option<ImmutableTags>,
 }
 
 impl OrgView {
@@ -50,6 +54,7 @@ impl OrgView {
             created_at: org.created_at,
             members,
             teams,
+            immutable: org.immutable,
         }
     }
 }
@@ -71,8 +76,12 @@ pub struct NewOrgBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrgChangesBody {
-    #[schema(schema_with = grammar::org_description_schema)]
-    description: String,
+    #[schema(schema_with = grammar::optional_org_description_schema)]
+    description: Option<String>,
+    /// The immutability default of its containers; `null` for none.
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(schema_with = super::immutable_schema)]
+    immutable: Option<Option<ImmutableTags>>,
 }
 
 /// The body of `PUT /orgs/{org}/members/{user}`.
@@ -146,7 +155,8 @@ pub async fn one(
     Ok(Json(OrgView::new(org, rights)))
 }
 
-/// Change an organisation's description (its admins and owners).
+/// Change an organisation's description or the immutability default of its containers (its
+/// admins and owners).
 #[utoipa::path(patch, path = "/orgs/{org}", tag = "organisations", params(OrgPath),
     request_body = OrgChangesBody,
     security(("apikey" = []), ("bearer" = []), ("basic" = [])),
@@ -159,7 +169,21 @@ pub async fn update(
     Path(org): Path<String>,
     ApiJson(body): ApiJson<OrgChangesBody>,
 ) -> Result<Json<OrgView>, ApiError> {
-    changed(&state, &caller, &org, Change::Describe(body.description)).await
+    let mut changes = Vec::new();
+    if let Some(description) = body.description {
+        changes.push(Change::Describe(description));
+    }
+    if let Some(immutable) = body.immutable {
+        changes.push(Change::SetImmutable(immutable));
+    }
+    let mut view = None;
+    for change in changes {
+        view = Some(changed(&state, &caller, &org, change).await?);
+    }
+    match view {
+        Some(view) => Ok(view),
+        None => one(State(state), Caller(caller), Path(org)).await,
+    }
 }
 
 /// Delete an organisation that holds no containers (its owners).

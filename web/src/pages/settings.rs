@@ -113,6 +113,7 @@ pub async fn save(
         git: form.git.map(|git| git.trim().to_owned()),
         dockerfile: form.dockerfile,
         descriptor: form.descriptor.map(|d| d.trim().to_owned()),
+        ..Changes::default()
     };
     let and_build = form.and_build.is_some_and(|v| !v.is_empty());
     match containers::update(&state, &viewer.principal, &id, changes).await {

@@ -2,6 +2,7 @@
 //! the JSON API and the pages, so both follow the same rules (`core::permissions`) and keep
 //! the search index in step with the store.
 
+use super::tag_policies::{TagRules, refuse_immutable_deletion};
 use bioshadock_core::accounts::Scope;
 use bioshadock_core::descriptor::DescriptorSource;
 use bioshadock_core::git::{GitSource, redact_userinfo};
@@ -11,6 +12,7 @@ use bioshadock_core::orgs::{OrgName, Organisation, Permission, TeamName};
 use bioshadock_core::permissions::{Principal, Rights, owner_for};
 use bioshadock_core::ports::store::ContainerSettings;
 use bioshadock_core::query::SearchQuery;
+use bioshadock_core::tag_policy::{Deprecation, ImmutableTags, MAX_DEPRECATED_TAGS};
 use bioshadock_core::{Audience, Container, PortError, RepoName, Visibility};
 
 use crate::error::ApiError;
@@ -44,6 +46,30 @@ pub struct Changes {
     pub git: Option<String>,
     pub dockerfile: Option<String>,
     pub descriptor: Option<String>,
+    /// `Some(None)`: back to the namespace's default.
+    pub immutable: Option<Option<ImmutableTags>>,
+    /// `Some(None)`: lifted.
+    pub deprecated: Option<Option<DeprecationInput>>,
+}
+
+/// A deprecation as asked for (checked by [`Deprecation::new`]).
+#[derive(Debug)]
+pub struct DeprecationInput {
+    pub reason: String,
+    pub replacement: Option<String>,
+    pub block_pulls_after: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl DeprecationInput {
+    fn checked(self) -> Result<Deprecation, ApiError> {
+        Deprecation::new(
+            self.reason,
+            self.replacement,
+            self.block_pulls_after,
+            model::now(),
+        )
+        .map_err(ApiError::bad_request)
+    }
 }
 
 /// A container the caller may see; one they may not see is reported as absent, so its
@@ -136,6 +162,11 @@ pub async fn update(
             "only its owner and admins may change who can see this container",
         ));
     }
+    if (changes.immutable.is_some() || changes.deprecated.is_some()) && !rights.manage {
+        return Err(forbidden(
+            "only its owner and admins may change its immutable tags or deprecate it",
+        ));
+    }
     let mut settings = ContainerSettings::of(&container);
     if let Some(text) = changes.description {
         settings.description = checked_text("description", text)?;
@@ -163,6 +194,21 @@ pub async fn update(
     }
     if let Some(descriptor) = changes.descriptor {
         settings.descriptor = checked_descriptor(Some(descriptor))?;
+    }
+    if let Some(immutable) = changes.immutable {
+        if settings.policy.immutable != immutable {
+            tracing::info!(
+                %id,
+                by = principal.name().map(|n| n.as_str()).unwrap_or("?"),
+                from = settings.policy.immutable.as_ref().map_or("the namespace default".into(), ImmutableTags::describe),
+                to = immutable.as_ref().map_or("the namespace default".into(), ImmutableTags::describe),
+                "immutable tags changed"
+            );
+        }
+        settings.policy.immutable = immutable;
+    }
+    if let Some(deprecated) = changes.deprecated {
+        settings.policy.deprecated = deprecated.map(DeprecationInput::checked).transpose()?;
     }
     save(state, id, settings).await
 }
@@ -362,6 +408,8 @@ pub async fn delete(
             "only its owner and admins may delete this container",
         ));
     }
+    let rules = TagRules::for_container(state, id, Some(container.clone())).await?;
+    refuse_immutable_deletion(&rules, id, container.tags.iter())?;
     // Recorded before anything goes, so that nothing recreated meanwhile (a push racing the
     // deletion, a reconciliation) can come back more visible than this container was.
     state
@@ -386,6 +434,54 @@ pub async fn delete(
     Ok(())
 }
 
+/// Deprecates one tag (`Some(Some(_))`), lifts its deprecation (`Some(None)`) or changes
+/// nothing (`None`): the container's owner and admins. The deprecation is kept by name, so a tag
+/// pushed again stays deprecated.
+pub async fn deprecate_tag(
+    state: &AppState,
+    principal: &Principal,
+    id: &RepoName,
+    tag: &str,
+    deprecation: Option<Option<DeprecationInput>>,
+) -> Result<Container, ApiError> {
+    principal.require(Scope::Push)?;
+    let (container, rights) = visible(state, principal, id).await?;
+    if !rights.manage {
+        return Err(forbidden(
+            "only its owner and admins may deprecate this container's tags",
+        ));
+    }
+    let known = container.tags.iter().any(|t| t.name.as_str() == tag)
+        || container.policy.deprecated_tags.contains_key(tag);
+    if !known {
+        return Err(ApiError::not_found(format!("`{id}` has no tag `{tag}`")));
+    }
+    let mut settings = ContainerSettings::of(&container);
+    let Some(deprecation) = deprecation else {
+        return Ok(container);
+    };
+    match deprecation {
+        Some(input) => {
+            if settings.policy.deprecated_tags.len() >= MAX_DEPRECATED_TAGS
+                && !settings.policy.deprecated_tags.contains_key(tag)
+            {
+                return Err(ApiError::conflict(format!(
+                    "at most {MAX_DEPRECATED_TAGS} tags of one container are deprecated one by one; \
+                     deprecate the container instead"
+                )));
+            }
+            settings
+                .policy
+                .deprecated_tags
+                .insert(tag.to_owned(), input.checked()?);
+        }
+        None => {
+            settings.policy.deprecated_tags.remove(tag);
+        }
+    }
+    save(state, id, settings).await
+}
+
 /// Deletes one tag, in the registry and then in the catalogue (owner, push members, admins).
 pub async fn delete_tag(
     state: &AppState,
@@ -403,6 +499,13 @@ pub async fn delete_tag(
     let Some(tag) = container.tags.iter().find(|t| t.name.as_str() == tag) else {
         return Err(ApiError::not_found(format!("`{id}` has no tag `{tag}`")));
     };
+    // Distribution 2.x deletes by digest: every tag of that image goes with it.
+    let rules = TagRules::for_container(state, id, Some(container.clone())).await?;
+    refuse_immutable_deletion(
+        &rules,
+        id,
+        container.tags.iter().filter(|t| t.digest == tag.digest),
+    )?;
     removal::delete_tag(state, &container, tag).await?;
     match state.store.delete_tag(id, &tag.name).await {
         Ok(()) | Err(PortError::NotFound) => {}

@@ -16,4 +16,5 @@ pub mod paging;
 pub mod robots;
 pub mod rules;
 pub mod search;
+pub mod tag_policies;
 pub mod users;

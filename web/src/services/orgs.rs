@@ -33,6 +33,8 @@ pub enum Change {
     /// A team's permission on one repository (its name within the organisation); `None`
     /// removes the override.
     SetTeamRepository(TeamName, String, Option<Permission>),
+    /// The immutability default of its containers.
+    SetImmutable(Option<bioshadock_core::tag_policy::ImmutableTags>),
 }
 
 /// Creates organisation `name` with the caller as its owner.
@@ -217,6 +219,10 @@ fn apply_to(org: &mut Organisation, change: Change) -> Result<(), ApiError> {
         Change::SetTeamMember(team, user, present) => org.set_team_member(&team, &user, present),
         Change::SetTeamRepository(team, name, permission) => {
             org.set_team_repository(&team, &name, permission)
+        }
+        Change::SetImmutable(immutable) => {
+            org.immutable = immutable;
+            Ok(())
         }
     }
     .map_err(ApiError::from)

@@ -28,6 +28,7 @@ mod private_installation;
 mod registry_admin;
 mod robots;
 mod search;
+mod tag_policies;
 mod token;
 mod tool_card;
 mod trs;

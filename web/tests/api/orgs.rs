@@ -240,7 +240,7 @@ async fn an_organisation_is_created_described_and_shown_to_its_members_only() {
     let listed = call(&app, None, "GET", "/orgs", "").await;
     assert_eq!(
         listed.json(),
-        json!([{"name": "imaging", "description": "Light", "created_at": listed.json()[0]["created_at"]}])
+        json!([{"name": "imaging", "description": "Light", "created_at": listed.json()[0]["created_at"], "immutable": null}])
     );
 
     let change = r#"{"description":"Light microscopy"}"#;
