@@ -8,6 +8,7 @@ use axum::response::Response;
 use bioshadock_core::model::now;
 use bioshadock_core::ports::builds::Build;
 use bioshadock_core::query::Facet;
+use bioshadock_core::tag_policy::Deprecation;
 use bioshadock_core::tool::ToolMetadata;
 use bioshadock_core::{Container, RepoName};
 
@@ -20,6 +21,7 @@ use crate::extract::ContainerId;
 use crate::markdown;
 use crate::services::builds::DEFAULT_TAG;
 use crate::services::containers;
+use crate::services::tag_policies::TagRules;
 use crate::state::AppState;
 use crate::views::{facet_label, pull_command};
 
@@ -34,6 +36,10 @@ struct TagRow {
     platforms: String,
     pushed: String,
     pushed_iso: String,
+    /// Never moved to another image, never deleted.
+    immutable: bool,
+    /// Why it should no longer be used, when it is deprecated on its own.
+    deprecated: Option<String>,
 }
 
 #[derive(Template)]
@@ -61,6 +67,8 @@ struct ContainerPage {
     description_html: String,
     pull_command: String,
     tags: Vec<TagRow>,
+    /// The banner of a deprecated container.
+    deprecation: Option<String>,
     labels: Vec<(String, String)>,
     /// What the labels say about the tool, when they say anything.
     tool: Option<ToolCard>,
@@ -199,6 +207,10 @@ pub(crate) async fn show(
     if let Some(org) = containers::organisation_of(state, id).await? {
         page.namespace_link = format!("/org/{}", org.name);
     }
+    let rules = TagRules::for_container(state, id, Some(container)).await?;
+    for row in &mut page.tags {
+        row.immutable = rules.is_immutable(&row.name);
+    }
     let status = match flash {
         Some(flash) => {
             page.error = Some(flash.message);
@@ -208,6 +220,21 @@ pub(crate) async fn show(
         None => StatusCode::OK,
     };
     Ok(render(status, &page))
+}
+
+/// A deprecation in one sentence: the reason, what to use instead, when pulls stop.
+fn deprecation_text(d: &Deprecation) -> String {
+    let mut text = d.reason.clone();
+    if let Some(replacement) = &d.replacement {
+        text.push_str(&format!(" Use {replacement} instead."));
+    }
+    if let Some(after) = d.block_pulls_after {
+        text.push_str(&format!(
+            " Pulls are refused from {}.",
+            after.format("%Y-%m-%d %H:%M UTC")
+        ));
+    }
+    text
 }
 
 fn view(c: &Container, pull_host: &str, builds: &[Build]) -> ContainerPage {
@@ -240,8 +267,15 @@ fn view(c: &Container, pull_host: &str, builds: &[Build]) -> ContainerPage {
                 platforms: t.platforms.join(", "),
                 pushed: ago(t.pushed_at),
                 pushed_iso: t.pushed_at.to_rfc3339(),
+                immutable: false,
+                deprecated: c
+                    .policy
+                    .deprecated_tags
+                    .get(t.name.as_str())
+                    .map(deprecation_text),
             })
             .collect(),
+        deprecation: c.policy.deprecated.as_ref().map(deprecation_text),
         labels: c
             .labels
             .iter()

@@ -76,6 +76,13 @@ async fn owners_make_tags_immutable_and_immutable_tags_are_not_deleted() {
     );
     let one = app.get("/container/olivia/tool").await.json();
     assert_eq!(immutable_flags(&one), immutable_flags(&view));
+    // The page marks them.
+    let page = app.get("/r/olivia/tool").await.body;
+    assert_eq!(
+        page.matches(r#"class="chip immutable""#).count(),
+        2,
+        "{page}"
+    );
 
     let refused = app
         .with_key(&olivia, delete("/container/tags/olivia/tool/1.0"))
@@ -228,6 +235,14 @@ async fn containers_and_tags_are_deprecated_with_a_reason_and_lifted() {
     );
     let listed = app.get("/container/tags/olivia/tool").await.json();
     assert_eq!(listed[2]["deprecated"]["reason"], "CVE-2026-0001");
+    // The page has the container's banner and strikes the tag through.
+    let page = app.get("/r/olivia/tool").await.body;
+    assert!(page.contains(r#"id="deprecation""#), "{page}");
+    assert!(
+        page.contains("superseded by tool2 Use olivia/tool2:1 instead."),
+        "{page}"
+    );
+    assert!(page.contains(r#"<s class="chip deprecated-tag" title="Deprecated: CVE-2026-0001 Pulls are refused from 2026-01-01 00:00 UTC.">1.0</s>"#), "{page}");
     assert_eq!(listed[1]["deprecated"], Value::Null);
 
     for bad in [
