@@ -410,3 +410,84 @@ async fn immutable_tags_and_blocked_pulls_are_refused_at_the_front() {
     );
     assert_ok(&alice.pull(&latest), "other tags still pull");
 }
+
+#[tokio::test]
+async fn without_a_front_a_moved_immutable_tag_is_put_back() {
+    // The weaker mode: the registry is reached directly, so the push cannot be refused; the
+    // portal hears of it and restores the tag from the image it held.
+    let site = Site::with_registry();
+    site.add_user("alice", "alice password");
+    let _server = site.serve().await;
+    let registry = Registry::start(&site).await;
+    let alice = Client::new();
+    assert_ok(&alice.login(&registry, "alice", "alice password"), "login");
+    let release = registry.image("alice/kept:1.0");
+    alice.build(&release, "the published image");
+    assert_ok(&alice.push(&release), "push 1.0");
+    let first = wait_for_container(&site, "alice/kept").await["tags"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    patch_as_alice(
+        &site,
+        "/container/alice/kept",
+        serde_json::json!({"immutable": "all"}),
+    )
+    .await;
+
+    alice.build(&release, "a replacement");
+    assert_ok(&alice.push(&release), "the registry itself takes the push");
+    let token: Value = basic_get(
+        &site,
+        "/v2/token?service=bioshadock-registry&scope=repository:alice/kept:pull",
+        "alice",
+        "alice password",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let url = format!("http://{}/v2/alice/kept/manifests/1.0", registry.host);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let head = http()
+            .head(&url)
+            .bearer_auth(token["token"].as_str().unwrap())
+            .header(
+                "accept",
+                "application/vnd.docker.distribution.manifest.v2+json, \
+                 application/vnd.oci.image.manifest.v1+json",
+            )
+            .send()
+            .await
+            .unwrap();
+        let now = head.headers()["docker-content-digest"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        if now == first {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "1.0 was not restored (still {now})"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let container = get_json(&site.url("/container/alice/kept"), None).await;
+    assert_eq!(container["tags"][0]["digest"], first.as_str());
+    let metrics = http()
+        .get(site.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.contains("immutable_restored") && l.trim_end().ends_with(" 1")),
+        "{metrics}"
+    );
+}

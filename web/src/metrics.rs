@@ -27,7 +27,8 @@ struct RouteLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EventLabels {
-    /// `received`, `applied`, `duplicate`, `ignored` or `unauthorised`: a fixed set.
+    /// `received`, `applied`, `duplicate`, `ignored`, `unauthorised` or `immutable_restored`
+    /// (an immutable tag moved at the registry and put back): a fixed set.
     outcome: &'static str,
 }
 

@@ -132,6 +132,52 @@ impl RegistryClient {
         Ok((url, manifest))
     }
 
+    /// The manifest `reference` of `name` as stored (checked against a digest reference), with
+    /// its media type.
+    pub async fn raw_manifest(
+        &self,
+        name: &RepoName,
+        reference: &str,
+        token: &str,
+    ) -> Result<(Bytes, String), ClientError> {
+        let url = format!("{}/v2/{name}/manifests/{reference}", self.base);
+        let accept = MANIFEST_MEDIA_TYPES.join(", ");
+        let (bytes, content_type) = self
+            .fetch(&url, Some(&accept), token, MAX_MANIFEST, reference)
+            .await?;
+        let media_type = content_type.ok_or_else(|| ClientError::Malformed {
+            url,
+            reason: "no Content-Type".into(),
+        })?;
+        Ok((bytes, media_type))
+    }
+
+    /// Stores `manifest` under `reference` (a tag) in `name`.
+    pub async fn put_manifest(
+        &self,
+        name: &RepoName,
+        reference: &str,
+        manifest: Bytes,
+        media_type: &str,
+        token: &str,
+    ) -> Result<(), ClientError> {
+        let url = format!("{}/v2/{name}/manifests/{reference}", self.base);
+        let response = self
+            .http
+            .put(&url)
+            .bearer_auth(token)
+            .header(CONTENT_TYPE, media_type)
+            .body(manifest)
+            .send()
+            .await?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(ClientError::Status { url, status })
+        }
+    }
+
     async fn config(
         &self,
         name: &RepoName,

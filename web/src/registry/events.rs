@@ -31,6 +31,7 @@ use utoipa_axum::routes;
 use self::payload::{Fact, RegistryEvent, RegistryEvents, classify};
 use self::worker::Job;
 use crate::error::{ApiError, ErrorBody};
+use crate::services::tag_policies::TagRules;
 use crate::state::AppState;
 
 /// How long an event id is remembered to drop redeliveries (Distribution redelivers within
@@ -203,6 +204,31 @@ async fn apply(state: &AppState, inbox: &Inbox, fact: &Fact) -> PortResult<()> {
                 Err(PortError::NotFound) => None,
                 Err(e) => return Err(e),
             };
+            // An immutable tag moved at the registry (no front refused it): the catalogue keeps
+            // what it had, and the worker puts the old image back under the tag.
+            if let Some(container) = &existing
+                && let Some(old) = container
+                    .tags
+                    .iter()
+                    .find(|t| t.name == *tag && t.digest != *digest)
+            {
+                let rules = TagRules::for_container(state, id, Some(container.clone())).await?;
+                if rules.is_immutable(tag.as_str()) {
+                    tracing::warn!(
+                        %id, %tag, from = %old.digest, to = %digest,
+                        "a push at the registry moved an immutable tag; restoring it"
+                    );
+                    inbox.submit(
+                        state,
+                        Job::Restore {
+                            id: id.clone(),
+                            tag: tag.clone(),
+                            digest: old.digest.clone(),
+                        },
+                    );
+                    return Ok(());
+                }
+            }
             let known = existing.as_ref().and_then(|c| {
                 c.tags
                     .iter()

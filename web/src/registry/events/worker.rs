@@ -27,6 +27,13 @@ pub(super) enum Job {
         digest: String,
     },
     Reindex(RepoName),
+    /// Put the manifest `digest` back under the immutable `tag`, which a push at the registry
+    /// moved (no front stood in the way).
+    Restore {
+        id: RepoName,
+        tag: TagName,
+        digest: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +44,36 @@ pub(in crate::registry) enum EnrichError {
     Token(#[from] bioshadock_core::tokens::TokenError),
     #[error("store: {0}")]
     Store(#[from] PortError),
+}
+
+/// Puts the manifest `digest` of `id` back under `tag`: read by digest (the registry keeps it:
+/// moving a tag deletes nothing), written by tag.
+async fn restore(
+    state: &AppState,
+    client: &mut Option<RegistryClient>,
+    id: &RepoName,
+    tag: &TagName,
+    digest: &str,
+) -> Result<(), EnrichError> {
+    let registry = &state.registry;
+    if registry.registry_url.is_empty() {
+        return Ok(());
+    }
+    let client = match client {
+        Some(client) => client,
+        None => client.insert(RegistryClient::new(&registry.registry_url)?),
+    };
+    let access = vec![ResourceAccess::repository(
+        id,
+        &[Action::Pull, Action::Push],
+    )];
+    let token = registry.tokens.mint(PORTAL_SUBJECT, access)?;
+    let (manifest, media_type) = client.raw_manifest(id, digest, &token.token).await?;
+    client
+        .put_manifest(id, tag.as_str(), manifest, &media_type, &token.token)
+        .await?;
+    state.metrics.registry_events("immutable_restored", 1);
+    Ok(())
 }
 
 /// Runs until every sender is gone (the router was dropped).
@@ -62,6 +99,18 @@ pub(super) async fn run(state: AppState, mut jobs: mpsc::Receiver<Job>) {
                 }
                 Job::Reindex(id) => {
                     reindex.insert(id);
+                }
+                Job::Restore { id, tag, digest } => {
+                    match restore(&state, &mut client, &id, &tag, &digest).await {
+                        Ok(()) => tracing::warn!(
+                            %id, %tag, %digest,
+                            "restored an immutable tag that a push at the registry had moved"
+                        ),
+                        Err(e) => tracing::error!(
+                            error = %e, %id, %tag, %digest,
+                            "an immutable tag was moved at the registry and could not be restored"
+                        ),
+                    }
                 }
             }
         }
