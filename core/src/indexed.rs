@@ -23,6 +23,9 @@ pub struct IndexFacts {
     pub license: Option<String>,
     /// `yes` when the builder builds it (a git source or a pasted Dockerfile), else `no`.
     pub automated: &'static str,
+    /// `yes` when the container is deprecated, else `no`: a filter, and what relevance ranks
+    /// last.
+    pub deprecated: &'static str,
     /// Each tag's manifest digest, lowercased, once each.
     pub digests: Vec<String>,
     /// The tool's ids elsewhere, lowercased: `biotools:ID` and `doi:DOI` (the `alias:` filter).
@@ -50,6 +53,11 @@ impl IndexFacts {
             operations: tool.operations,
             license: tool.license.filter(|l| !l.is_empty()),
             automated: if container.git.is_some() || container.dockerfile.is_some() {
+                "yes"
+            } else {
+                "no"
+            },
+            deprecated: if container.policy.deprecated.is_some() {
                 "yes"
             } else {
                 "no"

@@ -9,7 +9,8 @@
 //! match containers annotated with that term **or any term below it** in EDAM (the index holds
 //! each container's terms with their ancestors); `license:` matches the licence; `digest:`
 //! a manifest digest in full or by a prefix of 12 hex digits or more; `automated:yes|no`
-//! whether the builder builds it; `updated:day|week|month|year` how recently it changed.
+//! whether the builder builds it; `deprecated:yes|no` whether it is deprecated;
+//! `updated:day|week|month|year` how recently it changed.
 
 mod refine;
 
@@ -42,6 +43,8 @@ pub enum Field {
     Digest,
     /// `yes` or `no`.
     Automated,
+    /// `yes` or `no`: whether the container is deprecated (`crate::tag_policy`).
+    Deprecated,
     /// A [`Within`] window.
     Updated,
     /// Another registry's id for the tool: `biotools:ID` or `doi:DOI` (GA4GH TRS aliases).
@@ -184,6 +187,7 @@ fn split_filter(token: &str) -> Option<(Field, String)> {
         "license" | "licence" => Field::License,
         "digest" => Field::Digest,
         "automated" => Field::Automated,
+        "deprecated" => Field::Deprecated,
         "updated" => Field::Updated,
         "alias" => Field::Alias,
         "descriptor" => Field::Descriptor,
@@ -218,11 +222,16 @@ fn normalise(field: &Field, value: &str) -> Result<String, QueryError> {
         Field::Digest => {
             digest_prefix(value).ok_or_else(|| QueryError::BadDigest(value.to_owned()))
         }
-        Field::Automated => match value.to_lowercase().as_str() {
+        Field::Automated | Field::Deprecated => match value.to_lowercase().as_str() {
             "yes" | "true" => Ok("yes".to_owned()),
             "no" | "false" => Ok("no".to_owned()),
             _ => Err(QueryError::BadValue(format!(
-                "`automated:` takes yes or no, not `{value}`"
+                "`{}:` takes yes or no, not `{value}`",
+                if *field == Field::Automated {
+                    "automated"
+                } else {
+                    "deprecated"
+                }
             ))),
         },
         Field::Updated => value
@@ -351,6 +360,11 @@ mod tests {
             );
         }
         assert!(SearchQuery::parse("automated:maybe").is_err());
+        let err = SearchQuery::parse("deprecated:perhaps")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`deprecated:` takes yes or no"), "{err}");
+        assert!(SearchQuery::parse("deprecated:True").is_ok());
         assert!(SearchQuery::parse("updated:decade").is_err());
     }
 

@@ -18,9 +18,9 @@ use crate::search_prefix::{MAX_PREFIX_CHARS, MIN_PREFIX_CHARS};
 /// store by `bioshadock reindex`).
 ///
 /// Version 2 added the `prefixes` sub-fields, version 3 the bio facts (EDAM terms, licence,
-/// automated, digests, aliases) and pulls: `web` and `serve` refill the recreated, empty index from
-/// the store at start-up (`bioshadock reindex` does it by hand).
-pub const SCHEMA_VERSION: u64 = 3;
+/// automated, digests, aliases) and pulls, version 4 `deprecated`: `web` and `serve` refill the
+/// recreated, empty index from the store at start-up (`bioshadock reindex` does it by hand).
+pub const SCHEMA_VERSION: u64 = 4;
 /// Where that version sits in the mapping's `_meta`; an index without it is not ours.
 pub const SCHEMA_META_KEY: &str = "bioshadock_schema";
 
@@ -145,6 +145,7 @@ pub fn index_body() -> Value {
                     "fields": {"lc": {"type": "keyword", "normalizer": "bioshadock_lowercase"}}
                 },
                 "automated": {"type": "keyword"},
+                "deprecated": {"type": "keyword"},
                 "digests": {"type": "keyword"},
                 "aliases": {"type": "keyword"},
                 "descriptor": {"type": "keyword"}
@@ -179,6 +180,7 @@ pub fn document(c: &Container) -> Value {
         "operation_tree": facts.operation_tree,
         "license": facts.license,
         "automated": facts.automated,
+        "deprecated": facts.deprecated,
         "digests": facts.digests,
         "aliases": facts.aliases,
         "descriptor": facts.descriptor,

@@ -72,9 +72,14 @@ pub fn search_body(
         json!({"bool": bool_query})
     };
     let newest = json!({"updated_at": {"order": "desc"}});
+    // Relevance ranks deprecated containers after the others ("no" sorts before "yes").
+    let current_first = json!({"deprecated": {"order": "asc", "missing": "_first"}});
     let mut sort = match query.sort {
-        Sort::Relevance if scored => vec![json!({"_score": {"order": "desc"}}), newest],
-        Sort::Relevance | Sort::Updated => vec![newest],
+        Sort::Relevance if scored => {
+            vec![current_first, json!({"_score": {"order": "desc"}}), newest]
+        }
+        Sort::Relevance => vec![current_first, newest],
+        Sort::Updated => vec![newest],
         Sort::Pulls => vec![json!({"pulls": {"order": "desc"}}), newest],
         Sort::Name => Vec::new(),
     };
@@ -163,6 +168,7 @@ fn filter_clause(filter: &Filter, now_millis: i64) -> Value {
         Field::Operation => ("operation_tree", value),
         Field::License => ("license.lc", value),
         Field::Automated => ("automated", value),
+        Field::Deprecated => ("deprecated", value),
         Field::Alias => ("aliases", value),
         Field::Descriptor => ("descriptor", value),
         Field::Digest => return json!({"prefix": {"digests": value}}),

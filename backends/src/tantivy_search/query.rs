@@ -162,6 +162,7 @@ impl QueryBuilder {
             QueryField::Operation => keyword(f.operation_tree, &value),
             QueryField::License => keyword(f.license_lc, &value),
             QueryField::Automated => keyword(f.automated, &value),
+            QueryField::Deprecated => keyword(f.deprecated, &value),
             QueryField::Alias => keyword(f.alias, &value),
             QueryField::Descriptor => keyword(f.descriptor, &value),
             // Parsing checked the value is `ALGO:HEX`: nothing in it is a regex operator.

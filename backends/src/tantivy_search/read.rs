@@ -14,7 +14,9 @@ use tantivy::{DocAddress, Order, Searcher};
 
 use super::Inner;
 use super::query::QueryBuilder;
-use super::schema::{AUTOMATED, ID, LICENSE, NAMESPACE, OPERATION, PULLS, TOPIC, UPDATED_AT};
+use super::schema::{
+    AUTOMATED, DEPRECATED, ID, LICENSE, NAMESPACE, OPERATION, PULLS, TOPIC, UPDATED_AT,
+};
 use crate::search_facets::{self, FacetFields};
 
 /// Where each facet's values live in this index.
@@ -72,11 +74,15 @@ impl Inner {
             facets,
             empty: offset >= end,
         };
+        // Relevance ranks deprecated containers after the others ("no" sorts before "yes").
+        let current_first = (SortByString::for_field(DEPRECATED), Order::Asc);
         let (total, addresses, facets) = match query.sort {
-            Sort::Relevance if built.scored => {
-                run.ordered(page.order_by(((SortBySimilarityScore, Order::Desc), newest)))?
-            }
-            Sort::Relevance | Sort::Updated => run.ordered(page.order_by(newest))?,
+            Sort::Relevance if built.scored => run.ordered(page.order_by((
+                current_first,
+                ((SortBySimilarityScore, Order::Desc), newest),
+            )))?,
+            Sort::Relevance => run.ordered(page.order_by((current_first, newest)))?,
+            Sort::Updated => run.ordered(page.order_by(newest))?,
             Sort::Pulls => run.ordered(page.order_by((
                 (SortByStaticFastValue::<u64>::for_field(PULLS), Order::Desc),
                 newest,

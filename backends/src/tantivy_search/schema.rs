@@ -79,6 +79,7 @@ pub struct Fields {
     pub license_lc: Field,
     /// Keyword + fast: `yes` or `no`.
     pub automated: Field,
+    pub deprecated: Field,
     /// Keyword: each tag's manifest digest, lowercased.
     pub digest: Field,
     /// Keyword: `biotools:ID` and `doi:DOI`, lowercased.
@@ -96,6 +97,7 @@ pub const TOPIC: &str = "topic";
 pub const OPERATION: &str = "operation";
 pub const LICENSE: &str = "license";
 pub const AUTOMATED: &str = "automated";
+pub const DEPRECATED: &str = "deprecated";
 
 impl Fields {
     /// Builds the schema; the same code must run on create and on reopen, or the open fails.
@@ -130,6 +132,7 @@ impl Fields {
             license: b.add_text_field(LICENSE, STRING | FAST),
             license_lc: b.add_text_field("license_lc", STRING),
             automated: b.add_text_field(AUTOMATED, STRING | FAST),
+            deprecated: b.add_text_field(DEPRECATED, STRING | FAST),
             digest: b.add_text_field("digest", STRING),
             alias: b.add_text_field("alias", STRING),
             descriptor: b.add_text_field("descriptor", STRING),
@@ -188,6 +191,7 @@ impl Fields {
             doc.add_text(self.license_lc, license.to_lowercase());
         }
         doc.add_text(self.automated, facts.automated);
+        doc.add_text(self.deprecated, facts.deprecated);
         doc
     }
 }

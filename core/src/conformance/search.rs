@@ -18,8 +18,9 @@ use crate::{Audience, Container, Visibility};
 
 use Visibility::{Private, Public};
 use bio::{
-    edam_filters_include_descendants, facets_count_only_what_the_caller_sees,
-    licence_digest_automated_and_updated_filters, sorts_order_the_hits,
+    deprecated_containers_rank_last_and_filter, edam_filters_include_descendants,
+    facets_count_only_what_the_caller_sees, licence_digest_automated_and_updated_filters,
+    sorts_order_the_hits,
 };
 use prefixes::{
     long_and_odd_queries_stay_plain_text, one_character_words_match_whole_words_only,
@@ -71,6 +72,7 @@ where
         licence_digest_automated_and_updated_filters,
         facets_count_only_what_the_caller_sees,
         sorts_order_the_hits,
+        deprecated_containers_rank_last_and_filter,
         clear_and_doc_count,
     );
 }

@@ -11,6 +11,7 @@ use bioshadock_core::descriptor::DescriptorType;
 use bioshadock_core::indexed::tool_aliases;
 use bioshadock_core::ports::builds::BuildStatus;
 use bioshadock_core::query::{Field, Filter, MAX_QUERY_LEN, SearchQuery, Sort};
+use bioshadock_core::tag_policy::Deprecation;
 use bioshadock_core::tool::ToolMetadata;
 use bioshadock_core::{Container, RepoName, Tag};
 use serde::Deserialize;
@@ -23,6 +24,7 @@ use super::{BASE, TrsError};
 use crate::auth::Caller;
 use crate::services::containers;
 use crate::services::search::search_range;
+use crate::services::tag_policies::TagRules;
 use crate::state::AppState;
 
 /// The page size when the caller names none: the specification's default.
@@ -114,8 +116,8 @@ pub async fn list(
             let found = search_range(&state, &caller, &query, offset, limit).await?;
             let mut tools = Vec::with_capacity(found.containers.len());
             for c in &found.containers {
-                let built = built_tags(&state, c).await?;
-                tools.push(tool(&state, c, &built));
+                let facts = tool_facts(&state, c).await?;
+                tools.push(tool(&state, c, &facts));
             }
             (found.total as usize, tools)
         }
@@ -218,8 +220,8 @@ pub async fn one(
     Path(id): Path<String>,
 ) -> Result<Json<Tool>, TrsError> {
     let c = visible(&state, &caller, &id).await?;
-    let built = built_tags(&state, &c).await?;
-    Ok(Json(tool(&state, &c, &built)))
+    let facts = tool_facts(&state, &c).await?;
+    Ok(Json(tool(&state, &c, &facts)))
 }
 
 pub async fn versions(
@@ -228,8 +230,8 @@ pub async fn versions(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<ToolVersion>>, TrsError> {
     let c = visible(&state, &caller, &id).await?;
-    let built = built_tags(&state, &c).await?;
-    Ok(Json(tool(&state, &c, &built).versions))
+    let facts = tool_facts(&state, &c).await?;
+    Ok(Json(tool(&state, &c, &facts).versions))
 }
 
 pub async fn version(
@@ -239,15 +241,9 @@ pub async fn version(
 ) -> Result<Json<ToolVersion>, TrsError> {
     let c = visible(&state, &caller, &id).await?;
     let tag = tag_of(&c, &version_id)?;
-    let built = built_tags(&state, &c).await?;
+    let facts = tool_facts(&state, &c).await?;
     let tool_metadata = ToolMetadata::from_labels(&c.labels);
-    Ok(Json(tool_version(
-        &state,
-        &c,
-        tag,
-        &tool_metadata,
-        built.get(tag.name.as_str()),
-    )))
+    Ok(Json(tool_version(&state, &c, tag, &tool_metadata, &facts)))
 }
 
 /// The Dockerfile the version's image was built from, as the builder recorded it.
@@ -312,6 +308,20 @@ pub(super) struct BuiltTag {
     pub descriptor: Option<String>,
 }
 
+/// What TRS says of one container beyond the container itself: which tags a build here
+/// produced, and the tag policies in force (immutable, deprecated).
+pub(super) struct ToolFacts {
+    built: HashMap<String, BuiltTag>,
+    rules: TagRules,
+}
+
+pub(super) async fn tool_facts(state: &AppState, c: &Container) -> Result<ToolFacts, TrsError> {
+    Ok(ToolFacts {
+        built: built_tags(state, c).await?,
+        rules: TagRules::for_container(state, &c.id, Some(c.clone())).await?,
+    })
+}
+
 /// The tags whose current image a successful build here produced, with that build: the
 /// build whose digest is the tag's, so the Dockerfile and descriptor are exactly the image's.
 pub(super) async fn built_tags(
@@ -345,6 +355,14 @@ pub(super) async fn built_tags(
     Ok(built)
 }
 
+/// The reason, and what to use instead.
+fn deprecation_sentence(d: &Deprecation) -> String {
+    match &d.replacement {
+        Some(replacement) => format!("{} (use {replacement})", d.reason),
+        None => d.reason.clone(),
+    }
+}
+
 fn public_url(state: &AppState) -> String {
     state.settings.public_url.trim_end_matches('/').to_owned()
 }
@@ -358,13 +376,22 @@ fn tool_url(state: &AppState, c: &Container) -> String {
     format!("{}{BASE}/tools/{}", public_url(state), encoded(&c.id))
 }
 
-fn tool(state: &AppState, c: &Container, built: &HashMap<String, BuiltTag>) -> Tool {
+fn tool(state: &AppState, c: &Container, facts: &ToolFacts) -> Tool {
     let metadata = ToolMetadata::from_labels(&c.labels);
     let versions = c
         .tags
         .iter()
-        .map(|tag| tool_version(state, c, tag, &metadata, built.get(tag.name.as_str())))
+        .map(|tag| tool_version(state, c, tag, &metadata, facts))
         .collect();
+    let description = metadata
+        .summary
+        .clone()
+        .unwrap_or_else(|| c.description.clone());
+    // TRS has no field for it: a deprecated tool says so first thing in its description.
+    let description = match &c.policy.deprecated {
+        Some(d) => format!("Deprecated: {}. {description}", deprecation_sentence(d)),
+        None => description,
+    };
     Tool {
         url: tool_url(state, c),
         id: c.id.as_str().to_owned(),
@@ -372,10 +399,7 @@ fn tool(state: &AppState, c: &Container, built: &HashMap<String, BuiltTag>) -> T
         organization: c.id.namespace().to_owned(),
         name: c.id.short_name().to_owned(),
         toolclass: ToolClass::command_line_tool(),
-        description: metadata
-            .summary
-            .clone()
-            .unwrap_or_else(|| c.description.clone()),
+        description,
         meta_version: c.updated_at.timestamp_millis().to_string(),
         has_checker: false,
         versions,
@@ -387,15 +411,18 @@ fn tool_version(
     c: &Container,
     tag: &Tag,
     metadata: &ToolMetadata,
-    built: Option<&BuiltTag>,
+    facts: &ToolFacts,
 ) -> ToolVersion {
+    let built = facts.built.get(tag.name.as_str());
+    let name = tag.name.as_str();
     ToolVersion {
         author: metadata.authors.clone(),
         name: tag.name.as_str().to_owned(),
         url: format!("{}/versions/{}", tool_url(state, c), tag.name),
         id: tag.name.as_str().to_owned(),
-        // Tags can be pushed again; none is guaranteed never to change (yet).
-        is_production: false,
+        // Production: the tag can never be moved to another image, and nobody said to stop
+        // using it.
+        is_production: facts.rules.is_immutable(name) && c.policy.deprecation_of(name).is_none(),
         images: vec![ImageData {
             registry_host: state.settings.pull_host.clone(),
             image_name: format!("{}:{}", c.id, tag.name),

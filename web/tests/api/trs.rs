@@ -468,3 +468,57 @@ async fn a_container_names_its_descriptor_by_path_or_url() {
     let removed = app.with_key(&key, patch("")).await;
     assert_eq!(removed.json()["descriptor"], Value::Null);
 }
+
+#[tokio::test]
+async fn immutable_tags_are_production_and_deprecation_is_said() {
+    use bioshadock_core::tag_policy::{ContainerPolicy, Deprecation, ImmutableTags};
+    let mut pinned = container("lab/pinned", Visibility::Public, 2, "Pinned.");
+    pinned.tags = vec![tag("latest", 3), tag("1.1", 2), tag("1.0", 1)];
+    let old = Deprecation::new(
+        "CVE-2026-0001".into(),
+        Some("lab/pinned:1.1".into()),
+        None,
+        at(4),
+    )
+    .unwrap();
+    pinned.policy = ContainerPolicy {
+        immutable: Some(ImmutableTags::patterns(vec!["!latest".into()]).unwrap()),
+        deprecated: None,
+        deprecated_tags: [("1.0".to_owned(), old)].into(),
+    };
+    let mut gone = container("lab/gone", Visibility::Public, 1, "Gone.");
+    gone.policy.immutable = Some(ImmutableTags::All);
+    gone.policy.deprecated =
+        Some(Deprecation::new("moved to lab/pinned".into(), None, None, at(5)).unwrap());
+    let app = TestApp::with(vec![pinned, gone]).await;
+    let tool = app.get(&format!("{BASE}/tools/lab%2Fgone")).await.json();
+    assert_eq!(
+        tool["description"].as_str().unwrap(),
+        "Deprecated: moved to lab/pinned. Gone."
+    );
+    // A deprecated tool has no production version, immutable or not.
+    assert_eq!(tool["versions"][0]["is_production"], false);
+    let tool = app.get(&format!("{BASE}/tools/lab%2Fpinned")).await.json();
+    assert_eq!(tool["description"].as_str().unwrap(), "Pinned.");
+    let production: Vec<(&str, bool)> = tool["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap(),
+                v["is_production"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    // latest may move, 1.0 is deprecated: only 1.1 is a production version.
+    assert_eq!(
+        production,
+        [("latest", false), ("1.1", true), ("1.0", false)]
+    );
+    let version = app
+        .get(&format!("{BASE}/tools/lab%2Fpinned/versions/1.1"))
+        .await
+        .json();
+    assert_eq!(version["is_production"], true);
+}

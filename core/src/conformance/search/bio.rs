@@ -5,7 +5,7 @@
 use chrono::{Duration, Utc};
 
 use super::{ALL, ANON, Check};
-use crate::conformance::{container, labels, tag};
+use crate::conformance::{at, container, labels, tag};
 use crate::query::{Facet, FacetCounts, FacetValue, SearchQuery, Sort};
 use crate::{Audience, Container, Visibility};
 
@@ -306,4 +306,64 @@ pub(super) async fn sorts_order_the_hits(t: Check) {
             vec!["viz/gamma".to_owned()]
         )
     );
+}
+
+pub(super) async fn deprecated_containers_rank_last_and_filter(t: Check) {
+    use crate::tag_policy::Deprecation;
+    let mut containers = vec![
+        container("lab/samtools", Public, 3),
+        container("lab/samtools-old", Public, 5),
+        container("viz/samtools-viewer", Public, 1),
+    ];
+    containers[0].description = "samtools".into();
+    // The newest, and the best text match: deprecated all the same.
+    containers[1].description = "samtools samtools samtools".into();
+    containers[1].policy.deprecated = Some(
+        Deprecation::new(
+            "superseded".into(),
+            Some("lab/samtools:1".into()),
+            None,
+            at(5),
+        )
+        .expect("valid"),
+    );
+    containers[2].description = "samtools".into();
+    t.upsert(&containers).await;
+    let ids = |hits: crate::ports::search::SearchHits| -> Vec<String> {
+        hits.ids.iter().map(ToString::to_string).collect()
+    };
+    let run = |text: &str, sort: Sort| {
+        let mut query = SearchQuery::parse(text).expect("parses");
+        query.sort = sort;
+        query
+    };
+    let ranked = ids(t.run(&run("samtools", Sort::Relevance), ANON, 0, 10).await);
+    assert_eq!(
+        ranked.last().map(String::as_str),
+        Some("lab/samtools-old"),
+        "[{}] relevance ranks the deprecated container last: {ranked:?}",
+        t.scenario
+    );
+    assert_eq!(ranked.len(), 3);
+    let listed = ids(t.run(&run("", Sort::Relevance), ANON, 0, 10).await);
+    assert_eq!(
+        listed,
+        ["lab/samtools", "viz/samtools-viewer", "lab/samtools-old"],
+        "[{}] without text too",
+        t.scenario
+    );
+    // An explicit order is what it says.
+    let newest = ids(t.run(&run("", Sort::Updated), ANON, 0, 10).await);
+    assert_eq!(newest[0], "lab/samtools-old", "[{}]", t.scenario);
+    let only = t
+        .run(&run("deprecated:yes", Sort::Relevance), ANON, 0, 10)
+        .await;
+    assert_eq!(
+        (only.total, ids(only)),
+        (1, vec!["lab/samtools-old".to_owned()])
+    );
+    let current = t
+        .run(&run("samtools deprecated:no", Sort::Relevance), ANON, 0, 10)
+        .await;
+    assert_eq!(current.total, 2, "[{}]", t.scenario);
 }
