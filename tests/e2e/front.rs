@@ -491,3 +491,97 @@ async fn without_a_front_a_moved_immutable_tag_is_put_back() {
         "{metrics}"
     );
 }
+
+/// Builds `image`: the test base plus one layer of `megabytes` random MiB.
+fn build_big(client: &Client, image: &str, megabytes: u32) {
+    crate::registry::base_image();
+    let context = TempDir::new().unwrap();
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        format!(
+            "FROM {}\nRUN dd if=/dev/urandom of=/payload bs=1048576 count={megabytes} 2>/dev/null\n",
+            crate::registry::BASE_IMAGE
+        ),
+    )
+    .unwrap();
+    let out = client.run(&["build", "-q", "-t", image, context.path().to_str().unwrap()]);
+    assert_ok(&out, "build a large image");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_200_mb_image_and_100_concurrent_pulls_stream_through_the_front() {
+    use sha2::{Digest as _, Sha256};
+    let (site, front) = fronted_site();
+    site.add_user("alice", "alice password");
+    let server = site.serve().await;
+    let registry = Registry::start(&site).await.fronted_at(front);
+    let alice = Client::new();
+    assert_ok(&alice.login(&registry, "alice", "alice password"), "login");
+    let big = registry.image("alice/big:1");
+    build_big(&alice, &big, 200);
+    let before = server.peak_rss_kib();
+    assert_ok(&alice.push(&big), "push 200 MB through the front");
+    assert_ok(&alice.pull(&big), "pull 200 MB through the front");
+    let growth_mib = (server.peak_rss_kib().saturating_sub(before)) / 1024;
+    // Streamed, not held: the portal's peak memory hardly moves while 400 MB pass through it.
+    assert!(
+        growth_mib < 64,
+        "the portal's peak memory grew by {growth_mib} MiB"
+    );
+    assert_eq!(pulls(&site, "alice/big").await, 1);
+
+    // 100 clients at once read the manifest and the image's config through the front, each
+    // checked against its digest, and each manifest read is one pull.
+    let token: Value = basic_get(
+        &site,
+        "/v2/token?service=bioshadock-registry&scope=repository:alice/big:pull",
+        "alice",
+        "alice password",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let base = format!("http://127.0.0.1:{front}/v2/alice/big");
+    let mut clients = Vec::new();
+    for _ in 0..100 {
+        let (token, base) = (token.clone(), base.clone());
+        clients.push(tokio::spawn(async move {
+            let client = http();
+            let manifest = client
+                .get(format!("{base}/manifests/1"))
+                .bearer_auth(&token)
+                .header(
+                    "accept",
+                    "application/vnd.docker.distribution.manifest.v2+json",
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(manifest.status().as_u16(), 200);
+            let digest = manifest.headers()["docker-content-digest"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let body = manifest.bytes().await.unwrap();
+            assert_eq!(digest, format!("sha256:{:x}", Sha256::digest(&body)));
+            let parsed: Value = serde_json::from_slice(&body).unwrap();
+            let config = parsed["config"]["digest"].as_str().unwrap().to_owned();
+            let blob = client
+                .get(format!("{base}/blobs/{config}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(blob.status().as_u16(), 200);
+            let bytes = blob.bytes().await.unwrap();
+            assert_eq!(config, format!("sha256:{:x}", Sha256::digest(&bytes)));
+        }));
+    }
+    for client in clients {
+        client.await.unwrap();
+    }
+    assert_eq!(pulls(&site, "alice/big").await, 101);
+    let _ = alice.run(&["rmi", "-f", &big]);
+}

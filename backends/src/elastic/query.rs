@@ -289,6 +289,11 @@ mod tests {
     fn everyone_has_no_audience_filter() {
         let body = search_body(&SearchQuery::default(), &Audience::Everyone, 0, 10, 0);
         assert_eq!(body["query"], json!({"match_all": {}}));
-        assert_eq!(body["sort"][0], json!({"updated_at": {"order": "desc"}}));
+        // Relevance without text: current containers first, then the newest.
+        assert_eq!(
+            body["sort"][0],
+            json!({"deprecated": {"order": "asc", "missing": "_first"}})
+        );
+        assert_eq!(body["sort"][1], json!({"updated_at": {"order": "desc"}}));
     }
 }

@@ -92,12 +92,20 @@ impl Gate for PortalGate {
         let Ok(id) = RepoName::parse(repository) else {
             return;
         };
-        match self.state.store.add_pulls(&id, 1).await {
+        let mut counted = self.state.store.add_pulls(&id, 1).await;
+        if matches!(counted, Err(PortError::NotFound)) {
+            // In the registry (it just served the image) but not yet in the catalogue: its push
+            // notification has not arrived. The container is created now, as that notification
+            // would create it, so that this pull is not lost.
+            counted = match super::events::create(&self.state, &id, None).await {
+                Ok(()) => self.state.store.add_pulls(&id, 1).await,
+                Err(e) => Err(e),
+            };
+        }
+        match counted {
             Ok(()) => {
                 let _ = self.reindex.try_send(id);
             }
-            // Pulled from the registry but not catalogued (yet): nothing to count on.
-            Err(PortError::NotFound) => {}
             Err(e) => tracing::warn!(error = %e, %id, "counting a pull failed"),
         }
     }
