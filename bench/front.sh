@@ -59,9 +59,11 @@ docker build -q -t bioshadock-bench/busybox:latest "$work/base" >/dev/null 2>&1
 # An image with one random layer of $2 MiB, tagged $1.
 build_random() {
   mkdir -p "$work/ctx-$3"
-  printf 'FROM bioshadock-bench/busybox:latest\nRUN dd if=/dev/urandom of=/payload bs=1048576 count=%s 2>/dev/null\n' "$2" \
-    > "$work/ctx-$3/Dockerfile"
-  docker build -q -t "$1" "$work/ctx-$3" >/dev/null
+  # A unique first step: the builder's cache must not hand two builds the same layers (the
+  # push would find the blobs there already, the pull would find them still on the engine).
+  printf 'FROM bioshadock-bench/busybox:latest\nRUN echo %s-%s > /id\nRUN dd if=/dev/urandom of=/payload bs=1048576 count=%s 2>/dev/null\n' \
+    "$3" "$(date +%s%N)" "$2" > "$work/ctx-$3/Dockerfile"
+  docker build -q -t "$1" "$work/ctx-$3" >/dev/null 2>&1
   images+=("$1")
 }
 # Milliseconds of one docker command.
