@@ -90,6 +90,11 @@ async fn copy_users(source: &Backends, target: &Backends) -> Result<Vec<User>> {
             }
             Err(e) => return Err(e.into()),
         }
+        let immutable = source.users.namespace_immutable(&user.name).await?;
+        target
+            .users
+            .set_namespace_immutable(&user.name, immutable.as_ref())
+            .await?;
     }
     Ok(users)
 }
@@ -337,6 +342,7 @@ async fn checksums(side: &Backends) -> Result<Vec<(&'static str, usize, String)>
     let mut keys: Vec<(ApiKey, String)> = Vec::new();
     for user in &users {
         let (_, hash) = side.users.get_credentials(&user.name).await?;
+        let immutable = side.users.namespace_immutable(&user.name).await?;
         user_sum.update(serde_json::to_vec(&(
             user.name.as_str(),
             user.role.as_str(),
@@ -346,6 +352,8 @@ async fn checksums(side: &Backends) -> Result<Vec<(&'static str, usize, String)>
             // Where the account signs in, and its provider's id of the person.
             user.source.to_string(),
             user.subject.as_deref(),
+            // Their namespace's immutability default.
+            immutable,
         ))?);
         for key in side.keys.list_keys(&user.name).await? {
             keys.push(side.keys.find_key(&key.id).await?);

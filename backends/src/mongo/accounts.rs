@@ -15,10 +15,11 @@
 use async_trait::async_trait;
 use bioshadock_core::accounts::{ApiKey, Role, Scope, Scopes, Source, User, UserName};
 use bioshadock_core::ports::accounts::{KeyStore, UserStore};
+use bioshadock_core::tag_policy::ImmutableTags;
 use bioshadock_core::{PortError, PortResult};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
-use mongodb::bson::{Bson, Document, doc};
+use mongodb::bson::{self, Bson, Document, doc};
 use mongodb::{Collection, Database, IndexModel};
 
 use super::map_err;
@@ -200,6 +201,37 @@ impl UserStore for MongoAccounts {
     async fn set_password(&self, name: &UserName, password_hash: &str) -> PortResult<()> {
         self.update_user(name, doc! { "password_hash": password_hash })
             .await
+    }
+
+    #[tracing::instrument(skip_all, fields(user = %name), err(level = "debug"))]
+    async fn namespace_immutable(&self, name: &UserName) -> PortResult<Option<ImmutableTags>> {
+        let found = self
+            .users
+            .clone_with_type::<Document>()
+            .find_one(doc! { "_id": name.as_str() })
+            .projection(doc! { "immutable": 1 })
+            .await
+            .map_err(map_err)?
+            .ok_or(PortError::NotFound)?;
+        match found.get("immutable") {
+            None | Some(Bson::Null) => Ok(None),
+            Some(value) => bson::from_bson(value.clone())
+                .map(Some)
+                .map_err(PortError::backend),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(user = %name), err(level = "debug"))]
+    async fn set_namespace_immutable(
+        &self,
+        name: &UserName,
+        immutable: Option<&ImmutableTags>,
+    ) -> PortResult<()> {
+        let value = match immutable {
+            Some(policy) => bson::to_bson(policy).map_err(PortError::backend)?,
+            None => Bson::Null,
+        };
+        self.update_user(name, doc! { "immutable": value }).await
     }
 }
 

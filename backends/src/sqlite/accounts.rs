@@ -4,12 +4,13 @@
 use async_trait::async_trait;
 use bioshadock_core::accounts::{ApiKey, Role, Source, User, UserName};
 use bioshadock_core::ports::accounts::{KeyStore, UserStore};
+use bioshadock_core::tag_policy::ImmutableTags;
 use bioshadock_core::{PortError, PortResult};
 use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 
 use self::rows::{CredentialsRow, KEY_COLUMNS, KeyRow, KeyWithHashRow, USER_COLUMNS, UserRow};
-use super::{SqliteStore, found, map_err};
+use super::{SqliteStore, corrupt, found, map_err};
 
 mod rows;
 
@@ -109,6 +110,42 @@ impl UserStore for SqliteStore {
         let done = sqlx::query("UPDATE users SET disabled = ?2 WHERE name = ?1")
             .bind(name.as_str())
             .bind(disabled)
+            .execute(self.pool())
+            .await
+            .map_err(map_err)?;
+        found(done)
+    }
+
+    #[tracing::instrument(skip_all, fields(user = %name), err(level = "debug"))]
+    async fn namespace_immutable(&self, name: &UserName) -> PortResult<Option<ImmutableTags>> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT immutable FROM users WHERE name = ?1")
+                .bind(name.as_str())
+                .fetch_optional(self.pool())
+                .await
+                .map_err(map_err)?;
+        match row {
+            None => Err(PortError::NotFound),
+            Some((None,)) => Ok(None),
+            Some((Some(json),)) => serde_json::from_str(&json)
+                .map(Some)
+                .map_err(|e| corrupt(format!("user {name}: immutable: {e}"))),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(user = %name), err(level = "debug"))]
+    async fn set_namespace_immutable(
+        &self,
+        name: &UserName,
+        immutable: Option<&ImmutableTags>,
+    ) -> PortResult<()> {
+        let json = immutable
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(PortError::backend)?;
+        let done = sqlx::query("UPDATE users SET immutable = ?2 WHERE name = ?1")
+            .bind(name.as_str())
+            .bind(json)
             .execute(self.pool())
             .await
             .map_err(map_err)?;

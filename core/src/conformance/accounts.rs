@@ -35,6 +35,7 @@ where
         users_list_sorted_and_count,
         users_change_role_disabled_password,
         users_keep_their_source,
+        users_keep_their_namespace_immutability,
         users_found_by_their_subject,
         keys_round_trip_and_conflict,
         keys_need_an_existing_user,
@@ -198,6 +199,72 @@ async fn users_change_role_disabled_password<S: UserStore + KeyStore + ?Sized>(s
         ok(store.count_users().await, "count_users"),
         2,
         "no user was created"
+    );
+}
+
+/// A user's namespace immutability default is kept, changed and cleared.
+async fn users_keep_their_namespace_immutability<S: UserStore + KeyStore + ?Sized>(store: &S) {
+    use crate::tag_policy::ImmutableTags;
+    let alice = add_user(store, "alice").await;
+    assert_eq!(
+        ok(
+            store.namespace_immutable(&alice.name).await,
+            "namespace_immutable"
+        ),
+        None,
+        "none by default"
+    );
+    let but_latest = ImmutableTags::patterns(vec!["!latest".into()]).expect("valid");
+    ok(
+        store
+            .set_namespace_immutable(&alice.name, Some(&but_latest))
+            .await,
+        "set_namespace_immutable",
+    );
+    assert_eq!(
+        ok(
+            store.namespace_immutable(&alice.name).await,
+            "namespace_immutable"
+        ),
+        Some(but_latest)
+    );
+    ok(
+        store.set_password(&alice.name, "another hash").await,
+        "set_password",
+    );
+    ok(
+        store
+            .set_namespace_immutable(&alice.name, Some(&ImmutableTags::All))
+            .await,
+        "set_namespace_immutable",
+    );
+    assert_eq!(
+        ok(
+            store.namespace_immutable(&alice.name).await,
+            "namespace_immutable"
+        ),
+        Some(ImmutableTags::All),
+        "kept through other changes, and replaced"
+    );
+    ok(
+        store.set_namespace_immutable(&alice.name, None).await,
+        "clear",
+    );
+    assert_eq!(
+        ok(
+            store.namespace_immutable(&alice.name).await,
+            "namespace_immutable"
+        ),
+        None
+    );
+    let nobody = name("nobody");
+    expect_not_found(
+        store.namespace_immutable(&nobody).await,
+        "namespace_immutable",
+    );
+    expect_not_found(
+        store.set_namespace_immutable(&nobody, None).await,
+        "set_namespace_immutable",
     );
 }
 

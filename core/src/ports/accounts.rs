@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::PortResult;
 use crate::accounts::{ApiKey, Role, Source, User, UserName};
+use crate::tag_policy::ImmutableTags;
 
 /// Local accounts.
 #[async_trait]
@@ -37,6 +38,16 @@ pub trait UserStore: Send + Sync {
 
     /// Replaces a user's password hash. `NotFound` if absent.
     async fn set_password(&self, name: &UserName, password_hash: &str) -> PortResult<()>;
+
+    /// The immutability default of the user's namespace (`None`: none). `NotFound` if absent.
+    async fn namespace_immutable(&self, name: &UserName) -> PortResult<Option<ImmutableTags>>;
+
+    /// Sets (or, with `None`, clears) that default. `NotFound` if absent.
+    async fn set_namespace_immutable(
+        &self,
+        name: &UserName,
+        immutable: Option<&ImmutableTags>,
+    ) -> PortResult<()>;
 }
 
 /// API keys, stored as hashes.

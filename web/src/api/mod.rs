@@ -38,7 +38,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(manage::create))
         .routes(routes!(containers::one, manage::update, manage::delete))
         .routes(routes!(manage::members, manage::set_members))
-        .routes(routes!(account::me))
+        .routes(routes!(account::me, tag_policy::update_user_settings))
         .routes(routes!(account::list_keys, account::create_key))
         .routes(routes!(account::revoke_key))
         .routes(routes!(admin::list, admin::create))

@@ -4,8 +4,9 @@
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
+use bioshadock_core::tag_policy::ImmutableTags;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use super::grammar::{self, TagPath};
@@ -25,6 +26,45 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// The body of `PATCH /user`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserSettingsBody {
+    /// The immutability default of the caller's namespace; `null` for none.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = super::immutable_schema)]
+    immutable: Option<Option<ImmutableTags>>,
+}
+
+/// The caller's namespace settings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserSettingsView {
+    #[schema(example = "alice")]
+    name: String,
+    /// The immutability of tags in the caller's containers that set none of their own.
+    #[schema(schema_with = super::immutable_schema)]
+    immutable: Option<ImmutableTags>,
+}
+
+/// Change the caller's own namespace settings: the immutability default of their containers.
+#[utoipa::path(patch, path = "/user", tag = "account", request_body = UserSettingsBody,
+    security(("apikey" = []), ("bearer" = []), ("basic" = [])),
+    responses(
+        (status = 200, body = UserSettingsView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn update_user_settings(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<UserSettingsBody>,
+) -> Result<Json<UserSettingsView>, ApiError> {
+    let (name, immutable) = tag_policies::set_user_default(&state, &caller, body.immutable).await?;
+    Ok(Json(UserSettingsView {
+        name: name.to_string(),
+        immutable,
+    }))
 }
 
 /// A deprecation as asked for.

@@ -8,19 +8,30 @@ use bioshadock_core::tag_policy::{ImmutableTags, immutable_refusal};
 use bioshadock_core::{Container, PortError, PortResult, RepoName};
 use chrono::{DateTime, Utc};
 
+use bioshadock_core::accounts::{Scope, UserName};
+use bioshadock_core::permissions::Principal;
+
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The immutability default of `namespace`: its organisation's, if it is one.
+/// The immutability default of `namespace`: its organisation's, or its user's (names are
+/// shared, so it is one or the other); none for `library/` and unknown namespaces.
 pub async fn namespace_default(
     state: &AppState,
     namespace: &str,
 ) -> PortResult<Option<ImmutableTags>> {
-    let Ok(org) = bioshadock_core::orgs::OrgName::parse(namespace) else {
+    if let Ok(org) = bioshadock_core::orgs::OrgName::parse(namespace) {
+        match state.orgs.get_org(&org).await {
+            Ok(org) => return Ok(org.immutable),
+            Err(PortError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let Ok(user) = bioshadock_core::accounts::UserName::parse(namespace) else {
         return Ok(None);
     };
-    match state.orgs.get_org(&org).await {
-        Ok(org) => Ok(org.immutable),
+    match state.users.namespace_immutable(&user).await {
+        Ok(immutable) => Ok(immutable),
         Err(PortError::NotFound) => Ok(None),
         Err(e) => Err(e),
     }
@@ -130,4 +141,33 @@ pub fn refuse_immutable_deletion<'a>(
         }),
         None => Ok(()),
     }
+}
+
+/// Sets (`Some(Some)`), clears (`Some(None)`) or only reads (`None`) the immutability default
+/// of the caller's own namespace; answers the caller's name and the default now in force.
+pub async fn set_user_default(
+    state: &AppState,
+    principal: &Principal,
+    change: Option<Option<ImmutableTags>>,
+) -> Result<(UserName, Option<ImmutableTags>), ApiError> {
+    let scope = if change.is_some() {
+        Scope::Push
+    } else {
+        Scope::Read
+    };
+    let actor = principal.require(scope)?;
+    let name = actor.user.name.clone();
+    if let Some(immutable) = change {
+        state
+            .users
+            .set_namespace_immutable(&name, immutable.as_ref())
+            .await?;
+        tracing::info!(
+            user = %name,
+            to = immutable.as_ref().map_or("none".into(), ImmutableTags::describe),
+            "namespace immutability default changed"
+        );
+    }
+    let now = state.users.namespace_immutable(&name).await?;
+    Ok((name, now))
 }

@@ -286,3 +286,52 @@ async fn containers_and_tags_are_deprecated_with_a_reason_and_lifted() {
         .json();
     assert_eq!(lifted["deprecated"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_user_sets_the_default_of_their_own_namespace() {
+    let app = TestApp::with(vec![olivias_tool()]).await;
+    app.user("olivia", Role::User, "olivia password").await;
+    let olivia = app.key("olivia", "read,push").await;
+    let reader = app.key("olivia", "read").await;
+    let set = |body: &str| json_request("PATCH", "/user", body);
+
+    app.with_key(&reader, set(r#"{"immutable": "all"}"#))
+        .await
+        .assert_error(403, "insufficient_scope");
+    app.send(set(r#"{"immutable": "all"}"#))
+        .await
+        .assert_error(401, "unauthorized");
+    app.with_key(&olivia, set(r#"{"immutable": "most"}"#))
+        .await
+        .assert_error(400, "bad_request");
+    let response = app
+        .with_key(&olivia, set(r#"{"immutable": ["1.*"]}"#))
+        .await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(
+        response.json(),
+        serde_json::json!({"name": "olivia", "immutable": ["1.*"]})
+    );
+    let one = app.get("/container/olivia/tool").await.json();
+    assert_eq!(
+        immutable_flags(&one),
+        [flag("latest", false), flag("2.0", false), flag("1.0", true)]
+    );
+    app.with_key(&olivia, delete("/container/tags/olivia/tool/1.0"))
+        .await
+        .assert_error(409, "immutable_tag");
+    // Reading back, and clearing.
+    let same = app.with_key(&olivia, set("{}")).await.json();
+    assert_eq!(same["immutable"], serde_json::json!(["1.*"]));
+    let cleared = app
+        .with_key(&olivia, set(r#"{"immutable": null}"#))
+        .await
+        .json();
+    assert_eq!(cleared["immutable"], Value::Null);
+    let one = app.get("/container/olivia/tool").await.json();
+    assert!(
+        immutable_flags(&one)
+            .iter()
+            .all(|(_, f)| f == &Value::Bool(false))
+    );
+}
