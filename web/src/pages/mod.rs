@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
             post(builds::cancel),
         )
         .route("/r/{namespace}/{name}/members", post(settings::members))
+        .route("/r/{namespace}/{name}/policy", post(settings::policy))
         .route("/r/{namespace}/{name}/delete", post(settings::delete))
         .route(
             "/r/{namespace}/{name}/tags/{tag}/delete",

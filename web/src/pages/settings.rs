@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use bioshadock_core::model::{Access, Member};
 use bioshadock_core::permissions::Rights;
+use bioshadock_core::tag_policy::ImmutableTags;
 use bioshadock_core::{Container, RepoName};
 use serde::Deserialize;
 
@@ -18,7 +19,7 @@ use crate::error::ApiError;
 use crate::extract::ContainerId;
 use crate::markdown;
 use crate::services::builds;
-use crate::services::containers::{self, Changes};
+use crate::services::containers::{self, Changes, DeprecationInput};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -40,6 +41,36 @@ struct SettingsPage {
     descriptor: String,
     members: Vec<(String, String)>,
     error: Option<String>,
+    /// The container's own immutability: `default` (its namespace's), `none`, `all` or
+    /// `patterns`, with the patterns one per line.
+    immutable_mode: &'static str,
+    immutable_patterns: String,
+    /// The container's deprecation, as the form shows it.
+    deprecated: bool,
+    deprecation_reason: String,
+    deprecation_replacement: String,
+    /// `YYYY-MM-DD`, or empty.
+    deprecation_block: String,
+}
+
+#[derive(Deserialize)]
+pub struct PolicyForm {
+    #[serde(default)]
+    csrf: String,
+    /// `save`, or `lift` (the deprecation).
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    immutable: String,
+    #[serde(default)]
+    patterns: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    replacement: String,
+    /// A date (`YYYY-MM-DD`, from midnight UTC) after which pulls are refused.
+    #[serde(default)]
+    block_pulls_after: String,
 }
 
 #[derive(Deserialize)]
@@ -289,5 +320,106 @@ fn settings_page(
             .map(|m| (m.user.to_string(), m.access.as_str().to_owned()))
             .collect(),
         error,
+        immutable_mode: match &c.policy.immutable {
+            None => "default",
+            Some(ImmutableTags::None) => "none",
+            Some(ImmutableTags::All) => "all",
+            Some(ImmutableTags::Patterns(_)) => "patterns",
+        },
+        immutable_patterns: match &c.policy.immutable {
+            Some(p @ ImmutableTags::Patterns(_)) => p.describe().replace(", ", "\n"),
+            _ => String::new(),
+        },
+        deprecated: c.policy.deprecated.is_some(),
+        deprecation_reason: c
+            .policy
+            .deprecated
+            .as_ref()
+            .map(|d| d.reason.clone())
+            .unwrap_or_default(),
+        deprecation_replacement: c
+            .policy
+            .deprecated
+            .as_ref()
+            .and_then(|d| d.replacement.clone())
+            .unwrap_or_default(),
+        deprecation_block: c
+            .policy
+            .deprecated
+            .as_ref()
+            .and_then(|d| d.block_pulls_after)
+            .map(|at| at.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
     }
+}
+
+/// The tag policy form: the container's immutable tags and its deprecation (its managers).
+pub async fn policy(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<ContainerId, ApiError>,
+    Form(form): Form<PolicyForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf).await?;
+    let ContainerId(id) = id?;
+    let (container, rights) = editable(&state, &viewer, &id).await?;
+    let changes = policy_changes(form);
+    let result = match changes {
+        Ok(changes) => containers::update(&state, &viewer.principal, &id, changes).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/r/{id}/settings?saved=1#policy")).into_response()),
+        Err(e) if e.status == StatusCode::BAD_REQUEST => {
+            let page = settings_page(&viewer, &container, rights, Some(e.message));
+            Ok(render(StatusCode::BAD_REQUEST, &page))
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+/// What the policy form asks for, as the service's changes.
+fn policy_changes(form: PolicyForm) -> Result<Changes, ApiError> {
+    let immutable = match form.immutable.as_str() {
+        "default" => None,
+        "none" => Some(ImmutableTags::None),
+        "all" => Some(ImmutableTags::All),
+        "patterns" => {
+            let patterns: Vec<String> = form
+                .patterns
+                .split([',', '\n'])
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect();
+            Some(ImmutableTags::patterns(patterns).map_err(ApiError::bad_request)?)
+        }
+        _ => return Err(ApiError::bad_request("choose which tags are immutable")),
+    };
+    let deprecated = if form.action == "lift" {
+        None
+    } else if form.reason.trim().is_empty() {
+        // No reason given: no deprecation (nothing to lift either).
+        None
+    } else {
+        let block_pulls_after = match form.block_pulls_after.trim() {
+            "" => None,
+            day => Some(
+                chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                    .map_err(|_| ApiError::bad_request("the date is YYYY-MM-DD"))?
+                    .and_time(chrono::NaiveTime::MIN)
+                    .and_utc(),
+            ),
+        };
+        Some(DeprecationInput {
+            reason: form.reason.trim().to_owned(),
+            replacement: Some(form.replacement.trim().to_owned()).filter(|r| !r.is_empty()),
+            block_pulls_after,
+        })
+    };
+    Ok(Changes {
+        immutable: Some(immutable),
+        deprecated: Some(deprecated),
+        ..Changes::default()
+    })
 }

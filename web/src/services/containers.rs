@@ -208,7 +208,17 @@ pub async fn update(
         settings.policy.immutable = immutable;
     }
     if let Some(deprecated) = changes.deprecated {
-        settings.policy.deprecated = deprecated.map(DeprecationInput::checked).transpose()?;
+        let asked = deprecated.map(DeprecationInput::checked).transpose()?;
+        settings.policy.deprecated = match (asked, settings.policy.deprecated.take()) {
+            // The same deprecation saved again keeps the day it was made.
+            (Some(asked), Some(kept))
+                if (&asked.reason, &asked.replacement, asked.block_pulls_after)
+                    == (&kept.reason, &kept.replacement, kept.block_pulls_after) =>
+            {
+                Some(kept)
+            }
+            (asked, _) => asked,
+        };
     }
     save(state, id, settings).await
 }

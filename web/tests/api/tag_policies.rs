@@ -335,3 +335,82 @@ async fn a_user_sets_the_default_of_their_own_namespace() {
             .all(|(_, f)| f == &Value::Bool(false))
     );
 }
+
+#[tokio::test]
+async fn the_settings_page_sets_the_tag_policy() {
+    let app = TestApp::with(vec![olivias_tool()]).await;
+    app.user("olivia", Role::User, "olivia password").await;
+    let mut olivia = app.login("olivia", "olivia password").await;
+    let page = olivia.get("/r/olivia/tool/settings").await;
+    assert!(page.body.contains(r#"id="policy-form""#), "{}", page.body);
+    let csrf = olivia.csrf.clone();
+    let form = format!(
+        "csrf={csrf}&action=save&immutable=patterns&patterns=%21latest&reason=superseded&\
+         replacement=olivia%2Ftool2%3A1&block_pulls_after=2027-01-01"
+    );
+    let saved = olivia.post_form("/r/olivia/tool/policy", &form).await;
+    assert_eq!(saved.status.as_u16(), 303, "{}", saved.body);
+    let view = app.get("/container/olivia/tool").await.json();
+    assert_eq!(view["immutable"], serde_json::json!(["!latest"]));
+    assert_eq!(view["deprecated"]["reason"], "superseded");
+    assert_eq!(
+        view["deprecated"]["block_pulls_after"],
+        "2027-01-01T00:00:00Z"
+    );
+    let since = view["deprecated"]["since"].clone();
+    // The form shows what is set, and saving it again keeps the deprecation's date.
+    let page = olivia.get("/r/olivia/tool/settings").await.body;
+    assert!(page.contains(r#"value="superseded""#), "{page}");
+    assert!(page.contains(r#"value="2027-01-01""#), "{page}");
+    let csrf = olivia.csrf.clone();
+    olivia
+        .post_form(
+            "/r/olivia/tool/policy",
+            &form.replace(&csrf_of(&form), &csrf),
+        )
+        .await;
+    let again = app.get("/container/olivia/tool").await.json();
+    assert_eq!(again["deprecated"]["since"], since);
+    // A bad pattern is shown on the page and changes nothing.
+    let csrf = olivia.csrf.clone();
+    let refused = olivia
+        .post_form(
+            "/r/olivia/tool/policy",
+            &format!("csrf={csrf}&action=save&immutable=patterns&patterns=%2F%28%2F&reason="),
+        )
+        .await;
+    assert_eq!(refused.status.as_u16(), 400);
+    assert!(
+        refused.body.contains("regular expression"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        app.get("/container/olivia/tool").await.json()["immutable"],
+        serde_json::json!(["!latest"])
+    );
+    // Lifting the deprecation; a form without the token is refused.
+    let csrf = olivia.csrf.clone();
+    let lifted = olivia
+        .post_form(
+            "/r/olivia/tool/policy",
+            &format!("csrf={csrf}&action=lift&immutable=default&reason=superseded"),
+        )
+        .await;
+    assert_eq!(lifted.status.as_u16(), 303, "{}", lifted.body);
+    let view = app.get("/container/olivia/tool").await.json();
+    assert_eq!(view["deprecated"], Value::Null);
+    assert_eq!(view["immutable"], Value::Null);
+    let forged = olivia
+        .post_form("/r/olivia/tool/policy", "action=save&immutable=all")
+        .await;
+    assert_eq!(forged.status.as_u16(), 403);
+}
+
+/// The `csrf=` value of an urlencoded form.
+fn csrf_of(form: &str) -> String {
+    form.split('&')
+        .find_map(|pair| pair.strip_prefix("csrf="))
+        .unwrap_or_default()
+        .to_owned()
+}
