@@ -20,6 +20,18 @@ fn fronted_site() -> (Site, u16) {
     (site, front)
 }
 
+/// A registry token for alice with `actions` on `repository`, from the portal's token service.
+async fn alice_token(site: &Site, repository: &str, actions: &str) -> String {
+    let path =
+        format!("/v2/token?service=bioshadock-registry&scope=repository:{repository}:{actions}");
+    let answer: Value = basic_get(site, &path, "alice", "alice password")
+        .await
+        .json()
+        .await
+        .unwrap();
+    answer["token"].as_str().unwrap().to_owned()
+}
+
 /// The stored pull count, read as alice (anonymous answers may come from the one-second
 /// read cache).
 async fn pulls(site: &Site, id: &str) -> u64 {
@@ -101,22 +113,12 @@ async fn docker_and_skopeo_push_and_pull_through_the_front_and_every_pull_counts
         assert_eq!(pulls(&site, "alice/tool").await, n, "after pull {n}");
     }
     // A HEAD only looks (an up-to-date `docker pull` checks its tag so): not a pull.
-    let token: Value = basic_get(
-        &site,
-        "/v2/token?service=bioshadock-registry&scope=repository:alice/tool:pull",
-        "alice",
-        "alice password",
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let token = alice_token(&site, "alice/tool", "pull").await;
     let manifest = format!("http://127.0.0.1:{front}/v2/alice/tool/manifests/1");
     let accept = "application/vnd.docker.distribution.manifest.v2+json";
-    let token = token["token"].as_str().unwrap();
     let head = http()
         .head(&manifest)
-        .bearer_auth(token)
+        .bearer_auth(&token)
         .header("accept", accept)
         .send()
         .await
@@ -126,7 +128,7 @@ async fn docker_and_skopeo_push_and_pull_through_the_front_and_every_pull_counts
     assert_eq!(pulls(&site, "alice/tool").await, 4);
     let get = http()
         .get(&manifest)
-        .bearer_auth(token)
+        .bearer_auth(&token)
         .header("accept", accept)
         .send()
         .await
@@ -359,22 +361,13 @@ async fn immutable_tags_and_blocked_pulls_are_refused_at_the_front() {
     assert_eq!(one_oh["immutable"], true);
 
     // Deleting the image 1.0 points to is refused too, through the registry API.
-    let token: Value = basic_get(
-        &site,
-        "/v2/token?service=bioshadock-registry&scope=repository:alice/pinned:delete",
-        "alice",
-        "alice password",
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let token = alice_token(&site, "alice/pinned", "delete").await;
     let digest = one_oh["digest"].as_str().unwrap();
     let deletion = http()
         .delete(format!(
             "http://127.0.0.1:{front}/v2/alice/pinned/manifests/{digest}"
         ))
-        .bearer_auth(token["token"].as_str().unwrap())
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap();
@@ -437,22 +430,13 @@ async fn without_a_front_a_moved_immutable_tag_is_put_back() {
 
     alice.build(&release, "a replacement");
     assert_ok(&alice.push(&release), "the registry itself takes the push");
-    let token: Value = basic_get(
-        &site,
-        "/v2/token?service=bioshadock-registry&scope=repository:alice/kept:pull",
-        "alice",
-        "alice password",
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let token = alice_token(&site, "alice/kept", "pull").await;
     let url = format!("http://{}/v2/alice/kept/manifests/1.0", registry.host);
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let head = http()
             .head(&url)
-            .bearer_auth(token["token"].as_str().unwrap())
+            .bearer_auth(&token)
             .header(
                 "accept",
                 "application/vnd.docker.distribution.manifest.v2+json, \
@@ -522,27 +506,47 @@ async fn a_200_mb_image_and_100_concurrent_pulls_stream_through_the_front() {
     let before = server.peak_rss_kib();
     assert_ok(&alice.push(&big), "push 200 MB through the front");
     assert_ok(&alice.pull(&big), "pull 200 MB through the front");
+    // skopeo too, out to a directory and in to another repository.
+    let dir = TempDir::new().unwrap();
+    let copy = dir.path().join("big");
+    let creds = "alice:alice password";
+    assert_ok(
+        &skopeo(&[
+            "copy",
+            "--src-tls-verify=false",
+            "--src-creds",
+            creds,
+            &format!("docker://{big}"),
+            &format!("dir:{}", copy.display()),
+        ]),
+        "skopeo copies 200 MB out through the front",
+    );
+    assert_ok(
+        &skopeo(&[
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            creds,
+            &format!("dir:{}", copy.display()),
+            &format!("docker://{}", registry.image("alice/big-copy:1")),
+        ]),
+        "skopeo copies 200 MB in through the front",
+    );
     let growth_mib = (server.peak_rss_kib().saturating_sub(before)) / 1024;
-    // Streamed, not held: the portal's peak memory hardly moves while 400 MB pass through it.
+    // Streamed, not held: the portal's peak memory hardly moves while 800 MB pass through it.
     assert!(
         growth_mib < 64,
         "the portal's peak memory grew by {growth_mib} MiB"
     );
-    assert_eq!(pulls(&site, "alice/big").await, 1);
+    assert_eq!(
+        pulls(&site, "alice/big").await,
+        2,
+        "docker's pull and skopeo's"
+    );
 
     // 100 clients at once read the manifest and the image's config through the front, each
     // checked against its digest, and each manifest read is one pull.
-    let token: Value = basic_get(
-        &site,
-        "/v2/token?service=bioshadock-registry&scope=repository:alice/big:pull",
-        "alice",
-        "alice password",
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let token = token["token"].as_str().unwrap().to_owned();
+    let token = alice_token(&site, "alice/big", "pull").await;
     let base = format!("http://127.0.0.1:{front}/v2/alice/big");
     let mut clients = Vec::new();
     for _ in 0..100 {
@@ -582,6 +586,6 @@ async fn a_200_mb_image_and_100_concurrent_pulls_stream_through_the_front() {
     for client in clients {
         client.await.unwrap();
     }
-    assert_eq!(pulls(&site, "alice/big").await, 101);
+    assert_eq!(pulls(&site, "alice/big").await, 102);
     let _ = alice.run(&["rmi", "-f", &big]);
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::panic::AssertUnwindSafe;
 
-use bioshadock_core::tokens::{Action, ResourceAccess};
+use bioshadock_core::tokens::{Action, IssuedToken, ResourceAccess};
 use bioshadock_core::{PortError, RepoName, Tag, TagName};
 use futures::FutureExt as _;
 use tokio::sync::mpsc;
@@ -46,6 +46,27 @@ pub(in crate::registry) enum EnrichError {
     Store(#[from] PortError),
 }
 
+/// The worker's registry client (made at first use) and a token of the portal's own for
+/// `actions` on `id`; `None` when no registry is configured.
+fn connect<'a>(
+    state: &AppState,
+    client: &'a mut Option<RegistryClient>,
+    id: &RepoName,
+    actions: &[Action],
+) -> Result<Option<(&'a RegistryClient, IssuedToken)>, EnrichError> {
+    let registry = &state.registry;
+    if registry.registry_url.is_empty() {
+        return Ok(None);
+    }
+    let client = match client {
+        Some(client) => client,
+        None => client.insert(RegistryClient::new(&registry.registry_url)?),
+    };
+    let access = vec![ResourceAccess::repository(id, actions)];
+    let token = registry.tokens.mint(PORTAL_SUBJECT, access)?;
+    Ok(Some((client, token)))
+}
+
 /// Puts the manifest `digest` of `id` back under `tag`: read by digest (the registry keeps it:
 /// moving a tag deletes nothing), written by tag.
 async fn restore(
@@ -55,19 +76,9 @@ async fn restore(
     tag: &TagName,
     digest: &str,
 ) -> Result<(), EnrichError> {
-    let registry = &state.registry;
-    if registry.registry_url.is_empty() {
+    let Some((client, token)) = connect(state, client, id, &[Action::Pull, Action::Push])? else {
         return Ok(());
-    }
-    let client = match client {
-        Some(client) => client,
-        None => client.insert(RegistryClient::new(&registry.registry_url)?),
     };
-    let access = vec![ResourceAccess::repository(
-        id,
-        &[Action::Pull, Action::Push],
-    )];
-    let token = registry.tokens.mint(PORTAL_SUBJECT, access)?;
     let (manifest, media_type) = client.raw_manifest(id, digest, &token.token).await?;
     client
         .put_manifest(id, tag.as_str(), manifest, &media_type, &token.token)
@@ -130,16 +141,9 @@ pub(in crate::registry) async fn enrich(
     tag: &TagName,
     digest: &str,
 ) -> Result<(), EnrichError> {
-    let registry = &state.registry;
-    if registry.registry_url.is_empty() {
+    let Some((client, token)) = connect(state, client, id, &[Action::Pull])? else {
         return Ok(());
-    }
-    let client = match client {
-        Some(client) => client,
-        None => client.insert(RegistryClient::new(&registry.registry_url)?),
     };
-    let access = vec![ResourceAccess::repository(id, &[Action::Pull])];
-    let token = registry.tokens.mint(PORTAL_SUBJECT, access)?;
     let image = client.image(id, digest, &token.token).await?;
 
     // Re-read: the tag may have moved or gone while the registry was asked.
