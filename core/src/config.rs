@@ -251,6 +251,16 @@ pub struct BuilderConfig {
     pub descriptor_private_urls: bool,
 }
 
+/// Where a listener on `address` is reached from this machine: the address itself, or
+/// loopback at its port when it listens on every interface (`0.0.0.0`, `::`).
+pub fn reachable_locally(address: SocketAddr) -> SocketAddr {
+    if address.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), address.port())
+    } else {
+        address
+    }
+}
+
 /// `host[:port]` of an http(s) URL.
 fn host_and_port(url: &str) -> &str {
     let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);

@@ -17,6 +17,9 @@ pub enum Route<'a> {
     },
     /// Any other path of the registry API (`/v2/`, blobs, uploads, tag lists, the catalogue).
     Registry,
+    /// Docker Hub's v1 search (`/v1/search`, `/v1/_ping`), which `docker search HOST/TERM`
+    /// asks of the registry host: the portal answers it.
+    Search,
     /// Not the registry API: the front serves nothing else.
     Elsewhere,
     /// Percent-encoded, or holding empty or dot segments.
@@ -25,6 +28,9 @@ pub enum Route<'a> {
 
 /// Classifies `path` (without the query).
 pub fn route(path: &str) -> Route<'_> {
+    if path == "/v1/search" || path == "/v1/_ping" {
+        return Route::Search;
+    }
     let Some(rest) = path.strip_prefix("/v2") else {
         return Route::Elsewhere;
     };
@@ -106,6 +112,9 @@ mod tests {
         assert_eq!(route("/"), Route::Elsewhere);
         assert_eq!(route("/v2x/a"), Route::Elsewhere);
         assert_eq!(route("/container/all"), Route::Elsewhere);
+        assert_eq!(route("/v1/search"), Route::Search);
+        assert_eq!(route("/v1/_ping"), Route::Search);
+        assert_eq!(route("/v1/users"), Route::Elsewhere);
     }
 
     #[test]

@@ -46,12 +46,14 @@ type Body = BoxBody<Bytes, hyper::Error>;
 /// The front of one registry.
 pub struct Front {
     upstream: Upstream,
+    /// The portal's own listener, for `docker search` (`/v1/search`); `None`: not served.
+    portal: Option<Upstream>,
     gate: Arc<dyn Gate>,
     client: Client<HttpConnector, Body>,
 }
 
 impl Front {
-    pub fn new(upstream: Upstream, gate: Arc<dyn Gate>) -> Self {
+    pub fn new(upstream: Upstream, portal: Option<Upstream>, gate: Arc<dyn Gate>) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
         connector.set_nodelay(true);
@@ -61,6 +63,7 @@ impl Front {
             .build(connector);
         Self {
             upstream,
+            portal,
             gate,
             client,
         }
@@ -71,6 +74,13 @@ impl Front {
         let path = request.uri().path().to_owned();
         match route(&path) {
             Route::Registry => self.forward(request.map(BodyExt::boxed), client).await,
+            Route::Search => match &self.portal {
+                Some(portal) => {
+                    self.forward_to(portal, request.map(BodyExt::boxed), client)
+                        .await
+                }
+                None => error(StatusCode::NOT_FOUND, "NOT_FOUND", "no search here"),
+            },
             Route::Manifest {
                 repository,
                 reference,
@@ -166,14 +176,24 @@ impl Front {
 
     /// Sends `request` to the registry and streams its answer back.
     async fn forward(&self, request: Request<Body>, client: SocketAddr) -> Response<Body> {
-        let request = to_upstream(request, &self.upstream, client);
+        self.forward_to(&self.upstream, request, client).await
+    }
+
+    /// Sends `request` to `upstream` and streams its answer back.
+    async fn forward_to(
+        &self,
+        upstream: &Upstream,
+        request: Request<Body>,
+        client: SocketAddr,
+    ) -> Response<Body> {
+        let request = to_upstream(request, upstream, client);
         match self.client.request(request).await {
             Ok(response) => to_client(response).map(BodyExt::boxed),
             Err(e) => {
                 tracing::warn!(
-                    registry = self.upstream.authority(),
+                    upstream = upstream.authority(),
                     error = %e,
-                    "the registry behind the front does not answer"
+                    "the server behind the front does not answer"
                 );
                 error(
                     StatusCode::BAD_GATEWAY,

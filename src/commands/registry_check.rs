@@ -31,12 +31,7 @@ pub async fn run(config: Config) -> Result<()> {
 async fn findings(config: &Config) -> Vec<Finding> {
     let mut all = findings_at(config, &config.registry.url).await;
     if let Some(front) = config.registry.front_listen() {
-        // A front on every interface is reached on loopback from here.
-        let host = if front.ip().is_unspecified() {
-            std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), front.port())
-        } else {
-            front
-        };
+        let host = bioshadock_core::config::reachable_locally(front);
         for finding in findings_at(config, &format!("http://{host}")).await {
             all.push(match finding {
                 Finding::Ok(text) => Finding::Ok(format!("through the front at {front}: {text}")),

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use bioshadock_core::accounts::ProviderId;
-use bioshadock_core::config::{Config, LdapConfig, OidcConfig};
+use bioshadock_core::config::{Config, LdapConfig, OidcConfig, reachable_locally};
 use bioshadock_core::{Audience, catalogue};
 use std::sync::Arc;
 
@@ -209,12 +209,16 @@ fn start_front(
     let upstream = bioshadock_front::Upstream::parse(&config.registry.url)
         .map_err(|e| anyhow::anyhow!("registry.url: {e}"))?;
     let gate = gate.unwrap_or_else(|| Arc::new(bioshadock_front::OpenGate));
+    // `docker search HOST/TERM` asks the registry host: the front hands it to the portal's
+    // own listener (loopback when it listens on every interface).
+    let portal = reachable_locally(config.web.listen);
+    let portal = bioshadock_front::Upstream::parse(&format!("http://{portal}")).ok();
     tracing::info!(
         registry = upstream.authority(),
         "the registry front listens on {} (push and pull there)",
         listener.local_addr()?,
     );
-    let front = Arc::new(bioshadock_front::Front::new(upstream, gate));
+    let front = Arc::new(bioshadock_front::Front::new(upstream, portal, gate));
     Ok(tokio::spawn(bioshadock_front::serve(
         listener,
         front,

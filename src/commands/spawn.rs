@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use bioshadock_core::config::{Config, DEFAULT_REGISTRY_URL, Spawn};
+use bioshadock_core::config::{Config, DEFAULT_REGISTRY_URL, Spawn, reachable_locally};
 use bioshadock_core::tokens::CERTIFICATE_FILE;
 use futures::StreamExt;
 use nix::sys::signal::{Signal, kill};
@@ -153,13 +153,8 @@ pub fn start(
         .with_context(|| format!("cannot create {}", plan.dir.display()))?;
     let root = super::registry::absolute(&plan.dir.join("storage"))?;
     let certificate = super::registry::absolute(&config.secrets_dir().join(CERTIFICATE_FILE))?;
-    // The registry notifies the portal on its own listener (loopback when it listens on all).
-    let listen = config.web.listen;
-    let portal = if listen.ip().is_unspecified() {
-        SocketAddr::new(Ipv4Addr::LOCALHOST.into(), listen.port())
-    } else {
-        listen
-    };
+    // The registry notifies the portal on its own listener.
+    let portal = reachable_locally(config.web.listen);
     let yaml = super::registry::render(
         config,
         &plan.private.to_string(),

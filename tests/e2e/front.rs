@@ -88,6 +88,17 @@ async fn docker_and_skopeo_push_and_pull_through_the_front_and_every_pull_counts
         "pushed through the front"
     );
     assert_eq!(pulls(&site, "alice/tool").await, 0);
+    // `docker search HOST/TERM` asks the registry host: the front hands it to the portal.
+    let found = Command::new("docker")
+        .args(["search", "--no-trunc", &format!("127.0.0.1:{front}/tool")])
+        .output()
+        .unwrap();
+    assert_ok(&found, "docker search at the front");
+    assert!(
+        String::from_utf8_lossy(&found.stdout).contains("alice/tool"),
+        "{}",
+        String::from_utf8_lossy(&found.stdout)
+    );
 
     // A pull is a GET of an image manifest, as Docker Hub counts them: counted as it
     // happens (right after the client returns) and exactly once (the registry's own pull
