@@ -9,6 +9,7 @@ use bioshadock_core::config::Config;
 use bioshadock_core::ports::accounts::{KeyStore, UserStore};
 use bioshadock_core::ports::builds::BuildStore;
 use bioshadock_core::ports::coordination::Coordination;
+use bioshadock_core::ports::events::EventStore;
 use bioshadock_core::ports::log_wakeups::{LogWakeups, WakingBuildStore};
 use bioshadock_core::ports::orgs::OrgStore;
 use bioshadock_core::ports::queue::JobQueue;
@@ -36,6 +37,8 @@ pub struct Backends {
     pub robots: Arc<dyn RobotStore>,
     /// The access rules (docker_auth ACL format).
     pub rules: Arc<dyn RuleStore>,
+    /// The event stream: the audit log reads it, the webhooks follow it.
+    pub events: Arc<dyn EventStore>,
     pub search: Arc<dyn SearchIndex>,
     pub queue: Arc<dyn JobQueue>,
     /// Build records and logs, on the same database as the queue whose job ids they share;
@@ -129,7 +132,8 @@ pub async fn open_backends(config: &Config) -> PortResult<Backends> {
         keys: store.clone(),
         orgs: store.clone(),
         robots: store.clone(),
-        rules: store,
+        rules: store.clone(),
+        events: store,
         search: Arc::new(search),
         queue: Arc::new(SqliteQueue::new(pool.clone())),
         builds: Arc::new(WakingBuildStore::new(builds, log_wakeups.clone())),
@@ -181,6 +185,7 @@ mod external {
     use crate::elastic::ElasticSearch;
     use crate::mongo::accounts::MongoAccounts;
     use crate::mongo::builds::MongoBuilds;
+    use crate::mongo::events::MongoEvents;
     use crate::mongo::store::MongoStore;
     use bioshadock_core::ports::log_wakeups::{LogWakeups, WakingBuildStore};
 
@@ -198,11 +203,13 @@ mod external {
         let db = crate::mongo::open(url(config.storage.mongodb_url.as_ref())).await?;
         let store = MongoStore::new(db.clone());
         let accounts = Arc::new(MongoAccounts::new(db.clone()));
-        let builds = MongoBuilds::new(db);
+        let builds = MongoBuilds::new(db.clone());
+        let events = MongoEvents::new(db);
         if config.storage.mongodb_create_indexes {
             store.ensure_indexes().await?;
             accounts.ensure_indexes().await?;
             builds.ensure_indexes().await?;
+            events.ensure_indexes().await?;
         }
         let search = ElasticSearch::open(
             url(config.search.elasticsearch_url.as_ref()),
@@ -222,6 +229,7 @@ mod external {
             orgs: accounts.clone(),
             robots: accounts.clone(),
             rules: accounts,
+            events: Arc::new(events),
             search: Arc::new(search),
             queue: Arc::new(RedisQueue::new(redis.clone(), prefix.clone())),
             builds: Arc::new(WakingBuildStore::new(Arc::new(builds), log_wakeups.clone())),

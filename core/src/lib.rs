@@ -12,6 +12,7 @@ pub mod config;
 pub mod descriptor;
 pub mod edam;
 pub mod error;
+pub mod events;
 pub mod git;
 pub mod identity;
 pub mod imports;

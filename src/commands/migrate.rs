@@ -22,6 +22,7 @@ use bioshadock_core::catalogue::stream_containers;
 use bioshadock_core::config::Config;
 use bioshadock_core::orgs::Organisation;
 use bioshadock_core::ports::builds::{Build, BuildStatus, BuildStore, Finish, LogLine, NewBuild};
+use bioshadock_core::ports::events::MAX_EVENTS_PER_READ;
 use bioshadock_core::robots::Robot;
 use bioshadock_core::{Audience, Container, PortError, PortResult, catalogue};
 use futures::TryStreamExt;
@@ -60,13 +61,14 @@ pub async fn run(config: Config, to: &Path, force: bool) -> Result<()> {
     let orgs = copy_orgs(&source, &target).await?;
     let robots = copy_robots(&source, &target, &users).await?;
     copy_rules(&source, &target).await?;
+    let events = copy_events(&source, &target).await?;
     let containers = copy_containers(&source, &target).await?;
     let (builds, lines, last_id) = copy_builds(&source, &target, &containers).await?;
     target.queue.reserve_ids_through(last_id).await?;
     let indexed = catalogue::reindex(target.store.clone(), target.search.as_ref()).await?;
     println!(
         "copied {} users, {keys} API keys, {orgs} organisations, {robots} robots, {} containers, \
-         {builds} builds ({lines} log lines); indexed {indexed} containers",
+         {builds} builds ({lines} log lines), {events} events; indexed {indexed} containers",
         users.len(),
         containers.len()
     );
@@ -74,6 +76,25 @@ pub async fn run(config: Config, to: &Path, force: bool) -> Result<()> {
     source.close().await;
     target.close().await;
     Ok(())
+}
+
+/// Replaces the target's event stream by the source's, in order (the target numbers them
+/// afresh): repeating the copy never duplicates an event.
+async fn copy_events(source: &Backends, target: &Backends) -> Result<usize> {
+    let everything = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+    target.events.prune(everything).await?;
+    let mut copied = 0;
+    let mut after = 0;
+    loop {
+        let page = source.events.read_after(after, MAX_EVENTS_PER_READ).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for recorded in &page {
+            target.events.append(&recorded.event, recorded.at).await?;
+            copied += 1;
+        }
+    }
+    Ok(copied)
 }
 
 async fn copy_users(source: &Backends, target: &Backends) -> Result<Vec<User>> {
@@ -430,6 +451,19 @@ async fn checksums(side: &Backends) -> Result<Vec<(&'static str, usize, String)>
     for robot in &robots {
         robot_sum.update(serde_json::to_vec(robot)?);
     }
+    let mut event_sum = Sha256::new();
+    let mut event_count = 0;
+    let mut after = 0;
+    loop {
+        let page = side.events.read_after(after, MAX_EVENTS_PER_READ).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for recorded in &page {
+            // Ids are the target's own; the time and the event are what must match.
+            event_sum.update(serde_json::to_vec(&(recorded.at, &recorded.event))?);
+            event_count += 1;
+        }
+    }
     let rules = side.rules.get_rules().await?.source;
     let hex = |sum: Sha256| hex::encode(sum.finalize());
     let rules_sum = hex(Sha256::new_with_prefix(rules.as_bytes()));
@@ -445,5 +479,6 @@ async fn checksums(side: &Backends) -> Result<Vec<(&'static str, usize, String)>
         ),
         ("containers", containers.len(), hex(container_sum)),
         ("builds", build_count, hex(build_sum)),
+        ("events", event_count, hex(event_sum)),
     ])
 }

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod builds;
+pub mod events;
 mod orgs;
 mod robots;
 mod rules;

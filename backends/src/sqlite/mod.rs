@@ -6,6 +6,7 @@
 
 mod accounts;
 pub mod builds;
+mod events;
 mod orgs;
 pub mod queue;
 mod robots;

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use bioshadock_backends::mongo::accounts::MongoAccounts;
 use bioshadock_backends::mongo::builds::MongoBuilds;
+use bioshadock_backends::mongo::events::MongoEvents;
 use bioshadock_core::conformance;
 use bioshadock_core::ports::builds::{Build, BuildSource, BuildStore, NewBuild};
 use bioshadock_core::{RepoName, TagName};
@@ -106,6 +107,21 @@ async fn mongo_rules_conform() {
     let server = MongoServer::start();
     let dbs = Databases::new(&server, "rules").await;
     conformance::rules::run_all(|| async { Arc::new(MongoAccounts::new(dbs.fresh())) }).await;
+    if server.real() {
+        dbs.drop_all().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mongo_events_conform() {
+    let server = MongoServer::start();
+    let dbs = Databases::new(&server, "events").await;
+    conformance::events::run_all(|| async {
+        let events = MongoEvents::new(dbs.fresh());
+        events.ensure_indexes().await.expect("ensure_indexes");
+        Arc::new(events)
+    })
+    .await;
     if server.real() {
         dbs.drop_all().await;
     }

@@ -36,3 +36,13 @@ async fn sqlite_rules_conform() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_events_conform() {
+    let dirs = Dirs::default();
+    conformance::events::run_all(|| {
+        let dirs = dirs.clone();
+        async move { Arc::new(SqliteStore::new(fresh_pool(&dirs).await)) }
+    })
+    .await;
+}

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod builds;
 pub mod coordination;
+pub mod events;
 pub mod log_wakeups;
 pub mod orgs;
 pub mod queue;
