@@ -96,6 +96,7 @@ pub async fn run(mut config: Config, config_file: Option<&Path>, role: Role) -> 
         orgs: backends.orgs.clone(),
         robots: backends.robots.clone(),
         rules: backends.rules.clone(),
+        events: backends.events.clone(),
         keys: backends.keys.clone(),
         sessions: backends.sessions.clone(),
         coordination: backends.coordination.clone(),

@@ -56,6 +56,7 @@ pub fn stack(app: Router, state: AppState) -> Router {
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
             .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(from_fn(request_facts))
             .layer(TraceLayer::new_for_http().make_span_with(request_span))
             .layer(from_fn_with_state(state, record_metrics))
             .layer(CatchPanicLayer::custom(panic_response))
@@ -68,6 +69,23 @@ pub fn stack(app: Router, state: AppState) -> Router {
             .layer(from_fn(auth::session::secure_behind_https_proxy))
             .layer(session_layer),
     )
+}
+
+/// Keeps where the request came from (client address, request id) for the events the
+/// services record while serving it.
+async fn request_facts(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+    let facts = crate::services::events::RequestFacts {
+        client: request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|axum::extract::ConnectInfo(address)| address.ip().to_string()),
+        request_id: request
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
+    crate::services::events::with_request_facts(facts, next.run(request)).await
 }
 
 /// The span every log line of a request carries. Like tower-http's default (method, URI,

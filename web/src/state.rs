@@ -9,6 +9,7 @@ use bioshadock_core::config::{AnonymousAccess, OrgCreation};
 use bioshadock_core::ports::accounts::{KeyStore, UserStore};
 use bioshadock_core::ports::builds::BuildStore;
 use bioshadock_core::ports::coordination::Coordination;
+use bioshadock_core::ports::events::EventStore;
 use bioshadock_core::ports::log_wakeups::LogWakeups;
 use bioshadock_core::ports::orgs::OrgStore;
 use bioshadock_core::ports::queue::JobQueue;
@@ -87,6 +88,8 @@ pub struct Ports {
     pub orgs: Arc<dyn OrgStore>,
     pub robots: Arc<dyn RobotStore>,
     pub rules: Arc<dyn RuleStore>,
+    /// The event stream (`services::events` records into it).
+    pub events: Arc<dyn EventStore>,
     pub sessions: Arc<dyn SessionStore>,
     /// State shared by the web processes: login failures, event ids seen, locks.
     pub coordination: Arc<dyn Coordination>,
@@ -114,6 +117,7 @@ pub struct AppState {
     pub orgs: Arc<dyn OrgStore>,
     pub robots: Arc<dyn RobotStore>,
     pub rules: Arc<dyn RuleStore>,
+    pub events: Arc<dyn EventStore>,
     pub sessions: Arc<dyn SessionStore>,
     /// State shared by the web processes (one process's memory in embedded mode).
     pub coordination: Arc<dyn Coordination>,
@@ -171,6 +175,7 @@ impl AppState {
             orgs: ports.orgs,
             robots: ports.robots,
             rules: ports.rules,
+            events: ports.events,
             rules_cache: Arc::default(),
             sessions: ports.sessions,
             throttle: Arc::new(LoginThrottle::new(ports.coordination.clone())),

@@ -407,3 +407,11 @@ pub(crate) fn deprecation_replacement_schema() -> ObjectBuilder {
             "What to use instead, e.g. genomics-core/samtools:1.20.",
         ))
 }
+
+/// An event kind of the audit log.
+pub(crate) fn event_kind_schema() -> ObjectBuilder {
+    use bioshadock_core::events::EventKind;
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(EventKind::ALL.iter().map(|k| k.as_str())))
+}

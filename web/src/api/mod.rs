@@ -3,6 +3,7 @@
 
 pub(crate) mod account;
 pub(crate) mod admin;
+mod audit;
 pub(crate) mod build_events;
 pub(crate) mod build_log;
 pub(crate) mod builds;
@@ -44,6 +45,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::list, admin::create))
         .routes(routes!(admin::update))
         .routes(routes!(admin::sync_registry))
+        .routes(routes!(audit::everything))
+        .routes(routes!(audit::organisation))
         .routes(routes!(rules::get, rules::put))
         .routes(routes!(orgs::list, orgs::create))
         .routes(routes!(orgs::one, orgs::update, orgs::delete))

@@ -239,6 +239,7 @@ async fn apply(state: &AppState, inbox: &Inbox, fact: &Fact) -> PortResult<()> {
                 Some(t) => (t.size, t.platforms.clone()),
                 None => (*size, Vec::new()),
             };
+            let news = known.is_none();
             if existing.is_none() {
                 create(state, id, actor.as_ref()).await?;
             }
@@ -250,6 +251,9 @@ async fn apply(state: &AppState, inbox: &Inbox, fact: &Fact) -> PortResult<()> {
                 pushed_at: *at,
             };
             store.put_tag(id, &tag).await?;
+            if news {
+                record_push(state, id, &tag, actor.as_ref()).await;
+            }
             Job::Enrich {
                 id: id.clone(),
                 tag: tag.name,
@@ -278,6 +282,43 @@ async fn apply(state: &AppState, inbox: &Inbox, fact: &Fact) -> PortResult<()> {
     };
     inbox.submit(state, job);
     Ok(())
+}
+
+/// A new or moved tag, in the event stream, by the pusher the registry names (the subject of
+/// the token it was pushed with: a user or a robot).
+async fn record_push(
+    state: &AppState,
+    id: &RepoName,
+    tag: &Tag,
+    pusher: Option<&bioshadock_core::accounts::UserName>,
+) {
+    use bioshadock_core::events::{ActorKind, Credential, EventActor, EventKind};
+    let name = pusher.map_or("registry", |p| p.as_str());
+    let actor = EventActor {
+        // Robots are `owner+name`; user names cannot hold a `+`.
+        kind: if name.contains('+') {
+            ActorKind::Robot
+        } else if pusher.is_some() {
+            ActorKind::User
+        } else {
+            ActorKind::Registry
+        },
+        name: name.to_owned(),
+        credential: Credential::RegistryToken,
+        client: None,
+        request_id: None,
+    };
+    let target = format!("{id}:{}", tag.name);
+    let mut event = bioshadock_core::events::Event::new(
+        EventKind::TagPushed,
+        target,
+        actor,
+        format!("pushed {}", tag.digest),
+    );
+    if crate::services::events::is_organisation(state, id.namespace()).await {
+        event = event.in_org(id.namespace());
+    }
+    crate::services::events::record(state, event).await;
 }
 
 /// A container for a first push, as the portal would have created it for the pusher.

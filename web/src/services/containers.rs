@@ -2,9 +2,11 @@
 //! the JSON API and the pages, so both follow the same rules (`core::permissions`) and keep
 //! the search index in step with the store.
 
+use super::events;
 use super::tag_policies::{TagRules, refuse_immutable_deletion};
 use bioshadock_core::accounts::Scope;
 use bioshadock_core::descriptor::DescriptorSource;
+use bioshadock_core::events::EventKind;
 use bioshadock_core::git::{GitSource, redact_userinfo};
 use bioshadock_core::model::{self, Member, MemberName};
 use bioshadock_core::names::MAX_NEW_NAME_LEN;
@@ -137,6 +139,9 @@ pub async fn create(
     }
     state.cache.catalogue_changed();
     reindex(state, &container).await;
+    let summary = format!("created, {}", container.visibility.as_str());
+    let kind = EventKind::ContainerCreated;
+    events::record_on_container(state, principal, kind, &id, id.to_string(), summary).await;
     Ok(container)
 }
 
@@ -196,15 +201,6 @@ pub async fn update(
         settings.descriptor = checked_descriptor(Some(descriptor))?;
     }
     if let Some(immutable) = changes.immutable {
-        if settings.policy.immutable != immutable {
-            tracing::info!(
-                %id,
-                by = principal.name().map(|n| n.as_str()).unwrap_or("?"),
-                from = settings.policy.immutable.as_ref().map_or("the namespace default".into(), ImmutableTags::describe),
-                to = immutable.as_ref().map_or("the namespace default".into(), ImmutableTags::describe),
-                "immutable tags changed"
-            );
-        }
         settings.policy.immutable = immutable;
     }
     if let Some(deprecated) = changes.deprecated {
@@ -220,7 +216,68 @@ pub async fn update(
             (asked, _) => asked,
         };
     }
-    save(state, id, settings).await
+    let before = ContainerSettings::of(&container);
+    let saved = save(state, id, settings.clone()).await?;
+    for (kind, summary) in settings_changes(&before, &settings) {
+        events::record_on_container(state, principal, kind, id, id.to_string(), summary).await;
+    }
+    Ok(saved)
+}
+
+/// The events a settings change makes, with a summary each: which content fields changed
+/// (by name only: a git source may hold credentials), visibility, immutability, deprecation.
+fn settings_changes(
+    before: &ContainerSettings,
+    after: &ContainerSettings,
+) -> Vec<(EventKind, String)> {
+    let mut out = Vec::new();
+    let edited: Vec<&str> = [
+        ("description", before.description != after.description),
+        ("git source", before.git != after.git),
+        ("Dockerfile", before.dockerfile != after.dockerfile),
+        ("descriptor", before.descriptor != after.descriptor),
+    ]
+    .into_iter()
+    .filter_map(|(field, changed)| changed.then_some(field))
+    .collect();
+    if !edited.is_empty() {
+        out.push((
+            EventKind::ContainerEdited,
+            format!("changed: {}", edited.join(", ")),
+        ));
+    }
+    if before.visibility != after.visibility {
+        out.push((
+            EventKind::VisibilityChanged,
+            format!(
+                "{} → {}",
+                before.visibility.as_str(),
+                after.visibility.as_str()
+            ),
+        ));
+    }
+    if before.policy.immutable != after.policy.immutable {
+        let describe = |p: &Option<ImmutableTags>| {
+            p.as_ref()
+                .map_or("the namespace default".to_owned(), ImmutableTags::describe)
+        };
+        out.push((
+            EventKind::ImmutabilityChanged,
+            format!(
+                "immutable tags: {} → {}",
+                describe(&before.policy.immutable),
+                describe(&after.policy.immutable)
+            ),
+        ));
+    }
+    if before.policy.deprecated != after.policy.deprecated {
+        let summary = match &after.policy.deprecated {
+            Some(d) => format!("deprecated: {}", d.reason),
+            None => "deprecation lifted".to_owned(),
+        };
+        out.push((EventKind::Deprecated, summary));
+    }
+    out
 }
 
 /// Replaces the member list.
@@ -252,9 +309,37 @@ pub async fn set_members(
         }
         member_exists(state, &container, &member.user).await?;
     }
+    let summary = members_change(&container.members, &members);
     let mut settings = ContainerSettings::of(&container);
     settings.members = members;
-    save(state, id, settings).await
+    let saved = save(state, id, settings).await?;
+    if !summary.is_empty() {
+        let kind = EventKind::MembersChanged;
+        events::record_on_container(state, principal, kind, id, id.to_string(), summary).await;
+    }
+    Ok(saved)
+}
+
+/// Who joined, left or changed access, as one line (empty when nothing changed).
+fn members_change(before: &[Member], after: &[Member]) -> String {
+    let access = |list: &[Member], name: &MemberName| {
+        list.iter()
+            .find(|m| &m.user == name)
+            .map(|m| m.access.as_str())
+    };
+    let mut names: Vec<&MemberName> = before.iter().chain(after).map(|m| &m.user).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|name| match (access(before, name), access(after, name)) {
+            (None, Some(now)) => Some(format!("{name} added ({now})")),
+            (Some(_), None) => Some(format!("{name} removed")),
+            (Some(was), Some(now)) if was != now => Some(format!("{name} {was} → {now}")),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The teams of a container's organisation that hold a permission of their own on it, by name.
@@ -303,13 +388,38 @@ pub async fn set_team_members(
                 org.name
             )));
         }
+        let overrides = |org: &bioshadock_core::orgs::Organisation| -> Vec<(TeamName, Permission)> {
+            org.teams
+                .iter()
+                .filter_map(|t| {
+                    t.repositories
+                        .iter()
+                        .find(|grant| grant.name == short)
+                        .map(|grant| (t.name.clone(), grant.permission))
+                })
+                .collect()
+        };
+        let before = overrides(&org);
         let names: Vec<TeamName> = org.teams.iter().map(|t| t.name.clone()).collect();
         for team in names {
             org.set_team_repository(&team, &short, wanted.get(&team).copied())?;
         }
+        let changed = before != overrides(&org);
         match state.orgs.save_org(&org).await {
+            Ok(()) if !changed => return Ok(()),
             Ok(()) => {
-                tracing::info!(container = %id, teams = wanted.len(), "container teams changed");
+                let summary = if wanted.is_empty() {
+                    "no team has a permission of its own".to_owned()
+                } else {
+                    let teams: Vec<String> = wanted
+                        .iter()
+                        .map(|(team, permission)| format!("{team}: {}", permission.as_str()))
+                        .collect();
+                    format!("teams: {}", teams.join(", "))
+                };
+                let kind = EventKind::MembersChanged;
+                events::record_on_container(state, principal, kind, id, id.to_string(), summary)
+                    .await;
                 return Ok(());
             }
             Err(PortError::Conflict(_)) => continue,
@@ -441,6 +551,9 @@ pub async fn delete(
         // The store is the source of truth; a stale hit is filtered out when read back.
         tracing::warn!(error = %e, %id, "removing a deleted container from the index failed");
     }
+    let summary = format!("deleted with {} tags", container.tags.len());
+    let kind = EventKind::ContainerDeleted;
+    events::record_on_container(state, principal, kind, id, id.to_string(), summary).await;
     Ok(())
 }
 
@@ -489,7 +602,14 @@ pub async fn deprecate_tag(
             settings.policy.deprecated_tags.remove(tag);
         }
     }
-    save(state, id, settings).await
+    let saved = save(state, id, settings).await?;
+    let summary = match saved.policy.deprecated_tags.get(tag) {
+        Some(d) => format!("deprecated: {}", d.reason),
+        None => "deprecation lifted".to_owned(),
+    };
+    let target = format!("{id}:{tag}");
+    events::record_on_container(state, principal, EventKind::Deprecated, id, target, summary).await;
+    Ok(saved)
 }
 
 /// Deletes one tag, in the registry and then in the catalogue (owner, push members, admins).
@@ -522,6 +642,9 @@ pub async fn delete_tag(
         Err(e) => return Err(e.into()),
     }
     state.cache.catalogue_changed();
+    let summary = format!("deleted (it was {})", tag.digest);
+    let target = format!("{id}:{}", tag.name);
+    events::record_on_container(state, principal, EventKind::TagDeleted, id, target, summary).await;
     match state.store.get(id).await {
         Ok(container) => reindex(state, &container).await,
         Err(PortError::NotFound) => {}

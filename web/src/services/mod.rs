@@ -7,8 +7,10 @@
 //! [`bioshadock_core::permissions::Actor`], asks `core::permissions` what it may do, and
 //! answers with an [`crate::error::ApiError`] that every front knows how to show.
 
+pub mod audit;
 pub mod builds;
 pub mod containers;
+pub mod events;
 pub mod identities;
 pub mod keys;
 pub mod orgs;

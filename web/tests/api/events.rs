@@ -627,6 +627,7 @@ async fn the_worker_reads_a_pushed_index_back_from_the_registry() {
         orgs: backends.orgs.clone(),
         robots: backends.robots.clone(),
         rules: backends.rules.clone(),
+        events: backends.events.clone(),
         keys: backends.keys.clone(),
         sessions: backends.sessions.clone(),
         coordination: backends.coordination.clone(),

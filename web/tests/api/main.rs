@@ -4,6 +4,7 @@ mod support;
 
 mod access_rules;
 mod accounts;
+mod audit;
 mod bio_search;
 mod bodies;
 mod build_pages;

@@ -133,6 +133,7 @@ impl TestApp {
             orgs: backends.orgs.clone(),
             robots: backends.robots.clone(),
             rules: backends.rules.clone(),
+            events: backends.events.clone(),
             keys: backends.keys.clone(),
             sessions: backends.sessions.clone(),
             coordination: backends.coordination.clone(),
