@@ -35,6 +35,11 @@ fn current_request() -> RequestFacts {
     REQUEST.try_with(Clone::clone).unwrap_or_default()
 }
 
+/// The actor of a signed-in user, with the current request's client and id.
+pub fn actor_of_user(actor: &permissions::Actor) -> EventActor {
+    actor_of(&Principal::User(actor.clone()))
+}
+
 /// The actor of `principal`, with the current request's client and id.
 pub fn actor_of(principal: &Principal) -> EventActor {
     let request = current_request();

@@ -7,8 +7,10 @@ use bioshadock_core::model;
 use bioshadock_core::permissions::Actor;
 use chrono::Duration;
 
+use super::events;
 use crate::error::ApiError;
 use crate::state::AppState;
+use bioshadock_core::events::{Event, EventKind};
 
 /// Longest key label.
 pub const MAX_LABEL: usize = 100;
@@ -71,6 +73,15 @@ pub async fn mint_key(
     };
     state.keys.create_key(&key, &secret.hash()).await?;
     tracing::info!(user = %key.user, key_id = %key.id, "API key created");
+    let scopes: Vec<&str> = key.scopes.iter().map(|s| s.as_str()).collect();
+    let summary = format!("`{}`, scopes {}", key.label, scopes.join(","));
+    let event = Event::new(
+        EventKind::KeyCreated,
+        format!("key:{}", key.id),
+        events::actor_of_user(actor),
+        summary,
+    );
+    events::record(state, event).await;
     Ok(MintedKey {
         secret: secret.expose().to_owned(),
         key,
@@ -96,5 +107,12 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: &str) -> Result<(), Api
     }
     state.key_cache.forget_user(actor.user.name.as_str());
     tracing::info!(user = %actor.user.name, key_id = %id, "API key revoked");
+    let event = Event::new(
+        EventKind::KeyRevoked,
+        format!("key:{id}"),
+        events::actor_of_user(actor),
+        format!("`{}` revoked", key.label),
+    );
+    events::record(state, event).await;
     Ok(())
 }

@@ -13,9 +13,11 @@ use bioshadock_core::permissions::{OrgRights, Principal};
 use bioshadock_core::query::SearchQuery;
 use bioshadock_core::{Audience, PortError, RepoName};
 
+use super::events;
 use crate::error::ApiError;
 use crate::services::users::unknown_user;
 use crate::state::AppState;
+use bioshadock_core::events::{Event, EventKind};
 
 /// Reads and retries of one change before giving up on a very busy organisation.
 const ATTEMPTS: usize = 5;
@@ -66,6 +68,8 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     }
     tracing::info!(org = %org.name, owner = %actor.user.name, "organisation created");
+    let summary = format!("created, owned by {}", actor.user.name);
+    record(state, caller, EventKind::OrgCreated, &org, summary).await;
     Ok(org)
 }
 
@@ -121,6 +125,14 @@ pub async fn apply(
             Ok(()) => {
                 tracing::info!(org = %org.name, change = ?change, "organisation changed");
                 org.version += 1;
+                record(
+                    state,
+                    caller,
+                    EventKind::OrgChanged,
+                    &org,
+                    describe(&change),
+                )
+                .await;
                 return Ok(org);
             }
             Err(PortError::Conflict(_)) => continue,
@@ -154,6 +166,8 @@ pub async fn delete(state: &AppState, caller: &Principal, name: &str) -> Result<
         match state.orgs.delete_org(&org).await {
             Ok(()) => {
                 tracing::info!(org = %org.name, "organisation deleted");
+                let summary = "deleted".to_owned();
+                record(state, caller, EventKind::OrgDeleted, &org, summary).await;
                 return Ok(());
             }
             Err(PortError::Conflict(_)) => continue,
@@ -162,6 +176,51 @@ pub async fn delete(state: &AppState, caller: &Principal, name: &str) -> Result<
         }
     }
     Err(busy(name))
+}
+
+/// Records `kind` on organisation `org`, as one of its events.
+async fn record(
+    state: &AppState,
+    caller: &Principal,
+    kind: EventKind,
+    org: &Organisation,
+    summary: String,
+) {
+    let target = format!("org:{}", org.name);
+    let event =
+        Event::new(kind, target, events::actor_of(caller), summary).in_org(org.name.as_str());
+    events::record(state, event).await;
+}
+
+/// A change in one line for the audit log.
+fn describe(change: &Change) -> String {
+    match change {
+        Change::Describe(_) => "description changed".to_owned(),
+        Change::SetMember(user, role) => format!("{user} is {}", role.as_str()),
+        Change::RemoveMember(user) => format!("{user} removed"),
+        Change::AddTeam(team, permission) => {
+            format!("team {team} added ({})", permission.as_str())
+        }
+        Change::SetTeamPermission(team, permission) => {
+            format!("team {team}: {}", permission.as_str())
+        }
+        Change::RemoveTeam(team) => format!("team {team} removed"),
+        Change::SetTeamMember(team, user, true) => format!("{user} joined team {team}"),
+        Change::SetTeamMember(team, user, false) => format!("{user} left team {team}"),
+        Change::SetTeamRepository(team, repository, Some(permission)) => {
+            format!("team {team} on {repository}: {}", permission.as_str())
+        }
+        Change::SetTeamRepository(team, repository, None) => {
+            format!("team {team} on {repository}: the team's own permission")
+        }
+        Change::SetImmutable(immutable) => format!(
+            "immutable tags by default: {}",
+            immutable.as_ref().map_or(
+                "none".to_owned(),
+                bioshadock_core::tag_policy::ImmutableTags::describe
+            )
+        ),
+    }
 }
 
 /// Whether `caller` may make `change` to `org` as it stands: admins of the organisation manage

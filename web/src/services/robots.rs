@@ -12,9 +12,11 @@ use bioshadock_core::robots::{
 use bioshadock_core::{MemberName, PortError};
 use chrono::{DateTime, Duration, Utc};
 
+use super::events;
 use crate::error::ApiError;
 use crate::services::{containers, orgs};
 use crate::state::AppState;
+use bioshadock_core::events::{Event, EventKind};
 
 /// Whose robots: a user's own, or an organisation's.
 #[derive(Debug, Clone)]
@@ -67,6 +69,28 @@ pub async fn list(
     Ok(state.robots.list_robots(owner.name()).await?)
 }
 
+/// Records `kind` on robot `name`, as an event of its organisation when an organisation
+/// owns it.
+async fn record(
+    state: &AppState,
+    caller: &Principal,
+    owner: &Owner,
+    kind: EventKind,
+    name: &RobotName,
+    summary: String,
+) {
+    let mut event = Event::new(
+        kind,
+        format!("robot:{name}"),
+        events::actor_of(caller),
+        summary,
+    );
+    if let Owner::Org(org) = owner {
+        event = event.in_org(org.as_str());
+    }
+    events::record(state, event).await;
+}
+
 pub async fn create(
     state: &AppState,
     caller: &Principal,
@@ -106,6 +130,16 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     }
     tracing::info!(robot = %robot.name, by = %robot.created_by, "robot created");
+    let summary = format!("created, {} access", robot.permission.as_str());
+    record(
+        state,
+        caller,
+        owner,
+        EventKind::RobotCreated,
+        &robot.name,
+        summary,
+    )
+    .await;
     Ok(WithToken {
         robot,
         token: token.expose().to_owned(),
@@ -130,6 +164,16 @@ pub async fn new_token(
         .await
         .map_err(|e| gone(e, name))?;
     tracing::info!(robot = %robot.name, "robot token replaced");
+    let summary = "a new token".to_owned();
+    record(
+        state,
+        caller,
+        owner,
+        EventKind::RobotChanged,
+        &robot.name,
+        summary,
+    )
+    .await;
     Ok(WithToken {
         robot,
         token: token.expose().to_owned(),
@@ -161,6 +205,20 @@ pub async fn update(
         .await
         .map_err(|e| gone(e, name))?;
     tracing::info!(robot = %robot.name, disabled = robot.disabled, "robot changed");
+    let summary = format!(
+        "{} access{}",
+        robot.permission.as_str(),
+        if robot.disabled { ", disabled" } else { "" }
+    );
+    record(
+        state,
+        caller,
+        owner,
+        EventKind::RobotChanged,
+        &robot.name,
+        summary,
+    )
+    .await;
     Ok(robot)
 }
 
@@ -181,6 +239,16 @@ pub async fn delete(
         .await
         .map_err(|e| gone(e, name))?;
     tracing::info!(robot = %robot.name, "robot deleted");
+    let summary = "deleted".to_owned();
+    record(
+        state,
+        caller,
+        owner,
+        EventKind::RobotDeleted,
+        &robot.name,
+        summary,
+    )
+    .await;
     Ok(())
 }
 

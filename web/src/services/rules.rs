@@ -6,8 +6,10 @@ use bioshadock_core::accounts::Scope;
 use bioshadock_core::permissions::Principal;
 use bioshadock_core::rules::{MAX_SOURCE_BYTES, RuleSet};
 
+use super::events;
 use crate::error::ApiError;
 use crate::state::AppState;
+use bioshadock_core::events::{Event, EventKind};
 
 /// Replaces the rules with `source` if they are still at `version`; returns the new version
 /// and how many rules it holds.
@@ -37,5 +39,12 @@ pub async fn replace(
     };
     state.rules_cache.forget();
     tracing::info!(by = %admin.user.name, version, rules = rules.len(), "access rules changed");
+    let event = Event::new(
+        EventKind::RulesChanged,
+        "access-rules",
+        events::actor_of(caller),
+        format!("version {version}, {} rules", rules.len()),
+    );
+    events::record(state, event).await;
     Ok((version, rules.len()))
 }

@@ -179,6 +179,46 @@ async fn a_scripted_story_is_read_back_newest_first_by_whom_it_concerns() {
         .await
         .assert_error(400, "bad_request");
 
+    // Keys, organisation changes and robots are recorded too, never with a secret.
+    let body = r#"{"label": "laptop", "scopes": ["read"]}"#;
+    let key = call(&olga, "POST", "/user/keys", body).await;
+    assert_eq!(key.status, 201, "{}", key.body);
+    let key = key.json();
+    let robot = call(
+        &olga,
+        "POST",
+        "/orgs/lab/robots",
+        r#"{"name": "ci", "permission": "read"}"#,
+    )
+    .await;
+    assert_eq!(robot.status, 201, "{}", robot.body);
+    let robot = robot.json();
+    let recent = call(&root, "GET", "/admin/audit?limit=3", "").await.json();
+    assert_eq!(
+        actions(&recent),
+        [
+            "robot.created robot:lab+ci",
+            format!("key.created key:{}", key["id"].as_str().unwrap()).as_str(),
+            "tag.deleted lab/tool:1.0",
+        ]
+    );
+    assert_eq!(recent["entries"][0]["org"], "lab");
+    assert_eq!(recent["entries"][1]["summary"], "`laptop`, scopes read");
+    for secret in [key["secret"].as_str(), robot["token"].as_str()]
+        .into_iter()
+        .flatten()
+    {
+        assert!(
+            !recent.to_string().contains(secret),
+            "a secret in the audit log"
+        );
+    }
+    let joined = call(&root, "GET", "/admin/audit?action=org.changed", "")
+        .await
+        .json();
+    assert_eq!(joined["entries"][0]["summary"], "bob is member");
+    assert_eq!(joined["entries"][0]["target"], "org:lab");
+
     // Who reads what.
     call(&olga, "GET", "/admin/audit", "")
         .await
