@@ -137,6 +137,44 @@ pub(crate) async fn check(
     password: &str,
     address: Option<IpAddr>,
 ) -> Result<Verdict, ApiError> {
+    let verdict = verdict(state, name, password, address).await?;
+    record(state, name, &verdict).await;
+    Ok(verdict)
+}
+
+/// Sign-ins with a password, in the event stream: who signed in, and who failed (the name as
+/// typed, never the password); throttled attempts are the throttle's to count.
+async fn record(state: &AppState, name: &str, verdict: &Verdict) {
+    use crate::services::events;
+    use bioshadock_core::events::{ActorKind, Credential, Event, EventKind};
+    let mut actor = events::actor_of(&bioshadock_core::permissions::Principal::Anonymous);
+    actor.credential = Credential::Password;
+    let (kind, summary) = match verdict {
+        Verdict::Valid { user, .. } => {
+            actor.kind = ActorKind::User;
+            actor.name = user.name.to_string();
+            (
+                EventKind::SignedIn,
+                format!("with a password ({})", user.source),
+            )
+        }
+        Verdict::Wrong => (
+            EventKind::SignInFailed,
+            "wrong user name or password".to_owned(),
+        ),
+        Verdict::Refused(reason) => (EventKind::SignInFailed, reason.clone()),
+        Verdict::Throttled(_) => return,
+    };
+    let event = Event::new(kind, format!("user:{name}"), actor, summary);
+    events::record(state, event).await;
+}
+
+async fn verdict(
+    state: &AppState,
+    name: &str,
+    password: &str,
+    address: Option<IpAddr>,
+) -> Result<Verdict, ApiError> {
     let stored = match UserName::parse(name) {
         Ok(parsed) => match state.users.get_credentials(&parsed).await {
             Ok((user, hash)) if !user.disabled => Some((user, hash)),

@@ -219,6 +219,30 @@ async fn a_scripted_story_is_read_back_newest_first_by_whom_it_concerns() {
     assert_eq!(joined["entries"][0]["summary"], "bob is member");
     assert_eq!(joined["entries"][0]["target"], "org:lab");
 
+    // Sign-ins with a password, right and wrong (never the password itself).
+    let basic = |password: &str| {
+        use base64::Engine as _;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("olga:{password}"));
+        Request::get("/user")
+            .header(header::AUTHORIZATION, format!("Basic {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(app.send(basic("not her password")).await.status, 401);
+    assert_eq!(app.send(basic("olga password")).await.status, 200);
+    let failed = call(&root, "GET", "/admin/audit?action=user.sign_in_failed", "")
+        .await
+        .json();
+    assert_eq!(actions(&failed), ["user.sign_in_failed user:olga"]);
+    assert_eq!(failed["entries"][0]["actor"]["kind"], "anonymous");
+    let signed = call(&root, "GET", "/admin/audit?action=user.signed_in", "")
+        .await
+        .json();
+    assert_eq!(signed["entries"][0]["actor"]["name"], "olga");
+    assert_eq!(signed["entries"][0]["actor"]["credential"], "password");
+    let everything = call(&root, "GET", "/admin/audit?limit=200", "").await.body;
+    assert!(!everything.contains("not her password") && !everything.contains("olga password"));
+
     // Who reads what.
     call(&olga, "GET", "/admin/audit", "")
         .await
