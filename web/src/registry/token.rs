@@ -266,6 +266,7 @@ async fn issue(
     };
     let subject = principal.subject().unwrap_or_default().to_owned();
     log_grant(&subject, &access);
+    record_writes(state, &principal, &access).await;
     let issued = tokens.mint(&subject, access).map_err(|e| {
         tracing::error!(error = %e, "minting a registry token failed");
         ApiError::internal()
@@ -343,6 +344,40 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Ap
         ));
     }
     decode_basic(encoded).ok_or_else(malformed).map(Some)
+}
+
+/// A token that lets its holder push or delete is an event of each repository it names (pulls
+/// are not: they change nothing).
+async fn record_writes(
+    state: &AppState,
+    principal: &bioshadock_core::permissions::Principal,
+    access: &[ResourceAccess],
+) {
+    use bioshadock_core::events::EventKind;
+    for entry in access {
+        let writes: Vec<&str> = entry
+            .actions
+            .iter()
+            .map(String::as_str)
+            .filter(|a| matches!(*a, "push" | "delete" | "*"))
+            .collect();
+        if writes.is_empty() {
+            continue;
+        }
+        let Ok(id) = bioshadock_core::RepoName::parse(&entry.name) else {
+            continue;
+        };
+        let summary = format!("token granting {}", entry.actions.join(","));
+        crate::services::events::record_on_container(
+            state,
+            principal,
+            EventKind::RegistryToken,
+            &id,
+            id.to_string(),
+            summary,
+        )
+        .await;
+    }
 }
 
 fn log_grant(subject: &str, access: &[ResourceAccess]) {

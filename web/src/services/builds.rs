@@ -24,8 +24,10 @@ use bioshadock_core::{Container, PortError, RepoName, TagName};
 use sha2::{Digest, Sha256};
 
 use super::containers;
+use super::events;
 use crate::error::ApiError;
 use crate::state::AppState;
+use bioshadock_core::events::EventKind;
 
 /// The most of a log that one JSON answer (the build, the build page) carries: its last
 /// lines within this many bytes.
@@ -108,6 +110,17 @@ pub async fn queue_build(
     };
     state.builder.wake.notify_one();
     tracing::info!(build = build.id, container = %id, tag = %build.tag, "build queued");
+    let summary = format!("build {} of {}:{} queued", build.id, id, build.tag);
+    let kind = EventKind::BuildQueued;
+    events::record_on_container(
+        state,
+        caller,
+        kind,
+        id,
+        format!("build:{}", build.id),
+        summary,
+    )
+    .await;
     Ok(Queued {
         build,
         deduplicated: false,
@@ -150,6 +163,19 @@ pub async fn cancel_build(
         Err(e) => tracing::warn!(build = build_id, error = %e, "cancelling the build job failed"),
     }
     tracing::info!(build = build_id, by = %actor.user.name, "build cancelled");
+    let summary = format!(
+        "build {build_id} of {}:{} cancelled",
+        cancelled.container, cancelled.tag
+    );
+    events::record_on_container(
+        state,
+        caller,
+        EventKind::BuildCancelled,
+        &cancelled.container,
+        format!("build:{build_id}"),
+        summary,
+    )
+    .await;
     Ok(cancelled)
 }
 
