@@ -81,6 +81,23 @@ pub enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// Read the audit log (works while `serve` runs).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// `bioshadock audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the audit log as JSON lines, oldest first (one event a line, with its id and time).
+    Export {
+        /// Only events at or after this time: RFC 3339 (`2026-12-01T00:00:00Z`) or a day
+        /// (`2026-12-01`, from midnight UTC).
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+    },
 }
 
 /// `bioshadock import …`: idempotent; a file with a line it cannot take changes nothing

@@ -97,6 +97,8 @@ pub struct Accounts {
     pub robots: Arc<dyn RobotStore>,
     /// The access rules (docker_auth ACL format).
     pub rules: Arc<dyn RuleStore>,
+    /// The event stream (the audit log), for `bioshadock audit`.
+    pub events: Arc<dyn EventStore>,
     pool: Option<SqlitePool>,
 }
 
@@ -167,7 +169,8 @@ pub async fn open_accounts(config: &Config) -> PortResult<Accounts> {
         keys: store.clone(),
         orgs: store.clone(),
         robots: store.clone(),
-        rules: store,
+        rules: store.clone(),
+        events: store,
         pool: Some(pool),
     })
 }
@@ -242,9 +245,11 @@ mod external {
 
     pub async fn open_accounts(config: &Config) -> PortResult<Accounts> {
         let db = crate::mongo::open(url(config.storage.mongodb_url.as_ref())).await?;
-        let accounts = Arc::new(MongoAccounts::new(db));
+        let accounts = Arc::new(MongoAccounts::new(db.clone()));
+        let events = MongoEvents::new(db);
         if config.storage.mongodb_create_indexes {
             accounts.ensure_indexes().await?;
+            events.ensure_indexes().await?;
         }
         Ok(Accounts {
             users: accounts.clone(),
@@ -252,6 +257,7 @@ mod external {
             orgs: accounts.clone(),
             robots: accounts.clone(),
             rules: accounts,
+            events: Arc::new(events),
             pool: None,
         })
     }

@@ -30,6 +30,15 @@ pub struct Config {
     pub builder: BuilderConfig,
     pub access: AccessConfig,
     pub auth: AuthConfig,
+    pub audit: AuditConfig,
+}
+
+/// The audit log (`[audit]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Days an event is kept; 0 keeps them all.
+    pub retention_days: u64,
 }
 
 /// Who may do what beyond the built-in rules.
@@ -335,6 +344,12 @@ impl Config {
                 "registry.url",
                 "the front forwards to the registry over plain HTTP on a private address: \
                  it must be an http:// URL when registry.front_listen is set",
+            );
+        }
+        if self.audit.retention_days > 36_500 {
+            return bad(
+                "audit.retention_days",
+                "must be 0 (keep everything) or at most 36500 (a hundred years)",
             );
         }
         if !(60..=3600).contains(&self.registry.token_ttl_secs) {

@@ -1,5 +1,6 @@
 //! One module per command; each loads what it needs and nothing more.
 
+mod audit;
 mod builder;
 mod import;
 mod migrate;
@@ -38,6 +39,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Command::User { command } => user::run(config, command).await,
                 Command::Org { command } => org::run(config, command).await,
                 Command::Import { command } => import::run(config, command).await,
+                Command::Audit { command } => audit::run(config, command).await,
                 Command::RegistryCheck => registry_check::run(config).await,
                 Command::RegistryConfig {
                     listen,

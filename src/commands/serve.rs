@@ -135,6 +135,7 @@ pub async fn run(mut config: Config, config_file: Option<&Path>, role: Role) -> 
         tracing::info!(url = %ldap.url, "users also sign in through the LDAP directory");
     }
     sweep_expired_sessions(backends.clone());
+    prune_old_events(backends.clone(), config.audit.retention_days);
     if config.registry.sync_interval_secs > 0 {
         bioshadock_web::registry::sync::spawn_periodic(
             state.clone(),
@@ -317,6 +318,27 @@ pub(super) async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// Deletes events older than `retention_days` at start-up and then once a day (0: never).
+/// Several portals sharing a store may all do it: deleting what is already gone is nothing.
+fn prune_old_events(backends: bioshadock_backends::Backends, retention_days: u64) {
+    if retention_days == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(86_400));
+        loop {
+            every.tick().await;
+            let days = i64::try_from(retention_days).unwrap_or(i64::MAX);
+            let cutoff = chrono::Utc::now() - chrono::Duration::days(days);
+            match backends.events.prune(cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(n, retention_days, "deleted old audit events"),
+                Err(e) => tracing::warn!(error = %e, "deleting old audit events failed"),
+            }
+        }
+    });
 }
 
 /// Deletes expired web sessions once an hour, so the session table does not grow forever.

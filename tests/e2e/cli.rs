@@ -122,3 +122,36 @@ async fn a_second_serve_on_the_same_data_dir_is_refused() {
     assert!(stderr(&out).contains("already running"), "{}", stderr(&out));
     first.stop();
 }
+
+#[tokio::test]
+async fn audit_export_prints_the_log_as_json_lines_while_serve_runs() {
+    let site = Site::new();
+    site.add_user("alice", "alice password");
+    let key = crate::registry::api_key(&site, "alice", "read,push");
+    let _server = site.serve().await;
+    crate::registry::create_container(
+        &site,
+        &key,
+        serde_json::json!({"name": "alice/tool", "description": "a tool"}),
+    )
+    .await;
+    let out = site.run(&["audit", "export"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object a line"))
+        .collect();
+    let created = lines
+        .iter()
+        .find(|e| e["kind"] == "container.created")
+        .unwrap_or_else(|| panic!("no container.created in {lines:?}"));
+    assert_eq!(created["target"], "alice/tool");
+    assert_eq!(created["actor"]["name"], "alice");
+    assert!(created["id"].as_u64().is_some() && created["at"].is_string());
+    let later = site.run(&["audit", "export", "--since", "2999-01-01"]);
+    assert!(later.status.success(), "{}", stderr(&later));
+    assert!(later.stdout.is_empty());
+    let bad = site.run(&["audit", "export", "--since", "yesterday"]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("--since"), "{}", stderr(&bad));
+}

@@ -26,6 +26,7 @@ fn defaults_are_the_documented_ones() {
         assert_eq!(c.builder.concurrency, 1);
         assert_eq!(c.builder.timeout_secs, 3600);
         assert_eq!(c.registry.sync_interval_secs, 300);
+        assert_eq!(c.audit.retention_days, 365);
         Ok(())
     });
 }
