@@ -8,9 +8,12 @@ use std::time::Duration;
 
 use bioshadock_core::PortError;
 use bioshadock_core::builder_status::BuilderStatus;
+use bioshadock_core::events::{ActorKind, Credential, Event, EventActor, EventKind};
 use bioshadock_core::model::now;
+use bioshadock_core::orgs::OrgName;
 use bioshadock_core::ports::accounts::UserStore;
 use bioshadock_core::ports::builds::{Build, BuildStatus, BuildStore, Finish};
+use bioshadock_core::ports::events::EventStore;
 use bioshadock_core::ports::orgs::OrgStore;
 use bioshadock_core::ports::queue::{Job, JobQueue, Outcome};
 use bioshadock_core::ports::rules::RuleStore;
@@ -49,6 +52,8 @@ pub struct WorkerPorts {
     /// The access rules, which the requester is decided with as on the web.
     pub rules: Arc<dyn RuleStore>,
     pub containers: Arc<dyn ContainerStore>,
+    /// The event stream: builds starting and ending are recorded there.
+    pub events: Arc<dyn EventStore>,
     pub tokens: Arc<TokenIssuer>,
     /// Notified when a build is queued in this process, so an idle worker starts at once.
     pub wake: Arc<Notify>,
@@ -219,12 +224,39 @@ struct Supervisor {
 }
 
 impl Supervisor {
+    /// Records `kind` for `build` in the event stream, by the builder, as an event of the
+    /// container's organisation when it has one; a failure is logged (the build goes on).
+    async fn record(&self, build: &Build, kind: EventKind, summary: String) {
+        let actor = EventActor {
+            kind: ActorKind::System,
+            name: "builder".to_owned(),
+            credential: Credential::None,
+            client: None,
+            request_id: None,
+        };
+        let mut event = Event::new(kind, format!("build:{}", build.id), actor, summary);
+        let namespace = build.container.namespace();
+        if let Ok(org) = OrgName::parse(namespace)
+            && self.ports.orgs.get_org(&org).await.is_ok()
+        {
+            event = event.in_org(namespace);
+        }
+        if let Err(e) = self.ports.events.append(&event, now()).await {
+            tracing::error!(build = build.id, error = %e, "an event could not be recorded");
+        }
+    }
+
     async fn run_job(self, job: Job) {
         let Some(build) = self.claim(&job).await else {
             return;
         };
         self.ports.status.update(|s| s.running += 1);
         tracing::info!(build = build.id, container = %build.container, tag = %build.tag, "build started");
+        let summary = format!(
+            "build {} of {}:{} for {} started on {}",
+            build.id, build.container, build.tag, build.requested_by, self.settings.worker
+        );
+        self.record(&build, EventKind::BuildStarted, summary).await;
         let (status, reason, digest) = self.supervise(&build).await;
         let finish = Finish {
             status,
@@ -235,7 +267,20 @@ impl Supervisor {
         // The record first, then the job: if we die in between, the reaper finds a leased job
         // whose build already ended and leaves the build alone.
         match self.ports.builds.finish(build.id, finish).await {
-            Ok(_) => {}
+            Ok(_) => {
+                let summary = format!(
+                    "build {} of {}:{} ended: {}{}",
+                    build.id,
+                    build.container,
+                    build.tag,
+                    status.as_str(),
+                    reason
+                        .as_deref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
+                );
+                self.record(&build, EventKind::BuildFinished, summary).await;
+            }
             // A cancel (or the reaper) got there first; its status stands.
             Err(PortError::Conflict(_)) => {}
             Err(e) => {

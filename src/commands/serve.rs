@@ -244,6 +244,7 @@ pub(super) async fn start_builder(
         orgs: backends.orgs.clone(),
         rules: backends.rules.clone(),
         containers: backends.store.clone(),
+        events: backends.events.clone(),
         tokens: Arc::new(super::registry::token_issuer(config)?),
         wake: link.wake,
         status: link.status,

@@ -269,6 +269,29 @@ async fn a_hook_builds_from_git_pushes_and_catalogues_the_tag_with_source_labels
         page.contains("version-two"),
         "the newest build's Dockerfile: {page}"
     );
+    // The audit log has the build queued by the hook's caller, started and finished by the
+    // builder.
+    let export = lab.site.run(&["audit", "export"]);
+    assert!(export.status.success());
+    let events: Vec<Value> = String::from_utf8_lossy(&export.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .filter(|e: &Value| e["target"] == format!("build:{id}"))
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["build.queued", "build.started", "build.finished"],
+        "{events:?}"
+    );
+    assert_eq!(events[0]["actor"]["name"], "alice");
+    assert_eq!(events[2]["actor"]["name"], "builder");
+    assert!(
+        events[2]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("ended: success")
+    );
 }
 
 /// A CWL document for the descriptor tests.

@@ -36,6 +36,7 @@ async fn ports() -> (WorkerPorts, Backends, TempDir) {
         orgs: backends.orgs.clone(),
         rules: backends.rules.clone(),
         containers: backends.store.clone(),
+        events: backends.events.clone(),
         tokens: Arc::new(tokens),
         wake: Arc::default(),
         status: Arc::default(),

@@ -32,6 +32,7 @@ fn worker_ports(backends: &Backends) -> WorkerPorts {
         orgs: backends.orgs.clone(),
         rules: backends.rules.clone(),
         containers: backends.store.clone(),
+        events: backends.events.clone(),
         tokens: std::sync::Arc::new(TokenIssuer::new(
             SigningMaterial::generate().unwrap(),
             "bioshadock".into(),
