@@ -2,6 +2,7 @@
 
 mod account;
 mod admin;
+mod audit;
 mod builds;
 mod catalogue;
 mod container;
@@ -80,6 +81,7 @@ pub fn routes() -> Router<AppState> {
         .route("/org/{org}/delete", post(orgs::delete))
         .route("/admin", get(admin::page))
         .route("/admin/rules", get(rules::page).post(rules::save))
+        .route("/admin/audit-log", get(audit::page))
         .route("/admin/new-user", post(admin::create))
         .route("/admin/user/{name}", post(admin::change))
         .route("/admin/registry/check", post(admin::check_registry))

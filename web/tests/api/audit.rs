@@ -260,3 +260,46 @@ async fn a_scripted_story_is_read_back_newest_first_by_whom_it_concerns() {
         .await
         .assert_error(401, "unauthorized");
 }
+
+#[tokio::test]
+async fn administrators_read_the_log_on_a_page() {
+    let app = TestApp::new().await;
+    app.user("root", Role::Admin, "a long password").await;
+    app.user("olga", Role::User, "olga password").await;
+    let olga = app.key("olga", "read,push").await;
+    for name in ["olga/one", "olga/two"] {
+        let created = app
+            .with_key(
+                &olga,
+                json_request(
+                    "POST",
+                    "/container/new",
+                    &format!(r#"{{"name": "{name}"}}"#),
+                ),
+            )
+            .await;
+        assert_eq!(created.status, 201);
+    }
+    let mut root = app.login("root", "a long password").await;
+    let page = root.get("/admin/audit-log").await;
+    assert_eq!(page.status.as_u16(), 200, "{}", page.body);
+    assert!(page.body.contains(r#"id="audit-entries""#), "{}", page.body);
+    let two = page.body.find("olga/two").expect("olga/two listed");
+    let one = page.body.find("olga/one").expect("olga/one listed");
+    assert!(two < one, "newest first");
+    let filtered = root
+        .get("/admin/audit-log?target=olga%2Fone&action=container.created")
+        .await;
+    assert!(filtered.body.contains("olga/one") && !filtered.body.contains("olga/two"));
+    let none = root.get("/admin/audit-log?since=2999-01-01").await;
+    assert!(none.body.contains(r#"id="audit-empty""#));
+    let bad = root.get("/admin/audit-log?action=tag.moved").await;
+    assert_eq!(bad.status.as_u16(), 400);
+    let mut olga_browser = app.login("olga", "olga password").await;
+    assert_eq!(
+        olga_browser.get("/admin/audit-log").await.status.as_u16(),
+        403
+    );
+    let anonymous = app.get("/admin/audit-log").await;
+    assert_eq!(anonymous.status, 303, "sent to sign in");
+}
