@@ -96,7 +96,7 @@ pub async fn create(
     let name = UserName::parse(&body.name)
         .map_err(|e| ApiError::bad_request(format!("user name: {e}")))?;
     let user = User::new(name, body.role.unwrap_or(Role::User));
-    create_user(&state, &user, &body.password).await?;
+    create_user(&state, &caller, &user, &body.password).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 

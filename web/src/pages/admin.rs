@@ -100,7 +100,8 @@ pub async fn create(
     let outcome = match UserName::parse(form.name.trim()) {
         Ok(name) => {
             let role = Role::parse(&form.role).unwrap_or(Role::User);
-            create_user(&state, &User::new(name, role), &form.password).await
+            let user = User::new(name, role);
+            create_user(&state, &viewer.principal, &user, &form.password).await
         }
         Err(e) => Err(ApiError::bad_request(format!("user name: {e}"))),
     };

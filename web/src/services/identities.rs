@@ -90,9 +90,20 @@ pub async fn admit_openid(
     if user.disabled {
         return Ok(None);
     }
-    follow(state, user, identity, &sign_in.mapping)
-        .await
-        .map(Some)
+    let user = follow(state, user, identity, &sign_in.mapping).await?;
+    // The provider vouched for the person (its sign-in flow, or an access token it issued).
+    let mut actor = super::events::actor_of(&bioshadock_core::permissions::Principal::Anonymous);
+    actor.kind = bioshadock_core::events::ActorKind::User;
+    actor.name = user.name.to_string();
+    actor.credential = bioshadock_core::events::Credential::AccessToken;
+    let event = bioshadock_core::events::Event::new(
+        bioshadock_core::events::EventKind::SignedIn,
+        format!("user:{}", user.name),
+        actor,
+        format!("through OpenID Connect ({})", sign_in.id.as_str()),
+    );
+    super::events::record(state, event).await;
+    Ok(Some(user))
 }
 
 async fn create_openid_account(

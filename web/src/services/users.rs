@@ -2,13 +2,22 @@
 
 use bioshadock_core::PortError;
 use bioshadock_core::accounts::{Role, User, UserName, hash_password};
-use bioshadock_core::permissions::Actor;
+use bioshadock_core::events::{Event, EventActor, EventKind};
+use bioshadock_core::permissions::{Actor, Principal};
+
+use super::events;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Creates `user` with `password` (hashed with argon2 off the async threads).
-pub async fn create_user(state: &AppState, user: &User, password: &str) -> Result<(), ApiError> {
+/// Creates `user` with `password` (hashed with argon2 off the async threads), for the
+/// administrator `by`.
+pub async fn create_user(
+    state: &AppState,
+    by: &Principal,
+    user: &User,
+    password: &str,
+) -> Result<(), ApiError> {
     let password = password.to_owned();
     let hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
@@ -17,6 +26,8 @@ pub async fn create_user(state: &AppState, user: &User, password: &str) -> Resul
     match state.users.create_user(user, &hash).await {
         Ok(()) => {
             tracing::info!(user = %user.name, role = user.role.as_str(), "user created");
+            let summary = format!("created, {}", user.role.as_str());
+            record(state, events::actor_of(by), &user.name, summary).await;
             Ok(())
         }
         Err(PortError::Conflict(_)) => Err(ApiError::conflict(format!(
@@ -61,7 +72,24 @@ pub async fn change_user(
     state.key_cache.forget_user(name.as_str());
     let user = state.users.get_user(name).await.map_err(not_found)?;
     tracing::info!(user = %name, role = user.role.as_str(), disabled = user.disabled, "user changed");
+    let summary = format!(
+        "{}{}",
+        user.role.as_str(),
+        if user.disabled { ", disabled" } else { "" }
+    );
+    record(state, events::actor_of_user(actor), name, summary).await;
     Ok(user)
+}
+
+/// An administrator's change to an account, in the event stream.
+async fn record(state: &AppState, actor: EventActor, name: &UserName, summary: String) {
+    let event = Event::new(
+        EventKind::UserChanged,
+        format!("user:{name}"),
+        actor,
+        summary,
+    );
+    events::record(state, event).await;
 }
 
 /// The answer for a user that does not exist.

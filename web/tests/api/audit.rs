@@ -243,6 +243,14 @@ async fn a_scripted_story_is_read_back_newest_first_by_whom_it_concerns() {
     let everything = call(&root, "GET", "/admin/audit?limit=200", "").await.body;
     assert!(!everything.contains("not her password") && !everything.contains("olga password"));
 
+    // An administrator's change to an account.
+    let promoted = call(&root, "PATCH", "/admin/users/bob", r#"{"role": "editor"}"#).await;
+    assert_eq!(promoted.status, 200, "{}", promoted.body);
+    let changed = call(&root, "GET", "/admin/audit?action=user.changed", "").await.json();
+    assert_eq!(actions(&changed), ["user.changed user:bob"]);
+    assert_eq!(changed["entries"][0]["summary"], "editor");
+    assert_eq!(changed["entries"][0]["actor"]["name"], "root");
+
     // Who reads what.
     call(&olga, "GET", "/admin/audit", "")
         .await
