@@ -23,6 +23,7 @@ pub mod orgs;
 pub mod permissions;
 pub mod ports;
 pub mod query;
+pub mod retention;
 pub mod robots;
 pub mod rules;
 pub mod secret;

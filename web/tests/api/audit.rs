@@ -246,7 +246,9 @@ async fn a_scripted_story_is_read_back_newest_first_by_whom_it_concerns() {
     // An administrator's change to an account.
     let promoted = call(&root, "PATCH", "/admin/users/bob", r#"{"role": "editor"}"#).await;
     assert_eq!(promoted.status, 200, "{}", promoted.body);
-    let changed = call(&root, "GET", "/admin/audit?action=user.changed", "").await.json();
+    let changed = call(&root, "GET", "/admin/audit?action=user.changed", "")
+        .await
+        .json();
     assert_eq!(actions(&changed), ["user.changed user:bob"]);
     assert_eq!(changed["entries"][0]["summary"], "editor");
     assert_eq!(changed["entries"][0]["actor"]["name"], "root");
