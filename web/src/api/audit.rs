@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use bioshadock_core::events::{EventActor, EventFilter, EventKind, MAX_FIELD_CHARS, Recorded};
+use bioshadock_core::events::{EventActor, EventFilter, MAX_FIELD_CHARS, Recorded};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -132,13 +132,7 @@ fn filter_of(params: &AuditParams) -> Result<EventFilter, ApiError> {
     if params.before.is_some_and(|b| b == 0 || b > i64::MAX as u64) {
         return Err(ApiError::bad_request("`before` is an entry's id"));
     }
-    let kind = match params.action.as_deref() {
-        None => None,
-        Some(raw) => Some(
-            EventKind::parse(raw)
-                .ok_or_else(|| ApiError::bad_request(format!("unknown action `{raw}`")))?,
-        ),
-    };
+    let kind = audit::action_filter(params.action.as_deref())?;
     Ok(EventFilter {
         actor: params.actor.clone(),
         target: params.target.clone(),

@@ -193,9 +193,7 @@ fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, value)| value.trim())
+        .and_then(crate::auth::bearer_credentials)
         .unwrap_or_default();
     bool::from(presented.as_bytes().ct_eq(token.as_bytes()))
 }

@@ -28,3 +28,13 @@ pub(crate) use keys::{KeyCache, Presented, authenticate_key};
 pub use openid::OpenIdSignIn;
 pub(crate) use robots::{authenticate_robot, is_robot_name};
 pub(crate) use standing::with_memberships;
+
+/// The credentials of an `Authorization: Bearer CREDENTIALS` value (the scheme in any case,
+/// surrounding spaces dropped); `None` for another scheme or no credentials.
+pub(crate) fn bearer_credentials(value: &str) -> Option<&str> {
+    value
+        .trim()
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, credentials)| credentials.trim())
+}

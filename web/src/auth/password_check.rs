@@ -147,8 +147,11 @@ pub(crate) async fn check(
 async fn record(state: &AppState, name: &str, verdict: &Verdict) {
     use crate::services::events;
     use bioshadock_core::events::{ActorKind, Credential, Event, EventKind};
-    let mut actor = events::actor_of(&bioshadock_core::permissions::Principal::Anonymous);
-    actor.credential = Credential::Password;
+    let mut actor = events::request_actor(
+        ActorKind::Anonymous,
+        "anonymous".to_owned(),
+        Credential::Password,
+    );
     let (kind, summary) = match verdict {
         Verdict::Valid { user, .. } => {
             actor.kind = ActorKind::User;

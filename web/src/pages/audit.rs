@@ -112,13 +112,8 @@ pub async fn page(
 /// The form's filters; empty fields filter nothing.
 fn filter_of(form: &AuditForm) -> Result<EventFilter, ApiError> {
     let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-    let kind = match form.action.trim() {
-        "" => None,
-        raw => Some(
-            EventKind::parse(raw)
-                .ok_or_else(|| ApiError::bad_request(format!("unknown action `{raw}`")))?,
-        ),
-    };
+    // The form's "any" is an empty field.
+    let kind = audit::action_filter(Some(form.action.trim()).filter(|a| !a.is_empty()))?;
     let since = match form.since.trim() {
         "" => None,
         day => Some(

@@ -108,9 +108,7 @@ fn authorised(state: &AppState, headers: &HeaderMap) -> bool {
     let presented = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, secret)| secret.trim());
+        .and_then(crate::auth::bearer_credentials);
     match presented {
         Some(presented) if !expected.is_empty() => {
             let a = Sha256::digest(presented.as_bytes());
@@ -309,16 +307,9 @@ async fn record_push(
         request_id: None,
     };
     let target = format!("{id}:{}", tag.name);
-    let mut event = bioshadock_core::events::Event::new(
-        EventKind::TagPushed,
-        target,
-        actor,
-        format!("pushed {}", tag.digest),
-    );
-    if crate::services::events::is_organisation(state, id.namespace()).await {
-        event = event.in_org(id.namespace());
-    }
-    crate::services::events::record(state, event).await;
+    let summary = format!("pushed {}", tag.digest);
+    let kind = EventKind::TagPushed;
+    crate::services::events::record_on_repository(state, actor, kind, id, target, summary).await;
 }
 
 /// A container for a first push, as the portal would have created it for the pusher.

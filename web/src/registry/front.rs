@@ -115,11 +115,7 @@ impl PortalGate {
     /// Whether the bearer token of `authorization` grants `action` on `id` (verified as the
     /// registry verifies it).
     fn granted(&self, authorization: Option<&str>, id: &RepoName, action: Action) -> bool {
-        let Some(token) = authorization
-            .and_then(|value| value.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-        else {
+        let Some(token) = authorization.and_then(crate::auth::bearer_credentials) else {
             return false;
         };
         let Ok(claims) = self.state.registry.tokens.verify(token) else {

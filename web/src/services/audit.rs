@@ -3,7 +3,7 @@
 
 use bioshadock_core::PortError;
 use bioshadock_core::accounts::Scope;
-use bioshadock_core::events::{EventFilter, Recorded};
+use bioshadock_core::events::{EventFilter, EventKind, Recorded};
 use bioshadock_core::orgs::OrgName;
 use bioshadock_core::permissions::Principal;
 
@@ -64,4 +64,14 @@ pub async fn page(
         .then(|| entries.last().map(|e| e.id))
         .flatten();
     Ok((entries, next))
+}
+
+/// The `action` filter as given: absent is none, anything but a kind's name is a 400.
+pub fn action_filter(raw: Option<&str>) -> Result<Option<EventKind>, ApiError> {
+    match raw {
+        None => Ok(None),
+        Some(raw) => EventKind::parse(raw)
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_request(format!("unknown action `{raw}`"))),
+    }
 }

@@ -10,7 +10,6 @@ use std::future::Future;
 
 use bioshadock_core::RepoName;
 use bioshadock_core::events::{ActorKind, Credential, Event, EventActor, EventKind};
-use bioshadock_core::orgs::OrgName;
 use bioshadock_core::permissions::{self, Principal};
 
 use crate::state::AppState;
@@ -42,7 +41,6 @@ pub fn actor_of_user(actor: &permissions::Actor) -> EventActor {
 
 /// The actor of `principal`, with the current request's client and id.
 pub fn actor_of(principal: &Principal) -> EventActor {
-    let request = current_request();
     let (kind, name, credential) = match principal {
         Principal::User(actor) => {
             let credential = match &actor.credential {
@@ -64,13 +62,7 @@ pub fn actor_of(principal: &Principal) -> EventActor {
             Credential::None,
         ),
     };
-    EventActor {
-        kind,
-        name,
-        credential,
-        client: request.client,
-        request_id: request.request_id,
-    }
+    request_actor(kind, name, credential)
 }
 
 /// Appends `event` to the stream. The change it records is already made, so a store that
@@ -101,18 +93,36 @@ pub async fn record_on_container(
     target: String,
     summary: String,
 ) {
-    let mut event = Event::new(kind, target, actor_of(principal), summary);
-    if is_organisation(state, id.namespace()).await {
-        event = event.in_org(id.namespace());
+    record_on_repository(state, actor_of(principal), kind, id, target, summary).await;
+}
+
+/// The same, by `actor` (the registry's pusher, say, who is no principal of this request).
+/// A store failure finding the organisation records the event all the same, only not as the
+/// organisation's.
+pub async fn record_on_repository(
+    state: &AppState,
+    actor: EventActor,
+    kind: EventKind,
+    id: &RepoName,
+    target: String,
+    summary: String,
+) {
+    let mut event = Event::new(kind, target, actor, summary);
+    if let Ok(Some(org)) = super::containers::organisation_of(state, id).await {
+        event = event.in_org(org.name.as_str());
     }
     record(state, event).await;
 }
 
-/// Whether `namespace` is an organisation's (a store failure counts as not: the event is
-/// still recorded, only not shown to the organisation's admins).
-pub(crate) async fn is_organisation(state: &AppState, namespace: &str) -> bool {
-    let Ok(name) = OrgName::parse(namespace) else {
-        return false;
-    };
-    state.orgs.get_org(&name).await.is_ok()
+/// An actor named outright (a sign-in, before any principal exists), with the current
+/// request's client and id.
+pub fn request_actor(kind: ActorKind, name: String, credential: Credential) -> EventActor {
+    let request = current_request();
+    EventActor {
+        kind,
+        name,
+        credential,
+        client: request.client,
+        request_id: request.request_id,
+    }
 }

@@ -92,10 +92,11 @@ pub async fn admit_openid(
     }
     let user = follow(state, user, identity, &sign_in.mapping).await?;
     // The provider vouched for the person (its sign-in flow, or an access token it issued).
-    let mut actor = super::events::actor_of(&bioshadock_core::permissions::Principal::Anonymous);
-    actor.kind = bioshadock_core::events::ActorKind::User;
-    actor.name = user.name.to_string();
-    actor.credential = bioshadock_core::events::Credential::AccessToken;
+    let actor = super::events::request_actor(
+        bioshadock_core::events::ActorKind::User,
+        user.name.to_string(),
+        bioshadock_core::events::Credential::AccessToken,
+    );
     let event = bioshadock_core::events::Event::new(
         bioshadock_core::events::EventKind::SignedIn,
         format!("user:{}", user.name),

@@ -11,12 +11,9 @@ use utoipa::ToSchema;
 
 use crate::registry::MANIFEST_MEDIA_TYPES;
 
-/// The media types that are a manifest list or image index (a pull of one is followed by a
-/// pull of the chosen platform's manifest, which is the one counted).
-const INDEX_MEDIA_TYPES: [&str; 2] = [
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.index.v1+json",
-];
+// The media types that are a manifest list or image index (a pull of one is followed by a
+// pull of the chosen platform's manifest, which is the one counted): the front's list.
+use bioshadock_front::INDEX_MEDIA_TYPES;
 
 /// The body of a notification: `{"events": [...]}`.
 #[derive(Debug, Deserialize, ToSchema)]
