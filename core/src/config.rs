@@ -31,6 +31,25 @@ pub struct Config {
     pub access: AccessConfig,
     pub auth: AuthConfig,
     pub audit: AuditConfig,
+    pub retention: RetentionConfig,
+    pub webhooks: WebhooksConfig,
+}
+
+/// Tag retention (`[retention]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Seconds between runs of every retention policy; 0: only on demand.
+    pub interval_secs: u64,
+}
+
+/// Outgoing webhooks (`[webhooks]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Whether hooks may point at loopback, link-local and private addresses (a lab's own
+    /// chat server, the tests); refused by default, so a hook cannot probe the local network.
+    pub allow_private: bool,
 }
 
 /// The audit log (`[audit]`).
@@ -350,6 +369,13 @@ impl Config {
             return bad(
                 "audit.retention_days",
                 "must be 0 (keep everything) or at most 36500 (a hundred years)",
+            );
+        }
+        let retention = self.retention.interval_secs;
+        if retention != 0 && !(10..=30 * 86_400).contains(&retention) {
+            return bad(
+                "retention.interval_secs",
+                "must be 0 (on demand only) or between 10 and 2592000 (30 days)",
             );
         }
         if !(60..=3600).contains(&self.registry.token_ttl_secs) {

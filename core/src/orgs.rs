@@ -228,6 +228,9 @@ pub struct Organisation {
     /// The immutability of tags in its containers that set none of their own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub immutable: Option<crate::tag_policy::ImmutableTags>,
+    /// The retention policy of its containers that set none of their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<crate::retention::RetentionPolicy>,
     /// Set by the store: the version this copy was read at (0 for a new organisation). A save
     /// from a copy whose version is no longer current is refused.
     #[serde(default)]
@@ -266,6 +269,7 @@ impl Organisation {
             }],
             teams: Vec::new(),
             immutable: None,
+            retention: None,
             version: 0,
         })
     }

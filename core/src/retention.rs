@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::rules::Pattern;
 
-/// The image label that makes a tag expire: a number and a unit, `h`, `d` or `w` (`2w`).
+/// The image label that makes a tag expire: a number and a unit, `s`, `m`, `h`, `d` or `w`
+/// (`2w`), counted from the push.
 pub const EXPIRES_AFTER_LABEL: &str = "org.bioshadock.expires-after";
 /// `keep` patterns in one policy, at most.
 pub const MAX_KEEP_PATTERNS: usize = 50;
@@ -42,6 +43,31 @@ pub struct TagFacts {
     pub pushed_at: DateTime<Utc>,
     /// The image's expiry label, as written.
     pub expires_after: Option<String>,
+}
+
+impl TagFacts {
+    /// The tags of `container` as retention sees them, with the expiry labels recorded when
+    /// each was pushed.
+    pub fn of(container: &crate::Container) -> Vec<Self> {
+        container
+            .tags
+            .iter()
+            .map(|tag| Self {
+                name: tag.name.as_str().to_owned(),
+                pushed_at: tag.pushed_at,
+                expires_after: container.policy.expiring.get(tag.name.as_str()).cloned(),
+            })
+            .collect()
+    }
+}
+
+/// The expiry label among an image's labels, if it has one that is not blank; kept as written
+/// (up to 32 characters: [`expiry`] reads no longer one) so a preview can quote it.
+pub fn expiry_label(labels: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    labels
+        .get(EXPIRES_AFTER_LABEL)
+        .map(|label| label.trim().chars().take(32).collect::<String>())
+        .filter(|label| !label.is_empty())
 }
 
 /// Why a tag goes.
@@ -134,24 +160,51 @@ fn version_of(tag: &str) -> Option<semver::Version> {
     Some(version)
 }
 
-/// `2w`, `3d`, `12h` as a duration; `None` for anything else (or more than ten years).
+/// `2w`, `3d`, `12h`, `30m`, `90s` as a duration (Quay's units); `None` for anything else
+/// (or more than ten years).
 pub fn expiry(label: &str) -> Option<Duration> {
     let label = label.trim();
     let unit = label.chars().last()?;
-    let hours_per = match unit {
-        'h' => 1,
-        'd' => 24,
-        'w' => 24 * 7,
+    let seconds_per = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 24 * 3600,
+        'w' => 7 * 24 * 3600,
         _ => return None,
     };
     let number: i64 = label[..label.len() - 1].parse().ok()?;
-    let hours = number.checked_mul(hours_per)?;
-    (1..=MAX_EXPIRY_HOURS)
-        .contains(&hours)
-        .then(|| Duration::hours(hours))
+    let seconds = number.checked_mul(seconds_per)?;
+    (1..=MAX_EXPIRY_HOURS * 3600)
+        .contains(&seconds)
+        .then(|| Duration::seconds(seconds))
 }
 
 impl RetentionPolicy {
+    /// Whether it deletes nothing of its own (expiry labels still apply).
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// The policy in one line for people.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(n) = self.keep_newest {
+            parts.push(format!("keep the newest {n}"));
+        }
+        if !self.keep.is_empty() {
+            parts.push(format!("keep {}", self.keep.join(", ")));
+        }
+        if let Some(days) = self.delete_older_than_days {
+            parts.push(format!("delete after {days} days"));
+        }
+        if parts.is_empty() {
+            "none".to_owned()
+        } else {
+            parts.join("; ")
+        }
+    }
+
     /// The policy, checked: its patterns compile and its numbers are sensible.
     pub fn checked(self) -> Result<Self, String> {
         if self.keep.len() > MAX_KEEP_PATTERNS {
@@ -306,6 +359,9 @@ mod tests {
         assert_eq!(names(&doomed), ["nightly", "pr-12"]);
         assert_eq!(doomed[1].reason, Reason::Expired { label: "2w".into() });
         assert_eq!(expiry("12h"), Some(Duration::hours(12)));
+        assert_eq!(expiry("90s"), Some(Duration::seconds(90)));
+        assert_eq!(expiry("30m"), Some(Duration::minutes(30)));
+        assert_eq!(expiry("-3d"), None);
         assert_eq!(expiry("0d"), None);
         assert_eq!(expiry("999999w"), None, "bounded");
         assert_eq!(expiry("2y"), None);

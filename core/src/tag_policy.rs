@@ -214,6 +214,14 @@ pub struct ContainerPolicy {
     /// Tags deprecated one by one, by name (kept when a tag is pushed again).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub deprecated_tags: BTreeMap<String, Deprecation>,
+    /// Its retention policy; `None`: its organisation's, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<crate::retention::RetentionPolicy>,
+    /// The expiry label (`org.bioshadock.expires-after`) of each tag whose image carries one,
+    /// as written: read from the image when the tag is pushed, so retention need not ask the
+    /// registry for every tag of every container on every run.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub expiring: BTreeMap<String, String>,
 }
 
 impl ContainerPolicy {

@@ -136,6 +136,12 @@ pub async fn run(mut config: Config, config_file: Option<&Path>, role: Role) -> 
     }
     sweep_expired_sessions(backends.clone());
     prune_old_events(backends.clone(), config.audit.retention_days);
+    if config.retention.interval_secs > 0 {
+        bioshadock_web::services::retention::spawn_periodic(
+            state.clone(),
+            std::time::Duration::from_secs(config.retention.interval_secs),
+        );
+    }
     if config.registry.sync_interval_secs > 0 {
         bioshadock_web::registry::sync::spawn_periodic(
             state.clone(),

@@ -17,6 +17,7 @@ mod openid;
 mod orgs;
 mod registry;
 mod restart;
+mod retention;
 mod secrets;
 mod sign_in;
 mod throttle;

@@ -29,6 +29,7 @@ pub const SPEC_PATH: &str = "/api/openapi.json";
         (name = "account", description = "The caller's profile and API keys"),
         (name = "admin", description = "Account administration (admins)"),
         (name = "organisations", description = "Organisations: shared namespaces with members, roles and teams"),
+        (name = "retention", description = "Tag retention: policies per container and organisation, their dry run, on-demand runs"),
         (name = "robots", description = "Robot accounts (`owner+name`): tokens for machines, to pull, push and read"),
         (name = "registry", description = "The Docker registry's token service and notification receiver"),
         (name = "operations", description = "Health and metrics"),

@@ -27,6 +27,8 @@ fn defaults_are_the_documented_ones() {
         assert_eq!(c.builder.timeout_secs, 3600);
         assert_eq!(c.registry.sync_interval_secs, 300);
         assert_eq!(c.audit.retention_days, 365);
+        assert_eq!(c.retention.interval_secs, 3600);
+        assert!(!c.webhooks.allow_private);
         Ok(())
     });
 }

@@ -124,6 +124,7 @@ pub async fn update(
         descriptor: body.descriptor,
         immutable: body.immutable,
         deprecated: body.deprecated.map(|d| d.map(Into::into)),
+        retention: None,
     };
     let container = containers::update(&state, &caller, &id, changes).await?;
     let default = tag_policies::namespace_default(&state, id.namespace()).await?;

@@ -13,6 +13,7 @@ mod grammar;
 mod health;
 pub(crate) mod manage;
 mod orgs;
+mod retention;
 mod robots;
 mod rules;
 mod search;
@@ -48,6 +49,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::everything))
         .routes(routes!(audit::organisation))
         .routes(routes!(rules::get, rules::put))
+        .routes(routes!(retention::get, retention::put))
+        .routes(routes!(retention::preview))
+        .routes(routes!(retention::run))
+        .routes(routes!(retention::get_org, retention::put_org))
+        .routes(routes!(retention::preview_org))
+        .routes(routes!(retention::run_org))
         .routes(routes!(orgs::list, orgs::create))
         .routes(routes!(orgs::one, orgs::update, orgs::delete))
         .routes(routes!(orgs::member, orgs::set_member, orgs::remove_member))

@@ -11,6 +11,7 @@ mod login;
 mod new;
 mod oidc;
 mod orgs;
+mod retention;
 mod rules;
 mod search;
 mod settings;
@@ -43,6 +44,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/r/{namespace}/{name}/members", post(settings::members))
         .route("/r/{namespace}/{name}/policy", post(settings::policy))
+        .route(
+            "/r/{namespace}/{name}/retention",
+            get(retention::page).post(retention::post),
+        )
         .route("/r/{namespace}/{name}/delete", post(settings::delete))
         .route(
             "/r/{namespace}/{name}/tags/{tag}/delete",

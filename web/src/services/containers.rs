@@ -14,6 +14,7 @@ use bioshadock_core::orgs::{OrgName, Organisation, Permission, TeamName};
 use bioshadock_core::permissions::{Principal, Rights, owner_for};
 use bioshadock_core::ports::store::ContainerSettings;
 use bioshadock_core::query::SearchQuery;
+use bioshadock_core::retention::RetentionPolicy;
 use bioshadock_core::tag_policy::{Deprecation, ImmutableTags, MAX_DEPRECATED_TAGS};
 use bioshadock_core::{Audience, Container, PortError, RepoName, Visibility};
 
@@ -52,6 +53,8 @@ pub struct Changes {
     pub immutable: Option<Option<ImmutableTags>>,
     /// `Some(None)`: lifted.
     pub deprecated: Option<Option<DeprecationInput>>,
+    /// `Some(None)`: back to the organisation's policy (or none).
+    pub retention: Option<Option<RetentionPolicy>>,
 }
 
 /// A deprecation as asked for (checked by [`Deprecation::new`]).
@@ -172,6 +175,11 @@ pub async fn update(
             "only its owner and admins may change its immutable tags or deprecate it",
         ));
     }
+    if changes.retention.is_some() && !rights.manage {
+        return Err(forbidden(
+            "only its owner and admins may change its retention policy",
+        ));
+    }
     let mut settings = ContainerSettings::of(&container);
     if let Some(text) = changes.description {
         settings.description = checked_text("description", text)?;
@@ -202,6 +210,12 @@ pub async fn update(
     }
     if let Some(immutable) = changes.immutable {
         settings.policy.immutable = immutable;
+    }
+    if let Some(retention) = changes.retention {
+        settings.policy.retention = retention
+            .map(RetentionPolicy::checked)
+            .transpose()
+            .map_err(|e| ApiError::bad_request(format!("retention: {e}")))?;
     }
     if let Some(deprecated) = changes.deprecated {
         let asked = deprecated.map(DeprecationInput::checked).transpose()?;
@@ -267,6 +281,20 @@ fn settings_changes(
                 "immutable tags: {} → {}",
                 describe(&before.policy.immutable),
                 describe(&after.policy.immutable)
+            ),
+        ));
+    }
+    if before.policy.retention != after.policy.retention {
+        let describe = |p: &Option<RetentionPolicy>| {
+            p.as_ref()
+                .map_or("inherited".to_owned(), RetentionPolicy::describe)
+        };
+        out.push((
+            EventKind::ContainerEdited,
+            format!(
+                "retention: {} → {}",
+                describe(&before.policy.retention),
+                describe(&after.policy.retention)
             ),
         ));
     }

@@ -15,6 +15,7 @@ pub mod identities;
 pub mod keys;
 pub mod orgs;
 pub mod paging;
+pub mod retention;
 pub mod robots;
 pub mod rules;
 pub mod search;

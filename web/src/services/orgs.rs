@@ -37,6 +37,8 @@ pub enum Change {
     SetTeamRepository(TeamName, String, Option<Permission>),
     /// The immutability default of its containers.
     SetImmutable(Option<bioshadock_core::tag_policy::ImmutableTags>),
+    /// The retention policy of its containers that set none of their own.
+    SetRetention(Option<bioshadock_core::retention::RetentionPolicy>),
 }
 
 /// Creates organisation `name` with the caller as its owner.
@@ -213,6 +215,13 @@ fn describe(change: &Change) -> String {
         Change::SetTeamRepository(team, repository, None) => {
             format!("team {team} on {repository}: the team's own permission")
         }
+        Change::SetRetention(retention) => format!(
+            "retention by default: {}",
+            retention.as_ref().map_or(
+                "none".to_owned(),
+                bioshadock_core::retention::RetentionPolicy::describe
+            )
+        ),
         Change::SetImmutable(immutable) => format!(
             "immutable tags by default: {}",
             immutable.as_ref().map_or(
@@ -281,6 +290,13 @@ fn apply_to(org: &mut Organisation, change: Change) -> Result<(), ApiError> {
         }
         Change::SetImmutable(immutable) => {
             org.immutable = immutable;
+            Ok(())
+        }
+        Change::SetRetention(retention) => {
+            org.retention = retention
+                .map(bioshadock_core::retention::RetentionPolicy::checked)
+                .transpose()
+                .map_err(|e| ApiError::bad_request(format!("retention: {e}")))?;
             Ok(())
         }
     }

@@ -27,6 +27,7 @@ mod pages;
 mod permissions;
 mod private_installation;
 mod registry_admin;
+mod retention;
 mod robots;
 mod search;
 mod tag_policies;

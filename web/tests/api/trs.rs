@@ -485,6 +485,7 @@ async fn immutable_tags_are_production_and_deprecation_is_said() {
         immutable: Some(ImmutableTags::patterns(vec!["!latest".into()]).unwrap()),
         deprecated: None,
         deprecated_tags: [("1.0".to_owned(), old)].into(),
+        ..ContainerPolicy::default()
     };
     let mut gone = container("lab/gone", Visibility::Public, 1, "Gone.");
     gone.policy.immutable = Some(ImmutableTags::All);

@@ -286,5 +286,11 @@ fn tag_policy() -> crate::tag_policy::ContainerPolicy {
         immutable: Some(ImmutableTags::patterns(vec!["1.*".into(), "!latest".into()]).unwrap()),
         deprecated: Some(deprecation("superseded", None)),
         deprecated_tags: [("1.0".to_owned(), deprecation("CVE-2026-1", Some(50)))].into(),
+        retention: Some(crate::retention::RetentionPolicy {
+            keep_newest: Some(10),
+            keep: vec![">=1.0 <2".into(), "/^paper-/".into()],
+            delete_older_than_days: Some(90),
+        }),
+        expiring: [("pr-12".to_owned(), "2w".to_owned())].into(),
     }
 }

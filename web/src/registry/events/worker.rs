@@ -167,12 +167,37 @@ pub(in crate::registry) async fn enrich(
         state.store.put_tag(id, &updated).await?;
         state.cache.catalogue_changed();
     }
+    record_expiry(state, &container, tag, &image.labels).await?;
     let newest = container.tags.first().is_some_and(|t| t.name == *tag);
     if newest && container.labels != image.labels {
         state.store.set_labels(id, &image.labels).await?;
         state.cache.catalogue_changed();
     }
     Ok(())
+}
+
+/// Remembers the image's expiry label (`org.bioshadock.expires-after`) for `tag`, or forgets
+/// the one an earlier image had, so that retention finds it without asking the registry.
+async fn record_expiry(
+    state: &AppState,
+    container: &bioshadock_core::Container,
+    tag: &TagName,
+    labels: &std::collections::BTreeMap<String, String>,
+) -> Result<(), PortError> {
+    let label = bioshadock_core::retention::expiry_label(labels);
+    if container.policy.expiring.get(tag.as_str()) == label.as_ref() {
+        return Ok(());
+    }
+    let mut settings = bioshadock_core::ports::store::ContainerSettings::of(container);
+    match label {
+        Some(label) => settings.policy.expiring.insert(tag.to_string(), label),
+        None => settings.policy.expiring.remove(tag.as_str()),
+    };
+    // Expired tags that are gone are forgotten too, so the map stays as small as the tags.
+    settings.policy.expiring.retain(|name, _| {
+        name == tag.as_str() || container.tags.iter().any(|t| t.name.as_str() == name)
+    });
+    state.store.update_settings(&container.id, &settings).await
 }
 
 pub(in crate::registry) async fn reindex_all(
