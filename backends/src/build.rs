@@ -17,6 +17,7 @@ use bioshadock_core::ports::robots::RobotStore;
 use bioshadock_core::ports::rules::RuleStore;
 use bioshadock_core::ports::search::SearchIndex;
 use bioshadock_core::ports::store::ContainerStore;
+use bioshadock_core::ports::webhooks::WebhookStore;
 use bioshadock_core::{PortError, PortResult};
 use sqlx::SqlitePool;
 use tower_sessions::SessionStore;
@@ -39,6 +40,8 @@ pub struct Backends {
     pub rules: Arc<dyn RuleStore>,
     /// The event stream: the audit log reads it, the webhooks follow it.
     pub events: Arc<dyn EventStore>,
+    /// Outgoing webhooks: the hooks, their deliveries (the outbox) and the dispatcher's place.
+    pub webhooks: Arc<dyn WebhookStore>,
     pub search: Arc<dyn SearchIndex>,
     pub queue: Arc<dyn JobQueue>,
     /// Build records and logs, on the same database as the queue whose job ids they share;
@@ -135,7 +138,8 @@ pub async fn open_backends(config: &Config) -> PortResult<Backends> {
         orgs: store.clone(),
         robots: store.clone(),
         rules: store.clone(),
-        events: store,
+        events: store.clone(),
+        webhooks: store,
         search: Arc::new(search),
         queue: Arc::new(SqliteQueue::new(pool.clone())),
         builds: Arc::new(WakingBuildStore::new(builds, log_wakeups.clone())),
@@ -190,6 +194,7 @@ mod external {
     use crate::mongo::builds::MongoBuilds;
     use crate::mongo::events::MongoEvents;
     use crate::mongo::store::MongoStore;
+    use crate::mongo::webhooks::MongoWebhooks;
     use bioshadock_core::ports::log_wakeups::{LogWakeups, WakingBuildStore};
 
     use crate::redis_backend::coordination::RedisCoordination;
@@ -207,12 +212,14 @@ mod external {
         let store = MongoStore::new(db.clone());
         let accounts = Arc::new(MongoAccounts::new(db.clone()));
         let builds = MongoBuilds::new(db.clone());
-        let events = MongoEvents::new(db);
+        let events = MongoEvents::new(db.clone());
+        let webhooks = MongoWebhooks::new(db);
         if config.storage.mongodb_create_indexes {
             store.ensure_indexes().await?;
             accounts.ensure_indexes().await?;
             builds.ensure_indexes().await?;
             events.ensure_indexes().await?;
+            webhooks.ensure_indexes().await?;
         }
         let search = ElasticSearch::open(
             url(config.search.elasticsearch_url.as_ref()),
@@ -233,6 +240,7 @@ mod external {
             robots: accounts.clone(),
             rules: accounts,
             events: Arc::new(events),
+            webhooks: Arc::new(webhooks),
             search: Arc::new(search),
             queue: Arc::new(RedisQueue::new(redis.clone(), prefix.clone())),
             builds: Arc::new(WakingBuildStore::new(Arc::new(builds), log_wakeups.clone())),

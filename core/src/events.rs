@@ -68,13 +68,17 @@ pub enum EventKind {
     BuildCancelled,
     #[serde(rename = "retention.deleted")]
     RetentionDeleted,
+    #[serde(rename = "webhook.created")]
+    WebhookCreated,
+    #[serde(rename = "webhook.deleted")]
+    WebhookDeleted,
     #[serde(rename = "admin.action")]
     AdminAction,
 }
 
 impl EventKind {
     /// Every kind, in the order of the list above.
-    pub const ALL: [Self; 28] = [
+    pub const ALL: [Self; 30] = [
         Self::ContainerCreated,
         Self::ContainerEdited,
         Self::ContainerDeleted,
@@ -102,6 +106,8 @@ impl EventKind {
         Self::BuildFinished,
         Self::BuildCancelled,
         Self::RetentionDeleted,
+        Self::WebhookCreated,
+        Self::WebhookDeleted,
         Self::AdminAction,
     ];
 
@@ -135,6 +141,8 @@ impl EventKind {
             Self::BuildFinished => "build.finished",
             Self::BuildCancelled => "build.cancelled",
             Self::RetentionDeleted => "retention.deleted",
+            Self::WebhookCreated => "webhook.created",
+            Self::WebhookDeleted => "webhook.deleted",
             Self::AdminAction => "admin.action",
         }
     }

@@ -19,6 +19,7 @@ pub mod imports;
 pub mod indexed;
 pub mod model;
 pub mod names;
+pub mod net;
 pub mod orgs;
 pub mod permissions;
 pub mod ports;
@@ -26,10 +27,12 @@ pub mod query;
 pub mod retention;
 pub mod robots;
 pub mod rules;
+pub mod sealed;
 pub mod secret;
 pub mod tag_policy;
 pub mod tokens;
 pub mod tool;
+pub mod webhooks;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

@@ -19,7 +19,7 @@ pub use issuer::{Claims, IssuedToken, KidStyle, MIN_TTL, TokenIssuer};
 pub use scope::{Action, RequestedScope, SCOPE_LIST_PATTERN, ScopeError, ScopeKind, parse_scopes};
 pub use signing::{
     CERTIFICATE_COMMON_NAME, CERTIFICATE_FILE, KEY_FILE, KeyIds, NOTIFICATION_SECRET_FILE,
-    SigningMaterial, key_ids, load_or_create_notification_secret,
+    SigningMaterial, key_ids, load_or_create_notification_secret, load_or_create_random_secret,
 };
 
 /// Why signing material could not be loaded or created, or a token minted or accepted.

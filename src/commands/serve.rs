@@ -86,6 +86,7 @@ pub async fn run(mut config: Config, config_file: Option<&Path>, role: Role) -> 
         org_creation: config.access.org_creation,
         anonymous: config.access.anonymous,
         local_sign_in: config.auth.local_sign_in,
+        webhooks_allow_private: config.webhooks.allow_private,
     };
     let ports = Ports {
         store: backends.store.clone(),
@@ -97,6 +98,7 @@ pub async fn run(mut config: Config, config_file: Option<&Path>, role: Role) -> 
         robots: backends.robots.clone(),
         rules: backends.rules.clone(),
         events: backends.events.clone(),
+        webhooks: backends.webhooks.clone(),
         keys: backends.keys.clone(),
         sessions: backends.sessions.clone(),
         coordination: backends.coordination.clone(),
@@ -116,7 +118,11 @@ pub async fn run(mut config: Config, config_file: Option<&Path>, role: Role) -> 
         None => None,
     };
     let link = BuilderLink::default();
-    let mut state = AppState::new(ports, settings, registry).with_builder(link.clone());
+    let sealing = bioshadock_core::sealed::SealingKey::load_or_create(&config.secrets_dir())
+        .context("cannot load or create the key that seals webhook secrets")?;
+    let mut state = AppState::new(ports, settings, registry)
+        .with_builder(link.clone())
+        .with_sealing_key(sealing);
     if !config.auth.oidc.is_empty() {
         let providers = config
             .auth
@@ -136,6 +142,7 @@ pub async fn run(mut config: Config, config_file: Option<&Path>, role: Role) -> 
     }
     sweep_expired_sessions(backends.clone());
     prune_old_events(backends.clone(), config.audit.retention_days);
+    bioshadock_web::webhooks::spawn(state.clone());
     if config.retention.interval_secs > 0 {
         bioshadock_web::services::retention::spawn_periodic(
             state.clone(),

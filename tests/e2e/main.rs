@@ -23,3 +23,4 @@ mod sign_in;
 mod throttle;
 mod trs;
 mod users;
+mod webhooks;

@@ -21,6 +21,7 @@ pub mod services;
 mod state;
 mod trs;
 pub mod views;
+pub mod webhooks;
 
 use std::future::Future;
 

@@ -30,10 +30,17 @@ pub const SPEC_PATH: &str = "/api/openapi.json";
         (name = "admin", description = "Account administration (admins)"),
         (name = "organisations", description = "Organisations: shared namespaces with members, roles and teams"),
         (name = "retention", description = "Tag retention: policies per container and organisation, their dry run, on-demand runs"),
+        (name = "webhooks", description = "Signed outgoing webhooks per container, organisation or installation, with delivery logs"),
         (name = "robots", description = "Robot accounts (`owner+name`): tokens for machines, to pull, push and read"),
         (name = "registry", description = "The Docker registry's token service and notification receiver"),
         (name = "operations", description = "Health and metrics"),
     ),
+    // Not a response of any route: what webhooks POST to their receivers.
+    components(schemas(
+        crate::webhooks::payload::WebhookPayload,
+        crate::webhooks::payload::BuildRef,
+        crate::webhooks::payload::Links
+    )),
     modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;

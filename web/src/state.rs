@@ -49,6 +49,9 @@ pub struct WebSettings {
     /// Whether local accounts other than administrators sign in with a password
     /// (`auth.local_sign_in`).
     pub local_sign_in: bool,
+    /// Whether webhooks may point at loopback, private and link-local addresses
+    /// (`webhooks.allow_private`).
+    pub webhooks_allow_private: bool,
 }
 
 /// The bounds of the live logs.
@@ -90,6 +93,8 @@ pub struct Ports {
     pub rules: Arc<dyn RuleStore>,
     /// The event stream (`services::events` records into it).
     pub events: Arc<dyn EventStore>,
+    /// Outgoing webhooks (`services::webhooks`, `webhooks`).
+    pub webhooks: Arc<dyn bioshadock_core::ports::webhooks::WebhookStore>,
     pub sessions: Arc<dyn SessionStore>,
     /// State shared by the web processes: login failures, event ids seen, locks.
     pub coordination: Arc<dyn Coordination>,
@@ -118,10 +123,14 @@ pub struct AppState {
     pub robots: Arc<dyn RobotStore>,
     pub rules: Arc<dyn RuleStore>,
     pub events: Arc<dyn EventStore>,
+    /// Outgoing webhooks (`services::webhooks`, `webhooks`).
+    pub webhooks: Arc<dyn bioshadock_core::ports::webhooks::WebhookStore>,
     pub sessions: Arc<dyn SessionStore>,
     /// State shared by the web processes (one process's memory in embedded mode).
     pub coordination: Arc<dyn Coordination>,
     pub log_wakeups: Arc<dyn LogWakeups>,
+    /// Seals webhook secrets at rest and opens them to sign.
+    pub(crate) sealing: Arc<bioshadock_core::sealed::SealingKey>,
     /// The live-log streams open now, counted against `settings.live_log`'s caps.
     pub(crate) live_logs: Arc<crate::live_log::Slots>,
     pub builder: BuilderLink,
@@ -176,6 +185,8 @@ impl AppState {
             robots: ports.robots,
             rules: ports.rules,
             events: ports.events,
+            webhooks: ports.webhooks,
+            sealing: Arc::new(ephemeral_sealing_key()),
             rules_cache: Arc::default(),
             sessions: ports.sessions,
             throttle: Arc::new(LoginThrottle::new(ports.coordination.clone())),
@@ -219,11 +230,25 @@ impl AppState {
         self
     }
 
+    /// The same state, sealing webhook secrets with `key` (the installation's, under
+    /// `data_dir`; without it, a key that lives as long as the process).
+    pub fn with_sealing_key(mut self, key: bioshadock_core::sealed::SealingKey) -> Self {
+        self.sealing = Arc::new(key);
+        self
+    }
+
     /// The same state, signing users in through `directory` too.
     pub fn with_directory(mut self, directory: crate::auth::DirectorySignIn) -> Self {
         self.directory = Some(Arc::new(crate::auth::directory::Directory::new(directory)));
         self
     }
+}
+
+/// A key for a state built without the installation's: secrets sealed under it open only in
+/// this process.
+fn ephemeral_sealing_key() -> bioshadock_core::sealed::SealingKey {
+    let bytes: [u8; 32] = rand::random();
+    bioshadock_core::sealed::SealingKey::from_bytes(&bytes).expect("32 bytes make a key")
 }
 
 impl FromRef<AppState> for Arc<dyn ContainerStore> {

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use bioshadock_backends::mongo::accounts::MongoAccounts;
 use bioshadock_backends::mongo::builds::MongoBuilds;
 use bioshadock_backends::mongo::events::MongoEvents;
+use bioshadock_backends::mongo::webhooks::MongoWebhooks;
 use bioshadock_core::conformance;
 use bioshadock_core::ports::builds::{Build, BuildSource, BuildStore, NewBuild};
 use bioshadock_core::{RepoName, TagName};
@@ -216,6 +217,21 @@ async fn mongo_ensure_indexes_is_idempotent() {
             .await
             .expect("build indexes");
     }
+    if server.real() {
+        dbs.drop_all().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mongo_webhooks_conform() {
+    let server = MongoServer::start();
+    let dbs = Databases::new(&server, "webhooks").await;
+    conformance::webhooks::run_all(|| async {
+        let webhooks = MongoWebhooks::new(dbs.fresh());
+        webhooks.ensure_indexes().await.expect("ensure_indexes");
+        Arc::new(webhooks)
+    })
+    .await;
     if server.real() {
         dbs.drop_all().await;
     }

@@ -46,3 +46,13 @@ async fn sqlite_events_conform() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_webhooks_conform() {
+    let dirs = Dirs::default();
+    conformance::webhooks::run_all(|| {
+        let dirs = dirs.clone();
+        async move { Arc::new(SqliteStore::new(fresh_pool(&dirs).await)) }
+    })
+    .await;
+}

@@ -14,3 +14,4 @@ pub mod robots;
 pub mod rules;
 pub mod search;
 pub mod store;
+pub mod webhooks;

@@ -360,7 +360,14 @@ pub const NOTIFICATION_SECRET_FILE: &str = "registry-notification-secret";
 /// The shared secret of registry notifications, created once under `dir` (mode 0600) when
 /// missing and never overwritten.
 pub fn load_or_create_notification_secret(dir: &Path) -> Result<String, TokenError> {
-    let path = dir.join(NOTIFICATION_SECRET_FILE);
+    load_or_create_random_secret(dir, NOTIFICATION_SECRET_FILE)
+}
+
+/// A random secret (32 bytes, base64url) kept in `dir/file_name`: created readable by this
+/// user only the first time, read afterwards; when several processes start at once, all use
+/// the one written first.
+pub fn load_or_create_random_secret(dir: &Path, file_name: &str) -> Result<String, TokenError> {
+    let path = dir.join(file_name);
     if !exists(&path)? {
         create_dir(dir)?;
         let mut bytes = [0u8; 32];
@@ -379,8 +386,7 @@ pub fn load_or_create_notification_secret(dir: &Path) -> Result<String, TokenErr
     if secret.len() < 16 {
         return Err(TokenError::BadMaterial {
             what: path.display().to_string(),
-            reason: "the notification secret is too short; delete the file to generate a new one"
-                .into(),
+            reason: "the secret is too short; delete the file to generate a new one".into(),
         });
     }
     Ok(secret)

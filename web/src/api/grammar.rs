@@ -415,3 +415,35 @@ pub(crate) fn event_kind_schema() -> ObjectBuilder {
         .schema_type(Type::String)
         .enum_values(Some(EventKind::ALL.iter().map(|k| k.as_str())))
 }
+
+/// A retention policy's `keep` list: globs or `/regex/` (no control characters, not starting
+/// like a version range), or version ranges of up to four comparators (`>=1.0 <2`, `^1.2`).
+pub(crate) fn retention_keep_schema() -> ArrayBuilder {
+    use bioshadock_core::retention::MAX_KEEP_PATTERNS;
+    // Numbers without leading zeros, as semver reads them.
+    let comparator = r"(?:>=|<=|>|<|=|\^|~)(?:0|[1-9][0-9]{0,8})(?:\.(?:0|[1-9][0-9]{0,8})){0,2}";
+    let pattern = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(256))
+        .pattern(Some(format!(
+            r"^(?:[^<>=^~\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*|{comparator}(?: {comparator}){{0,3}})$"
+        )));
+    ArrayBuilder::new()
+        .items(pattern)
+        .max_items(Some(MAX_KEEP_PATTERNS))
+        .description(Some(
+            "Tags never deleted: globs (`release-*`), `/regex/`, or version ranges \
+             (`>=1.0 <2`, `^1.2`, `~1.4`).",
+        ))
+}
+
+/// A webhook's URL: http(s), a host, no credentials, at most 2048 characters. Where it
+/// resolves must be a public address (unless `webhooks.allow_private`): refused with 400.
+pub(crate) fn webhook_url_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(bioshadock_core::webhooks::MAX_URL_CHARS))
+        .pattern(Some(r"^https?://[^\s@/?#]+(?:[/?#]\S*)?$"))
+        .examples(["https://ci.example.org/hooks/bioshadock"])
+}

@@ -18,6 +18,7 @@ mod robots;
 mod rules;
 mod search;
 mod tag_policy;
+mod webhooks;
 
 pub(crate) use grammar::immutable_schema;
 pub(crate) use tag_policy::{DeprecationBody, present};
@@ -55,6 +56,24 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(retention::get_org, retention::put_org))
         .routes(routes!(retention::preview_org))
         .routes(routes!(retention::run_org))
+        .routes(routes!(
+            webhooks::list_container,
+            webhooks::create_container
+        ))
+        .routes(routes!(webhooks::delete_container))
+        .routes(routes!(webhooks::deliveries_container))
+        .routes(routes!(webhooks::resend_container))
+        .routes(routes!(webhooks::test_container))
+        .routes(routes!(webhooks::list_org, webhooks::create_org))
+        .routes(routes!(webhooks::delete_org))
+        .routes(routes!(webhooks::deliveries_org))
+        .routes(routes!(webhooks::resend_org))
+        .routes(routes!(webhooks::test_org))
+        .routes(routes!(webhooks::list_admin, webhooks::create_admin))
+        .routes(routes!(webhooks::delete_admin))
+        .routes(routes!(webhooks::deliveries_admin))
+        .routes(routes!(webhooks::resend_admin))
+        .routes(routes!(webhooks::test_admin))
         .routes(routes!(orgs::list, orgs::create))
         .routes(routes!(orgs::one, orgs::update, orgs::delete))
         .routes(routes!(orgs::member, orgs::set_member, orgs::remove_member))

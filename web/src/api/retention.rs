@@ -26,7 +26,7 @@ pub struct PolicyBody {
     keep_newest: Option<u32>,
     /// Tags never deleted: globs (`release-*`), `/regex/`, or semver ranges (`>=1.0 <2`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schema(max_items = 50, example = json!(["latest", ">=1.0 <2"]))]
+    #[schema(schema_with = super::grammar::retention_keep_schema)]
     keep: Vec<String>,
     /// Tags pushed more than this many days ago go, unless kept otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -21,3 +21,4 @@ pub mod rules;
 pub mod search;
 pub mod tag_policies;
 pub mod users;
+pub mod webhooks;

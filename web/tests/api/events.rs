@@ -628,6 +628,7 @@ async fn the_worker_reads_a_pushed_index_back_from_the_registry() {
         robots: backends.robots.clone(),
         rules: backends.rules.clone(),
         events: backends.events.clone(),
+        webhooks: backends.webhooks.clone(),
         keys: backends.keys.clone(),
         sessions: backends.sessions.clone(),
         coordination: backends.coordination.clone(),
@@ -644,6 +645,7 @@ async fn the_worker_reads_a_pushed_index_back_from_the_registry() {
         org_creation: bioshadock_core::config::OrgCreation::Users,
         anonymous: bioshadock_core::config::AnonymousAccess::Read,
         local_sign_in: true,
+        webhooks_allow_private: false,
     };
     let mut registry = registry_auth();
     registry.registry_url = url;

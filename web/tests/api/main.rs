@@ -34,3 +34,4 @@ mod tag_policies;
 mod token;
 mod tool_card;
 mod trs;
+mod webhooks;

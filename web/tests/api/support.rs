@@ -134,6 +134,7 @@ impl TestApp {
             robots: backends.robots.clone(),
             rules: backends.rules.clone(),
             events: backends.events.clone(),
+            webhooks: backends.webhooks.clone(),
             keys: backends.keys.clone(),
             sessions: backends.sessions.clone(),
             coordination: backends.coordination.clone(),
@@ -150,6 +151,7 @@ impl TestApp {
             org_creation: OrgCreation::Users,
             anonymous: AnonymousAccess::Read,
             local_sign_in: true,
+            webhooks_allow_private: true,
         };
         configure(&mut settings);
         let mut state = bioshadock_web::AppState::new(ports, settings, registry);

@@ -1,0 +1,118 @@
+//! From the event stream to deliveries.
+
+use std::collections::HashMap;
+
+use bioshadock_core::events::Recorded;
+use bioshadock_core::ports::builds::BuildStatus;
+use bioshadock_core::webhooks::{Concern, Delivery, HookEvent, Occurrence, Webhook};
+use bioshadock_core::{PortError, PortResult};
+
+use super::payload::{self, BuildRef};
+use crate::state::AppState;
+
+/// Events read per look.
+const EVENTS_PER_READ: usize = 200;
+/// An id missing from the stream may be an append still on its way (MongoDB hands ids out
+/// before it inserts): events after such a gap wait this long before the gap is passed over.
+const GAP_GRACE: chrono::Duration = chrono::Duration::seconds(5);
+
+/// Writes the deliveries of the events after the cursor, then moves the cursor past them.
+pub(super) async fn follow_the_stream(state: &AppState) -> PortResult<()> {
+    let cursor = state.webhooks.cursor().await?;
+    let events = state.events.read_after(cursor, EVENTS_PER_READ).await?;
+    if events.is_empty() {
+        return Ok(());
+    }
+    let hooks = state.webhooks.hooks().await?;
+    let now = bioshadock_core::model::now();
+    let mut last = cursor;
+    for recorded in &events {
+        let after_a_gap = last != 0 && recorded.id != last + 1;
+        if after_a_gap && recorded.at > now - GAP_GRACE {
+            break;
+        }
+        if !hooks.is_empty() {
+            deliver(state, &hooks, recorded).await?;
+        }
+        last = recorded.id;
+    }
+    if last != cursor {
+        state.webhooks.set_cursor(last).await?;
+    }
+    Ok(())
+}
+
+/// The deliveries of one event, one per hook that wants it.
+async fn deliver(state: &AppState, hooks: &[Webhook], recorded: &Recorded) -> PortResult<()> {
+    let Some((occurrence, build)) = occurrence_of(state, recorded).await? else {
+        return Ok(());
+    };
+    let mut bodies: HashMap<bioshadock_core::webhooks::HookFormat, String> = HashMap::new();
+    // A hook hears only what happened after it was made.
+    for hook in hooks
+        .iter()
+        .filter(|h| h.created_at <= recorded.at && h.wants(&occurrence))
+    {
+        let body = bodies
+            .entry(hook.format)
+            .or_insert_with(|| {
+                let built =
+                    payload::of_event(&state.settings, &occurrence, recorded, build.clone());
+                payload::render(&built, hook.format)
+            })
+            .clone();
+        let delivery = Delivery::new(
+            format!("{}.{}", hook.id, recorded.id),
+            &hook.id,
+            occurrence.event.as_str(),
+            Some(recorded.id),
+            body,
+            bioshadock_core::model::now(),
+        );
+        match state.webhooks.add_delivery(&delivery).await {
+            Ok(_) | Err(PortError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// What `recorded` is about, reading a build's record for build events; `None` when hooks do
+/// not care.
+async fn occurrence_of(
+    state: &AppState,
+    recorded: &Recorded,
+) -> PortResult<Option<(Occurrence, Option<BuildRef>)>> {
+    match bioshadock_core::webhooks::concern(recorded) {
+        Concern::None => Ok(None),
+        Concern::About(occurrence) => Ok(Some((occurrence, None))),
+        Concern::Build { id, started } => {
+            let Ok(id) = i64::try_from(id) else {
+                return Ok(None);
+            };
+            let build = match state.builds.get(id).await {
+                Ok(build) => build,
+                Err(PortError::NotFound) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let event = if started {
+                HookEvent::BuildStarted
+            } else if build.status == BuildStatus::Success {
+                HookEvent::BuildSucceeded
+            } else {
+                HookEvent::BuildFailed
+            };
+            let occurrence = Occurrence {
+                event,
+                repository: build.container.to_string(),
+                tag: Some(build.tag.to_string()),
+                org: recorded.event.org.clone(),
+            };
+            let reference = BuildRef {
+                id: build.id,
+                status: build.status.as_str().to_owned(),
+            };
+            Ok(Some((occurrence, Some(reference))))
+        }
+    }
+}
