@@ -62,13 +62,15 @@ pub async fn run(config: Config, to: &Path, force: bool) -> Result<()> {
     let robots = copy_robots(&source, &target, &users).await?;
     copy_rules(&source, &target).await?;
     let events = copy_events(&source, &target).await?;
+    let hooks = copy_webhooks(&source, &target).await?;
     let containers = copy_containers(&source, &target).await?;
     let (builds, lines, last_id) = copy_builds(&source, &target, &containers).await?;
     target.queue.reserve_ids_through(last_id).await?;
     let indexed = catalogue::reindex(target.store.clone(), target.search.as_ref()).await?;
     println!(
         "copied {} users, {keys} API keys, {orgs} organisations, {robots} robots, {} containers, \
-         {builds} builds ({lines} log lines), {events} events; indexed {indexed} containers",
+         {builds} builds ({lines} log lines), {events} events, {hooks} webhooks; indexed \
+         {indexed} containers",
         users.len(),
         containers.len()
     );
@@ -95,6 +97,24 @@ async fn copy_events(source: &Backends, target: &Backends) -> Result<usize> {
         }
     }
     Ok(copied)
+}
+
+/// Copies the webhooks (their secrets stay sealed: the target needs the same `sealing.key`),
+/// and starts the target's dispatcher after the copied events, so history is not sent again.
+/// Deliveries still pending in the source are not carried over.
+async fn copy_webhooks(source: &Backends, target: &Backends) -> Result<usize> {
+    let hooks = source.webhooks.hooks().await?;
+    for hook in &hooks {
+        match target.webhooks.create_hook(hook).await {
+            Ok(()) | Err(PortError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let filter = bioshadock_core::events::EventFilter::default();
+    if let Some(newest) = target.events.query(&filter, None, 1).await?.first() {
+        target.webhooks.set_cursor(newest.id).await?;
+    }
+    Ok(hooks.len())
 }
 
 async fn copy_users(source: &Backends, target: &Backends) -> Result<Vec<User>> {

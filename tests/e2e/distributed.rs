@@ -723,3 +723,110 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
     assert!(next > build, "{next} after {build}");
     drop(web);
 }
+
+/// The audit trail and a webhook on the external backends, with two portals: a scripted story
+/// (create, grant, push, delete), made through both, read back newest first through either;
+/// the push's webhook delivered exactly once although two portals follow the stream.
+#[tokio::test]
+async fn the_audit_trail_and_webhooks_work_across_portals_on_the_external_backends() {
+    let externals = Externals::start();
+    let receiver = crate::webhooks::Receiver::start().await;
+    let mut site = Site::with_registry().with_env("BIOSHADOCK__WEBHOOKS__ALLOW_PRIVATE", "true");
+    for (key, value) in &externals.env {
+        site = site.with_env(key, value);
+    }
+    site.add_user("alice", "alice password");
+    site.add_user("bob", "bob password");
+    let out = site.run(&["user", "add", "root", "--admin"]);
+    assert_ok(&out, "user add --admin");
+    let key = api_key(&site, "alice", "read,push");
+    let root = api_key(&site, "root", "read");
+    let logs = TempDir::new().unwrap();
+    let web1 = Process::spawn(&site, &["web"], None, &logs.path().join("web1.log"));
+    wait_until_up(&site.url("/healthz")).await;
+    let port2 = free_port();
+    let web2 = Process::spawn(&site, &["web"], Some(port2), &logs.path().join("web2.log"));
+    let portal1 = site.url("");
+    let portal2 = format!("http://127.0.0.1:{port2}");
+    wait_until_up(&format!("{portal2}/healthz")).await;
+    let registry = Registry::start(&site).await;
+
+    // Create on one portal, grant and hook on the other.
+    create_container(&site, &key, json!({"name": "alice/story"})).await;
+    let members = http()
+        .put(format!("{portal2}/container/members/alice/story"))
+        .bearer_auth(&key)
+        .json(&json!({"members": [{"user": "bob", "access": "push"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(members.status().as_u16(), 200);
+    let hook = http()
+        .post(format!("{portal2}/container/webhooks/alice/story"))
+        .bearer_auth(&key)
+        .json(&json!({"url": receiver.url("/story"), "events": ["push", "tag_deleted"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hook.status().as_u16(), 201);
+    let secret = hook.json::<Value>().await.unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let docker = Client::new();
+    assert_ok(&docker.login(&registry, "alice", &key), "docker login");
+    let image = registry.image("alice/story:1.0");
+    docker.build(&image, "a story");
+    assert_ok(&docker.push(&image), "docker push");
+    let pushed = receiver
+        .wait_for("/story", 1, Duration::from_secs(30))
+        .await;
+    assert!(crate::webhooks::python_verifies(&secret, &pushed[0]));
+    let deleted = http()
+        .delete(format!("{portal1}/container/tags/alice/story/1.0"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status().as_u16(), 204);
+    let both = receiver
+        .wait_for("/story", 2, Duration::from_secs(30))
+        .await;
+    // Both portals follow the stream; each event is delivered once all the same.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let all = receiver.wait_for("/story", 2, Duration::from_secs(1)).await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_ne!(both[0].delivery, both[1].delivery);
+
+    // The story, read back through either portal, newest first.
+    for portal in [&portal1, &portal2] {
+        let page = get_json(&format!("{portal}/admin/audit?target=alice/story"), &root).await;
+        let story: Vec<String> = page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["action"].as_str().unwrap(),
+                    e["target"].as_str().unwrap()
+                )
+            })
+            .filter(|line| !line.starts_with("registry.token"))
+            .collect();
+        assert_eq!(
+            story,
+            [
+                "tag.deleted alice/story:1.0",
+                "tag.pushed alice/story:1.0",
+                "webhook.created alice/story",
+                "container.members alice/story",
+                "container.created alice/story",
+            ],
+            "{page}"
+        );
+    }
+    drop(registry);
+    drop((web1, web2));
+}

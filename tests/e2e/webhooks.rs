@@ -16,23 +16,23 @@ use crate::support::{Site, http};
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
-    path: String,
+pub(crate) struct Received {
+    pub(crate) path: String,
     signature: String,
-    delivery: String,
+    pub(crate) delivery: String,
     event: String,
     body: Vec<u8>,
 }
 
 /// A receiver on a port of its own: it records every request and answers 500 to the first
 /// request on `/flaky`, 200 to everything else.
-struct Receiver {
+pub(crate) struct Receiver {
     address: SocketAddr,
-    got: Arc<Mutex<Vec<Received>>>,
+    pub(crate) got: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Receiver {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let got: Arc<Mutex<Vec<Received>>> = Arc::default();
         let seen = got.clone();
         let handler = move |uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
@@ -72,12 +72,12 @@ impl Receiver {
         Self { address, got }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }
 
     /// The requests on `path` once there are `n` of them (waiting up to `within`).
-    async fn wait_for(&self, path: &str, n: usize, within: Duration) -> Vec<Received> {
+    pub(crate) async fn wait_for(&self, path: &str, n: usize, within: Duration) -> Vec<Received> {
         let deadline = Instant::now() + within;
         loop {
             let on_path: Vec<Received> = self
@@ -115,7 +115,7 @@ fn readme_block(language: &str, marker: &str) -> String {
 }
 
 /// Whether the README's Python snippet accepts the request.
-fn python_verifies(secret: &str, request: &Received) -> bool {
+pub(crate) fn python_verifies(secret: &str, request: &Received) -> bool {
     let dir = tempfile::TempDir::new().unwrap();
     let body = dir.path().join("body.json");
     std::fs::write(&body, &request.body).unwrap();
