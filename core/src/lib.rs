@@ -24,6 +24,7 @@ pub mod orgs;
 pub mod permissions;
 pub mod ports;
 pub mod query;
+pub mod registry_gc;
 pub mod retention;
 pub mod robots;
 pub mod rules;

@@ -87,6 +87,7 @@ pub async fn run(mut config: Config, config_file: Option<&Path>, role: Role) -> 
         anonymous: config.access.anonymous,
         local_sign_in: config.auth.local_sign_in,
         webhooks_allow_private: config.webhooks.allow_private,
+        data_dir: Some(config.data_dir.clone()),
     };
     let ports = Ports {
         store: backends.store.clone(),

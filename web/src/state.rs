@@ -52,6 +52,9 @@ pub struct WebSettings {
     /// Whether webhooks may point at loopback, private and link-local addresses
     /// (`webhooks.allow_private`).
     pub webhooks_allow_private: bool,
+    /// `data_dir`, where `bioshadock registry-gc` records its last run (for the storage
+    /// page); `None`: nowhere to look.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 /// The bounds of the live logs.

@@ -15,6 +15,7 @@ mod retention;
 mod rules;
 mod search;
 mod settings;
+mod storage;
 pub(crate) mod viewer;
 
 use askama::Template;
@@ -87,6 +88,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin", get(admin::page))
         .route("/admin/rules", get(rules::page).post(rules::save))
         .route("/admin/audit-log", get(audit::page))
+        .route("/admin/storage", get(storage::page))
         .route("/admin/new-user", post(admin::create))
         .route("/admin/user/{name}", post(admin::change))
         .route("/admin/registry/check", post(admin::check_registry))

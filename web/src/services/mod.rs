@@ -19,6 +19,7 @@ pub mod retention;
 pub mod robots;
 pub mod rules;
 pub mod search;
+pub mod storage;
 pub mod tag_policies;
 pub mod users;
 pub mod webhooks;

@@ -646,6 +646,7 @@ async fn the_worker_reads_a_pushed_index_back_from_the_registry() {
         anonymous: bioshadock_core::config::AnonymousAccess::Read,
         local_sign_in: true,
         webhooks_allow_private: false,
+        data_dir: None,
     };
     let mut registry = registry_auth();
     registry.registry_url = url;

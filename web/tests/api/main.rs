@@ -30,6 +30,7 @@ mod registry_admin;
 mod retention;
 mod robots;
 mod search;
+mod storage;
 mod tag_policies;
 mod token;
 mod tool_card;

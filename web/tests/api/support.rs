@@ -152,6 +152,7 @@ impl TestApp {
             anonymous: AnonymousAccess::Read,
             local_sign_in: true,
             webhooks_allow_private: true,
+            data_dir: None,
         };
         configure(&mut settings);
         let mut state = bioshadock_web::AppState::new(ports, settings, registry);
