@@ -17,6 +17,7 @@ mod search;
 mod settings;
 mod storage;
 pub(crate) mod viewer;
+mod webhooks;
 
 use askama::Template;
 use axum::Router;
@@ -48,6 +49,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/r/{namespace}/{name}/retention",
             get(retention::page).post(retention::post),
+        )
+        .route(
+            "/r/{namespace}/{name}/webhooks",
+            get(webhooks::container_page).post(webhooks::container_post),
+        )
+        .route(
+            "/org/{org}/webhooks",
+            get(webhooks::org_page).post(webhooks::org_post),
         )
         .route("/r/{namespace}/{name}/delete", post(settings::delete))
         .route(

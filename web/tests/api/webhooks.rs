@@ -313,3 +313,70 @@ async fn private_addresses_are_refused_unless_allowed() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_page_creates_a_hook_shows_its_secret_once_and_queues_tests() {
+    let app = TestApp::with(vec![container(
+        "olivia/tool",
+        Visibility::Public,
+        1,
+        "a tool",
+    )])
+    .await;
+    app.user("olivia", Role::User, "olivia password").await;
+    app.user("mallory", Role::User, "mallory password").await;
+    let mut browser = app.login("olivia", "olivia password").await;
+    let page = browser.get("/r/olivia/tool/webhooks").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = csrf_in(&page.body).unwrap();
+    let form = |extra: &str| format!("csrf={csrf}&{extra}");
+
+    // Without the token nothing happens; a bad URL is refused with the reason.
+    let forged = browser
+        .post_form(
+            "/r/olivia/tool/webhooks",
+            "action=create&url=http%3A%2F%2F127.0.0.1%3A9%2F&events=push",
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    let bad = browser
+        .post_form(
+            "/r/olivia/tool/webhooks",
+            &form("action=create&url=ftp%3A%2F%2Fx&events=push"),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("http:// or https://"), "{}", bad.body);
+
+    let created = browser
+        .post_form(
+            "/r/olivia/tool/webhooks",
+            &form("action=create&url=http%3A%2F%2F127.0.0.1%3A9%2Fhook&events=push&events=tag_deleted&tags=1.*&format=slack"),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    assert!(created.body.contains("id=\"new-secret\""));
+    let secret_at = created.body.find("whsec_").expect("the secret");
+    let secret = &created.body[secret_at..secret_at + "whsec_".len() + 64];
+    let page = browser.get("/r/olivia/tool/webhooks").await.body;
+    assert!(!page.contains(secret), "shown once");
+    assert!(page.contains("push, tag_deleted"), "{page}");
+    assert!(page.contains("tags 1.*"));
+    let hook_at = page.find("name=\"hook\" value=\"").unwrap() + "name=\"hook\" value=\"".len();
+    let hook = &page[hook_at..hook_at + 19];
+    let tested = browser
+        .post_form(
+            "/r/olivia/tool/webhooks",
+            &form(&format!("action=test&hook={hook}")),
+        )
+        .await;
+    assert_eq!(tested.status, 303);
+    let page = browser.get("/r/olivia/tool/webhooks").await.body;
+    assert!(
+        page.contains(">test<") && page.contains("pending"),
+        "{page}"
+    );
+
+    let mut other = app.login("mallory", "mallory password").await;
+    assert_eq!(other.get("/r/olivia/tool/webhooks").await.status, 403);
+}
