@@ -64,6 +64,18 @@ pub enum Command {
     /// Mint a token, call the registry with it, and say in plain words what is misconfigured
     /// (reachability, realm, service, issuer, certificate, clock).
     RegistryCheck,
+    /// Free the space of deleted and overwritten images: restart the registry `serve` spawned
+    /// in read-only mode, run Distribution's garbage-collect, and restart it read-write again
+    /// (always, also when collection fails). For another registry, print the steps instead.
+    RegistryGc {
+        /// Only report what garbage-collect would delete; the registry is left alone.
+        #[arg(long)]
+        dry_run: bool,
+        /// Stop garbage-collect (and restore the registry) after this many seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 3600,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        timeout_secs: u64,
+    },
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
     /// Manage local accounts and their API keys (works while `serve` is running).

@@ -8,6 +8,7 @@ mod openapi;
 mod org;
 mod registry;
 mod registry_check;
+mod registry_gc;
 mod reindex;
 mod seed;
 mod serve;
@@ -41,6 +42,13 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Command::Import { command } => import::run(config, command).await,
                 Command::Audit { command } => audit::run(config, command).await,
                 Command::RegistryCheck => registry_check::run(config).await,
+                Command::RegistryGc {
+                    dry_run,
+                    timeout_secs,
+                } => {
+                    let timeout = std::time::Duration::from_secs(timeout_secs);
+                    registry_gc::run(config, dry_run, timeout).await
+                }
                 Command::RegistryConfig {
                     listen,
                     root,

@@ -193,6 +193,53 @@ notifications:
     out
 }
 
+/// The lines `registry-gc` adds under `storage:` while it collects garbage: Distribution's
+/// read-only mode, in which pulls keep working and pushes are refused, so that no upload can
+/// reference a blob the collector is about to delete.
+const READ_ONLY_BLOCK: &str = "\
+  # Read-only while `bioshadock registry-gc` collects garbage; removed when it is done.
+  maintenance:
+    readonly:
+      enabled: true
+";
+
+/// `yaml` (a configuration [`render`] wrote) without the read-only block, as `serve` wrote it:
+/// also the way back from a run that was killed before it could restore the file.
+pub(super) fn without_read_only(yaml: &str) -> String {
+    yaml.replace(READ_ONLY_BLOCK, "")
+}
+
+/// `yaml` (a configuration [`render`] wrote) in read-only mode. The block goes right under the
+/// top-level `storage:` key; the result is parsed back to be sure the registry will see it.
+pub(super) fn read_only(yaml: &str) -> Result<String> {
+    let normal = without_read_only(yaml);
+    // A second `maintenance` key would make the file invalid, and merging is not worth it for
+    // a file `serve` rewrites at every start.
+    anyhow::ensure!(
+        parse(&normal)?["storage"]["maintenance"].is_null(),
+        "the registry configuration already has a `storage.maintenance` section of its own"
+    );
+    let (head, tail) = normal
+        .split_once("\nstorage:\n")
+        .context("the registry configuration has no top-level `storage:` section")?;
+    let variant = format!("{head}\nstorage:\n{READ_ONLY_BLOCK}{tail}");
+    anyhow::ensure!(
+        is_read_only(&variant)?,
+        "cannot put the registry configuration in read-only mode"
+    );
+    Ok(variant)
+}
+
+/// Whether `yaml` puts the registry in read-only mode (`storage.maintenance.readonly.enabled`).
+pub(super) fn is_read_only(yaml: &str) -> Result<bool> {
+    Ok(parse(yaml)?["storage"]["maintenance"]["readonly"]["enabled"].as_bool() == Some(true))
+}
+
+/// A registry configuration, parsed.
+pub(super) fn parse(yaml: &str) -> Result<serde_yaml::Value> {
+    serde_yaml::from_str(yaml).context("the registry configuration is not valid YAML")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +260,42 @@ mod tests {
         );
         assert!(other.contains("url: \"http://web:8080/registry/events\""));
         assert!(other.contains("realm: \"http://127.0.0.1:8080/v2/token\""));
+    }
+
+    #[test]
+    fn the_read_only_variant_parses_and_only_it_is_read_only() {
+        let config = Config::load(None).unwrap();
+        let path = Path::new("/srv/registry");
+        let normal = render(&config, "127.0.0.1:5001", path, path, "s", None);
+        assert!(!is_read_only(&normal).unwrap());
+
+        let variant = read_only(&normal).unwrap();
+        assert!(is_read_only(&variant).unwrap());
+        // Everything else is as it was: same storage, same listener, deletes still enabled.
+        let parsed: serde_yaml::Value = serde_yaml::from_str(&variant).unwrap();
+        assert_eq!(
+            parsed["storage"]["filesystem"]["rootdirectory"],
+            "/srv/registry"
+        );
+        assert_eq!(parsed["storage"]["delete"]["enabled"], true);
+        assert_eq!(parsed["http"]["addr"], "127.0.0.1:5001");
+        assert_eq!(
+            parsed["auth"],
+            serde_yaml::from_str::<serde_yaml::Value>(&normal).unwrap()["auth"]
+        );
+
+        // Back to normal byte for byte, and read-only twice is read-only once.
+        assert_eq!(without_read_only(&variant), normal);
+        assert_eq!(read_only(&variant).unwrap(), variant);
+    }
+
+    #[test]
+    fn a_configuration_without_storage_or_with_its_own_maintenance_is_refused() {
+        assert!(read_only("version: 0.1\nhttp:\n  addr: x\n").is_err());
+        let own =
+            "version: 0.1\nstorage:\n  maintenance:\n    uploadpurging:\n      enabled: false\n";
+        let error = read_only(own).unwrap_err().to_string();
+        assert!(error.contains("maintenance"), "{error}");
     }
 
     #[test]

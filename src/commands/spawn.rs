@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use bioshadock_core::config::{Config, DEFAULT_REGISTRY_URL, Spawn, reachable_locally};
+use bioshadock_core::registry_gc::REGISTRY_DIR;
 use bioshadock_core::tokens::CERTIFICATE_FILE;
 use futures::StreamExt;
 use nix::sys::signal::{Signal, kill};
@@ -30,6 +31,9 @@ const HEALTHY_RUN: Duration = Duration::from_secs(60);
 const STOP_GRACE: Duration = Duration::from_secs(10);
 /// Longest registry log line forwarded whole; longer ones are cut.
 const MAX_LOG_LINE: usize = 16 * 1024;
+/// The generated configuration and the running child's pid, in `data_dir/registry`.
+pub(crate) const CONFIG_FILE: &str = "config.yml";
+const PID_FILE: &str = "registry.pid";
 
 /// A registry to spawn: the binary, its files, its private address and the front's.
 #[derive(Debug, Clone)]
@@ -43,11 +47,11 @@ pub struct SpawnPlan {
 
 impl SpawnPlan {
     fn config_file(&self) -> PathBuf {
-        self.dir.join("config.yml")
+        self.dir.join(CONFIG_FILE)
     }
 
     fn pid_file(&self) -> PathBuf {
-        self.dir.join("registry.pid")
+        self.dir.join(PID_FILE)
     }
 
     /// `registry.url` for the portal, the builder and the front: the private address.
@@ -103,14 +107,14 @@ pub fn plan(config: &Config) -> Result<Option<SpawnPlan>> {
         .context("cannot find a free loopback port for the spawned registry")?;
     Ok(Some(SpawnPlan {
         binary,
-        dir: config.data_dir.join("registry"),
+        dir: config.data_dir.join(REGISTRY_DIR),
         private,
         front,
     }))
 }
 
 /// `registry.binary` when set (a path, or a name on PATH), else the first of [`BINARIES`].
-fn find_binary(configured: &str) -> Option<PathBuf> {
+pub(crate) fn find_binary(configured: &str) -> Option<PathBuf> {
     let candidates: Vec<&str> = if configured.is_empty() {
         BINARIES.to_vec()
     } else {
@@ -175,38 +179,47 @@ pub fn start(
     Ok(tokio::spawn(supervise(plan, stop)))
 }
 
-/// The configuration holds the notification secret: readable by this user only.
-fn write_private(path: &Path, text: &str) -> Result<()> {
+/// The configuration holds the notification secret: readable by this user only. Written
+/// through a temporary file and a rename, so that a registry (re)starting at that moment, or a
+/// failed write, never leaves half a configuration (`registry-gc` rewrites it under a live one).
+pub(crate) fn write_private(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
+    let temporary = path.with_extension("yml.tmp");
+    let written = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(text.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))
+        .open(&temporary)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written.with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// A registry a previous run left behind (the portal was killed without a chance to stop it)
 /// is stopped, if the pid file names a process still running with our configuration.
 fn stop_leftover(plan: &SpawnPlan) {
-    let Some(pid) = std::fs::read_to_string(plan.pid_file())
-        .ok()
-        .and_then(|text| text.trim().parse::<i32>().ok())
-    else {
-        return;
-    };
-    let ours = std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
-        let config = plan.config_file().display().to_string();
-        String::from_utf8_lossy(&cmdline).contains(&config)
-    });
-    if ours {
+    if let Some(pid) = running_registry(&plan.dir) {
         tracing::warn!(pid, "stopping the registry a previous run left running");
         let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
     }
+}
+
+/// The registry spawned in `dir` (`data_dir/registry`), if it runs: the pid file names a
+/// process whose command line names this directory's configuration (a pid file alone could
+/// name a reused pid).
+pub(crate) fn running_registry(dir: &Path) -> Option<i32> {
+    let pid = std::fs::read_to_string(dir.join(PID_FILE))
+        .ok()
+        .and_then(|text| text.trim().parse::<i32>().ok())?;
+    let config = dir.join(CONFIG_FILE).display().to_string();
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(&config))
+        .then_some(pid)
 }
 
 /// Runs the registry, restarting it with back-off when it exits, until `stop`.

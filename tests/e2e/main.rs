@@ -16,6 +16,7 @@ mod openapi_conformance;
 mod openid;
 mod orgs;
 mod registry;
+mod registry_gc;
 mod restart;
 mod retention;
 mod secrets;
