@@ -332,6 +332,54 @@ async fn a_push_reaches_a_real_receiver_signed_and_a_failed_delivery_is_retried(
         "test"
     );
 
+    // Builds: started and succeeded, read from the build's record.
+    let builder = api_key(&site, "alice", "read,push,build");
+    let (status, _) = post(
+        &site,
+        &key,
+        hooks,
+        json!({"url": receiver.url("/builds"), "events": ["build_started", "build_succeeded", "build_failed"]}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let dockerfile = format!("FROM {}\nRUN echo built\n", crate::registry::BASE_IMAGE);
+    let patch = http()
+        .patch(site.url("/container/alice/tool"))
+        .bearer_auth(&key)
+        .json(&json!({"dockerfile": dockerfile}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patch.status().as_u16(), 200);
+    let queued = http()
+        .post(site.url(&format!("/container/tag/alice/tool/built?apikey={builder}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(queued.status().as_u16(), 202);
+    let build_id = queued.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let builds = receiver
+        .wait_for("/builds", 2, Duration::from_secs(120))
+        .await;
+    let events: Vec<Value> = builds
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    // Sent concurrently when both are due at once: found by name, not by order.
+    let named = |name: &str| {
+        events
+            .iter()
+            .find(|e| e["event"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {events:?}"))
+    };
+    assert_eq!(named("build_started")["build"]["id"], build_id);
+    let succeeded = named("build_succeeded");
+    assert_eq!(succeeded["build"]["id"], build_id);
+    assert_eq!(succeeded["build"]["status"], "success");
+    assert_eq!(succeeded["tag"], "built");
+
     // Deleting the hook stops it; it is in the audit log.
     let deleted = http()
         .delete(site.url(&format!("{hooks}/{id}")))
