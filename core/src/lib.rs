@@ -33,6 +33,7 @@ pub mod secret;
 pub mod tag_policy;
 pub mod tokens;
 pub mod tool;
+pub mod triggers;
 pub mod webhooks;
 
 #[cfg(feature = "conformance")]
