@@ -17,6 +17,7 @@ use bioshadock_core::ports::robots::RobotStore;
 use bioshadock_core::ports::rules::RuleStore;
 use bioshadock_core::ports::search::SearchIndex;
 use bioshadock_core::ports::store::ContainerStore;
+use bioshadock_core::ports::triggers::TriggerStore;
 use bioshadock_core::ports::webhooks::WebhookStore;
 use bioshadock_core::{PortError, PortResult};
 use sqlx::SqlitePool;
@@ -42,6 +43,8 @@ pub struct Backends {
     pub events: Arc<dyn EventStore>,
     /// Outgoing webhooks: the hooks, their deliveries (the outbox) and the dispatcher's place.
     pub webhooks: Arc<dyn WebhookStore>,
+    /// Push triggers and their decision log.
+    pub triggers: Arc<dyn TriggerStore>,
     pub search: Arc<dyn SearchIndex>,
     pub queue: Arc<dyn JobQueue>,
     /// Build records and logs, on the same database as the queue whose job ids they share;
@@ -139,7 +142,8 @@ pub async fn open_backends(config: &Config) -> PortResult<Backends> {
         robots: store.clone(),
         rules: store.clone(),
         events: store.clone(),
-        webhooks: store,
+        webhooks: store.clone(),
+        triggers: store,
         search: Arc::new(search),
         queue: Arc::new(SqliteQueue::new(pool.clone())),
         builds: Arc::new(WakingBuildStore::new(builds, log_wakeups.clone())),
@@ -194,6 +198,7 @@ mod external {
     use crate::mongo::builds::MongoBuilds;
     use crate::mongo::events::MongoEvents;
     use crate::mongo::store::MongoStore;
+    use crate::mongo::triggers::MongoTriggers;
     use crate::mongo::webhooks::MongoWebhooks;
     use bioshadock_core::ports::log_wakeups::{LogWakeups, WakingBuildStore};
 
@@ -213,13 +218,15 @@ mod external {
         let accounts = Arc::new(MongoAccounts::new(db.clone()));
         let builds = MongoBuilds::new(db.clone());
         let events = MongoEvents::new(db.clone());
-        let webhooks = MongoWebhooks::new(db);
+        let webhooks = MongoWebhooks::new(db.clone());
+        let triggers = MongoTriggers::new(db);
         if config.storage.mongodb_create_indexes {
             store.ensure_indexes().await?;
             accounts.ensure_indexes().await?;
             builds.ensure_indexes().await?;
             events.ensure_indexes().await?;
             webhooks.ensure_indexes().await?;
+            triggers.ensure_indexes().await?;
         }
         let search = ElasticSearch::open(
             url(config.search.elasticsearch_url.as_ref()),
@@ -241,6 +248,7 @@ mod external {
             rules: accounts,
             events: Arc::new(events),
             webhooks: Arc::new(webhooks),
+            triggers: Arc::new(triggers),
             search: Arc::new(search),
             queue: Arc::new(RedisQueue::new(redis.clone(), prefix.clone())),
             builds: Arc::new(WakingBuildStore::new(Arc::new(builds), log_wakeups.clone())),

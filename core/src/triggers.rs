@@ -106,3 +106,85 @@ impl Push {
 pub fn is_commit_id(commit: &str) -> bool {
     matches!(commit.len(), 40 | 64) && commit.bytes().all(|b| b.is_ascii_hexdigit())
 }
+
+/// A container's push trigger, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trigger {
+    /// `tr_` and 16 hex digits; the hook URL is `/hooks/{provider}/{namespace}/{name}` and the
+    /// id tells triggers of one container apart in the decision log.
+    pub id: String,
+    /// The container (`namespace/name`).
+    pub container: String,
+    pub provider: Provider,
+    /// The secret, sealed (`core::sealed`): GitHub and Gitea sign with it, GitLab sends it.
+    pub sealed_secret: String,
+    #[serde(flatten)]
+    pub rules: rules::TriggerRules,
+    /// Build arguments of this trigger's builds (`{tag}` and `{sha}` are filled in).
+    #[serde(default)]
+    pub build_args: std::collections::BTreeMap<String, String>,
+    pub created_by: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A new trigger's id.
+pub fn new_trigger_id() -> String {
+    format!("tr_{:016x}", rand::random::<u64>())
+}
+
+/// What became of one hook delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Queued,
+    IgnoredByRef,
+    IgnoredByPath,
+    /// No tag template applies to the ref.
+    NoTag,
+    /// The same build was already queued.
+    Deduplicated,
+    /// The trigger's owner has too many builds queued or running.
+    OverLimit,
+    BadSignature,
+    /// A ping, another event, a deletion, a body that is not a push.
+    Ignored,
+    /// Queueing failed (the store, the owner's rights).
+    Failed,
+}
+
+/// One decision, as the log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The container (`namespace/name`).
+    pub container: String,
+    /// The trigger that decided (none when no trigger of the provider matched the signature).
+    pub trigger: Option<String>,
+    pub provider: Provider,
+    /// `branch main`, `tag v1.2`, when the payload was read.
+    pub reference: Option<String>,
+    pub commit: Option<String>,
+    pub outcome: Outcome,
+    /// Why, in a sentence.
+    pub reason: String,
+    /// The builds queued (or found already queued), with their tags.
+    #[serde(default)]
+    pub builds: Vec<(i64, String)>,
+}
+
+/// Characters of a decision's reason, at most (it may quote a stranger's payload).
+pub const MAX_REASON_CHARS: usize = 500;
+
+impl Decision {
+    /// The decision with its reason cut to [`MAX_REASON_CHARS`] and its control characters
+    /// dropped.
+    pub fn bounded(mut self) -> Self {
+        self.reason = self
+            .reason
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_REASON_CHARS)
+            .collect();
+        self
+    }
+}

@@ -11,6 +11,7 @@ mod orgs;
 mod robots;
 mod rules;
 pub mod store;
+pub mod triggers;
 pub mod webhooks;
 
 use bioshadock_core::{PortError, PortResult};

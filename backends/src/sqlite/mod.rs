@@ -13,6 +13,7 @@ mod robots;
 mod rules;
 pub mod sessions;
 pub mod store;
+mod triggers;
 mod webhooks;
 
 use std::path::Path;

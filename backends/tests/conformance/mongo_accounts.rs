@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use bioshadock_backends::mongo::accounts::MongoAccounts;
 use bioshadock_backends::mongo::builds::MongoBuilds;
 use bioshadock_backends::mongo::events::MongoEvents;
+use bioshadock_backends::mongo::triggers::MongoTriggers;
 use bioshadock_backends::mongo::webhooks::MongoWebhooks;
 use bioshadock_core::conformance;
 use bioshadock_core::ports::builds::{Build, BuildSource, BuildStore, NewBuild};
@@ -230,6 +231,21 @@ async fn mongo_webhooks_conform() {
         let webhooks = MongoWebhooks::new(dbs.fresh());
         webhooks.ensure_indexes().await.expect("ensure_indexes");
         Arc::new(webhooks)
+    })
+    .await;
+    if server.real() {
+        dbs.drop_all().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mongo_triggers_conform() {
+    let server = MongoServer::start();
+    let dbs = Databases::new(&server, "triggers").await;
+    conformance::triggers::run_all(|| async {
+        let triggers = MongoTriggers::new(dbs.fresh());
+        triggers.ensure_indexes().await.expect("ensure_indexes");
+        Arc::new(triggers)
     })
     .await;
     if server.real() {

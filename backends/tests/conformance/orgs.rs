@@ -56,3 +56,13 @@ async fn sqlite_webhooks_conform() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_triggers_conform() {
+    let dirs = Dirs::default();
+    conformance::triggers::run_all(|| {
+        let dirs = dirs.clone();
+        async move { Arc::new(SqliteStore::new(fresh_pool(&dirs).await)) }
+    })
+    .await;
+}

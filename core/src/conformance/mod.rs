@@ -13,6 +13,7 @@ pub mod robots;
 pub mod rules;
 pub mod search;
 pub mod store;
+pub mod triggers;
 pub mod webhooks;
 
 use std::collections::BTreeMap;

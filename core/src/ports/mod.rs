@@ -14,4 +14,5 @@ pub mod robots;
 pub mod rules;
 pub mod search;
 pub mod store;
+pub mod triggers;
 pub mod webhooks;
