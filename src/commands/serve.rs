@@ -100,6 +100,7 @@ pub async fn run(mut config: Config, config_file: Option<&Path>, role: Role) -> 
         rules: backends.rules.clone(),
         events: backends.events.clone(),
         webhooks: backends.webhooks.clone(),
+        triggers: backends.triggers.clone(),
         keys: backends.keys.clone(),
         sessions: backends.sessions.clone(),
         coordination: backends.coordination.clone(),

@@ -98,6 +98,8 @@ pub struct Ports {
     pub events: Arc<dyn EventStore>,
     /// Outgoing webhooks (`services::webhooks`, `webhooks`).
     pub webhooks: Arc<dyn bioshadock_core::ports::webhooks::WebhookStore>,
+    /// Push triggers and their decision log (`services::triggers`).
+    pub triggers: Arc<dyn bioshadock_core::ports::triggers::TriggerStore>,
     pub sessions: Arc<dyn SessionStore>,
     /// State shared by the web processes: login failures, event ids seen, locks.
     pub coordination: Arc<dyn Coordination>,
@@ -128,6 +130,8 @@ pub struct AppState {
     pub events: Arc<dyn EventStore>,
     /// Outgoing webhooks (`services::webhooks`, `webhooks`).
     pub webhooks: Arc<dyn bioshadock_core::ports::webhooks::WebhookStore>,
+    /// Push triggers and their decision log (`services::triggers`).
+    pub triggers: Arc<dyn bioshadock_core::ports::triggers::TriggerStore>,
     pub sessions: Arc<dyn SessionStore>,
     /// State shared by the web processes (one process's memory in embedded mode).
     pub coordination: Arc<dyn Coordination>,
@@ -189,6 +193,7 @@ impl AppState {
             rules: ports.rules,
             events: ports.events,
             webhooks: ports.webhooks,
+            triggers: ports.triggers,
             sealing: Arc::new(ephemeral_sealing_key()),
             rules_cache: Arc::default(),
             sessions: ports.sessions,

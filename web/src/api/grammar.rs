@@ -447,3 +447,58 @@ pub(crate) fn webhook_url_schema() -> ObjectBuilder {
         .pattern(Some(r"^https?://[^\s@/?#]+(?:[/?#]\S*)?$"))
         .examples(["https://ci.example.org/hooks/bioshadock"])
 }
+
+/// A secret a caller may choose: 16 to 256 characters, no spaces or control characters.
+pub(crate) fn chosen_secret_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(16))
+        .max_length(Some(256))
+        .pattern(Some(r"^[^\s\x00-\x1F\x7F-\x9F]+$"))
+}
+
+/// A trigger's ref patterns: globs or `/regex/`, `branch:` or `tag:` before one to name the
+/// kind.
+pub(crate) fn trigger_refs_schema() -> ArrayBuilder {
+    use bioshadock_core::triggers::rules::{MAX_PATTERN_CHARS, MAX_REF_PATTERNS};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(MAX_PATTERN_CHARS))
+                .pattern(Some(r"^(?!(?:branch|tag):$)[^\x00-\x1F\x7F-\x9F]+$")),
+        )
+        .max_items(Some(MAX_REF_PATTERNS))
+}
+
+/// A trigger's path patterns: globs or `/regex/`.
+pub(crate) fn trigger_paths_schema() -> ArrayBuilder {
+    use bioshadock_core::triggers::rules::{MAX_PATH_PATTERNS, MAX_PATTERN_CHARS};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(MAX_PATTERN_CHARS))
+                .pattern(Some(r"^[^\x00-\x1F\x7F-\x9F]+$")),
+        )
+        .max_items(Some(MAX_PATH_PATTERNS))
+}
+
+/// A trigger's tag templates: tag characters and the placeholders `{branch}`, `{tag}`,
+/// `{short_sha}`, `{date}`, not starting with `.` or `-`.
+pub(crate) fn trigger_templates_schema() -> ArrayBuilder {
+    use bioshadock_core::triggers::rules::MAX_TEMPLATES;
+    let unit = r"(?:[A-Za-z0-9_.-]|\{(?:branch|tag|short_sha|date)\})";
+    let first = r"(?:[A-Za-z0-9_]|\{(?:branch|tag|short_sha|date)\})";
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(128))
+                .pattern(Some(format!("^{first}{unit}*$"))),
+        )
+        .max_items(Some(MAX_TEMPLATES))
+}

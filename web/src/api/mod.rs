@@ -18,6 +18,7 @@ mod robots;
 mod rules;
 mod search;
 mod tag_policy;
+mod triggers;
 mod webhooks;
 
 pub(crate) use grammar::immutable_schema;
@@ -92,6 +93,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(robots::new_token_org))
         .routes(routes!(containers::tags))
         .routes(routes!(manage::delete_tag, tag_policy::update_tag))
+        .routes(routes!(triggers::list, triggers::create))
+        .routes(routes!(triggers::delete))
+        .routes(routes!(triggers::decisions))
+        .routes(routes!(triggers::hook))
         .routes(routes!(builds::build_git))
         .routes(routes!(builds::build_tag))
         .routes(routes!(builds::list))

@@ -29,7 +29,7 @@ pub struct NewHookBody {
     url: String,
     /// The signing secret (16–256 characters); one is made when it is left out. Shown once.
     #[serde(default)]
-    #[schema(min_length = 16, max_length = 256)]
+    #[schema(schema_with = super::grammar::chosen_secret_schema)]
     secret: Option<String>,
     /// What to hear: `push`, `tag_deleted`, `build_started`, `build_succeeded`,
     /// `build_failed`, `deprecated`, `retention_deleted`.

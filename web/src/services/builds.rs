@@ -52,11 +52,24 @@ pub async fn queue_build(
     tag: Option<&str>,
     tag_is_ref: bool,
 ) -> Result<Queued, ApiError> {
+    let tag = tag.unwrap_or(DEFAULT_TAG);
+    queue_build_at(state, caller, id, tag, tag_is_ref.then_some(tag)).await
+}
+
+/// Queues a build producing `tag` from the container's git source at `git_ref` (a branch, a
+/// tag or a commit id; `None`: the source's own ref), or from its Dockerfile.
+pub async fn queue_build_at(
+    state: &AppState,
+    caller: &Principal,
+    id: &RepoName,
+    tag: &str,
+    git_ref: Option<&str>,
+) -> Result<Queued, ApiError> {
     let actor = caller.require(Scope::Build)?;
     let container = buildable(state, caller, id).await?;
-    let tag = TagName::parse(tag.unwrap_or(DEFAULT_TAG))
-        .map_err(|e| ApiError::bad_request(format!("invalid tag: {e}")))?;
-    let source = source_of(&container, tag_is_ref.then_some(tag.as_str()))?;
+    let tag =
+        TagName::parse(tag).map_err(|e| ApiError::bad_request(format!("invalid tag: {e}")))?;
+    let source = source_of(&container, git_ref)?;
     let user = actor.user.name.as_str().to_owned();
     if state.queue.pending_for(&user).await? >= state.settings.max_pending_builds {
         return Err(ApiError {

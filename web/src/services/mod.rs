@@ -21,5 +21,6 @@ pub mod rules;
 pub mod search;
 pub mod storage;
 pub mod tag_policies;
+pub mod triggers;
 pub mod users;
 pub mod webhooks;

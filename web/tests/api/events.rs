@@ -629,6 +629,7 @@ async fn the_worker_reads_a_pushed_index_back_from_the_registry() {
         rules: backends.rules.clone(),
         events: backends.events.clone(),
         webhooks: backends.webhooks.clone(),
+        triggers: backends.triggers.clone(),
         keys: backends.keys.clone(),
         sessions: backends.sessions.clone(),
         coordination: backends.coordination.clone(),

@@ -34,5 +34,6 @@ mod storage;
 mod tag_policies;
 mod token;
 mod tool_card;
+mod triggers;
 mod trs;
 mod webhooks;

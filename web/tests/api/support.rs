@@ -135,6 +135,7 @@ impl TestApp {
             rules: backends.rules.clone(),
             events: backends.events.clone(),
             webhooks: backends.webhooks.clone(),
+            triggers: backends.triggers.clone(),
             keys: backends.keys.clone(),
             sessions: backends.sessions.clone(),
             coordination: backends.coordination.clone(),
