@@ -144,6 +144,7 @@ pub async fn run(mut config: Config, config_file: Option<&Path>, role: Role) -> 
     }
     sweep_expired_sessions(backends.clone());
     prune_old_events(backends.clone(), config.audit.retention_days);
+    prune_old_trigger_decisions(backends.clone());
     bioshadock_web::webhooks::spawn(state.clone());
     if config.retention.interval_secs > 0 {
         bioshadock_web::services::retention::spawn_periodic(
@@ -352,6 +353,23 @@ fn prune_old_events(backends: bioshadock_backends::Backends, retention_days: u64
                 Ok(0) => {}
                 Ok(n) => tracing::info!(n, retention_days, "deleted old audit events"),
                 Err(e) => tracing::warn!(error = %e, "deleting old audit events failed"),
+            }
+        }
+    });
+}
+
+/// Deletes trigger decisions older than 90 days at start-up and then once a day: the log says
+/// why recent pushes did or did not build, not what happened last year.
+fn prune_old_trigger_decisions(backends: bioshadock_backends::Backends) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(86_400));
+        loop {
+            every.tick().await;
+            let cutoff = chrono::Utc::now() - chrono::Duration::days(90);
+            match backends.triggers.prune_decisions(cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(n, "deleted old trigger decisions"),
+                Err(e) => tracing::warn!(error = %e, "deleting old trigger decisions failed"),
             }
         }
     });

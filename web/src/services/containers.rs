@@ -566,10 +566,16 @@ pub async fn delete(
         .await?;
     // The registry first: an image the catalogue forgot would stay pullable.
     removal::delete_container(state, &container).await?;
-    // Its builds go too: a later container of the same name must not inherit them.
+    // Its builds, triggers and webhooks go too: a later container of the same name (someone
+    // else's, maybe) must not inherit them, nor send its events to this one's receivers.
     if let Err(e) = state.builds.delete_for_container(id).await {
         tracing::warn!(error = %e, %id, "deleting the builds of a deleted container failed");
     }
+    if let Err(e) = state.triggers.delete_triggers_of(id.as_str()).await {
+        tracing::warn!(error = %e, %id, "deleting the triggers of a deleted container failed");
+    }
+    let scope = bioshadock_core::webhooks::HookScope::Container(id.to_string());
+    super::webhooks::delete_all_of(state, &scope).await;
     match state.store.delete(id).await {
         Ok(()) | Err(PortError::NotFound) => {}
         Err(e) => return Err(e.into()),

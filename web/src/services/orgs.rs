@@ -163,8 +163,11 @@ pub async fn delete(state: &AppState, caller: &Principal, name: &str) -> Result<
                 "`{name}` still holds {held} container(s): delete or move them first"
             )));
         }
-        // Its robots go first: none may outlive it (and pass for a later user of the name).
+        // Its robots and webhooks go first: none may outlive it (and serve a later owner of
+        // the name).
         state.robots.delete_robots_of(org.name.as_str()).await?;
+        let scope = bioshadock_core::webhooks::HookScope::Organisation(org.name.to_string());
+        super::webhooks::delete_all_of(state, &scope).await;
         match state.orgs.delete_org(&org).await {
             Ok(()) => {
                 tracing::info!(org = %org.name, "organisation deleted");

@@ -327,3 +327,21 @@ async fn add(state: &AppState, delivery: &Delivery) -> Result<(), ApiError> {
         Err(e) => Err(e.into()),
     }
 }
+
+/// Deletes every hook of `scope` (its container or organisation was deleted); failures are
+/// logged.
+pub async fn delete_all_of(state: &AppState, scope: &HookScope) {
+    let hooks = match state.webhooks.hooks().await {
+        Ok(hooks) => hooks,
+        Err(e) => {
+            tracing::warn!(error = %e, %scope, "listing the webhooks to delete failed");
+            return;
+        }
+    };
+    for hook in hooks.into_iter().filter(|h| h.scope == *scope) {
+        match state.webhooks.delete_hook(&hook.id).await {
+            Ok(()) | Err(PortError::NotFound) => {}
+            Err(e) => tracing::warn!(error = %e, hook = %hook.id, "deleting a webhook failed"),
+        }
+    }
+}

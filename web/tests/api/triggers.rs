@@ -363,3 +363,55 @@ async fn a_container_without_a_git_source_has_no_triggers() {
     .await
     .assert_error(409, "conflict");
 }
+
+#[tokio::test]
+async fn a_deleted_container_takes_its_triggers_and_webhooks_along() {
+    let app = TestApp::with(vec![samtools()]).await;
+    app.user("lab", Role::User, "lab password").await;
+    let lab = app.key("lab", "read,push").await;
+    new_trigger(&app, &lab, json!({"provider": "github"})).await;
+    let hook = json!({"url": "http://127.0.0.1:9/", "events": ["push"]}).to_string();
+    let created = app
+        .with_key(
+            &lab,
+            json_request("POST", "/container/webhooks/lab/samtools", &hook),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    let deleted = app
+        .with_key(
+            &lab,
+            Request::delete("/container/lab/samtools")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    // A container of the same name starts without them.
+    let again = json!({"name": "lab/samtools", "git": "https://github.com/genomics-lab/tools.git"});
+    let again = app
+        .with_key(
+            &lab,
+            json_request("POST", "/container/new", &again.to_string()),
+        )
+        .await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    let triggers = app
+        .with_key(
+            &lab,
+            Request::get("/container/triggers/lab/samtools")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(triggers.json(), json!([]));
+    let hooks = app
+        .with_key(
+            &lab,
+            Request::get("/container/webhooks/lab/samtools")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(hooks.json(), json!([]));
+}
