@@ -992,3 +992,122 @@ async fn a_build_cannot_borrow_another_users_private_image_from_the_shared_engin
         .args(["rmi", "-f", &format!("{secret}:latest")])
         .status();
 }
+
+/// The generic push hook of `id`, signed with `secret`; answers the status and the decision.
+async fn push_hook(lab: &Lab, id: &str, secret: &str, body: &Value) -> (u16, Value) {
+    let body = body.to_string();
+    let signature = {
+        use std::process::{Command, Stdio};
+        // The signature as a shell script makes it (openssl), not as our own code does.
+        let mut child = Command::new("openssl")
+            .args(["dgst", "-sha256", "-hmac", secret, "-r"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), body.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        format!("sha256={}", text.split_whitespace().next().unwrap())
+    };
+    let response = http()
+        .post(lab.site.url(&format!("/hooks/generic/{id}")))
+        .header("content-type", "application/json")
+        .header("bioshadock-signature-256", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_signed_push_builds_its_commit_exactly_and_a_monorepo_rebuilds_only_what_changed() {
+    let lab = Lab::start(&[]).await;
+    let repo = lab.git.repo(
+        "mono",
+        &[
+            ("samtools/Dockerfile", &dockerfile("RUN echo samtools-one")),
+            ("bwa/Dockerfile", &dockerfile("RUN echo bwa-one")),
+        ],
+    );
+    lab.container(
+        "samtools",
+        Some(&format!("{}#main:samtools", repo.url)),
+        None,
+    )
+    .await;
+    lab.container("bwa", Some(&format!("{}#main:bwa", repo.url)), None)
+        .await;
+    let secret = "the-monorepo-secret";
+    for (name, path) in [("samtools", "samtools/*"), ("bwa", "bwa/*")] {
+        let created = http()
+            .post(lab.site.url(&format!("/container/triggers/alice/{name}")))
+            .bearer_auth(&lab.key)
+            .json(&json!({"provider": "generic", "secret": secret, "paths": [path]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status().as_u16(), 201);
+    }
+    // Two pushes: the first touches samtools only; the branch then moves on.
+    let first = repo.commit(
+        &[("samtools/Dockerfile", &dockerfile("RUN echo samtools-two"))],
+        "samtools two",
+    );
+    let later = repo.commit(
+        &[(
+            "samtools/Dockerfile",
+            &dockerfile("RUN echo samtools-three"),
+        )],
+        "samtools three",
+    );
+    assert_ne!(first, later);
+    let push = json!({"ref": "refs/heads/main", "commit": first,
+                      "changed_paths": ["samtools/Dockerfile"], "default_branch": "main"});
+    let (status, samtools) = push_hook(&lab, "alice/samtools", secret, &push).await;
+    assert_eq!(status, 202, "{samtools}");
+    assert_eq!(samtools["outcome"], "queued");
+    let (status, bwa) = push_hook(&lab, "alice/bwa", secret, &push).await;
+    assert_eq!(status, 200, "{bwa}");
+    assert_eq!(bwa["outcome"], "ignored_by_path");
+    // Wrongly signed: 401, nothing queued.
+    let (status, _) = push_hook(&lab, "alice/bwa", "not-the-secret-at-all", &push).await;
+    assert_eq!(status, 401);
+
+    let id = samtools["builds"][0]["id"].as_i64().unwrap();
+    let build = lab.finished(id).await;
+    assert_eq!(build["status"], "success", "{build}");
+    assert_eq!(
+        build["revision"],
+        first.as_str(),
+        "the pushed commit, not the branch's head"
+    );
+    let log = log_of(&build);
+    assert!(log.contains("samtools-two"), "{log}");
+    assert!(!log.contains("samtools-three"), "{log}");
+    assert_eq!(lab.registry_tags("alice/samtools").await, ["latest"]);
+    assert!(lab.registry_tags("alice/bwa").await.is_empty());
+
+    let decisions: Value = http()
+        .get(lab.site.url("/container/triggers/alice/bwa/decisions"))
+        .bearer_auth(&lab.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let outcomes: Vec<&str> = decisions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["bad_signature", "ignored_by_path"],
+        "{decisions}"
+    );
+}
