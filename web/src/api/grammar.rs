@@ -502,3 +502,11 @@ pub(crate) fn trigger_templates_schema() -> ArrayBuilder {
         )
         .max_items(Some(MAX_TEMPLATES))
 }
+
+/// Whether `id` is `prefix` and 16 lowercase hex digits, as webhook (`wh_`) and trigger
+/// (`tr_`) ids are made.
+pub(crate) fn is_prefixed_hex_id(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix).is_some_and(|hex| {
+        hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}

@@ -220,8 +220,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let Path(TriggerPath { id: trigger }) =
         trigger.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let hex = trigger.strip_prefix("tr_").unwrap_or_default();
-    if hex.len() != 16 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if !super::grammar::is_prefixed_hex_id(&trigger, "tr_") {
         return Err(ApiError::bad_request(
             "a trigger id is `tr_` and 16 hex digits",
         ));

@@ -192,8 +192,7 @@ fn hook_id(path: Result<Path<HookPath>, PathRejection>) -> Result<String, ApiErr
 
 /// `wh_` and 16 lowercase hex digits, as ids are made.
 fn checked_hook_id(id: String) -> Result<String, ApiError> {
-    let hex = id.strip_prefix("wh_").unwrap_or_default();
-    if hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if super::grammar::is_prefixed_hex_id(&id, "wh_") {
         Ok(id)
     } else {
         Err(ApiError::bad_request(
@@ -209,15 +208,11 @@ fn delivery_ids(
     let id = checked_hook_id(p.id)?;
     // `HOOK.EVENT_ID` or `HOOK.t` and 16 hex digits.
     let valid = p.delivery.split_once('.').is_some_and(|(hook, rest)| {
-        checked_hook_id(hook.to_owned()).is_ok()
-            && match rest.strip_prefix('t') {
-                Some(hex) => {
-                    hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-                }
-                None => {
-                    !rest.is_empty() && rest.len() <= 20 && rest.bytes().all(|b| b.is_ascii_digit())
-                }
-            }
+        super::grammar::is_prefixed_hex_id(hook, "wh_")
+            && (super::grammar::is_prefixed_hex_id(rest, "t")
+                || (!rest.is_empty()
+                    && rest.len() <= 20
+                    && rest.bytes().all(|b| b.is_ascii_digit())))
     });
     if !valid {
         return Err(ApiError::bad_request(

@@ -66,17 +66,7 @@ pub async fn create(
     }
     let rules = new.rules.checked().map_err(ApiError::bad_request)?;
     let secret = match new.secret {
-        Some(secret) => {
-            let n = secret.chars().count();
-            if !(16..=256).contains(&n)
-                || secret.chars().any(|c| c.is_control() || c.is_whitespace())
-            {
-                return Err(ApiError::bad_request(
-                    "secret: 16 to 256 characters, no spaces (or leave it out to have one made)",
-                ));
-            }
-            secret
-        }
+        Some(secret) => super::webhooks::checked_secret(secret)?,
         None => bioshadock_core::webhooks::new_secret(),
     };
     let existing = state.triggers.triggers_of(id.as_str()).await?;

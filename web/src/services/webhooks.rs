@@ -170,8 +170,9 @@ pub async fn create(
     Ok((hook, secret))
 }
 
-/// A secret given by the caller: long enough to resist guessing, short enough to be a secret.
-fn checked_secret(secret: String) -> Result<String, ApiError> {
+/// A secret given by the caller (a webhook's, a push trigger's): long enough to resist
+/// guessing, short enough to be a secret.
+pub(crate) fn checked_secret(secret: String) -> Result<String, ApiError> {
     let n = secret.chars().count();
     if !(16..=256).contains(&n) || secret.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(ApiError::bad_request(
