@@ -84,6 +84,46 @@ struct ContainerPage {
     /// Newest first.
     builds: Vec<BuildRow>,
     chart: Option<Chart>,
+    /// The push triggers' recent decisions, for the container's managers.
+    decisions: Vec<DecisionRow>,
+}
+
+/// One push-trigger decision, as the builds section shows it.
+struct DecisionRow {
+    at: String,
+    reference: String,
+    commit: String,
+    outcome: &'static str,
+    reason: String,
+    /// `(build id, tag)`.
+    builds: Vec<(i64, String)>,
+}
+
+impl DecisionRow {
+    fn new(d: bioshadock_core::triggers::Decision) -> Self {
+        use bioshadock_core::triggers::Outcome;
+        Self {
+            at: d.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            reference: d.reference.unwrap_or_default(),
+            commit: d
+                .commit
+                .map(|c| c.chars().take(12).collect())
+                .unwrap_or_default(),
+            outcome: match d.outcome {
+                Outcome::Queued => "queued",
+                Outcome::IgnoredByRef => "ignored by ref filter",
+                Outcome::IgnoredByPath => "ignored by path filter",
+                Outcome::NoTag => "no tag",
+                Outcome::Deduplicated => "deduplicated",
+                Outcome::OverLimit => "over the limit",
+                Outcome::BadSignature => "bad signature",
+                Outcome::Ignored => "ignored",
+                Outcome::Failed => "failed",
+            },
+            reason: d.reason,
+            builds: d.builds,
+        }
+    }
 }
 
 /// The tool card: the labels' tool metadata, with the links it makes. Every link is built here
@@ -177,6 +217,9 @@ pub async fn page(
     show(&state, &viewer, &id, None).await
 }
 
+/// Push-trigger decisions shown under the build history.
+const DECISIONS_SHOWN: usize = 10;
+
 /// The page, with `flash` (and its status) when a Build form was refused.
 pub(crate) async fn show(
     state: &AppState,
@@ -206,6 +249,16 @@ pub(crate) async fn show(
     }
     if let Some(org) = containers::organisation_of(state, id).await? {
         page.namespace_link = format!("/org/{}", org.name);
+    }
+    // Why the latest pushes did or did not build: for those who manage its triggers.
+    if rights.manage {
+        page.decisions = state
+            .triggers
+            .decisions(id.as_str(), DECISIONS_SHOWN)
+            .await?
+            .into_iter()
+            .map(DecisionRow::new)
+            .collect();
     }
     let rules = TagRules::for_container(state, id, Some(container)).await?;
     for row in &mut page.tags {
@@ -291,6 +344,7 @@ fn view(c: &Container, pull_host: &str, builds: &[Build]) -> ContainerPage {
         created: c.created_at.format("%Y-%m-%d").to_string(),
         builds: builds.iter().map(|b| BuildRow::new(b, at)).collect(),
         chart: Chart::of(builds, at),
+        decisions: Vec::new(),
     }
 }
 

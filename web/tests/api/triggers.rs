@@ -415,3 +415,36 @@ async fn a_deleted_container_takes_its_triggers_and_webhooks_along() {
         .await;
     assert_eq!(hooks.json(), json!([]));
 }
+
+#[tokio::test]
+async fn the_container_page_shows_its_managers_why_pushes_did_or_did_not_build() {
+    let app = TestApp::with(vec![samtools()]).await;
+    app.user("lab", Role::User, "lab password").await;
+    let lab = app.key("lab", "read,push").await;
+    let secret = new_trigger(
+        &app,
+        &lab,
+        json!({"provider": "github", "paths": ["samtools/*"]}),
+    )
+    .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pushed = app.send(github(&secret, "push", GITHUB_PUSH)).await;
+    assert_eq!(pushed.status, 202, "{}", pushed.body);
+    let bwa = GITHUB_PUSH.replace("samtools/", "bwa/");
+    assert_eq!(app.send(github(&secret, "push", &bwa)).await.status, 200);
+
+    let mut browser = app.login("lab", "lab password").await;
+    let page = browser.get("/r/lab/samtools").await.body;
+    assert!(page.contains("id=\"trigger-decisions\""), "{page}");
+    assert!(page.contains("ignored by path filter"));
+    assert!(
+        page.contains("no changed file matches the trigger&#x27;s paths")
+            || page.contains("no changed file matches")
+    );
+    assert!(page.contains(">queued<"));
+    // Anonymous visitors see the builds, not the decisions.
+    let public = app.get("/r/lab/samtools").await.body;
+    assert!(!public.contains("trigger-decisions"));
+}
