@@ -58,9 +58,15 @@ impl Engine {
 
     /// Removes a local image (forcefully: other tags of it stay, containers do not hold it).
     /// A missing image is not an error; other failures are only logged (cleanup path).
+    ///
+    /// Its untagged parents (the layers of its `RUN` steps) are kept (`noprune`): another build
+    /// running at the same moment may be using one of them from the cache, and removing it
+    /// under that build fails it ("failed to get digest"). They are the layer cache later
+    /// builds reuse.
     pub async fn remove_image(&self, image: &str) {
         let options = RemoveImageOptions {
             force: true,
+            noprune: true,
             ..Default::default()
         };
         let result = match self.docker().await {

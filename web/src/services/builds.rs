@@ -121,7 +121,6 @@ pub async fn queue_build_at(
             return Err(e.into());
         }
     };
-    state.builder.wake.notify_one();
     tracing::info!(build = build.id, container = %id, tag = %build.tag, "build queued");
     let summary = format!("build {} of {}:{} queued", build.id, id, build.tag);
     let kind = EventKind::BuildQueued;
@@ -134,6 +133,9 @@ pub async fn queue_build_at(
         summary,
     )
     .await;
+    // Woken once `build.queued` is in the stream, so that `build.started` follows it there
+    // (a builder of another process may still find the job first, by its poll).
+    state.builder.wake.notify_one();
     Ok(Queued {
         build,
         deduplicated: false,
