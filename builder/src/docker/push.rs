@@ -59,14 +59,13 @@ impl Engine {
     /// Removes a local image (forcefully: other tags of it stay, containers do not hold it).
     /// A missing image is not an error; other failures are only logged (cleanup path).
     ///
-    /// Its untagged parents (the layers of its `RUN` steps) are kept (`noprune`): another build
-    /// running at the same moment may be using one of them from the cache, and removing it
-    /// under that build fails it ("failed to get digest"). They are the layer cache later
-    /// builds reuse.
+    /// Its untagged parents go with it, so every build starts cold. Known race: a build running
+    /// at the same moment with the same first steps may be using one of those parents from the
+    /// cache and then fails ("failed to get digest"); the layer cache of the next issue keeps
+    /// them deliberately and prunes them by size instead.
     pub async fn remove_image(&self, image: &str) {
         let options = RemoveImageOptions {
             force: true,
-            noprune: true,
             ..Default::default()
         };
         let result = match self.docker().await {

@@ -16,14 +16,32 @@ const EVENTS_PER_READ: usize = 200;
 /// before it inserts): events after such a gap wait this long before the gap is passed over.
 const GAP_GRACE: chrono::Duration = chrono::Duration::seconds(5);
 
+/// Full batches read in one look, at most: a backlog is worked through quickly, and one look
+/// still ends in bounded time.
+const READS_PER_LOOK: usize = 10;
+
 /// Writes the deliveries of the events after the cursor, then moves the cursor past them.
 pub(super) async fn follow_the_stream(state: &AppState) -> PortResult<()> {
+    for _ in 0..READS_PER_LOOK {
+        if !follow_once(state).await? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// One batch; true when it was full (more may be waiting).
+async fn follow_once(state: &AppState) -> PortResult<bool> {
     let cursor = state.webhooks.cursor().await?;
+    let hooks = state.webhooks.hooks().await?;
+    if hooks.is_empty() {
+        skip_to_the_end(state, cursor).await?;
+        return Ok(false);
+    }
     let events = state.events.read_after(cursor, EVENTS_PER_READ).await?;
     if events.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
-    let hooks = state.webhooks.hooks().await?;
     let now = bioshadock_core::model::now();
     let mut last = cursor;
     for recorded in &events {
@@ -31,13 +49,28 @@ pub(super) async fn follow_the_stream(state: &AppState) -> PortResult<()> {
         if after_a_gap && recorded.at > now - GAP_GRACE {
             break;
         }
-        if !hooks.is_empty() {
-            deliver(state, &hooks, recorded).await?;
-        }
+        deliver(state, &hooks, recorded).await?;
         last = recorded.id;
     }
-    if last != cursor {
-        state.webhooks.set_cursor(last).await?;
+    if last == cursor {
+        return Ok(false);
+    }
+    state.webhooks.set_cursor(last).await?;
+    Ok(events.len() == EVENTS_PER_READ)
+}
+
+/// With no hook, no event is anyone's: the cursor moves to the end of the stream at once
+/// (an installation's first hook does not wait for years of history to be read). The end is
+/// taken before the hooks are looked at again, so an event recorded after a hook appeared is
+/// never skipped.
+async fn skip_to_the_end(state: &AppState, cursor: u64) -> PortResult<()> {
+    let everything = bioshadock_core::events::EventFilter::default();
+    let newest = state.events.query(&everything, None, 1).await?;
+    let Some(newest) = newest.first().map(|r| r.id) else {
+        return Ok(());
+    };
+    if newest > cursor && state.webhooks.hooks().await?.is_empty() {
+        state.webhooks.set_cursor(newest).await?;
     }
     Ok(())
 }
