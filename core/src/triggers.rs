@@ -72,6 +72,16 @@ pub enum RefKind {
     Tag,
 }
 
+impl RefKind {
+    /// `branch main` or `tag v1.2`.
+    pub fn describe(self, name: &str) -> String {
+        match self {
+            Self::Branch => format!("branch {name}"),
+            Self::Tag => format!("tag {name}"),
+        }
+    }
+}
+
 /// A push, whoever sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Push {
@@ -95,10 +105,7 @@ impl Push {
 
     /// `branch main` or `tag v1.2`, for decisions.
     pub fn describe(&self) -> String {
-        match self.kind {
-            RefKind::Branch => format!("branch {}", self.name),
-            RefKind::Tag => format!("tag {}", self.name),
-        }
+        self.kind.describe(&self.name)
     }
 }
 

@@ -252,6 +252,15 @@ impl AppState {
     }
 }
 
+/// This process's name as the holder of coordination locks (reconciliation, retention,
+/// webhooks): the pid and a random part, so two processes on two hosts never share it.
+pub(crate) fn lock_holder() -> &'static str {
+    static HOLDER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("{}-{:016x}", std::process::id(), rand::random::<u64>())
+    });
+    &HOLDER
+}
+
 /// A key for a state built without the installation's: secrets sealed under it open only in
 /// this process.
 fn ephemeral_sealing_key() -> bioshadock_core::sealed::SealingKey {

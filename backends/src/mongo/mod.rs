@@ -34,6 +34,21 @@ pub async fn open(url: &str) -> PortResult<Database> {
     Ok(database)
 }
 
+/// A value as the JSON text a document keeps in its `doc` field.
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> PortResult<String> {
+    serde_json::to_string(value).map_err(PortError::backend)
+}
+
+/// The value kept as JSON in `d`'s `doc` field; `what` names it in the error.
+pub(crate) fn from_doc_field<T: serde::de::DeserializeOwned>(
+    d: &mongodb::bson::Document,
+    what: &str,
+) -> PortResult<T> {
+    let corrupt = |why: String| PortError::Backend(format!("corrupt {what}: {why}").into());
+    let text = d.get_str("doc").map_err(|_| corrupt("no doc".into()))?;
+    serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))
+}
+
 /// A `$set` on the document `id` of `collection`; `NotFound` if there is none.
 pub(crate) async fn set_by_id(
     collection: &mongodb::Collection<mongodb::bson::Document>,

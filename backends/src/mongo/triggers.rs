@@ -13,7 +13,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{Document, doc};
 use mongodb::{Collection, Database, IndexModel};
 
-use super::map_err;
+use super::{from_doc_field, json, map_err};
 
 pub struct MongoTriggers {
     triggers: Collection<Document>,
@@ -21,14 +21,7 @@ pub struct MongoTriggers {
 }
 
 fn from_doc<T: serde::de::DeserializeOwned>(d: &Document) -> PortResult<T> {
-    let corrupt =
-        |what: String| PortError::Backend(format!("corrupt trigger record: {what}").into());
-    let json = d.get_str("doc").map_err(|_| corrupt("doc".into()))?;
-    serde_json::from_str(json).map_err(|e| corrupt(e.to_string()))
-}
-
-fn json<T: serde::Serialize>(value: &T) -> PortResult<String> {
-    serde_json::to_string(value).map_err(PortError::backend)
+    from_doc_field(d, "trigger record")
 }
 
 impl MongoTriggers {

@@ -14,7 +14,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::{Collection, Database, IndexModel};
 
-use super::map_err;
+use super::{from_doc_field, json, map_err};
 
 const CURSOR: &str = "webhook_cursor";
 
@@ -29,12 +29,7 @@ fn corrupt(what: impl std::fmt::Display) -> PortError {
 }
 
 fn from_doc<T: serde::de::DeserializeOwned>(d: &Document) -> PortResult<T> {
-    let json = d.get_str("doc").map_err(|_| corrupt("doc"))?;
-    serde_json::from_str(json).map_err(corrupt)
-}
-
-fn json<T: serde::Serialize>(value: &T) -> PortResult<String> {
-    serde_json::to_string(value).map_err(PortError::backend)
+    from_doc_field(d, "webhook record")
 }
 
 fn limited(limit: usize) -> i64 {

@@ -119,6 +119,11 @@ pub(crate) fn corrupt(what: impl std::fmt::Display) -> PortError {
     PortError::Backend(format!("corrupt row: {what}").into())
 }
 
+/// A value as the JSON text a row keeps.
+pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) -> PortResult<String> {
+    serde_json::to_string(value).map_err(PortError::backend)
+}
+
 /// Counters are `u64` in the model and `INTEGER` (i64) in SQLite; values past i64 are capped.
 pub(crate) fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)

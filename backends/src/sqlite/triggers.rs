@@ -2,16 +2,12 @@
 //! record as JSON beside the columns queries use.
 
 use async_trait::async_trait;
+use bioshadock_core::PortResult;
 use bioshadock_core::ports::triggers::{MAX_DECISIONS_PER_READ, TriggerStore};
 use bioshadock_core::triggers::{Decision, Trigger};
-use bioshadock_core::{PortError, PortResult};
 use chrono::{DateTime, Utc};
 
-use super::{SqliteStore, corrupt, found, map_err, to_i64};
-
-fn json<T: serde::Serialize>(value: &T) -> PortResult<String> {
-    serde_json::to_string(value).map_err(PortError::backend)
-}
+use super::{SqliteStore, corrupt, found, json, map_err, to_i64};
 
 fn read<T: serde::de::DeserializeOwned>(what: &str, doc: &str) -> PortResult<T> {
     serde_json::from_str(doc).map_err(|e| corrupt(format!("{what}: {e}")))

@@ -7,7 +7,7 @@ use bioshadock_core::webhooks::{Delivery, DeliveryState, Webhook};
 use bioshadock_core::{PortError, PortResult};
 use chrono::{DateTime, Utc};
 
-use super::{SqliteStore, corrupt, found, map_err, to_i64};
+use super::{SqliteStore, corrupt, found, json, map_err, to_i64};
 
 const CURSOR: &str = "dispatcher";
 
@@ -17,10 +17,6 @@ fn hook_of(id: &str, doc: &str) -> PortResult<Webhook> {
 
 fn delivery_of((id, doc): (String, String)) -> PortResult<Delivery> {
     serde_json::from_str(&doc).map_err(|e| corrupt(format!("delivery {id}: {e}")))
-}
-
-fn json<T: serde::Serialize>(value: &T) -> PortResult<String> {
-    serde_json::to_string(value).map_err(PortError::backend)
 }
 
 /// The `pending` column: 1 or NULL (so the due index holds only pending deliveries).

@@ -94,7 +94,7 @@ pub fn parse(provider: Provider, event: Option<&str>, body: &[u8]) -> Result<Rec
     if payload.deleted || commit.bytes().all(|b| b == b'0') {
         return Ok(Received::Ignore(format!(
             "{} was deleted",
-            describe(kind, &name)
+            kind.describe(&name)
         )));
     }
     if !is_commit_id(&commit) {
@@ -184,13 +184,6 @@ fn changed(commits: Vec<Commit>) -> Option<BTreeSet<String>> {
         }
     }
     Some(paths)
-}
-
-fn describe(kind: RefKind, name: &str) -> String {
-    match kind {
-        RefKind::Branch => format!("branch {name}"),
-        RefKind::Tag => format!("tag {name}"),
-    }
 }
 
 /// A value from a stranger, cut for an error message.

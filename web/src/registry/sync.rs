@@ -12,7 +12,7 @@
 //! two at once cost work, not correctness.
 
 use std::collections::{BTreeSet, HashSet};
-use std::sync::{LazyLock, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bioshadock_core::tokens::{Action, ResourceAccess, TokenError};
@@ -69,10 +69,6 @@ const LOCK: &str = "registry-sync";
 const LOCK_TTL: Duration = Duration::from_secs(3600);
 /// How often a run waiting for another process's run asks for the lock again.
 const LOCK_POLL: Duration = Duration::from_secs(1);
-
-/// This process's name as the lock's holder.
-static HOLDER: LazyLock<String> =
-    LazyLock::new(|| format!("{}-{:016x}", std::process::id(), rand::random::<u64>()));
 
 /// One per portal: runs do not overlap (in this process: `running`; across processes: the
 /// coordination lock), and the last success is remembered.
@@ -133,7 +129,12 @@ async fn finish(
     locked: bool,
 ) -> Result<SyncSummary, SyncError> {
     let result = run_locked(state, status).await;
-    if locked && let Err(e) = state.coordination.unlock(LOCK, &HOLDER).await {
+    if locked
+        && let Err(e) = state
+            .coordination
+            .unlock(LOCK, crate::state::lock_holder())
+            .await
+    {
         tracing::warn!(error = %e, "cannot release the registry reconciliation lock");
     }
     result
@@ -144,7 +145,11 @@ async fn finish(
 async fn lock(state: &AppState, wait: bool) -> Option<bool> {
     let mut waiting = false;
     loop {
-        match state.coordination.try_lock(LOCK, &HOLDER, LOCK_TTL).await {
+        match state
+            .coordination
+            .try_lock(LOCK, crate::state::lock_holder(), LOCK_TTL)
+            .await
+        {
             Ok(true) => return Some(true),
             Ok(false) if !wait => return None,
             Ok(false) => {

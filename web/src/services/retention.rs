@@ -407,14 +407,14 @@ const LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
 /// Runs every policy every `every` (the first run a minute after start), in one process at a
 /// time across a distributed installation.
 pub fn spawn_periodic(state: AppState, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
-    let holder = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
+    let holder = crate::state::lock_holder();
     tokio::spawn(async move {
         let first = tokio::time::Instant::now() + every.min(std::time::Duration::from_secs(60));
         let mut ticks = tokio::time::interval_at(first, every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            match state.coordination.try_lock(LOCK, &holder, LOCK_TTL).await {
+            match state.coordination.try_lock(LOCK, holder, LOCK_TTL).await {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::debug!("another process runs retention; skipping this round");
@@ -438,7 +438,7 @@ pub fn spawn_periodic(state: AppState, every: std::time::Duration) -> tokio::tas
                 }
                 Err(e) => tracing::warn!(error = %e, "retention run failed"),
             }
-            if let Err(e) = state.coordination.unlock(LOCK, &holder).await {
+            if let Err(e) = state.coordination.unlock(LOCK, holder).await {
                 tracing::warn!(error = %e, "cannot release the retention lock");
             }
         }

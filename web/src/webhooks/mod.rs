@@ -27,14 +27,14 @@ const KEEP_DELIVERIES: chrono::Duration = chrono::Duration::days(30);
 
 /// Starts the dispatcher and sender of this process.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
-    let holder = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
+    let holder = crate::state::lock_holder();
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(TICK);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_prune: Option<tokio::time::Instant> = None;
         loop {
             ticks.tick().await;
-            match state.coordination.try_lock(LOCK, &holder, LOCK_TTL).await {
+            match state.coordination.try_lock(LOCK, holder, LOCK_TTL).await {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(e) => {
@@ -57,7 +57,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                     Err(e) => tracing::warn!(error = %e, "deleting old webhook deliveries failed"),
                 }
             }
-            if let Err(e) = state.coordination.unlock(LOCK, &holder).await {
+            if let Err(e) = state.coordination.unlock(LOCK, holder).await {
                 tracing::warn!(error = %e, "cannot release the webhooks lock");
             }
         }

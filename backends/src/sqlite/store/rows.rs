@@ -6,16 +6,12 @@ use std::collections::BTreeMap;
 
 use bioshadock_core::MemberName;
 use bioshadock_core::tag_policy::ContainerPolicy;
-use bioshadock_core::{
-    Access, Container, Member, PortError, PortResult, RepoName, Tag, TagName, Visibility,
-};
+use bioshadock_core::{Access, Container, Member, PortResult, RepoName, Tag, TagName, Visibility};
 use serde::{Deserialize, Serialize};
 
 use crate::sqlite::{corrupt, from_millis, to_i64};
 
-pub(super) fn json<T: Serialize + ?Sized>(value: &T) -> PortResult<String> {
-    serde_json::to_string(value).map_err(PortError::backend)
-}
+pub(super) use crate::sqlite::json;
 
 /// Inserts the containers of a JSON array argument. A macro so that `concat!` can extend it.
 macro_rules! insert_containers {
