@@ -64,9 +64,15 @@ fn instructions(dockerfile: &str) -> Vec<(std::ops::RangeInclusive<usize>, Strin
 /// The `FROM` and `COPY --from=` images of `dockerfile` that name one of `hosts` (the
 /// registry's host as images name it); stage names and other registries are left out.
 ///
-/// A reference still holding a `$` once the defaults of the `ARG`s declared before the first
-/// `FROM` are substituted is refused: it could expand to the portal's registry.
-pub fn portal_images(dockerfile: &str, hosts: &[String]) -> Result<Vec<PortalImage>, String> {
+/// The `ARG`s declared before the first `FROM` are substituted as the engine will: the build's
+/// argument when it sets one (`build_args`), else the declared default. A reference still
+/// holding a `$` then is refused: it could expand to the portal's registry. So is a reference
+/// to an image only this builder's engine has (see [`refuse_local_only`]).
+pub fn portal_images(
+    dockerfile: &str,
+    hosts: &[String],
+    build_args: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<PortalImage>, String> {
     let mut args: Vec<(String, String)> = Vec::new();
     let mut stages: Vec<String> = Vec::new();
     let mut seen_from = false;
@@ -79,8 +85,12 @@ pub fn portal_images(dockerfile: &str, hosts: &[String]) -> Result<Vec<PortalIma
         let written = match instruction.to_ascii_uppercase().as_str() {
             "ARG" if !seen_from => {
                 for word in words {
-                    let (name, value) = word.split_once('=').unwrap_or((word, ""));
-                    args.push((name.to_owned(), value.trim_matches('"').to_owned()));
+                    let (name, default) = word.split_once('=').unwrap_or((word, ""));
+                    let value = match build_args.get(name) {
+                        Some(given) => given.clone(),
+                        None => default.trim_matches('"').to_owned(),
+                    };
+                    args.push((name.to_owned(), value));
                 }
                 continue;
             }
@@ -110,6 +120,10 @@ pub fn portal_images(dockerfile: &str, hosts: &[String]) -> Result<Vec<PortalIma
         }
         let lower = reference.to_ascii_lowercase();
         let is_stage = stages.contains(&lower) || lower.chars().all(|c| c.is_ascii_digit());
+        if !is_stage {
+            refuse_local_only(&lower)
+                .map_err(|why| format!("line {}: {why}", lines.start() + 1))?;
+        }
         if !is_stage && hosts.iter().any(|h| lower.starts_with(&format!("{h}/"))) {
             found.push(PortalImage {
                 lines,
@@ -120,6 +134,36 @@ pub fn portal_images(dockerfile: &str, hosts: &[String]) -> Result<Vec<PortalIma
         }
     }
     Ok(found)
+}
+
+/// Refuses a base image that only this builder's engine holds, which would hand a build
+/// whatever another build left there:
+/// - the builder's own repositories (`bioshadock-build/…`, each build's image, and
+///   `bioshadock-cache/…`, each container's cache image, possibly a private one);
+/// - an image id or a prefix of one (`FROM 3f2a`, `FROM sha256:…`): the engine looks a name it
+///   does not know up as an id prefix, which would pick any image on the engine.
+pub fn refuse_local_only(reference: &str) -> Result<(), String> {
+    let name = ["docker.io/", "index.docker.io/"]
+        .iter()
+        .find_map(|prefix| reference.strip_prefix(prefix))
+        .unwrap_or(reference);
+    for local in [
+        crate::pipeline::LOCAL_REPOSITORY,
+        crate::docker::CACHE_REPOSITORY,
+    ] {
+        if name.starts_with(&format!("{local}/")) {
+            return Err(format!(
+                "`{reference}` names an image of the builder's own ({local}/…), which builds may not use"
+            ));
+        }
+    }
+    let id = name.strip_prefix("sha256:").unwrap_or(name);
+    if !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(format!(
+            "`{reference}` reads as an image id: name the image (repository and tag or digest)"
+        ));
+    }
+    Ok(())
 }
 
 /// `dockerfile` with each found reference replaced by its pinned form (`pinned[i]` for

@@ -6,10 +6,13 @@
 //! an image id, an exit code, a digest), never by matching human-readable text.
 
 mod build;
+mod cache;
 mod lines;
 mod pull;
 mod push;
 mod run;
+
+pub use cache::{CACHE_REPOSITORY, cache_image};
 
 use std::collections::BTreeMap;
 
@@ -78,6 +81,11 @@ pub struct BuildSettings {
     pub network_mode: Option<String>,
     /// Whether to pull a newer version of the `FROM` image before building.
     pub pull: bool,
+    /// Build arguments (`--build-arg`).
+    pub args: BTreeMap<String, String>,
+    /// The one image whose layers the build may reuse (the container's previous successful
+    /// build, see [`cache`]); without one, every step runs.
+    pub cache_from: Option<String>,
 }
 
 /// A Docker Engine. Cheap to share by reference; the connection is opened on first use, so a

@@ -30,6 +30,7 @@ use crate::settings::BuilderSettings;
 use crate::{context, git, smoke};
 
 mod bases;
+mod cache;
 mod descriptor;
 
 /// The local repository builds are tagged in, each under its build id: never a registry name.
@@ -50,6 +51,16 @@ impl<E: std::fmt::Display> From<E> for Failure {
 pub struct Leftovers {
     pub images: Vec<String>,
     pub containers: Vec<String>,
+}
+
+/// A build's context and what goes with it, ready for the engine.
+struct Prepared {
+    /// The context as an uncompressed tar, its Dockerfile at the root.
+    archive: Vec<u8>,
+    /// Labels the build API adds (those that could not be appended to the Dockerfile).
+    api_labels: BTreeMap<String, String>,
+    /// Build arguments, placeholders filled in.
+    args: BTreeMap<String, String>,
 }
 
 /// Everything one build needs.
@@ -98,15 +109,18 @@ impl Pipeline {
             .prefix("bioshadock-build-")
             .tempdir()
             .map_err(|e| Failure(format!("cannot create a work directory: {e}")))?;
-        let (context, api_labels) = self.context(build, &requester, workdir.path(), log).await?;
+        let prepared = self.context(build, &requester, workdir.path(), log).await?;
         let settings = BuildSettings {
             image: local.clone(),
-            labels: api_labels,
+            labels: prepared.api_labels,
             memory_bytes: self.settings.memory_bytes,
             cpus: self.settings.cpus,
             network_mode: self.settings.network.clone(),
             pull: self.settings.pull,
+            args: prepared.args,
+            cache_from: self.cache_source(build, log).await,
         };
+        let context = prepared.archive;
         self.leave(local.clone());
         say(log, "building the image".to_owned()).await;
         self.engine.build(&settings, context, log).await?;
@@ -131,6 +145,7 @@ impl Pipeline {
         self.engine.remove_image(&image).await;
         let digest = pushed?;
         say(log, format!("pushed {image}@{digest}")).await;
+        self.keep_cache(build, &local).await;
         Ok(digest)
     }
 
@@ -214,15 +229,15 @@ impl Pipeline {
     }
 
     /// The build context as a tar archive, with its portal base images pinned (see
-    /// [`bases`]) and the source labels appended to its Dockerfile; returns the labels the
-    /// build API must add instead when they could not be appended.
+    /// [`bases`]) and the source labels appended to its Dockerfile, and the build arguments
+    /// with the commit filled in (recorded on the build).
     async fn context(
         &self,
         build: &Build,
         requester: &Actor,
         workdir: &std::path::Path,
         log: &LogSender,
-    ) -> Result<(Vec<u8>, BTreeMap<String, String>), Failure> {
+    ) -> Result<Prepared, Failure> {
         let mut labels = BTreeMap::new();
         labels.insert(
             "org.opencontainers.image.created".into(),
@@ -237,11 +252,17 @@ impl Pipeline {
                 say(log, "using the Dockerfile saved in the portal".to_owned()).await;
                 self.record_dockerfile(build.id, "Dockerfile", text).await;
                 self.record_descriptor(build, None, log).await;
-                let text = self.pin_base_images(text, requester, log).await?;
-                match append_label(&text, &labels) {
-                    Some(labelled) => Ok((context::tar_dockerfile(&labelled)?, BTreeMap::new())),
-                    None => Ok((context::tar_dockerfile(&text)?, labels)),
-                }
+                let args = self.record_args(build, None, log).await;
+                let text = self.pin_base_images(text, &args, requester, log).await?;
+                let (archive, api_labels) = match append_label(&text, &labels) {
+                    Some(labelled) => (context::tar_dockerfile(&labelled)?, BTreeMap::new()),
+                    None => (context::tar_dockerfile(&text)?, labels),
+                };
+                Ok(Prepared {
+                    archive,
+                    api_labels,
+                    args,
+                })
             }
             BuildSource::Git(raw) => {
                 let source = GitSource::parse(raw)?;
@@ -254,6 +275,7 @@ impl Pipeline {
                 if let Err(e) = self.store.set_revision(build.id, &revision).await {
                     tracing::warn!(build = build.id, error = %e, "cannot record the revision");
                 }
+                let args = self.record_args(build, Some(&revision), log).await;
                 labels.insert("org.opencontainers.image.revision".into(), revision);
                 let subdir = source.subdir.clone();
                 let (dir, text) = self
@@ -272,7 +294,7 @@ impl Pipeline {
                 self.record_dockerfile(build.id, &path, &text).await;
                 let checkout = workdir.join("checkout");
                 self.record_descriptor(build, Some(&checkout), log).await;
-                let text = self.pin_base_images(&text, requester, log).await?;
+                let text = self.pin_base_images(&text, &args, requester, log).await?;
                 let (text, api_labels) = match append_label(&text, &labels) {
                     Some(labelled) => (labelled, BTreeMap::new()),
                     None => (text, labels),
@@ -288,7 +310,11 @@ impl Pipeline {
                     })
                     .await
                     .map_err(|e| Failure(format!("preparing the build context failed: {e}")))??;
-                Ok((archive, api_labels))
+                Ok(Prepared {
+                    archive,
+                    api_labels,
+                    args,
+                })
             }
         }
     }

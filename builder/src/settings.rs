@@ -32,6 +32,10 @@ pub struct BuilderSettings {
     pub max_context_files: u64,
     /// Whether descriptor URLs may reach loopback, private or link-local addresses.
     pub descriptor_private_urls: bool,
+    /// Most bytes of cache images kept on the engine (`builder.cache_mb`); 0 keeps none.
+    pub cache_bytes: u64,
+    /// Every build starts cold (`builder.no_cache`).
+    pub no_cache: bool,
     /// How long a lease lasts without a heartbeat; a worker that dies is noticed after this.
     pub lease: Duration,
     /// How often a running build renews its lease.
@@ -66,6 +70,8 @@ impl BuilderSettings {
             max_context_bytes: builder.max_context_mb.saturating_mul(1 << 20),
             max_context_files: builder.max_context_files,
             descriptor_private_urls: builder.descriptor_private_urls,
+            cache_bytes: builder.cache_mb.saturating_mul(1 << 20),
+            no_cache: builder.no_cache,
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(5),
             // Alone (distributed mode) nothing in-process wakes the worker when a portal

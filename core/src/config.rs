@@ -277,6 +277,14 @@ pub struct BuilderConfig {
     pub max_context_files: u64,
     /// Whether descriptor URLs may resolve to loopback, private or link-local addresses.
     pub descriptor_private_urls: bool,
+    /// Cache images kept on the engine (each container's last successful image, whose layers
+    /// the next build reuses), in MiB; beyond it the least recently built go. 0 keeps none.
+    pub cache_mb: u64,
+    /// Every build starts cold, reusing no layer of an earlier build.
+    pub no_cache: bool,
+    /// A scheduled build starts within this many seconds after its time, each container at
+    /// its own offset.
+    pub schedule_spread_secs: u64,
 }
 
 /// Where a listener on `address` is reached from this machine: the address itself, or
@@ -429,6 +437,12 @@ impl Config {
             return bad(
                 "builder.cpus",
                 "must be 0 (no limit) or a positive number of CPUs",
+            );
+        }
+        if self.builder.schedule_spread_secs > 86_400 {
+            return bad(
+                "builder.schedule_spread_secs",
+                "must be at most 86400 (a day)",
             );
         }
         if self.builder.max_context_mb == 0 {

@@ -222,6 +222,12 @@ pub struct ContainerPolicy {
     /// registry for every tag of every container on every run.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub expiring: BTreeMap<String, String>,
+    /// How its builds are made (arguments) and when they start by themselves (a schedule).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::build_settings::ContainerBuildSettings::is_empty"
+    )]
+    pub build: crate::build_settings::ContainerBuildSettings,
 }
 
 impl ContainerPolicy {

@@ -64,6 +64,45 @@ impl Provider {
     }
 }
 
+/// What asked for a build: a git server's hook (by its provider), the container's schedule,
+/// or a new image of one of its base images. Decisions record it as `provider`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    Github,
+    Gitlab,
+    Gitea,
+    Generic,
+    /// The container's cron schedule.
+    Schedule,
+    /// A new image pushed to a base image the container was built from.
+    BaseImage,
+}
+
+impl From<Provider> for Origin {
+    fn from(provider: Provider) -> Self {
+        match provider {
+            Provider::Github => Self::Github,
+            Provider::Gitlab => Self::Gitlab,
+            Provider::Gitea => Self::Gitea,
+            Provider::Generic => Self::Generic,
+        }
+    }
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Github => "github",
+            Self::Gitlab => "gitlab",
+            Self::Gitea => "gitea",
+            Self::Generic => "generic",
+            Self::Schedule => "schedule",
+            Self::BaseImage => "base_image",
+        }
+    }
+}
+
 /// A branch or a tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -167,7 +206,8 @@ pub struct Decision {
     pub container: String,
     /// The trigger that decided (none when no trigger of the provider matched the signature).
     pub trigger: Option<String>,
-    pub provider: Provider,
+    /// What asked: a hook's provider, the schedule or a base image.
+    pub provider: Origin,
     /// `branch main`, `tag v1.2`, when the payload was read.
     pub reference: Option<String>,
     pub commit: Option<String>,

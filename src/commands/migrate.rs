@@ -298,6 +298,7 @@ async fn copy_build(source: &Backends, target: &Backends, build: &Build) -> Resu
             tag: build.tag.clone(),
             requested_by: build.requested_by.clone(),
             source: build.source.clone(),
+            options: build.options.clone(),
             queued_at: build.queued_at,
         })
         .await?;

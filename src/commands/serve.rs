@@ -76,6 +76,7 @@ pub async fn run(mut config: Config, config_file: Option<&Path>, role: Role) -> 
         public_url: config.web.public_url.clone(),
         default_public: config.web.default_visibility.is_public(),
         max_pending_builds: config.builder.max_pending_per_user,
+        schedule_spread: std::time::Duration::from_secs(config.builder.schedule_spread_secs),
         metrics_token: Some(config.web.metrics_token.expose().clone()).filter(|t| !t.is_empty()),
         live_log: LiveLogSettings {
             max_streams: config.web.live_log_max_streams,
@@ -146,6 +147,7 @@ pub async fn run(mut config: Config, config_file: Option<&Path>, role: Role) -> 
     prune_old_events(backends.clone(), config.audit.retention_days);
     prune_old_trigger_decisions(backends.clone());
     bioshadock_web::webhooks::spawn(state.clone());
+    bioshadock_web::services::build_schedules::spawn_periodic(state.clone());
     if config.retention.interval_secs > 0 {
         bioshadock_web::services::retention::spawn_periodic(
             state.clone(),

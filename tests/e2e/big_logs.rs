@@ -32,6 +32,7 @@ async fn record_huge_build(site: &Site, container: &str) {
             tag: TagName::parse("latest").unwrap(),
             requested_by: "alice".into(),
             source: BuildSource::Dockerfile("FROM busybox\n".into()),
+            options: Default::default(),
             queued_at: chrono::Utc::now(),
         })
         .await

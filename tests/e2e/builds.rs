@@ -42,6 +42,13 @@ impl Lab {
         }
     }
 
+    /// The cache images this portal's builder keeps for `alice/NAME` (a `docker images`
+    /// pattern for NAME): `bioshadock-cache/REGISTRY-HOST/alice/NAME`.
+    fn cache_images(&self, name: &str) -> Vec<String> {
+        let host = self.registry.host.replace(['.', ':'], "-");
+        local_images(&format!("bioshadock-cache/{host}/alice/{name}"))
+    }
+
     async fn restart(&mut self) {
         self.server = Some(self.site.serve_logging_to(&log_path(&self.site)).await);
     }
@@ -172,6 +179,20 @@ impl Lab {
                 "{id}:{tag} was not catalogued: {container}"
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for Lab {
+    /// The cache images this portal's builds kept go with it (each portal has its own).
+    fn drop(&mut self) {
+        let host = self.registry.host.replace(['.', ':'], "-");
+        let images = local_images(&format!("bioshadock-cache/{host}/*/*"));
+        if !images.is_empty() {
+            let _ = std::process::Command::new("docker")
+                .arg("rmi")
+                .args(&images)
+                .output();
         }
     }
 }
@@ -1110,4 +1131,177 @@ async fn a_signed_push_builds_its_commit_exactly_and_a_monorepo_rebuilds_only_wh
         ["bad_signature", "ignored_by_path"],
         "{decisions}"
     );
+}
+
+/// The names of the local images of `repository_pattern` (a `docker images` reference filter).
+fn local_images(pattern: &str) -> Vec<String> {
+    let out = std::process::Command::new("docker")
+        .args([
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            "--filter",
+            &format!("reference={pattern}"),
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn put_build_settings(lab: &Lab, id: &str, body: Value) {
+    let response = http()
+        .put(lab.site.url(&format!("/container/build-settings/{id}")))
+        .bearer_auth(&lab.key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status().as_u16(),
+        200,
+        "{:?}",
+        response.text().await
+    );
+}
+
+#[tokio::test]
+async fn a_rebuild_reuses_its_own_cached_layers_only_and_build_arguments_reach_the_steps() {
+    let lab = Lab::start(&[]).await;
+    // The slow step comes before the arguments are declared, so their values do not change
+    // its cache key; its output shows whether it ran.
+    let text = dockerfile(
+        "RUN sleep 2 && echo \"slow-$((6*7))\" | tee /slow\n\
+         ARG VERSION=unset\nARG REV=unset\n\
+         RUN echo \"version=$VERSION rev=$REV\" > /args && cat /args",
+    );
+    let repo = lab.git.repo("cached", &[("Dockerfile", &text)]);
+    let source = format!("{}#main", repo.url);
+    lab.container("cachedtool", Some(&source), None).await;
+    lab.container("othertool", Some(&source), None).await;
+    put_build_settings(
+        &lab,
+        "alice/cachedtool",
+        json!({"args": {"VERSION": "{tag}", "REV": "{sha}"}}),
+    )
+    .await;
+
+    // Cold: every step runs, with the arguments filled in (and recorded on the build).
+    let first = lab
+        .finished(lab.hook("/container/git/alice/cachedtool").await)
+        .await;
+    assert_eq!(first["status"], "success", "{first}");
+    let sha = first["revision"].as_str().unwrap().to_owned();
+    let log = log_of(&first);
+    assert!(log.contains("slow-42"), "the slow step ran: {log}");
+    assert!(log.contains("no earlier build of this container"), "{log}");
+    assert!(log.contains(&format!("version=latest rev={sha}")), "{log}");
+    assert_eq!(
+        first["build_args"],
+        json!({"VERSION": "latest", "REV": sha}),
+        "the record shows the arguments as built"
+    );
+    let kept = lab.cache_images("cachedtool");
+    assert_eq!(kept.len(), 1, "its image is kept as its cache: {kept:?}");
+
+    // The same source again: the unchanged steps come from the cache, the slow one included.
+    let second = lab
+        .finished(lab.hook("/container/git/alice/cachedtool").await)
+        .await;
+    assert_eq!(second["status"], "success", "{second}");
+    let log = log_of(&second);
+    assert!(log.contains("reusing the layers"), "{log}");
+    assert_eq!(
+        log.matches("Using cache").count(),
+        4,
+        "every step of the Dockerfile (the portal's labels, with the build time, follow): {log}"
+    );
+    assert!(
+        !log.contains("slow-42"),
+        "the slow step did not run again: {log}"
+    );
+
+    // Another container with the same Dockerfile reuses nothing of this one's.
+    let other = lab
+        .finished(lab.hook("/container/git/alice/othertool").await)
+        .await;
+    assert_eq!(other["status"], "success", "{other}");
+    let log = log_of(&other);
+    assert!(!log.contains("Using cache"), "{log}");
+    assert!(log.contains("slow-42"), "{log}");
+
+    // "Rebuild without cache": every step runs again.
+    let queued_cold: Value = http()
+        .post(
+            lab.site
+                .url("/container/git/alice/cachedtool?no_cache=true"),
+        )
+        .bearer_auth(&lab.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rebuilt = lab.finished(queued_cold["id"].as_i64().unwrap()).await;
+    assert_eq!(rebuilt["status"], "success", "{rebuilt}");
+    assert_eq!(rebuilt["no_cache"], true);
+    let log = log_of(&rebuilt);
+    assert!(log.contains("building without cache, as asked"), "{log}");
+    assert!(!log.contains("Using cache"), "{log}");
+    assert!(log.contains("slow-42"), "{log}");
+    assert_eq!(
+        lab.cache_images("cachedtool").len(),
+        1,
+        "one cache image per container, the newest"
+    );
+}
+
+#[tokio::test]
+async fn cache_images_beyond_cache_mb_go_least_recently_built_first_and_no_cache_keeps_none() {
+    // Each cache image counts its whole size (about 2 MB here): 5 MiB holds two.
+    let lab = Lab::start(&[("BIOSHADOCK__BUILDER__CACHE_MB", "5")]).await;
+    for name in ["prunea", "pruneb", "prunec"] {
+        lab.container(
+            name,
+            None,
+            Some(&dockerfile(&format!("RUN echo {name} > /name"))),
+        )
+        .await;
+        let build = lab
+            .finished(lab.hook(&format!("/container/git/alice/{name}")).await)
+            .await;
+        assert_eq!(build["status"], "success", "{build}");
+    }
+    let mut kept: Vec<String> = lab
+        .cache_images("prune*")
+        .iter()
+        .map(|name| name.split('/').nth(3).unwrap().to_owned())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, ["pruneb:latest", "prunec:latest"], "the oldest went");
+    // Built again, the oldest is the most recently built.
+    lab.finished(lab.hook("/container/git/alice/prunea").await)
+        .await;
+    let mut kept: Vec<String> = lab
+        .cache_images("prune*")
+        .iter()
+        .map(|name| name.split('/').nth(3).unwrap().to_owned())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, ["prunea:latest", "prunec:latest"]);
+
+    let cold = Lab::start(&[("BIOSHADOCK__BUILDER__NO_CACHE", "true")]).await;
+    cold.container("nocache", None, Some(&dockerfile("RUN echo cold")))
+        .await;
+    for _ in 0..2 {
+        let build = cold
+            .finished(cold.hook("/container/git/alice/nocache").await)
+            .await;
+        assert!(log_of(&build).contains("builder.no_cache"), "{build}");
+        assert!(!log_of(&build).contains("Using cache"), "{build}");
+    }
+    assert!(cold.cache_images("nocache").is_empty());
 }

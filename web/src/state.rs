@@ -37,6 +37,8 @@ pub struct WebSettings {
     pub default_public: bool,
     /// Queued or running builds one user may have (`builder.max_pending_per_user`).
     pub max_pending_builds: u64,
+    /// How far after its time a scheduled build may start (`builder.schedule_spread_secs`).
+    pub schedule_spread: std::time::Duration,
     /// The bearer token `/metrics` requires (`web.metrics_token`); `None`: open, public
     /// figures only.
     pub metrics_token: Option<String>,

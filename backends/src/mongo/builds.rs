@@ -2,7 +2,8 @@
 //!
 //! Two collections:
 //! - `builds`: `{_id: build id (Int64), container, tag, requested_by, source_kind, source,
-//!   status, reason, revision, digest, worker, queued_at, started_at, finished_at, log_lines}`,
+//!   status, reason, revision, digest, worker, queued_at, started_at, finished_at, log_lines,
+//!   options: {args, no_cache}}`,
 //!   indexed on `{container: 1, _id: -1}` (a container's builds, newest first) and
 //!   `{status: 1, _id: 1}` (live builds, oldest first);
 //! - `build_log`: one document per line, `{build, seq, line}`, with a unique index on
@@ -20,8 +21,8 @@
 
 use async_trait::async_trait;
 use bioshadock_core::ports::builds::{
-    Build, BuildSource, BuildStatus, BuildStore, BuiltDescriptor, BuiltDockerfile, Finish, LogLine,
-    NewBuild, stored_line,
+    Build, BuildOptions, BuildSource, BuildStatus, BuildStore, BuiltDescriptor, BuiltDockerfile,
+    Finish, LogLine, NewBuild, stored_line,
 };
 use bioshadock_core::{PortError, PortResult, RepoName, TagName};
 use chrono::{DateTime, Utc};
@@ -216,6 +217,7 @@ impl BuildStore for MongoBuilds {
             "started_at": Bson::Null,
             "finished_at": Bson::Null,
             "log_lines": 0_i64,
+            "options": mongodb::bson::to_bson(&build.options).map_err(PortError::backend)?,
         };
         // A taken id is a duplicate `_id`, which `map_err` turns into `Conflict`.
         self.builds.insert_one(&document).await.map_err(map_err)?;
@@ -286,6 +288,29 @@ impl BuildStore for MongoBuilds {
             return Ok(());
         }
         Err(self.missed(id, "only a running build has a revision").await)
+    }
+
+    #[tracing::instrument(skip_all, fields(build_id = id), err(level = "debug"))]
+    async fn set_args(
+        &self,
+        id: i64,
+        args: &std::collections::BTreeMap<String, String>,
+    ) -> PortResult<()> {
+        let args = mongodb::bson::to_bson(args).map_err(PortError::backend)?;
+        let done = self
+            .builds
+            .update_one(
+                doc! { "_id": id, "status": BuildStatus::Running.as_str() },
+                doc! { "$set": { "options.args": args } },
+            )
+            .await
+            .map_err(map_err)?;
+        if done.matched_count == 1 {
+            return Ok(());
+        }
+        Err(self
+            .missed(id, "only a running build records its args")
+            .await)
     }
 
     #[tracing::instrument(skip_all, fields(build_id = id), err(level = "debug"))]
@@ -512,6 +537,12 @@ fn build_from(d: &Document) -> PortResult<Build> {
         tag: TagName::parse(&tag).map_err(|e| corrupt(format!("build {id} tag: {e}")))?,
         requested_by: text("requested_by")?,
         source,
+        // Builds recorded before options existed have none.
+        options: match d.get("options") {
+            None | Some(Bson::Null) => BuildOptions::default(),
+            Some(options) => mongodb::bson::from_bson(options.clone())
+                .map_err(|e| corrupt(format!("build {id} options: {e}")))?,
+        },
         status: BuildStatus::parse(&status)
             .ok_or_else(|| corrupt(format!("build {id} status {status}")))?,
         reason: optional_text("reason")?,

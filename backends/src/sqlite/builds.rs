@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{SqliteConnection, SqlitePool};
 
 use self::rows::{BuildRow, source_columns};
-use super::{begin_write, map_err, to_i64};
+use super::{begin_write, json, map_err, to_i64};
 
 mod rows;
 
@@ -23,7 +23,7 @@ mod rows;
 macro_rules! columns {
     () => {
         "id, container, tag, requested_by, source_kind, source, status, reason, revision, \
-         digest, worker, queued_at, started_at, finished_at, log_lines"
+         digest, worker, queued_at, started_at, finished_at, log_lines, options"
     };
 }
 
@@ -80,7 +80,8 @@ impl BuildStore for SqliteBuildStore {
         let (kind, source) = source_columns(&build.source);
         let sql = concat!(
             "INSERT INTO builds (id, container, tag, requested_by, source_kind, source, status, \
-             queued_at, log_lines) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, 0) RETURNING ",
+             queued_at, log_lines, options) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, 0, ?8) \
+             RETURNING ",
             columns!()
         );
         // A taken id is a primary-key violation, which `map_err` turns into `Conflict`.
@@ -92,6 +93,7 @@ impl BuildStore for SqliteBuildStore {
             .bind(kind)
             .bind(source)
             .bind(build.queued_at.timestamp_millis())
+            .bind(json(&build.options)?)
             .fetch_one(&self.pool)
             .await
             .map_err(map_err)?;
@@ -164,6 +166,28 @@ impl BuildStore for SqliteBuildStore {
             return Ok(());
         }
         Err(Self::missed(&mut conn, id, "only a running build has a revision").await)
+    }
+
+    #[tracing::instrument(skip_all, fields(build_id = id), err(level = "debug"))]
+    async fn set_args(
+        &self,
+        id: i64,
+        args: &std::collections::BTreeMap<String, String>,
+    ) -> PortResult<()> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let done = sqlx::query(
+            "UPDATE builds SET options = json_set(options, '$.args', json(?2)) \
+             WHERE id = ?1 AND status = 'running'",
+        )
+        .bind(id)
+        .bind(json(args)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 1 {
+            return Ok(());
+        }
+        Err(Self::missed(&mut conn, id, "only a running build records its args").await)
     }
 
     #[tracing::instrument(skip_all, fields(build_id = id), err(level = "debug"))]

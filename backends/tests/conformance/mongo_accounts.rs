@@ -188,6 +188,7 @@ async fn mongo_builds_order_by_numeric_id() {
                 tag: TagName::parse("latest").expect("valid"),
                 requested_by: "alice".into(),
                 source: BuildSource::Git("https://example.org/lab/tool.git".into()),
+                options: Default::default(),
                 queued_at: chrono::Utc::now(),
             })
             .await

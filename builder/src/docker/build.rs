@@ -46,6 +46,22 @@ impl Engine {
         if settings.pull {
             options = options.pull("1");
         }
+        let args: HashMap<&str, &str> = settings
+            .args
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        if !args.is_empty() {
+            options = options.buildargs(&args);
+        }
+        // The classic builder reuses any local image whose history matches, which on a shared
+        // engine means another user's layers (and their cleanup racing this build). Given
+        // `cachefrom`, it reuses only the chain of those images: this container's own last
+        // build. Without one, nothing is reused.
+        match &settings.cache_from {
+            Some(image) => options = options.cachefrom(&vec![image.clone()]),
+            None => options = options.nocache(true),
+        }
         if let Some(cpus) = settings.cpus {
             let quota = (cpus * f64::from(CPU_PERIOD_MICROS)).round();
             options = options

@@ -59,10 +59,9 @@ impl Engine {
     /// Removes a local image (forcefully: other tags of it stay, containers do not hold it).
     /// A missing image is not an error; other failures are only logged (cleanup path).
     ///
-    /// Its untagged parents go with it, so every build starts cold. Known race: a build running
-    /// at the same moment with the same first steps may be using one of those parents from the
-    /// cache and then fails ("failed to get digest"); the layer cache of the next issue keeps
-    /// them deliberately and prunes them by size instead.
+    /// Its untagged parents go with it. No other build is using them: builds reuse layers
+    /// only from their own container's cache image (see [`super::cache`]), whose chain is
+    /// tagged and so kept.
     pub async fn remove_image(&self, image: &str) {
         let options = RemoveImageOptions {
             force: true,

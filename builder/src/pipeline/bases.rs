@@ -12,16 +12,18 @@ use crate::log_sink::LogSender;
 impl Pipeline {
     /// `dockerfile` with every `FROM`/`COPY --from=` image of the portal's registry replaced
     /// by the digest pulled for it with a token minted for `requester`, holding the pull
-    /// grant core's rules give them. An image they may not pull fails the build, whatever
+    /// grant core's rules give them (`args`, the build arguments, count as the engine will
+    /// count them). An image they may not pull fails the build, whatever
     /// copies the shared engine holds.
     pub(super) async fn pin_base_images(
         &self,
         dockerfile: &str,
+        args: &std::collections::BTreeMap<String, String>,
         requester: &Actor,
         log: &LogSender,
     ) -> Result<String, Failure> {
         let hosts = &self.settings.registry_hosts;
-        let images = portal_images(dockerfile, hosts)
+        let images = portal_images(dockerfile, hosts, args)
             .map_err(|why| Failure(format!("the Dockerfile {why}")))?;
         if images.is_empty() {
             return Ok(dockerfile.to_owned());

@@ -65,6 +65,7 @@ async fn queue_build(ports: &WorkerPorts, tag: &str) -> i64 {
             tag: TagName::parse(tag).unwrap(),
             requested_by: "alice".into(),
             source: BuildSource::Dockerfile("FROM scratch\n".into()),
+            options: Default::default(),
             queued_at: now(),
         })
         .await

@@ -66,6 +66,7 @@ async fn queue(backends: &Backends, container: &str, requester: &str) -> i64 {
             tag: TagName::parse("latest").unwrap(),
             requested_by: requester.into(),
             source: BuildSource::Dockerfile("FROM scratch\nLABEL a=b\n".into()),
+            options: Default::default(),
             queued_at: now(),
         })
         .await

@@ -8,8 +8,8 @@ use chrono::Duration;
 
 use super::at;
 use crate::ports::builds::{
-    Build, BuildSource, BuildStatus, BuildStore, BuiltDescriptor, BuiltDockerfile, Finish, LogLine,
-    NewBuild,
+    Build, BuildOptions, BuildSource, BuildStatus, BuildStore, BuiltDescriptor, BuiltDockerfile,
+    Finish, LogLine, NewBuild,
 };
 use crate::{PortError, PortResult, RepoName, TagName};
 
@@ -37,6 +37,7 @@ where
         live_is_unfinished_builds_oldest_first,
         start_only_from_queued,
         set_revision_only_while_running,
+        set_args_only_while_running,
         dockerfile_recorded_while_running_and_deleted_with_the_build,
         descriptor_recorded_while_running_and_deleted_with_the_build,
         finish_only_once_and_only_as_final,
@@ -61,6 +62,7 @@ fn new_build(id: i64, container: &str, minute: i64) -> NewBuild {
         tag: TagName::parse("latest").expect("fixture tag is valid"),
         requested_by: "alice".into(),
         source: BuildSource::Git(format!("https://github.com/{container}.git#main")),
+        options: BuildOptions::default(),
         queued_at: at(minute),
     }
 }
@@ -117,6 +119,7 @@ async fn create_and_get_round_trip(store: Arc<dyn BuildStore>) {
         tag: git.tag.clone(),
         requested_by: "alice".into(),
         source: git.source.clone(),
+        options: BuildOptions::default(),
         status: BuildStatus::Queued,
         reason: None,
         revision: None,
@@ -146,6 +149,10 @@ async fn create_and_get_round_trip(store: Arc<dyn BuildStore>) {
         tag: TagName::parse("1.0").expect("tag"),
         requested_by: "bob".into(),
         source: BuildSource::Dockerfile(text.into()),
+        options: BuildOptions {
+            args: [("VERSION".to_owned(), "1.0 — ü".to_owned())].into(),
+            no_cache: true,
+        },
         queued_at: at(4),
     };
     let created = ok(
@@ -156,6 +163,11 @@ async fn create_and_get_round_trip(store: Arc<dyn BuildStore>) {
         created.source,
         BuildSource::Dockerfile(text.into()),
         "the Dockerfile's text round-trips byte for byte"
+    );
+    assert_eq!(
+        ok(s.get(8).await, "get").options,
+        dockerfile.options,
+        "the build options round-trip"
     );
     assert_eq!(
         (created.tag.as_str(), created.requested_by.as_str()),
@@ -331,6 +343,38 @@ async fn set_revision_only_while_running(store: Arc<dyn BuildStore>) {
     expect_not_found(
         s.set_revision(99, sha).await,
         "set_revision of an absent build",
+    );
+}
+
+async fn set_args_only_while_running(store: Arc<dyn BuildStore>) {
+    let s = store.as_ref();
+    let mut queued = new_build(1, "lab/tool", 0);
+    queued.options.args = [("GIT_SHA".to_owned(), "{sha}".to_owned())].into();
+    queued.options.no_cache = true;
+    ok(s.create(queued).await, "create");
+    let resolved: std::collections::BTreeMap<String, String> =
+        [("GIT_SHA".to_owned(), "0123abc".to_owned())].into();
+    expect_conflict(s.set_args(1, &resolved).await, "set_args while queued");
+    ok(s.start(1, "w", at(1)).await, "start");
+    ok(s.set_args(1, &resolved).await, "set_args while running");
+    let running = ok(s.get(1).await, "get");
+    assert_eq!(
+        running.options.args, resolved,
+        "the resolved args replace the queued ones"
+    );
+    assert!(
+        running.options.no_cache,
+        "set_args leaves the other options alone"
+    );
+    ok(s.finish(1, finish(BuildStatus::Success, 2)).await, "finish");
+    expect_conflict(
+        s.set_args(1, &Default::default()).await,
+        "set_args after finish",
+    );
+    assert_eq!(ok(s.get(1).await, "get").options.args, resolved);
+    expect_not_found(
+        s.set_args(99, &resolved).await,
+        "set_args of an absent build",
     );
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::at;
 use crate::PortError;
 use crate::ports::triggers::TriggerStore;
-use crate::triggers::{Decision, Outcome, Provider, Trigger, TriggerRules};
+use crate::triggers::{Decision, Origin, Outcome, Provider, Trigger, TriggerRules};
 
 /// Runs every scenario, each on a store from `fresh`; panics on the first deviation.
 pub async fn run_all<S, F, Fut>(fresh: F)
@@ -43,7 +43,7 @@ fn decision(container: &str, minute: i64, outcome: Outcome) -> Decision {
         at: at(minute),
         container: container.into(),
         trigger: Some("tr_1".into()),
-        provider: Provider::Gitlab,
+        provider: Origin::Schedule,
         reference: Some("branch main".into()),
         commit: Some("0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c".into()),
         outcome,

@@ -7,6 +7,8 @@
 //! both win.
 
 use async_trait::async_trait;
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 
 use crate::{PortResult, RepoName, TagName};
@@ -68,6 +70,25 @@ pub enum BuildSource {
     Dockerfile(String),
 }
 
+/// How a build is made beyond its source, fixed when it is queued.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BuildOptions {
+    /// Build arguments (`ARG` values), as queued: `{tag}` is already substituted, `{sha}` is
+    /// too when the commit was known; the builder records them again resolved
+    /// ([`BuildStore::set_args`]) once it has cloned.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub args: BTreeMap<String, String>,
+    /// Build from scratch: reuse no layer of an earlier build.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_cache: bool,
+}
+
+impl BuildOptions {
+    pub fn is_default(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
 /// A build to record, under the id of the job that carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewBuild {
@@ -77,6 +98,7 @@ pub struct NewBuild {
     /// The user who asked for it.
     pub requested_by: String,
     pub source: BuildSource,
+    pub options: BuildOptions,
     pub queued_at: DateTime<Utc>,
 }
 
@@ -88,6 +110,7 @@ pub struct Build {
     pub tag: TagName,
     pub requested_by: String,
     pub source: BuildSource,
+    pub options: BuildOptions,
     pub status: BuildStatus,
     /// Why it failed, was cancelled or interrupted, in a sentence for the top of the page.
     pub reason: Option<String>,
@@ -195,6 +218,10 @@ pub trait BuildStore: Send + Sync {
 
     /// Records the commit being built (while running).
     async fn set_revision(&self, id: i64, revision: &str) -> PortResult<()>;
+
+    /// Records the build arguments as the builder resolved them (while running; again
+    /// replaces them). `Conflict` if the build is not running, `NotFound` if absent.
+    async fn set_args(&self, id: i64, args: &BTreeMap<String, String>) -> PortResult<()>;
 
     /// Records the Dockerfile being built (while running; again replaces it). `Conflict` if
     /// the build is not running, `NotFound` if absent.

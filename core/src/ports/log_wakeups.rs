@@ -77,6 +77,14 @@ impl BuildStore for WakingBuildStore {
         self.inner.set_revision(id, revision).await
     }
 
+    async fn set_args(
+        &self,
+        id: i64,
+        args: &std::collections::BTreeMap<String, String>,
+    ) -> PortResult<()> {
+        self.inner.set_args(id, args).await
+    }
+
     async fn set_dockerfile(
         &self,
         id: i64,

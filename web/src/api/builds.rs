@@ -87,6 +87,11 @@ pub struct BuildView {
     /// From start to end, or to now while running.
     duration_secs: Option<f64>,
     log_lines: u64,
+    /// Its build arguments, placeholders filled in (arguments are not secret: they are in the
+    /// image's history).
+    build_args: std::collections::BTreeMap<String, String>,
+    /// True when it was asked to reuse no layer of an earlier build.
+    no_cache: bool,
 }
 
 impl From<&Build> for BuildView {
@@ -112,6 +117,8 @@ impl From<&Build> for BuildView {
             finished_at: build.finished_at,
             duration_secs: build.duration_secs(now()),
             log_lines: build.log_lines,
+            build_args: build.options.args.clone(),
+            no_cache: build.options.no_cache,
         }
     }
 }
@@ -154,11 +161,11 @@ pub struct RecordedDescriptor {
 ///
 /// Bioshadock's hook URL: point a git server's push webhook at it with `?apikey=KEY`.
 #[utoipa::path(method(get, post), path = "/container/git/{namespace}/{name}", tag = "builds",
-    params(ContainerPath),
+    params(ContainerPath, BuildQuery),
     security(("apikey" = []), ("bearer" = []), ("basic" = [])),
     responses(
         (status = 202, description = "Queued (or the identical queued build)", body = QueuedView),
-        (status = 400, description = "An invalid name", body = ErrorBody),
+        (status = 400, description = "An invalid name or option", body = ErrorBody),
         (status = 401, description = "No or bad API key", body = ErrorBody),
         (status = 403, description = "The key lacks `build`, or its user may not push here", body = ErrorBody),
         (status = 404, description = "No such container", body = ErrorBody),
@@ -168,12 +175,22 @@ pub async fn build_git(
     State(state): State<AppState>,
     KeyCaller(caller): KeyCaller,
     ContainerId(id): ContainerId,
+    ApiQuery(query): ApiQuery<BuildQuery>,
 ) -> Result<(StatusCode, Json<QueuedView>), ApiError> {
-    let queued = builds::queue_build(&state, &caller, &id, None, false).await?;
+    let queued = builds::queue_build(&state, &caller, &id, None, false, query.no_cache).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(QueuedView::new(queued, &state.settings.public_url)),
     ))
+}
+
+/// Options of a build request (besides `apikey`).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BuildQuery {
+    /// Reuse no layer of an earlier build: every step runs ("rebuild without cache").
+    #[serde(default)]
+    no_cache: bool,
 }
 
 #[derive(Deserialize)]
@@ -183,7 +200,7 @@ pub struct TagSegment {
 
 /// Queue a build that produces tag `{tag}`; a git source is built at the ref of that name.
 #[utoipa::path(method(get, post), path = "/container/tag/{namespace}/{name}/{tag}", tag = "builds",
-    params(TagPath),
+    params(TagPath, BuildQuery),
     security(("apikey" = []), ("bearer" = []), ("basic" = [])),
     responses(
         (status = 202, description = "Queued (or the identical queued build)", body = QueuedView),
@@ -198,9 +215,11 @@ pub async fn build_tag(
     KeyCaller(caller): KeyCaller,
     ContainerId(id): ContainerId,
     tag: Result<Path<TagSegment>, PathRejection>,
+    ApiQuery(query): ApiQuery<BuildQuery>,
 ) -> Result<(StatusCode, Json<QueuedView>), ApiError> {
     let Path(TagSegment { tag }) = tag.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let queued = builds::queue_build(&state, &caller, &id, Some(&tag), true).await?;
+    let queued =
+        builds::queue_build(&state, &caller, &id, Some(&tag), true, query.no_cache).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(QueuedView::new(queued, &state.settings.public_url)),

@@ -510,3 +510,22 @@ pub(crate) fn is_prefixed_hex_id(id: &str, prefix: &str) -> bool {
         hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     })
 }
+
+/// Build arguments: at most 32, named as a Dockerfile `ARG` names them, values of at most
+/// 4096 characters without control characters; `{tag}` and `{sha}` are filled in.
+pub(crate) fn build_args_schema() -> ObjectBuilder {
+    use bioshadock_core::build_settings::{ARG_NAME_PATTERN, MAX_ARG_VALUE, MAX_ARGS};
+    ObjectBuilder::new()
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(ARG_NAME_PATTERN)),
+        ))
+        .additional_properties(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(MAX_ARG_VALUE))
+                .pattern(Some(r"^[^\x00-\x1F\x7F-\x9F]*$")),
+        ))
+        .max_properties(Some(MAX_ARGS))
+}

@@ -125,6 +125,7 @@ pub async fn update(
         immutable: body.immutable,
         deprecated: body.deprecated.map(|d| d.map(Into::into)),
         retention: None,
+        build: None,
     };
     let container = containers::update(&state, &caller, &id, changes).await?;
     let default = tag_policies::namespace_default(&state, id.namespace()).await?;

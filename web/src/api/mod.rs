@@ -6,7 +6,8 @@ pub(crate) mod admin;
 mod audit;
 pub(crate) mod build_events;
 pub(crate) mod build_log;
-pub(crate) mod builds;
+pub(crate) mod build_settings;
+mod builds;
 pub(crate) mod containers;
 mod docker_search;
 mod grammar;
@@ -51,6 +52,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::everything))
         .routes(routes!(audit::organisation))
         .routes(routes!(rules::get, rules::put))
+        .routes(routes!(build_settings::get, build_settings::put))
         .routes(routes!(retention::get, retention::put))
         .routes(routes!(retention::preview))
         .routes(routes!(retention::run))

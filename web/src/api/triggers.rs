@@ -44,6 +44,10 @@ pub struct NewTriggerBody {
     #[serde(default)]
     #[schema(schema_with = super::grammar::trigger_paths_schema)]
     paths: Vec<String>,
+    /// Build arguments of its builds, over the container's; `{tag}` and `{sha}` are filled in.
+    #[serde(default)]
+    #[schema(schema_with = super::grammar::build_args_schema)]
+    build_args: std::collections::BTreeMap<String, String>,
 }
 
 /// A trigger (never its secret).
@@ -58,6 +62,8 @@ pub struct TriggerView {
     refs: Vec<String>,
     tag_templates: Vec<String>,
     paths: Vec<String>,
+    /// Build arguments of its builds, over the container's.
+    build_args: std::collections::BTreeMap<String, String>,
     created_by: String,
     created_at: DateTime<Utc>,
 }
@@ -84,6 +90,7 @@ fn view(state: &AppState, trigger: Trigger) -> TriggerView {
         refs: trigger.rules.refs,
         tag_templates: trigger.rules.tag_templates,
         paths: trigger.rules.paths,
+        build_args: trigger.build_args,
         created_by: trigger.created_by,
         created_at: trigger.created_at,
     }
@@ -102,7 +109,9 @@ pub struct DecisionView {
     at: DateTime<Utc>,
     /// The trigger whose secret signed it (none for a bad signature).
     trigger: Option<String>,
-    provider: Provider,
+    /// What asked: a hook's provider (`github`, `gitlab`, `gitea`, `generic`), `schedule` or
+    /// `base_image`.
+    provider: bioshadock_core::triggers::Origin,
     /// `branch main`, `tag v1.2`.
     reference: Option<String>,
     commit: Option<String>,
@@ -195,6 +204,7 @@ pub async fn create(
             tag_templates: body.tag_templates,
             paths: body.paths,
         },
+        build_args: body.build_args,
     };
     let (trigger, secret) = triggers::create(&state, &caller, &id, new).await?;
     Ok((

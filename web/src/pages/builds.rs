@@ -124,6 +124,12 @@ struct BuildPage {
     /// The number of the last line on the page, where the live log resumes.
     last_line: u64,
     can_cancel: bool,
+    /// May queue it again (finished, and the viewer may build here).
+    can_rebuild: bool,
+    /// `NAME=value` of its build arguments.
+    build_args: Vec<String>,
+    /// It was asked to reuse no layer.
+    no_cache: bool,
     error: Option<String>,
 }
 
@@ -138,6 +144,9 @@ pub struct BuildForm {
     csrf: String,
     #[serde(default)]
     tag: String,
+    /// Present (any value) for "Rebuild without cache".
+    #[serde(default)]
+    no_cache: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -168,7 +177,8 @@ pub async fn queue(
     viewer.check_csrf(&form.csrf).await?;
     let ContainerId(id) = id?;
     let tag = Some(form.tag.trim()).filter(|t| !t.is_empty());
-    match builds::queue_build(&state, &viewer.principal, &id, tag, false).await {
+    let no_cache = form.no_cache.is_some();
+    match builds::queue_build(&state, &viewer.principal, &id, tag, false, no_cache).await {
         Ok(queued) => Ok(Redirect::to(&page_path(&queued.build)).into_response()),
         Err(e) if shown_on_the_page(e.status) => {
             let flash = container::Flash {
@@ -271,6 +281,14 @@ async fn build_page(
         lines,
         last_line,
         can_cancel: live && rights.push && viewer.signed_in().is_some(),
+        can_rebuild: !live && rights.push && viewer.signed_in().is_some(),
+        build_args: build
+            .options
+            .args
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        no_cache: build.options.no_cache,
         error,
     })
 }

@@ -91,6 +91,8 @@ struct ContainerPage {
 /// One push-trigger decision, as the builds section shows it.
 struct DecisionRow {
     at: String,
+    /// `github`, `schedule`, `base image`…
+    cause: String,
     reference: String,
     commit: String,
     outcome: &'static str,
@@ -104,6 +106,7 @@ impl DecisionRow {
         use bioshadock_core::triggers::Outcome;
         Self {
             at: d.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            cause: d.provider.as_str().replace('_', " "),
             reference: d.reference.unwrap_or_default(),
             commit: d
                 .commit

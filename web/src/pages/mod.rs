@@ -47,6 +47,10 @@ pub fn routes() -> Router<AppState> {
         .route("/r/{namespace}/{name}/members", post(settings::members))
         .route("/r/{namespace}/{name}/policy", post(settings::policy))
         .route(
+            "/r/{namespace}/{name}/build-settings",
+            post(settings::build_settings),
+        )
+        .route(
             "/r/{namespace}/{name}/retention",
             get(retention::page).post(retention::post),
         )

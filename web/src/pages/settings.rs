@@ -51,6 +51,21 @@ struct SettingsPage {
     deprecation_replacement: String,
     /// `YYYY-MM-DD`, or empty.
     deprecation_block: String,
+    /// Build arguments, `NAME=value` one per line.
+    build_args: String,
+    /// The cron schedule, or empty.
+    schedule: String,
+}
+
+#[derive(Deserialize)]
+pub struct BuildSettingsForm {
+    #[serde(default)]
+    csrf: String,
+    /// `NAME=value`, one per line.
+    #[serde(default)]
+    args: String,
+    #[serde(default)]
+    schedule: String,
 }
 
 #[derive(Deserialize)]
@@ -166,7 +181,7 @@ async fn save_and_build(
     saved: &Container,
     rights: Rights,
 ) -> Result<Response, PageError> {
-    match builds::queue_build(state, &viewer.principal, &saved.id, None, false).await {
+    match builds::queue_build(state, &viewer.principal, &saved.id, None, false, false).await {
         Ok(queued) => Ok(Redirect::to(&page_path(&queued.build)).into_response()),
         Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
             let message = format!("Saved, but no build was queued: {}", e.message);
@@ -350,7 +365,63 @@ fn settings_page(
             .and_then(|d| d.block_pulls_after)
             .map(|at| at.format("%Y-%m-%d").to_string())
             .unwrap_or_default(),
+        build_args: c
+            .policy
+            .build
+            .args
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect(),
+        schedule: c.policy.build.schedule.clone().unwrap_or_default(),
     }
+}
+
+/// The build settings form: build arguments and the schedule (its editors).
+pub async fn build_settings(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<ContainerId, ApiError>,
+    Form(form): Form<BuildSettingsForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf).await?;
+    let ContainerId(id) = id?;
+    let (container, rights) = editable(&state, &viewer, &id).await?;
+    let result = match build_changes(&form) {
+        Ok(changes) => containers::update(&state, &viewer.principal, &id, changes).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/r/{id}/settings?saved=1#build-settings")).into_response())
+        }
+        Err(e) if e.status == StatusCode::BAD_REQUEST => {
+            let mut page = settings_page(&viewer, &container, rights, Some(e.message));
+            // What was typed stays in the form, to be corrected.
+            page.build_args = form.args;
+            page.schedule = form.schedule;
+            Ok(render(StatusCode::BAD_REQUEST, &page))
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+/// What the build settings form asks for, as the service's changes.
+fn build_changes(form: &BuildSettingsForm) -> Result<Changes, ApiError> {
+    let mut args = std::collections::BTreeMap::new();
+    for line in form.args.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let Some((name, value)) = line.split_once('=') else {
+            return Err(ApiError::bad_request(format!(
+                "`{}`: write build arguments as NAME=value, one per line",
+                line.chars().take(64).collect::<String>()
+            )));
+        };
+        args.insert(name.trim().to_owned(), value.to_owned());
+    }
+    let schedule = Some(form.schedule.trim().to_owned()).filter(|s| !s.is_empty());
+    Ok(Changes {
+        build: Some(bioshadock_core::build_settings::ContainerBuildSettings { args, schedule }),
+        ..Changes::default()
+    })
 }
 
 /// The tag policy form: the container's immutable tags and its deprecation (its managers).

@@ -9,15 +9,17 @@
 //!   runs, at most one more is queued behind it;
 //! - a user has at most `builder.max_pending_per_user` builds queued or running (429 beyond).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use bioshadock_core::accounts::{Scope, Scopes};
+use bioshadock_core::accounts::{Scope, Scopes, UserName};
+use bioshadock_core::build_settings::resolve_args;
 use bioshadock_core::git::GitSource;
 use bioshadock_core::model::now;
 use bioshadock_core::permissions::{Credential, Principal};
 use bioshadock_core::ports::builds::{
-    BUILD_JOB, Build, BuildSource, BuildStatus, Finish, NewBuild,
+    BUILD_JOB, Build, BuildOptions, BuildSource, BuildStatus, Finish, NewBuild,
 };
 use bioshadock_core::ports::queue::NewJob;
 use bioshadock_core::{Container, PortError, RepoName, TagName};
@@ -43,6 +45,15 @@ pub struct Queued {
     pub deduplicated: bool,
 }
 
+/// What a build is asked to be beyond its container's source and settings.
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    /// Build arguments overriding the container's (a trigger's own).
+    pub args: BTreeMap<String, String>,
+    /// Reuse no layer of an earlier build ("rebuild without cache").
+    pub no_cache: bool,
+}
+
 /// Queues a build of container `id` producing `tag` (default `latest`); `tag_is_ref` makes a
 /// git source build the ref of the same name (the `/container/tag/…` hook).
 pub async fn queue_build(
@@ -51,25 +62,43 @@ pub async fn queue_build(
     id: &RepoName,
     tag: Option<&str>,
     tag_is_ref: bool,
+    no_cache: bool,
 ) -> Result<Queued, ApiError> {
     let tag = tag.unwrap_or(DEFAULT_TAG);
-    queue_build_at(state, caller, id, tag, tag_is_ref.then_some(tag)).await
+    let extras = Extras {
+        no_cache,
+        ..Extras::default()
+    };
+    queue_build_at(state, caller, id, tag, tag_is_ref.then_some(tag), &extras).await
 }
 
 /// Queues a build producing `tag` from the container's git source at `git_ref` (a branch, a
-/// tag or a commit id; `None`: the source's own ref), or from its Dockerfile.
+/// tag or a commit id; `None`: the source's own ref), or from its Dockerfile, with the
+/// container's build arguments overridden by `extras.args`.
 pub async fn queue_build_at(
     state: &AppState,
     caller: &Principal,
     id: &RepoName,
     tag: &str,
     git_ref: Option<&str>,
+    extras: &Extras,
 ) -> Result<Queued, ApiError> {
     let actor = caller.require(Scope::Build)?;
     let container = buildable(state, caller, id).await?;
     let tag =
         TagName::parse(tag).map_err(|e| ApiError::bad_request(format!("invalid tag: {e}")))?;
     let source = source_of(&container, git_ref)?;
+    // `{sha}` is known now only when the build is of one commit (a push trigger's).
+    let commit = git_ref.filter(|r| r.len() == 40 && r.chars().all(|c| c.is_ascii_hexdigit()));
+    let options = BuildOptions {
+        args: resolve_args(
+            &container.policy.build.args,
+            &extras.args,
+            tag.as_str(),
+            commit,
+        ),
+        no_cache: extras.no_cache,
+    };
     let user = actor.user.name.as_str().to_owned();
     if state.queue.pending_for(&user).await? >= state.settings.max_pending_builds {
         return Err(ApiError {
@@ -82,7 +111,7 @@ pub async fn queue_build_at(
             ),
         });
     }
-    let key = dedupe_key(id, &tag, &source);
+    let key = dedupe_key(id, &tag, &source, &options);
     let mut enqueued = state
         .queue
         .enqueue(job(&user, id, &tag, key.clone()))
@@ -111,6 +140,7 @@ pub async fn queue_build_at(
         tag,
         requested_by: user,
         source,
+        options,
         queued_at: now(),
     };
     let build = match state.builds.create(record).await {
@@ -140,6 +170,23 @@ pub async fn queue_build_at(
         build,
         deduplicated: false,
     })
+}
+
+/// The user builds that no one requested in person run as (a trigger's creator, a scheduled
+/// container's owner), with every scope and their memberships: the queue then checks their
+/// rights as for anyone. `role` says who they are, for the reason when they cannot.
+pub async fn acting_user(state: &AppState, name: &str, role: &str) -> Result<Principal, String> {
+    let name = UserName::parse(name).map_err(|_| format!("{name} ({role}) is not a user"))?;
+    let user = match state.users.get_user(&name).await {
+        Ok(user) if !user.disabled => user,
+        Ok(_) => return Err(format!("{name}, {role}, is disabled")),
+        Err(PortError::NotFound) => return Err(format!("{name}, {role}, is gone")),
+        Err(e) => return Err(e.to_string()),
+    };
+    let principal = Principal::user(user, Scopes::all(), Credential::Local);
+    crate::auth::with_memberships(state, principal)
+        .await
+        .map_err(|e| e.message)
 }
 
 /// Cancels a queued or running build. The worker running it notices within a second, stops
@@ -275,11 +322,22 @@ fn source_of(container: &Container, git_ref: Option<&str>) -> Result<BuildSource
     })
 }
 
-fn dedupe_key(id: &RepoName, tag: &TagName, source: &BuildSource) -> String {
+/// Builds of the same container, tag, source and options are the same build.
+fn dedupe_key(
+    id: &RepoName,
+    tag: &TagName,
+    source: &BuildSource,
+    options: &BuildOptions,
+) -> String {
     let mut hash = Sha256::new();
     match source {
         BuildSource::Git(text) => hash.update(format!("git\0{text}")),
         BuildSource::Dockerfile(text) => hash.update(format!("dockerfile\0{text}")),
+    }
+    if !options.is_default() {
+        // Absent for plain builds, so their keys stay what they were before options existed.
+        hash.update(b"\0options\0");
+        hash.update(serde_json::to_vec(options).unwrap_or_default());
     }
     let digest = hex::encode(&hash.finalize()[..12]);
     format!("build:{id}:{tag}:{digest}")

@@ -5,6 +5,7 @@
 use super::events;
 use super::tag_policies::{TagRules, refuse_immutable_deletion};
 use bioshadock_core::accounts::Scope;
+use bioshadock_core::build_settings::ContainerBuildSettings;
 use bioshadock_core::descriptor::DescriptorSource;
 use bioshadock_core::events::EventKind;
 use bioshadock_core::git::{GitSource, redact_userinfo};
@@ -55,6 +56,8 @@ pub struct Changes {
     pub deprecated: Option<Option<DeprecationInput>>,
     /// `Some(None)`: back to the organisation's policy (or none).
     pub retention: Option<Option<RetentionPolicy>>,
+    /// Its build arguments and schedule, replacing the stored ones.
+    pub build: Option<ContainerBuildSettings>,
 }
 
 /// A deprecation as asked for (checked by [`Deprecation::new`]).
@@ -159,7 +162,8 @@ pub async fn update(
     let edits_content = changes.description.is_some()
         || changes.git.is_some()
         || changes.dockerfile.is_some()
-        || changes.descriptor.is_some();
+        || changes.descriptor.is_some()
+        || changes.build.is_some();
     if edits_content && !rights.edit {
         return Err(forbidden(
             "only its owner, push members and admins may edit this container",
@@ -210,6 +214,10 @@ pub async fn update(
     }
     if let Some(immutable) = changes.immutable {
         settings.policy.immutable = immutable;
+    }
+    if let Some(build) = changes.build {
+        build.check().map_err(ApiError::bad_request)?;
+        settings.policy.build = build;
     }
     if let Some(retention) = changes.retention {
         settings.policy.retention = retention
@@ -298,6 +306,16 @@ fn settings_changes(
             ),
         ));
     }
+    if before.policy.build != after.policy.build {
+        out.push((
+            EventKind::ContainerEdited,
+            format!(
+                "build settings: {} → {}",
+                describe_build(&before.policy.build),
+                describe_build(&after.policy.build)
+            ),
+        ));
+    }
     if before.policy.deprecated != after.policy.deprecated {
         let summary = match &after.policy.deprecated {
             Some(d) => format!("deprecated: {}", d.reason),
@@ -306,6 +324,23 @@ fn settings_changes(
         out.push((EventKind::Deprecated, summary));
     }
     out
+}
+
+/// Build settings in a few words: the argument names (their values stay out of the audit
+/// log) and the schedule.
+fn describe_build(build: &ContainerBuildSettings) -> String {
+    if build.is_empty() {
+        return "none".to_owned();
+    }
+    let mut parts = Vec::new();
+    if !build.args.is_empty() {
+        let names: Vec<&str> = build.args.keys().map(String::as_str).collect();
+        parts.push(format!("arguments {}", names.join(", ")));
+    }
+    if let Some(schedule) = &build.schedule {
+        parts.push(format!("schedule `{schedule}`"));
+    }
+    parts.join("; ")
 }
 
 /// Replaces the member list.

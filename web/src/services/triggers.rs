@@ -5,9 +5,9 @@
 //! other build. Every delivery's fate is recorded with its reason, whatever it is.
 
 use axum::http::{HeaderMap, StatusCode};
-use bioshadock_core::accounts::{Scope, Scopes, UserName};
+use bioshadock_core::accounts::Scope;
 use bioshadock_core::events::EventKind;
-use bioshadock_core::permissions::{Credential, Principal};
+use bioshadock_core::permissions::Principal;
 use bioshadock_core::ports::triggers::MAX_DECISIONS_PER_READ;
 use bioshadock_core::triggers::{
     self, Decision, Outcome, Provider, Push, Received, Trigger, TriggerRules, Verdict,
@@ -31,6 +31,8 @@ pub struct NewTrigger {
     /// The secret; generated when absent.
     pub secret: Option<String>,
     pub rules: TriggerRules,
+    /// Build arguments over the container's.
+    pub build_args: std::collections::BTreeMap<String, String>,
 }
 
 /// A container its caller manages, with a git source (a trigger builds from git).
@@ -65,6 +67,7 @@ pub async fn create(
         )));
     }
     let rules = new.rules.checked().map_err(ApiError::bad_request)?;
+    bioshadock_core::build_settings::check_args(&new.build_args).map_err(ApiError::bad_request)?;
     let secret = match new.secret {
         Some(secret) => super::webhooks::checked_secret(secret)?,
         None => bioshadock_core::webhooks::new_secret(),
@@ -81,7 +84,7 @@ pub async fn create(
         provider: new.provider,
         sealed_secret: state.sealing.seal(&secret),
         rules,
-        build_args: Default::default(),
+        build_args: new.build_args,
         created_by: principal
             .name()
             .map(ToString::to_string)
@@ -186,7 +189,7 @@ pub async fn receive(
         at: bioshadock_core::model::now(),
         container: id.to_string(),
         trigger: None,
-        provider,
+        provider: provider.into(),
         reference: None,
         commit: None,
         outcome: Outcome::BadSignature,
@@ -285,8 +288,14 @@ async fn decide_one(
     };
     let mut queued_any = false;
     let mut deduplicated_any = false;
+    let extras = builds::Extras {
+        args: trigger.build_args.clone(),
+        no_cache: false,
+    };
     for tag in &tags {
-        match builds::queue_build_at(state, &requester, &id, tag, Some(&push.commit)).await {
+        let queued =
+            builds::queue_build_at(state, &requester, &id, tag, Some(&push.commit), &extras).await;
+        match queued {
             Ok(queued) => {
                 builds.push((queued.build.id, tag.clone()));
                 if queued.deduplicated {
@@ -328,18 +337,7 @@ async fn decide_one(
 
 /// The principal a trigger builds as: its creator, while they may still build the container.
 async fn creator(state: &AppState, trigger: &Trigger) -> Result<Principal, String> {
-    let name = UserName::parse(&trigger.created_by)
-        .map_err(|_| "the trigger's creator is not a user".to_owned())?;
-    let user = match state.users.get_user(&name).await {
-        Ok(user) if !user.disabled => user,
-        Ok(_) => return Err(format!("{name}, who made the trigger, is disabled")),
-        Err(PortError::NotFound) => return Err(format!("{name}, who made the trigger, is gone")),
-        Err(e) => return Err(e.to_string()),
-    };
-    let principal = Principal::user(user, Scopes::all(), Credential::Local);
-    crate::auth::with_memberships(state, principal)
-        .await
-        .map_err(|e| e.message)
+    builds::acting_user(state, &trigger.created_by, "who made the trigger").await
 }
 
 /// One outcome for the delivery: queued if any trigger queued, else the first one's.

@@ -35,6 +35,7 @@ async fn record(app: &TestApp, id: i64, container: &str, minute: i64, source: Bu
             tag: TagName::parse("latest").unwrap(),
             requested_by: "alice".into(),
             source,
+            options: Default::default(),
             queued_at: at(minute),
         })
         .await

@@ -641,6 +641,7 @@ async fn the_worker_reads_a_pushed_index_back_from_the_registry() {
         public_url: "http://portal.example.org".into(),
         default_public: false,
         max_pending_builds: 3,
+        schedule_spread: std::time::Duration::ZERO,
         metrics_token: None,
         live_log: Default::default(),
         org_creation: bioshadock_core::config::OrgCreation::Users,

@@ -8,6 +8,7 @@ mod audit;
 mod bio_search;
 mod bodies;
 mod build_pages;
+mod build_settings;
 mod builds;
 mod cache;
 mod catalogue;

@@ -18,6 +18,8 @@ use tower::ServiceExt;
 
 pub struct TestApp {
     pub backends: Backends,
+    /// The portal's state, for the service functions tests drive with a clock of their own.
+    pub state: bioshadock_web::AppState,
     router: Router,
     _dir: TempDir,
 }
@@ -147,6 +149,7 @@ impl TestApp {
             public_url: "http://portal.example.org".into(),
             default_public: true,
             max_pending_builds: 3,
+            schedule_spread: std::time::Duration::ZERO,
             metrics_token: None,
             live_log,
             org_creation: OrgCreation::Users,
@@ -161,7 +164,8 @@ impl TestApp {
             state = state.with_directory(directory);
         }
         Self {
-            router: bioshadock_web::router(state),
+            router: bioshadock_web::router(state.clone()),
+            state,
             backends,
             _dir: dir,
         }

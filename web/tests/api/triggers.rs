@@ -86,7 +86,8 @@ async fn signed_pushes_build_the_pushed_commit_and_every_decision_is_logged() {
         json!({"provider": "github", "tag_templates": ["{commit}"]}),
         json!({"provider": "github", "paths": vec!["x"; 51]}),
         json!({"provider": "github", "secret": "short"}),
-        json!({"provider": "github", "build_args": {"A": "b"}}),
+        json!({"provider": "github", "build_args": {"9A": "b"}}),
+        json!({"provider": "github", "build_args": {"A": "line\nbreak"}}),
     ] {
         let response = app
             .with_key(

@@ -47,6 +47,7 @@ where
             tag: TagName::parse("1.0").unwrap(),
             requested_by: "lab".into(),
             source: BuildSource::Git("https://example.org/aligner.git".into()),
+            options: Default::default(),
             queued_at: at(minute),
         })
         .await

@@ -31,6 +31,7 @@ pub(super) struct BuildRow {
     started_at: Option<i64>,
     finished_at: Option<i64>,
     log_lines: i64,
+    options: String,
 }
 
 impl BuildRow {
@@ -41,8 +42,11 @@ impl BuildRow {
             "dockerfile" => BuildSource::Dockerfile(self.source),
             other => return Err(corrupt(format!("build {id} source kind {other}"))),
         };
+        let options = serde_json::from_str(&self.options)
+            .map_err(|e| corrupt(format!("build {id} options: {e}")))?;
         Ok(Build {
             id,
+            options,
             container: RepoName::parse(&self.container)
                 .map_err(|e| corrupt(format!("build {id} container: {e}")))?,
             tag: TagName::parse(&self.tag).map_err(|e| corrupt(format!("build {id} tag: {e}")))?,

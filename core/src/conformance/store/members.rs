@@ -292,5 +292,9 @@ fn tag_policy() -> crate::tag_policy::ContainerPolicy {
             delete_older_than_days: Some(90),
         }),
         expiring: [("pr-12".to_owned(), "2w".to_owned())].into(),
+        build: crate::build_settings::ContainerBuildSettings {
+            args: [("VERSION".to_owned(), "{tag}".to_owned())].into(),
+            schedule: Some("0 3 * * 1".into()),
+        },
     }
 }
