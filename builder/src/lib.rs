@@ -7,7 +7,8 @@
 //! - [`git`], [`context`], [`docker`]: the clone, the build context, the engine;
 //! - [`log_sink`]: the log on its way to the store; [`smoke`]: the image's own tests.
 
-pub mod base_images;
+/// Dockerfile base images (in core, where the portal reads them too).
+pub use bioshadock_core::base_images;
 pub mod context;
 pub mod docker;
 pub mod git;

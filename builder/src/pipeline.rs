@@ -34,7 +34,7 @@ mod cache;
 mod descriptor;
 
 /// The local repository builds are tagged in, each under its build id: never a registry name.
-pub const LOCAL_REPOSITORY: &str = "bioshadock-build";
+pub const LOCAL_REPOSITORY: &str = bioshadock_core::base_images::BUILD_REPOSITORY;
 
 /// Why a build did not succeed, in a sentence for the top of its page.
 #[derive(Debug, Clone, PartialEq, Eq)]

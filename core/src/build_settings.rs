@@ -38,6 +38,9 @@ pub struct ContainerBuildSettings {
     /// A five-field cron expression (UTC): the container is rebuilt from its source then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
+    /// Rebuild when a base image of this catalogue that its last build used gets a new image.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rebuild_on_base: bool,
 }
 
 impl ContainerBuildSettings {

@@ -285,6 +285,8 @@ pub struct BuilderConfig {
     /// A scheduled build starts within this many seconds after its time, each container at
     /// its own offset.
     pub schedule_spread_secs: u64,
+    /// Most containers one new base image rebuilds.
+    pub base_rebuild_fanout: u32,
 }
 
 /// Where a listener on `address` is reached from this machine: the address itself, or
@@ -438,6 +440,9 @@ impl Config {
                 "builder.cpus",
                 "must be 0 (no limit) or a positive number of CPUs",
             );
+        }
+        if self.builder.base_rebuild_fanout > 1000 {
+            return bad("builder.base_rebuild_fanout", "must be at most 1000");
         }
         if self.builder.schedule_spread_secs > 86_400 {
             return bad(

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod audience;
+pub mod base_images;
 pub mod build_settings;
 pub mod builder_status;
 pub mod catalogue;

@@ -77,6 +77,7 @@ pub async fn run(mut config: Config, config_file: Option<&Path>, role: Role) -> 
         default_public: config.web.default_visibility.is_public(),
         max_pending_builds: config.builder.max_pending_per_user,
         schedule_spread: std::time::Duration::from_secs(config.builder.schedule_spread_secs),
+        base_rebuild_fanout: config.builder.base_rebuild_fanout as usize,
         metrics_token: Some(config.web.metrics_token.expose().clone()).filter(|t| !t.is_empty()),
         live_log: LiveLogSettings {
             max_streams: config.web.live_log_max_streams,

@@ -1305,3 +1305,79 @@ async fn cache_images_beyond_cache_mb_go_least_recently_built_first_and_no_cache
     }
     assert!(cold.cache_images("nocache").is_empty());
 }
+
+/// The decision log of `alice/NAME`, newest first.
+async fn decisions_of(lab: &Lab, name: &str) -> Vec<Value> {
+    let log: Value = http()
+        .get(
+            lab.site
+                .url(&format!("/container/triggers/alice/{name}/decisions")),
+        )
+        .bearer_auth(&lab.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    log.as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_new_image_of_a_base_rebuilds_the_containers_built_on_it() {
+    let lab = Lab::start(&[]).await;
+    lab.container("base", None, Some(&dockerfile("RUN echo base-one > /base")))
+        .await;
+    let base = lab
+        .finished(lab.hook("/container/git/alice/base").await)
+        .await;
+    assert_eq!(base["status"], "success", "{base}");
+    lab.catalogued("alice/base", "latest").await;
+    let app_dockerfile = format!(
+        "FROM {}:latest\nRUN echo \"built on $(cat /base)\"\n",
+        lab.registry.image("alice/base")
+    );
+    lab.container("app", None, Some(&app_dockerfile)).await;
+    put_build_settings(&lab, "alice/app", json!({"rebuild_on_base": true})).await;
+    let app = lab
+        .finished(lab.hook("/container/git/alice/app").await)
+        .await;
+    assert_eq!(app["status"], "success", "{app}");
+    assert!(log_of(&app).contains("built on base-one"), "{app}");
+
+    // The base gets a new image (its Dockerfile changed, built and pushed by the portal).
+    let changed = http()
+        .patch(lab.site.url("/container/alice/base"))
+        .bearer_auth(&lab.key)
+        .json(&json!({"dockerfile": dockerfile("RUN echo base-two > /base")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status().as_u16(), 200);
+    let base = lab
+        .finished(lab.hook("/container/git/alice/base").await)
+        .await;
+    assert_eq!(base["status"], "success", "{base}");
+
+    // The registry's notification of the new image rebuilds alice/app, and the log says why.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let decision = loop {
+        let found = decisions_of(&lab, "app").await;
+        if let Some(decision) = found.into_iter().find(|d| d["provider"] == "base_image") {
+            break decision;
+        }
+        assert!(Instant::now() < deadline, "alice/app was not rebuilt");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(decision["outcome"], "queued", "{decision}");
+    assert_eq!(
+        decision["reference"],
+        "base image alice/base:latest changed"
+    );
+    let rebuilt = lab
+        .finished(decision["builds"][0]["id"].as_i64().unwrap())
+        .await;
+    assert_eq!(rebuilt["status"], "success", "{rebuilt}");
+    assert!(log_of(&rebuilt).contains("built on base-two"), "{rebuilt}");
+    assert_eq!(rebuilt["requested_by"], "alice", "as the container's owner");
+}

@@ -39,6 +39,8 @@ pub struct WebSettings {
     pub max_pending_builds: u64,
     /// How far after its time a scheduled build may start (`builder.schedule_spread_secs`).
     pub schedule_spread: std::time::Duration,
+    /// Most containers one new base image rebuilds (`builder.base_rebuild_fanout`).
+    pub base_rebuild_fanout: usize,
     /// The bearer token `/metrics` requires (`web.metrics_token`); `None`: open, public
     /// figures only.
     pub metrics_token: Option<String>,

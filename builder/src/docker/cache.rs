@@ -17,7 +17,7 @@ use bioshadock_core::RepoName;
 use super::{Engine, EngineError};
 
 /// The local repository cache images are kept in: never a registry name.
-pub const CACHE_REPOSITORY: &str = "bioshadock-cache";
+pub const CACHE_REPOSITORY: &str = bioshadock_core::base_images::CACHE_REPOSITORY;
 
 /// Where the cache images of the installation pushing to `registry_host` are kept.
 fn cache_repositories(registry_host: &str) -> String {

@@ -1,5 +1,5 @@
-//! A container's build settings through the API: the build arguments of its builds and the
-//! cron schedule that rebuilds it.
+//! A container's build settings through the API: the build arguments of its builds, the cron
+//! schedule that rebuilds it, and whether a new base image rebuilds it.
 
 use std::collections::BTreeMap;
 
@@ -33,6 +33,10 @@ pub struct BuildSettingsBody {
     #[serde(default)]
     #[schema(max_length = 100, example = "0 3 * * 1")]
     schedule: Option<String>,
+    /// Rebuild (the same commit, as its owner) when a base image of this catalogue that its
+    /// last build of a tag used gets a new image.
+    #[serde(default)]
+    rebuild_on_base: bool,
 }
 
 /// A container's build settings.
@@ -43,6 +47,8 @@ pub struct BuildSettingsView {
     args: BTreeMap<String, String>,
     /// The cron schedule (UTC), if any.
     schedule: Option<String>,
+    /// Rebuilt when a base image of this catalogue it was built on gets a new image.
+    rebuild_on_base: bool,
     /// When the next scheduled build starts (its time plus this container's spread offset).
     next_scheduled_build: Option<DateTime<Utc>>,
 }
@@ -56,6 +62,7 @@ fn view(
         next_scheduled_build: build_schedules::next_build(state, id, &settings),
         args: settings.args,
         schedule: settings.schedule,
+        rebuild_on_base: settings.rebuild_on_base,
     }
 }
 
@@ -92,6 +99,7 @@ pub async fn put(
         build: Some(ContainerBuildSettings {
             args: body.args,
             schedule: body.schedule.filter(|s| !s.trim().is_empty()),
+            rebuild_on_base: body.rebuild_on_base,
         }),
         ..Changes::default()
     };

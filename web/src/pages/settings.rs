@@ -55,6 +55,7 @@ struct SettingsPage {
     build_args: String,
     /// The cron schedule, or empty.
     schedule: String,
+    rebuild_on_base: bool,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +67,9 @@ pub struct BuildSettingsForm {
     args: String,
     #[serde(default)]
     schedule: String,
+    /// Present (checked) to rebuild when a base image changes.
+    #[serde(default)]
+    rebuild_on_base: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -373,6 +377,7 @@ fn settings_page(
             .map(|(k, v)| format!("{k}={v}\n"))
             .collect(),
         schedule: c.policy.build.schedule.clone().unwrap_or_default(),
+        rebuild_on_base: c.policy.build.rebuild_on_base,
     }
 }
 
@@ -399,6 +404,7 @@ pub async fn build_settings(
             // What was typed stays in the form, to be corrected.
             page.build_args = form.args;
             page.schedule = form.schedule;
+            page.rebuild_on_base = form.rebuild_on_base.is_some();
             Ok(render(StatusCode::BAD_REQUEST, &page))
         }
         Err(e) => Err(PageError(e)),
@@ -419,7 +425,11 @@ fn build_changes(form: &BuildSettingsForm) -> Result<Changes, ApiError> {
     }
     let schedule = Some(form.schedule.trim().to_owned()).filter(|s| !s.is_empty());
     Ok(Changes {
-        build: Some(bioshadock_core::build_settings::ContainerBuildSettings { args, schedule }),
+        build: Some(bioshadock_core::build_settings::ContainerBuildSettings {
+            args,
+            schedule,
+            rebuild_on_base: form.rebuild_on_base.is_some(),
+        }),
         ..Changes::default()
     })
 }

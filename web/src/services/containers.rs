@@ -340,6 +340,9 @@ fn describe_build(build: &ContainerBuildSettings) -> String {
     if let Some(schedule) = &build.schedule {
         parts.push(format!("schedule `{schedule}`"));
     }
+    if build.rebuild_on_base {
+        parts.push("rebuilt when a base image changes".to_owned());
+    }
     parts.join("; ")
 }
 

@@ -8,6 +8,7 @@
 //! answers with an [`crate::error::ApiError`] that every front knows how to show.
 
 pub mod audit;
+pub mod base_rebuilds;
 pub mod build_schedules;
 pub mod builds;
 pub mod containers;

@@ -271,3 +271,283 @@ async fn a_schedule_queues_latest_once_per_occurrence_as_its_owner() {
     .unwrap();
     assert!(none.is_empty());
 }
+
+/// Records a successful build `id` of `container:tag` from commit `revision` of a git source,
+/// with `dockerfile` as the Dockerfile it built.
+async fn built(
+    app: &TestApp,
+    id: i64,
+    container: &str,
+    tag: &str,
+    dockerfile: &str,
+    revision: &str,
+) {
+    use bioshadock_core::ports::builds::{
+        BuildSource, BuildStatus, BuiltDockerfile, Finish, NewBuild,
+    };
+    let builds = &app.backends.builds;
+    builds
+        .create(NewBuild {
+            id,
+            container: bioshadock_core::RepoName::parse(container).unwrap(),
+            tag: bioshadock_core::TagName::parse(tag).unwrap(),
+            requested_by: "lab".into(),
+            source: BuildSource::Git(format!("https://git.example.org/{container}.git#main")),
+            options: Default::default(),
+            queued_at: at(1),
+        })
+        .await
+        .unwrap();
+    builds.start(id, "worker", at(2)).await.unwrap();
+    builds.set_revision(id, revision).await.unwrap();
+    let recorded = BuiltDockerfile {
+        path: "Dockerfile".into(),
+        text: dockerfile.into(),
+    };
+    builds.set_dockerfile(id, &recorded).await.unwrap();
+    let finish = Finish {
+        status: BuildStatus::Success,
+        reason: None,
+        digest: Some(format!("sha256:{}", "b".repeat(64))),
+        at: at(3),
+    };
+    builds.finish(id, finish).await.unwrap();
+}
+
+/// A base, three containers built on it (one not following it), and two built on each other.
+async fn built_on_a_base(
+    configure: impl FnOnce(&mut bioshadock_web::WebSettings),
+) -> (TestApp, String) {
+    let app = TestApp::with_settings(|s| {
+        s.max_pending_builds = 20;
+        configure(s);
+    })
+    .await;
+    let names = [
+        "lab/base",
+        "lab/app",
+        "lab/pipeline",
+        "lab/optout",
+        "lab/loop-a",
+        "lab/loop-b",
+    ];
+    let containers: Vec<_> = names
+        .iter()
+        .map(|name| {
+            let mut c = container(name, Visibility::Public, 1, "built");
+            c.git = Some(format!("https://git.example.org/{name}.git#main"));
+            c
+        })
+        .collect();
+    app.add(&containers).await;
+    app.user("lab", Role::User, "lab password").await;
+    let lab = app.key("lab", "read,push,build").await;
+    let from = |image: &str| format!("FROM registry.example.org/{image}\nRUN make\n");
+    built(
+        &app,
+        1001,
+        "lab/app",
+        "latest",
+        &from("lab/base:1"),
+        &"a".repeat(40),
+    )
+    .await;
+    built(
+        &app,
+        1002,
+        "lab/pipeline",
+        "2.0",
+        "ARG BASE=lab/other:9\nFROM registry.example.org/${BASE}\n",
+        &"c".repeat(40),
+    )
+    .await;
+    built(
+        &app,
+        1003,
+        "lab/optout",
+        "latest",
+        &from("lab/base:1"),
+        &"d".repeat(40),
+    )
+    .await;
+    built(
+        &app,
+        1004,
+        "lab/loop-a",
+        "1",
+        &from("lab/loop-b:1"),
+        &"e".repeat(40),
+    )
+    .await;
+    built(
+        &app,
+        1005,
+        "lab/loop-b",
+        "1",
+        &from("lab/loop-a:1"),
+        &"f".repeat(40),
+    )
+    .await;
+    for name in ["app", "pipeline", "loop-a", "loop-b"] {
+        let response = app
+            .with_key(
+                &lab,
+                json_request(
+                    "PUT",
+                    &format!("/container/build-settings/lab/{name}"),
+                    &json!({"rebuild_on_base": true, "args": {"BASE": "lab/base:1"}}).to_string(),
+                ),
+            )
+            .await;
+        assert_eq!(response.status, 200, "{}", response.body);
+    }
+    (app, lab)
+}
+
+/// `(container, outcome as the API writes it)` of each decision.
+fn outcomes(decisions: &[bioshadock_core::triggers::Decision]) -> Vec<(String, String)> {
+    decisions
+        .iter()
+        .map(|d| {
+            let outcome = serde_json::to_value(d.outcome).unwrap();
+            (d.container.clone(), outcome.as_str().unwrap().to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_new_base_image_rebuilds_the_same_commits_built_on_it_within_the_fan_out() {
+    let (app, _) = built_on_a_base(|_| {}).await;
+    let base = bioshadock_core::RepoName::parse("lab/base").unwrap();
+    let decisions = bioshadock_web::services::base_rebuilds::base_changed(&app.state, &base, "1")
+        .await
+        .unwrap();
+    // lab/pipeline's recorded build named its base through an argument with another default:
+    // it was built on lab/other:9, and only lab/optout did not opt in.
+    assert_eq!(
+        outcomes(&decisions),
+        [("lab/app".to_owned(), "queued".to_owned())]
+    );
+    let decision = &decisions[0];
+    assert_eq!(
+        decision.reference.as_deref(),
+        Some("base image lab/base:1 changed")
+    );
+    let (id, tag) = decision.builds[0].clone();
+    assert_eq!(tag, "latest");
+    let build = app.get(&format!("/build/{id}")).await.json();
+    assert_eq!(build["requested_by"], "lab");
+    assert_eq!(
+        build["git"],
+        format!("https://git.example.org/lab/app.git#{}", "a".repeat(40)),
+        "the commit its last build built, not the branch's head"
+    );
+    // Another base of another tag changes nothing; a base pinned by digest never changes.
+    let other = bioshadock_web::services::base_rebuilds::base_changed(&app.state, &base, "2")
+        .await
+        .unwrap();
+    assert!(other.is_empty());
+    let pipeline = bioshadock_core::RepoName::parse("lab/other").unwrap();
+    let decisions =
+        bioshadock_web::services::base_rebuilds::base_changed(&app.state, &pipeline, "9")
+            .await
+            .unwrap();
+    assert_eq!(
+        outcomes(&decisions),
+        [("lab/pipeline".to_owned(), "queued".to_owned())]
+    );
+    assert_eq!(
+        decisions[0].builds[0].1, "2.0",
+        "the tag its last build made"
+    );
+
+    // Two images built on each other: neither rebuilds the other, and the log says why.
+    let loop_b = bioshadock_core::RepoName::parse("lab/loop-b").unwrap();
+    let decisions = bioshadock_web::services::base_rebuilds::base_changed(&app.state, &loop_b, "1")
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes(&decisions),
+        [("lab/loop-a".to_owned(), "ignored".to_owned())]
+    );
+    assert!(
+        decisions[0].reason.contains("lab/loop-b:1 → lab/loop-a:1"),
+        "{}",
+        decisions[0].reason
+    );
+}
+
+#[tokio::test]
+async fn the_fan_out_limit_holds_and_a_pushed_base_rebuilds_through_the_notification() {
+    let (app, lab) = built_on_a_base(|s| s.base_rebuild_fanout = 1).await;
+    built(
+        &app,
+        1006,
+        "lab/pipeline",
+        "3.0",
+        "FROM registry.example.org/lab/base:1\n",
+        &"9".repeat(40),
+    )
+    .await;
+    // The registry says lab/base:1 has a new image.
+    let body = json!({"events": [{
+        "id": "push-base",
+        "timestamp": "2026-12-04T10:20:30Z",
+        "action": "push",
+        "target": {
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "size": 1570,
+            "digest": format!("sha256:{}", "7".repeat(64)),
+            "repository": "lab/base",
+            "tag": "1",
+        },
+        "request": {"method": "PUT"},
+        "actor": {"name": "lab"},
+    }]});
+    let notified = app
+        .send(
+            Request::post("/registry/events")
+                .header(
+                    "content-type",
+                    "application/vnd.docker.distribution.events.v2+json",
+                )
+                .header("authorization", "Bearer test-notification-secret")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert!(notified.status.is_success(), "{}", notified.body);
+    let mut logged = Vec::new();
+    for _ in 0..100 {
+        logged = Vec::new();
+        for name in ["app", "pipeline"] {
+            let log = app
+                .with_key(
+                    &lab,
+                    Request::get(format!("/container/triggers/lab/{name}/decisions"))
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .json();
+            for d in log.as_array().unwrap() {
+                logged.push((
+                    format!("lab/{name}"),
+                    d["outcome"].as_str().unwrap().to_owned(),
+                ));
+            }
+        }
+        if logged.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        logged,
+        [
+            ("lab/app".to_owned(), "queued".to_owned()),
+            ("lab/pipeline".to_owned(), "over_limit".to_owned())
+        ],
+        "one rebuild (builder.base_rebuild_fanout = 1), in name order; the other is recorded"
+    );
+}

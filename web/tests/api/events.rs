@@ -642,6 +642,7 @@ async fn the_worker_reads_a_pushed_index_back_from_the_registry() {
         default_public: false,
         max_pending_builds: 3,
         schedule_spread: std::time::Duration::ZERO,
+        base_rebuild_fanout: 20,
         metrics_token: None,
         live_log: Default::default(),
         org_creation: bioshadock_core::config::OrgCreation::Users,

@@ -150,6 +150,7 @@ impl TestApp {
             default_public: true,
             max_pending_builds: 3,
             schedule_spread: std::time::Duration::ZERO,
+            base_rebuild_fanout: 20,
             metrics_token: None,
             live_log,
             org_creation: OrgCreation::Users,

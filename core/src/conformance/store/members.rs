@@ -295,6 +295,7 @@ fn tag_policy() -> crate::tag_policy::ContainerPolicy {
         build: crate::build_settings::ContainerBuildSettings {
             args: [("VERSION".to_owned(), "{tag}".to_owned())].into(),
             schedule: Some("0 3 * * 1".into()),
+            rebuild_on_base: true,
         },
     }
 }

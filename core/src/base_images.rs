@@ -4,8 +4,16 @@
 //! The engine is shared by every build, and the classic builder resolves `FROM` from local
 //! images first: a build that names `registry/alice/secret` would pick up a copy another build
 //! left on the engine. So each such reference is found here, pulled with a token minted for
-//! the build's requester (see the pipeline), and the Dockerfile is rewritten to the digest
-//! just pulled, so the build uses exactly what its requester was allowed to pull.
+//! the build's requester (the builder's pipeline), and the Dockerfile is rewritten to the digest
+//! just pulled, so the build uses exactly what its requester was allowed to pull. The portal
+//! reads the same references from recorded Dockerfiles to rebuild the containers built on a
+//! base image that changed.
+
+/// The local repository the builder tags each build's image in (`bioshadock-build/ID-NONCE`):
+/// never a registry name.
+pub const BUILD_REPOSITORY: &str = "bioshadock-build";
+/// The local repository the builder keeps each container's cache image in.
+pub const CACHE_REPOSITORY: &str = "bioshadock-cache";
 
 /// One reference to an image of the portal's registry, as `written` in the instruction on
 /// physical lines `lines` (0-based, continuations joined in `instruction`), with
@@ -147,10 +155,7 @@ pub fn refuse_local_only(reference: &str) -> Result<(), String> {
         .iter()
         .find_map(|prefix| reference.strip_prefix(prefix))
         .unwrap_or(reference);
-    for local in [
-        crate::pipeline::LOCAL_REPOSITORY,
-        crate::docker::CACHE_REPOSITORY,
-    ] {
+    for local in [BUILD_REPOSITORY, CACHE_REPOSITORY] {
         if name.starts_with(&format!("{local}/")) {
             return Err(format!(
                 "`{reference}` names an image of the builder's own ({local}/…), which builds may not use"

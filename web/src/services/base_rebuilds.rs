@@ -1,0 +1,259 @@
+//! Base-image rebuilds: when a tag of this catalogue gets a new image, the containers whose
+//! last build of a tag used it as a `FROM` (or `COPY --from=`) image, and that opted in, are
+//! rebuilt — the same commit, the same tag, as their owner, through the usual queue.
+//!
+//! The dependencies are read from what builds recorded: each opted-in container's newest
+//! successful build of each tag, its Dockerfile and its arguments (the builder reads them
+//! alike). A base named by digest never changes and counts for nothing. Guards:
+//! - at most `builder.base_rebuild_fanout` containers per new image; the rest are recorded as
+//!   over the limit;
+//! - a dependent that the base is itself built on (directly or through others) is not rebuilt,
+//!   and the decision says which cycle; without it, two images built on each other would
+//!   rebuild each other forever.
+//!
+//! Every decision is in the dependent's decision log, with `provider: base_image`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::http::StatusCode;
+use bioshadock_core::audience::Audience;
+use bioshadock_core::base_images::{portal_images, split_reference};
+use bioshadock_core::model::now;
+use bioshadock_core::ports::builds::{Build, BuildSource, BuildStatus};
+use bioshadock_core::ports::store::ListCursor;
+use bioshadock_core::triggers::{Decision, Origin, Outcome};
+use bioshadock_core::{PortError, PortResult, RepoName};
+
+use super::builds;
+use crate::state::AppState;
+
+/// Containers read per catalogue page.
+const PAGE: usize = 500;
+/// Builds of one container looked at for the newest successful build of each tag.
+const BUILDS_READ: usize = 100;
+
+/// `namespace/name:tag`: a node of the dependency graph.
+type Image = String;
+
+/// One tag of a container, and the build that last made it.
+#[derive(Debug, Clone)]
+pub struct Dependent {
+    pub container: RepoName,
+    pub owner: String,
+    pub build: Build,
+}
+
+impl Dependent {
+    fn image(&self) -> Image {
+        format!("{}:{}", self.container, self.build.tag)
+    }
+}
+
+/// The dependency graph of the opted-in containers: for each base image, what was built on
+/// it; and for each built image, its bases.
+#[derive(Debug, Default)]
+pub struct Dependencies {
+    built_on: BTreeMap<Image, Vec<Dependent>>,
+    bases_of: BTreeMap<Image, BTreeSet<Image>>,
+}
+
+impl Dependencies {
+    /// Whether `image` is built on `dependent`, directly or through other images: the
+    /// dependent's rebuild would then rebuild `image` again.
+    fn is_built_on(&self, image: &Image, dependent: &Image) -> Option<Vec<Image>> {
+        // A depth-first walk down the bases, keeping the path for the reason.
+        let mut stack = vec![vec![image.clone()]];
+        let mut seen = BTreeSet::new();
+        while let Some(path) = stack.pop() {
+            let last = path.last().cloned().unwrap_or_default();
+            for base in self.bases_of.get(&last).into_iter().flatten() {
+                let mut next = path.clone();
+                next.push(base.clone());
+                if base == dependent {
+                    return Some(next);
+                }
+                if seen.insert(base.clone()) {
+                    stack.push(next);
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Reads the dependency graph from the catalogue and the build records.
+pub async fn dependencies(state: &AppState) -> PortResult<Dependencies> {
+    let hosts = vec![state.settings.pull_host.to_ascii_lowercase()];
+    let mut graph = Dependencies::default();
+    let mut cursor: Option<ListCursor> = None;
+    loop {
+        let page = state
+            .store
+            .list_after(&Audience::Everyone, cursor.as_ref(), PAGE)
+            .await?;
+        let Some(last) = page.last() else { break };
+        cursor = Some(ListCursor::of(last));
+        for container in page.into_iter().filter(|c| c.policy.build.rebuild_on_base) {
+            for build in newest_success_per_tag(state, &container.id).await? {
+                let Some(dockerfile) = state.builds.dockerfile(build.id).await? else {
+                    continue;
+                };
+                // A Dockerfile the builder refused never built; nothing to follow.
+                let Ok(images) = portal_images(&dockerfile.text, &hosts, &build.options.args)
+                else {
+                    continue;
+                };
+                let dependent = Dependent {
+                    container: container.id.clone(),
+                    owner: container.owner.clone(),
+                    build,
+                };
+                for found in images {
+                    let host = &hosts[0];
+                    let (path, tag) = split_reference(&found.reference, host);
+                    if tag.starts_with("sha256:") {
+                        continue;
+                    }
+                    let base = format!("{}:{tag}", path.to_ascii_lowercase());
+                    graph
+                        .bases_of
+                        .entry(dependent.image())
+                        .or_default()
+                        .insert(base.clone());
+                    graph
+                        .built_on
+                        .entry(base)
+                        .or_default()
+                        .push(dependent.clone());
+                }
+            }
+        }
+    }
+    Ok(graph)
+}
+
+/// The newest successful build of each tag among the container's recent builds.
+async fn newest_success_per_tag(state: &AppState, id: &RepoName) -> PortResult<Vec<Build>> {
+    let mut newest: BTreeMap<String, Build> = BTreeMap::new();
+    for build in state.builds.list(id, BUILDS_READ).await? {
+        if build.status == BuildStatus::Success {
+            // Newest first: the first of each tag is its newest.
+            newest.entry(build.tag.to_string()).or_insert(build);
+        }
+    }
+    Ok(newest.into_values().collect())
+}
+
+/// A tag of `base` got a new image: queues the rebuilds of the containers built on it and
+/// records each decision. Returns the decisions.
+pub async fn base_changed(
+    state: &AppState,
+    base: &RepoName,
+    tag: &str,
+) -> PortResult<Vec<Decision>> {
+    let graph = dependencies(state).await?;
+    let image = format!("{base}:{tag}");
+    let mut dependents = graph.built_on.get(&image).cloned().unwrap_or_default();
+    // One rebuild per tag of each container, in a stable order.
+    dependents.sort_by_key(Dependent::image);
+    dependents.dedup_by_key(|d| d.image());
+    let mut decisions = Vec::new();
+    let mut queued = 0;
+    for dependent in &dependents {
+        let mut decision = Decision {
+            at: now(),
+            container: dependent.container.to_string(),
+            trigger: None,
+            provider: Origin::BaseImage,
+            reference: Some(format!("base image {image} changed")),
+            commit: dependent.build.revision.clone(),
+            outcome: Outcome::Failed,
+            reason: String::new(),
+            builds: Vec::new(),
+        };
+        if let Some(cycle) = graph.is_built_on(&image, &dependent.image()) {
+            decision.outcome = Outcome::Ignored;
+            decision.reason = format!(
+                "not rebuilt: {} is built on {image} and {image} on it ({}), which would rebuild them in turn forever",
+                dependent.image(),
+                cycle.join(" → ")
+            );
+        } else if queued >= state.settings.base_rebuild_fanout {
+            decision.outcome = Outcome::OverLimit;
+            decision.reason = format!(
+                "{image} changed, but more than {} containers are built on it \
+                 (builder.base_rebuild_fanout): {} was not rebuilt",
+                state.settings.base_rebuild_fanout,
+                dependent.image()
+            );
+        } else {
+            rebuild(state, dependent, &image, &mut decision).await;
+            if matches!(decision.outcome, Outcome::Queued | Outcome::Deduplicated) {
+                queued += 1;
+            }
+        }
+        let decision = decision.bounded();
+        if let Err(e) = state.triggers.record_decision(&decision).await {
+            tracing::error!(error = %e, container = %decision.container, "a base-image decision could not be recorded");
+        }
+        decisions.push(decision);
+    }
+    Ok(decisions)
+}
+
+/// Queues the dependent's tag again, from the commit its last build built.
+async fn rebuild(state: &AppState, dependent: &Dependent, image: &str, decision: &mut Decision) {
+    let owner = match builds::acting_user(state, &dependent.owner, "its owner").await {
+        Ok(owner) => owner,
+        Err(why) => {
+            decision.reason = format!("{image} changed; not rebuilt: {why}");
+            return;
+        }
+    };
+    let git_ref = match &dependent.build.source {
+        BuildSource::Git(_) => dependent.build.revision.as_deref(),
+        BuildSource::Dockerfile(_) => None,
+    };
+    let tag = dependent.build.tag.as_str();
+    let extras = builds::Extras::default();
+    match builds::queue_build_at(state, &owner, &dependent.container, tag, git_ref, &extras).await {
+        Ok(queued) => {
+            decision.builds.push((queued.build.id, tag.to_owned()));
+            let at = git_ref.map(|sha| format!(" at {}", &sha[..sha.len().min(7)]));
+            if queued.deduplicated {
+                decision.outcome = Outcome::Deduplicated;
+                decision.reason = format!("{image} changed: {tag} is already queued");
+            } else {
+                decision.outcome = Outcome::Queued;
+                decision.reason = format!(
+                    "{image} changed: rebuilding {tag}{}",
+                    at.unwrap_or_default()
+                );
+            }
+        }
+        Err(e) => {
+            if e.status == StatusCode::TOO_MANY_REQUESTS {
+                decision.outcome = Outcome::OverLimit;
+            }
+            decision.reason = format!("{image} changed; not rebuilt: {}", e.message);
+        }
+    }
+}
+
+/// [`base_changed`] in the background, for the registry's notification handler, which must
+/// answer the registry promptly. Errors are logged.
+pub fn spawn_base_changed(state: &AppState, base: RepoName, tag: String) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        match base_changed(&state, &base, &tag).await {
+            Ok(decisions) if !decisions.is_empty() => {
+                tracing::info!(base = %base, tag, n = decisions.len(), "base image changed");
+            }
+            Ok(_) => {}
+            Err(PortError::NotFound) => {}
+            Err(e) => {
+                tracing::warn!(base = %base, tag, error = %e, "cannot rebuild on a base image change")
+            }
+        }
+    });
+}
