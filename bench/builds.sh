@@ -5,7 +5,12 @@
 #      `git clone --depth 1 && docker build && docker push && docker rmi` of the same repository,
 #      alternated N times in the same run: medians and their ratio;
 #   2. hook call → build running with an idle worker: M builds one after the other, from the
-#      client's call to the build's recorded start, and the server's queued → started, p50/p95.
+#      client's call to the build's recorded start, and the server's queued → started, p50/p95;
+#   3. the layer cache, on a repository whose Dockerfile has a slow step (`RUN sleep 5`): a
+#      rebuild of the unchanged repository through Bioshadock (its cache) vs. the raw
+#      `git clone && docker build && docker push` with a warm cache, and a cold build
+#      (`?no_cache=true`) vs. the raw one with `--no-cache`, alternated N times: medians and
+#      ratios (targets: at most 1.2 warm, 1.05 cold), and the raw `docker build` alone.
 # Needs what scripts/test installs (dockerd running, docker-registry, busybox-static, git), jq.
 # Usage: bench/builds.sh [N] [M]     PROFILE=debug bench/builds.sh to skip the release build.
 set -euo pipefail
@@ -41,6 +46,16 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
   docker build -q -t "$base" "$work/base" >/dev/null
 fi
 
+# A repository whose Dockerfile has a slow step, for the cache (3).
+mkdir -p "$work/git/slow"
+(
+  cd "$work/git/slow"
+  git init -q -b main
+  head -c 1048576 /dev/urandom > payload
+  printf 'FROM %s\nRUN sleep 5 && echo slow > /slow\nCOPY payload /payload\n' "$base" > Dockerfile
+  git add -A && git -c user.name=bench -c user.email=bench@example.org commit -q -m bench
+)
+
 # A small repository: a Dockerfile, 1 MiB of data and one RUN step.
 mkdir -p "$work/git/tool"
 (
@@ -64,20 +79,23 @@ wait_for "http://$registry/v2/"
 curl -sf -H "Authorization: Bearer $key" -H 'content-type: application/json' \
   -d "{\"name\": \"bench/tool\", \"git\": \"$repo#main\"}" "$url/container/new" >/dev/null
 curl -sf -H "Authorization: Bearer $key" -H 'content-type: application/json' \
+  -d "{\"name\": \"bench/slow\", \"git\": \"git://127.0.0.1:$git_port/slow#main\"}" "$url/container/new" >/dev/null
+curl -sf -H "Authorization: Bearer $key" -H 'content-type: application/json' \
   -d '{"name": "bench/quick", "dockerfile": "FROM '"$base"'\nRUN true\n"}' "$url/container/new" >/dev/null
 echo "$key" | docker --config "$work/docker" login "$registry" -u bench --password-stdin >/dev/null 2>&1
 
 # A timestamp of a build record (RFC 3339 with milliseconds) in unix milliseconds.
 ms_of() { jq -r --arg f "$1" '.[$f] | (sub("\\.[0-9]+"; "") | fromdateiso8601) * 1000 + ((capture("\\.(?<ms>[0-9]{3})").ms // "0") | tonumber)'; }
 
-# One build through Bioshadock: from the hook call to the build's recorded end (polling only
-# waits for it; its 50 ms steps are not counted); prints milliseconds.
+# One build of bench/NAME producing TAG through Bioshadock, QUERY added to the hook URL: from
+# the hook call to the build's recorded end (polling only waits for it; its 50 ms steps are
+# not counted); prints milliseconds.
 bioshadock_build() {
   local started id status
   # A tag build of a git source builds the git ref of the tag's name: make it point at main.
-  [ "$1" = tool ] && (cd "$work/git/tool" && git tag -f "$2" >/dev/null)
+  [ -d "$work/git/$1" ] && (cd "$work/git/$1" && git tag -f "$2" >/dev/null)
   started="$(now_ms)"
-  id="$(curl -sf -X POST "$url/container/tag/bench/$1/$2?apikey=$key" | jq -r .id)"
+  id="$(curl -sf -X POST "$url/container/tag/bench/$1/$2?apikey=$key${3:-}" | jq -r .id)"
   while :; do
     status="$(curl -sf -H "Authorization: Bearer $key" "$url/build/$id" | jq -r .status)"
     case "$status" in queued|running) sleep 0.05 ;; success) break ;;
@@ -86,13 +104,14 @@ bioshadock_build() {
   echo $(( $(curl -sf -H "Authorization: Bearer $key" "$url/build/$id" | ms_of finished_at) - started ))
 }
 
-# The same by hand; prints milliseconds.
+# The same by hand, of REPO (default tool) with docker build FLAGS; prints milliseconds.
 raw_build() {
   local started image="$registry/bench/raw:$1"
   started="$(now_ms)"
   rm -rf "$work/raw"
-  git clone -q --depth 1 "$repo" "$work/raw"
-  docker build -q -t "$image" "$work/raw" >/dev/null
+  git clone -q --depth 1 "git://127.0.0.1:$git_port/${2:-tool}" "$work/raw"
+  # shellcheck disable=SC2086 # FLAGS are words
+  docker build -q ${3:-} -t "$image" "$work/raw" >/dev/null
   docker --config "$work/docker" push -q "$image" >/dev/null
   docker rmi -f "$image" >/dev/null
   echo $(( $(now_ms) - started ))
@@ -128,3 +147,23 @@ for i in $(seq 1 "$starts"); do
 done
 echo "queued → started (server clock): p50 $(percentile 50 < "$work/server") ms, p95 $(percentile 95 < "$work/server") ms"
 echo "hook call → running (client's call to the recorded start): p50 $(percentile 50 < "$work/client") ms, p95 $(percentile 95 < "$work/client") ms"
+
+echo "== 3. the layer cache: a Dockerfile with a slow step, $runs runs each way (alternating)"
+# Warm-ups: Bioshadock's first build keeps the container's cache; the raw one fills the engine's.
+bioshadock_build slow warm0 >/dev/null; raw_build slow0 slow >/dev/null
+for f in ours.warm raw.warm ours.cold raw.cold docker.warm; do : > "$work/$f"; done
+for i in $(seq 1 "$runs"); do
+  bioshadock_build slow "warm-$i" >> "$work/ours.warm"
+  raw_build "slow-w$i" slow >> "$work/raw.warm"
+  started="$(now_ms)"; docker build -q -t "$registry/bench/raw:docker-$i" "$work/raw" >/dev/null
+  echo $(( $(now_ms) - started )) >> "$work/docker.warm"
+  docker rmi -f "$registry/bench/raw:docker-$i" >/dev/null
+  bioshadock_build slow "cold-$i" "&no_cache=true" >> "$work/ours.cold"
+  raw_build "slow-c$i" slow --no-cache >> "$work/raw.cold"
+done
+for way in warm cold; do
+  ours="$(median < "$work/ours.$way")"; raw="$(median < "$work/raw.$way")"
+  echo "$way: Bioshadock hook → success median $ours ms (runs: $(tr '\n' ' ' < "$work/ours.$way")); raw clone+build+push median $raw ms (runs: $(tr '\n' ' ' < "$work/raw.$way"))"
+  awk -v a="$ours" -v b="$raw" -v w="$way" 'BEGIN { printf "%s ratio Bioshadock / raw: %.3f\n", w, a / b }'
+done
+echo "raw docker build alone, warm: median $(median < "$work/docker.warm") ms"

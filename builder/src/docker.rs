@@ -6,6 +6,7 @@
 //! an image id, an exit code, a digest), never by matching human-readable text.
 
 mod build;
+mod buildkit;
 mod cache;
 mod lines;
 mod pull;
@@ -168,12 +169,7 @@ impl Engine {
     }
 
     fn client(&self, version: &ClientVersion) -> Result<Docker, EngineError> {
-        let client = if self.host.starts_with("unix://") {
-            Docker::connect_with_unix(&self.host, REQUEST_TIMEOUT_SECS, version)
-        } else {
-            Docker::connect_with_http(&self.host, REQUEST_TIMEOUT_SECS, version)
-        };
-        client.map_err(|e| self.error(e))
+        client_for(&self.host, version).map_err(|e| self.error(e))
     }
 
     /// bollard's errors, sorted into "the engine is not there" and "the engine said no".
@@ -205,6 +201,15 @@ impl Engine {
             } if message.contains("already in progress") => None,
             other => Some(self.error(other)),
         }
+    }
+}
+
+/// A client of the engine at `host` speaking API `version`.
+fn client_for(host: &str, version: &ClientVersion) -> Result<Docker, BollardError> {
+    if host.starts_with("unix://") {
+        Docker::connect_with_unix(host, REQUEST_TIMEOUT_SECS, version)
+    } else {
+        Docker::connect_with_http(host, REQUEST_TIMEOUT_SECS, version)
     }
 }
 

@@ -32,6 +32,7 @@ use crate::{context, git, smoke};
 mod bases;
 mod cache;
 mod descriptor;
+mod secrets;
 
 /// The local repository builds are tagged in, each under its build id: never a registry name.
 pub const LOCAL_REPOSITORY: &str = bioshadock_core::base_images::BUILD_REPOSITORY;
@@ -72,6 +73,8 @@ pub struct Pipeline {
     pub rules: Arc<dyn RuleStore>,
     pub containers: Arc<dyn ContainerStore>,
     pub tokens: Arc<TokenIssuer>,
+    /// Opens the build secrets.
+    pub sealing: Arc<bioshadock_core::sealed::SealingKey>,
     pub settings: Arc<BuilderSettings>,
     /// Set when the build must stop (cancel, timeout, shutdown): the clone, checkout and tar
     /// loops poll it.
@@ -121,9 +124,17 @@ impl Pipeline {
             cache_from: self.cache_source(build, log).await,
         };
         let context = prepared.archive;
+        let secrets = self.secrets(build, workdir.path(), log).await?;
         self.leave(local.clone());
         say(log, "building the image".to_owned()).await;
-        self.engine.build(&settings, context, log).await?;
+        if secrets.is_empty() {
+            self.engine.build(&settings, context, log).await?;
+        } else {
+            self.engine
+                .build_with_secrets(&settings, context, &secrets.files, self.stop.clone())
+                .await
+                .map_err(|e| Failure(secrets.redact(&e.to_string())))?;
+        }
         self.smoke_tests(&attempt, &local, &settings, log).await?;
         say(log, format!("pushing {image}")).await;
         let access = vec![ResourceAccess::repository(

@@ -55,6 +55,8 @@ pub struct WorkerPorts {
     /// The event stream: builds starting and ending are recorded there.
     pub events: Arc<dyn EventStore>,
     pub tokens: Arc<TokenIssuer>,
+    /// Opens the build secrets (the installation's `sealing.key`, as the portal's).
+    pub sealing: Arc<bioshadock_core::sealed::SealingKey>,
     /// Notified when a build is queued in this process, so an idle worker starts at once.
     pub wake: Arc<Notify>,
     pub status: Arc<BuilderStatus>,
@@ -366,6 +368,7 @@ impl Supervisor {
             rules: self.ports.rules.clone(),
             containers: self.ports.containers.clone(),
             tokens: self.ports.tokens.clone(),
+            sealing: self.ports.sealing.clone(),
             settings: self.settings.clone(),
             stop: stop_flag.clone(),
             blocking: blocking.clone(),

@@ -41,6 +41,65 @@ pub struct ContainerBuildSettings {
     /// Rebuild when a base image of this catalogue that its last build used gets a new image.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rebuild_on_base: bool,
+    /// Build secrets by name, sealed (`crate::sealed`): mounted into `RUN --mount=type=secret`
+    /// steps, never shown again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, SealedSecret>,
+}
+
+/// A sealed build secret. Its `Debug` shows nothing, so a settings value in a log line says
+/// nothing of it (sealed or not).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SealedSecret(pub String);
+
+impl std::fmt::Debug for SealedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealedSecret(…)")
+    }
+}
+
+/// Build secrets one container (or one organisation) may hold.
+pub const MAX_SECRETS: usize = 20;
+/// Longest build secret, in characters (a private key in PEM fits).
+pub const MAX_SECRET_CHARS: usize = 16 * 1024;
+/// The JSON Schema pattern of a build secret's name (its id in `--mount=type=secret,id=NAME`,
+/// and its file under `/run/secrets/`).
+pub const SECRET_NAME_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_-]{0,63}$";
+
+/// Checks a build secret's name: a letter or `_`, then letters, digits, `_` or `-`, at most
+/// 64 characters (it names a file: no `/`, no `.`).
+pub fn check_secret_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let ok = name.len() <= 64
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            "a build secret's name is a letter or _ then letters, digits, _ or - (at most 64)"
+                .into(),
+        )
+    }
+}
+
+/// Checks a build secret's value: not empty, at most [`MAX_SECRET_CHARS`], no NUL.
+pub fn check_secret_value(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("a build secret cannot be empty".into());
+    }
+    if value.chars().count() > MAX_SECRET_CHARS {
+        return Err(format!(
+            "a build secret is at most {MAX_SECRET_CHARS} characters"
+        ));
+    }
+    if value.contains('\0') {
+        return Err("a build secret cannot hold a NUL character".into());
+    }
+    Ok(())
 }
 
 impl ContainerBuildSettings {

@@ -231,6 +231,10 @@ pub struct Organisation {
     /// The retention policy of its containers that set none of their own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<crate::retention::RetentionPolicy>,
+    /// Build secrets of its containers by name, sealed; a container's own secret of the same
+    /// name wins.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub build_secrets: std::collections::BTreeMap<String, crate::build_settings::SealedSecret>,
     /// Set by the store: the version this copy was read at (0 for a new organisation). A save
     /// from a copy whose version is no longer current is refused.
     #[serde(default)]
@@ -270,6 +274,7 @@ impl Organisation {
             teams: Vec::new(),
             immutable: None,
             retention: None,
+            build_secrets: Default::default(),
             version: 0,
         })
     }

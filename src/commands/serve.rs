@@ -123,7 +123,7 @@ pub async fn run(mut config: Config, config_file: Option<&Path>, role: Role) -> 
     };
     let link = BuilderLink::default();
     let sealing = bioshadock_core::sealed::SealingKey::load_or_create(&config.secrets_dir())
-        .context("cannot load or create the key that seals webhook secrets")?;
+        .context("cannot load or create the key that seals webhook and build secrets")?;
     let mut state = AppState::new(ports, settings, registry)
         .with_builder(link.clone())
         .with_sealing_key(sealing);
@@ -265,6 +265,10 @@ pub(super) async fn start_builder(
         containers: backends.store.clone(),
         events: backends.events.clone(),
         tokens: Arc::new(super::registry::token_issuer(config)?),
+        sealing: Arc::new(
+            bioshadock_core::sealed::SealingKey::load_or_create(&config.secrets_dir())
+                .context("cannot load the key that opens build secrets")?,
+        ),
         wake: link.wake,
         status: link.status,
     };

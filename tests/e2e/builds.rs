@@ -1381,3 +1381,94 @@ async fn a_new_image_of_a_base_rebuilds_the_containers_built_on_it() {
     assert!(log_of(&rebuilt).contains("built on base-two"), "{rebuilt}");
     assert_eq!(rebuilt["requested_by"], "alice", "as the container's owner");
 }
+
+#[tokio::test]
+async fn a_build_secret_is_readable_in_run_and_absent_from_the_image_history_and_the_log() {
+    use crate::registry::Client;
+    let lab = Lab::start(&[]).await;
+    let secret = "s3cr3t-value-for-the-e2e-Qm7";
+    let expected = {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(secret.as_bytes()))
+    };
+    // The step reads the mounted secret; the smoke test (run in the built image) checks what it
+    // read, so the build succeeds only if the secret reached the step.
+    let text = format!(
+        "FROM {BASE_IMAGE}\n\
+         RUN --mount=type=secret,id=TOKEN sh -c 'sha256sum /run/secrets/TOKEN | cut -d\" \" -f1 > /token.sha'\n\
+         LABEL bioshadock.tests='[\"grep -qx {expected} /token.sha\"]'\n"
+    );
+    lab.container("secretive", None, Some(&text)).await;
+    let set = http()
+        .put(
+            lab.site
+                .url("/container/build-secrets/alice/secretive/TOKEN"),
+        )
+        .bearer_auth(&lab.key)
+        .json(&json!({ "value": secret }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status().as_u16(), 204);
+
+    let build = lab
+        .finished(lab.hook("/container/git/alice/secretive").await)
+        .await;
+    assert_eq!(build["status"], "success", "{build}");
+    let log = log_of(&build);
+    assert!(log.contains("build secrets TOKEN mounted"), "{log}");
+    assert!(log.contains("smoke test 1/1"), "{log}");
+    assert!(!log.contains(secret), "{log}");
+    let whole_log = http()
+        .get(lab.site.url(&format!("/build/{}/log.txt", build["id"])))
+        .bearer_auth(&lab.key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!whole_log.contains(secret));
+
+    // The pushed image: its history holds the RUN line, not the secret.
+    let image = format!("{}:latest", lab.registry.image("alice/secretive"));
+    let docker = Client::new();
+    assert!(
+        docker
+            .login(&lab.registry, "alice", &lab.key)
+            .status
+            .success()
+    );
+    let pulled = docker.pull(&image);
+    assert!(
+        pulled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pulled.stderr)
+    );
+    let history = docker.run(&["history", "--no-trunc", &image]);
+    let history = String::from_utf8_lossy(&history.stdout).into_owned();
+    assert!(
+        history.contains("sha256sum /run/secrets/TOKEN"),
+        "{history}"
+    );
+    assert!(!history.contains(secret), "{history}");
+    let inspect = docker.run(&["image", "inspect", &image]);
+    assert!(!String::from_utf8_lossy(&inspect.stdout).contains(secret));
+    let _ = docker.run(&["rmi", &image]);
+
+    // Without the secret, the step fails, and the reason says so.
+    let removed = http()
+        .delete(
+            lab.site
+                .url("/container/build-secrets/alice/secretive/TOKEN"),
+        )
+        .bearer_auth(&lab.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status().as_u16(), 204);
+    let failed = lab
+        .finished(lab.hook("/container/git/alice/secretive").await)
+        .await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+}

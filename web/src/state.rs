@@ -242,6 +242,11 @@ impl AppState {
         self
     }
 
+    /// The key webhook and build secrets are sealed with.
+    pub fn sealing_key(&self) -> &bioshadock_core::sealed::SealingKey {
+        &self.sealing
+    }
+
     /// The same state, sealing webhook secrets with `key` (the installation's, under
     /// `data_dir`; without it, a key that lives as long as the process).
     pub fn with_sealing_key(mut self, key: bioshadock_core::sealed::SealingKey) -> Self {

@@ -118,7 +118,10 @@ impl Engine {
                             send_all(log, output.flush().into_iter().chain([line])).await;
                         }
                     }
-                    if let Some(id) = info.aux.and_then(|aux| aux.id) {
+                    // The classic builder's aux is the image id (BuildKit's would be its trace).
+                    if let Some(bollard::models::BuildInfoAux::Default(aux)) = info.aux
+                        && let Some(id) = aux.id
+                    {
                         image_id = Some(id);
                     }
                 }

@@ -118,11 +118,7 @@ impl Engine {
                 .filter(|t| t.starts_with(&format!("{repositories}/")))
             {
                 let built_at = match docker.inspect_image(name).await {
-                    Ok(inspect) => inspect
-                        .metadata
-                        .and_then(|m| m.last_tag_time)
-                        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-                        .map(|t| t.with_timezone(&Utc)),
+                    Ok(inspect) => inspect.metadata.and_then(|m| m.last_tag_time),
                     Err(_) => continue,
                 };
                 kept.push(Kept {

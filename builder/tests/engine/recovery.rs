@@ -38,6 +38,7 @@ async fn ports() -> (WorkerPorts, Backends, TempDir) {
         containers: backends.store.clone(),
         events: backends.events.clone(),
         tokens: Arc::new(tokens),
+        sealing: Arc::new(bioshadock_core::sealed::SealingKey::from_bytes(&[7; 32]).unwrap()),
         wake: Arc::default(),
         status: Arc::default(),
     };

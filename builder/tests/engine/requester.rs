@@ -40,6 +40,9 @@ fn worker_ports(backends: &Backends) -> WorkerPorts {
             KidStyle::Libtrust,
             Duration::from_secs(300),
         )),
+        sealing: std::sync::Arc::new(
+            bioshadock_core::sealed::SealingKey::from_bytes(&[7; 32]).unwrap(),
+        ),
         wake: Default::default(),
         status: Default::default(),
     }

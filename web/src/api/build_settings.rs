@@ -100,6 +100,8 @@ pub async fn put(
             args: body.args,
             schedule: body.schedule.filter(|s| !s.trim().is_empty()),
             rebuild_on_base: body.rebuild_on_base,
+            // Kept as they are: secrets are set one by one (`/container/build-secrets/…`).
+            secrets: Default::default(),
         }),
         ..Changes::default()
     };

@@ -6,6 +6,7 @@ pub(crate) mod admin;
 mod audit;
 pub(crate) mod build_events;
 pub(crate) mod build_log;
+mod build_secrets;
 pub(crate) mod build_settings;
 mod builds;
 pub(crate) mod containers;
@@ -53,6 +54,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::organisation))
         .routes(routes!(rules::get, rules::put))
         .routes(routes!(build_settings::get, build_settings::put))
+        .routes(routes!(build_secrets::list))
+        .routes(routes!(build_secrets::put, build_secrets::delete))
+        .routes(routes!(build_secrets::list_org))
+        .routes(routes!(build_secrets::put_org, build_secrets::delete_org))
         .routes(routes!(retention::get, retention::put))
         .routes(routes!(retention::preview))
         .routes(routes!(retention::run))

@@ -429,6 +429,8 @@ fn build_changes(form: &BuildSettingsForm) -> Result<Changes, ApiError> {
             args,
             schedule,
             rebuild_on_base: form.rebuild_on_base.is_some(),
+            // Kept as they are: secrets are set one by one.
+            secrets: Default::default(),
         }),
         ..Changes::default()
     })

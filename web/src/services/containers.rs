@@ -215,8 +215,10 @@ pub async fn update(
     if let Some(immutable) = changes.immutable {
         settings.policy.immutable = immutable;
     }
-    if let Some(build) = changes.build {
+    if let Some(mut build) = changes.build {
         build.check().map_err(ApiError::bad_request)?;
+        // Secrets are set one by one (`build_secrets`), never through the settings.
+        build.secrets = std::mem::take(&mut settings.policy.build.secrets);
         settings.policy.build = build;
     }
     if let Some(retention) = changes.retention {
@@ -766,7 +768,7 @@ async fn member_exists(
     }
 }
 
-async fn save(
+pub(crate) async fn save(
     state: &AppState,
     id: &RepoName,
     mut settings: ContainerSettings,

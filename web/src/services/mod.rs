@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod base_rebuilds;
 pub mod build_schedules;
+pub mod build_secrets;
 pub mod builds;
 pub mod containers;
 pub mod events;

@@ -39,6 +39,11 @@ pub enum Change {
     SetImmutable(Option<bioshadock_core::tag_policy::ImmutableTags>),
     /// The retention policy of its containers that set none of their own.
     SetRetention(Option<bioshadock_core::retention::RetentionPolicy>),
+    /// A build secret of its containers, sealed; `None` removes it.
+    SetBuildSecret(
+        String,
+        Option<bioshadock_core::build_settings::SealedSecret>,
+    ),
 }
 
 /// Creates organisation `name` with the caller as its owner.
@@ -218,6 +223,8 @@ fn describe(change: &Change) -> String {
         Change::SetTeamRepository(team, repository, None) => {
             format!("team {team} on {repository}: the team's own permission")
         }
+        Change::SetBuildSecret(secret, Some(_)) => format!("build secret {secret} set"),
+        Change::SetBuildSecret(secret, None) => format!("build secret {secret} removed"),
         Change::SetRetention(retention) => format!(
             "retention by default: {}",
             retention.as_ref().map_or(
@@ -300,6 +307,10 @@ fn apply_to(org: &mut Organisation, change: Change) -> Result<(), ApiError> {
                 .map(bioshadock_core::retention::RetentionPolicy::checked)
                 .transpose()
                 .map_err(|e| ApiError::bad_request(format!("retention: {e}")))?;
+            Ok(())
+        }
+        Change::SetBuildSecret(secret, sealed) => {
+            super::build_secrets::put(&mut org.build_secrets, secret, sealed)?;
             Ok(())
         }
     }

@@ -551,3 +551,169 @@ async fn the_fan_out_limit_holds_and_a_pushed_base_rebuilds_through_the_notifica
         "one rebuild (builder.base_rebuild_fanout = 1), in name order; the other is recorded"
     );
 }
+
+#[tokio::test]
+async fn build_secrets_are_write_only_sealed_at_rest_and_managed_by_owners_only() {
+    let app = TestApp::new().await;
+    let mut tool = container("lab/tool", Visibility::Public, 1, "a tool");
+    tool.git = Some("https://github.com/genomics-lab/tools.git#main:tool".into());
+    app.add(&[tool]).await;
+    app.user("root", Role::Admin, "root password").await;
+    app.user("ada", Role::User, "ada password").await;
+    app.user("max", Role::User, "max password").await;
+    let root = app.key("root", "read,push").await;
+    let ada = app.key("ada", "read,push").await;
+    let max = app.key("max", "read,push").await;
+    // lab becomes an organisation (its container exists already: an admin does it), ada owns it.
+    assert_eq!(
+        app.with_key(&root, json_request("POST", "/orgs", r#"{"name": "lab"}"#))
+            .await
+            .status,
+        201
+    );
+    for (user, role) in [("ada", "owner"), ("max", "member")] {
+        let body = json!({ "role": role }).to_string();
+        let uri = format!("/orgs/lab/members/{user}");
+        assert_eq!(
+            app.with_key(&root, json_request("PUT", &uri, &body))
+                .await
+                .status,
+            200
+        );
+    }
+    let value = "ghp_the-very-secret-token-Zq81";
+    let put = |key: String, uri: &'static str, body: String| {
+        let app = &app;
+        async move { app.with_key(&key, json_request("PUT", uri, &body)).await }
+    };
+    let body = json!({ "value": value }).to_string();
+
+    // Bounds and rights; nothing is changed by a refusal.
+    for (uri, bad) in [
+        ("/container/build-secrets/lab/tool/9TOKEN", body.clone()),
+        ("/container/build-secrets/lab/tool/a.b", body.clone()),
+        (
+            "/container/build-secrets/lab/tool/TOKEN",
+            json!({"value": ""}).to_string(),
+        ),
+        (
+            "/container/build-secrets/lab/tool/TOKEN",
+            json!({ "value": "x".repeat(16 * 1024 + 1) }).to_string(),
+        ),
+        (
+            "/container/build-secrets/lab/tool/TOKEN",
+            json!({"value": "a\u{0}b"}).to_string(),
+        ),
+        (
+            "/container/build-secrets/lab/tool/TOKEN",
+            json!({"secret": "x"}).to_string(),
+        ),
+    ] {
+        let response = put(ada.clone(), uri, bad.clone()).await;
+        assert_eq!(response.status, 400, "{uri} {bad}: {}", response.body);
+    }
+    put(
+        max.clone(),
+        "/container/build-secrets/lab/tool/TOKEN",
+        body.clone(),
+    )
+    .await
+    .assert_error(403, "forbidden");
+    put(max.clone(), "/orgs/lab/build-secrets/TOKEN", body.clone())
+        .await
+        .assert_error(403, "forbidden");
+    let anonymous = app
+        .send(json_request(
+            "PUT",
+            "/container/build-secrets/lab/tool/TOKEN",
+            &body,
+        ))
+        .await;
+    assert_eq!(anonymous.status, 401);
+
+    // Set, listed by name only.
+    for uri in [
+        "/container/build-secrets/lab/tool/TOKEN",
+        "/orgs/lab/build-secrets/ORG_TOKEN",
+    ] {
+        let response = put(ada.clone(), uri, body.clone()).await;
+        assert_eq!(response.status, 204, "{uri}: {}", response.body);
+    }
+    let listed = app
+        .with_key(
+            &ada,
+            Request::get("/container/build-secrets/lab/tool")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(listed.json(), json!({"names": ["TOKEN"]}));
+    let listed = app
+        .with_key(
+            &ada,
+            Request::get("/orgs/lab/build-secrets")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(listed.json(), json!({"names": ["ORG_TOKEN"]}));
+    // Build settings edits keep them.
+    let settings = app
+        .with_key(
+            &ada,
+            json_request(
+                "PUT",
+                "/container/build-settings/lab/tool",
+                r#"{"args": {"A": "b"}}"#,
+            ),
+        )
+        .await;
+    assert_eq!(settings.status, 200);
+    assert!(!settings.body.contains("TOKEN"), "{}", settings.body);
+    let container = app.get("/container/lab/tool").await;
+    assert!(!container.body.contains("TOKEN"), "{}", container.body);
+
+    // The value is nowhere: not in an answer, not in the audit log, not in the database files.
+    let audit = app
+        .with_key(
+            &root,
+            Request::get("/admin/audit").body(Body::empty()).unwrap(),
+        )
+        .await;
+    assert!(
+        audit.body.contains("build secret TOKEN set"),
+        "{}",
+        audit.body
+    );
+    assert!(
+        audit.body.contains("build secret ORG_TOKEN set"),
+        "{}",
+        audit.body
+    );
+    assert!(!audit.body.contains(value));
+    assert!(!stored_anywhere(app.data_dir(), value.as_bytes()));
+    let stored = app
+        .backends
+        .store
+        .get(&bioshadock_core::RepoName::parse("lab/tool").unwrap())
+        .await
+        .unwrap();
+    let sealed = &stored.policy.build.secrets["TOKEN"].0;
+    assert_eq!(
+        app.state.sealing_key().open(sealed).unwrap(),
+        value,
+        "sealed under the installation's key"
+    );
+
+    // Removed; removing again is 404.
+    for uri in [
+        "/container/build-secrets/lab/tool/TOKEN",
+        "/orgs/lab/build-secrets/ORG_TOKEN",
+    ] {
+        let delete = || Request::delete(uri).body(Body::empty()).unwrap();
+        assert_eq!(app.with_key(&ada, delete()).await.status, 204);
+        app.with_key(&ada, delete())
+            .await
+            .assert_error(404, "not_found");
+    }
+}

@@ -296,6 +296,11 @@ fn tag_policy() -> crate::tag_policy::ContainerPolicy {
             args: [("VERSION".to_owned(), "{tag}".to_owned())].into(),
             schedule: Some("0 3 * * 1".into()),
             rebuild_on_base: true,
+            secrets: [(
+                "TOKEN".to_owned(),
+                crate::build_settings::SealedSecret("v1.sealed".into()),
+            )]
+            .into(),
         },
     }
 }
