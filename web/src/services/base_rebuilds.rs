@@ -16,19 +16,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::http::StatusCode;
-use bioshadock_core::audience::Audience;
 use bioshadock_core::base_images::{portal_images, split_reference};
 use bioshadock_core::model::now;
 use bioshadock_core::ports::builds::{Build, BuildSource, BuildStatus};
-use bioshadock_core::ports::store::ListCursor;
 use bioshadock_core::triggers::{Decision, Origin, Outcome};
 use bioshadock_core::{PortError, PortResult, RepoName};
 
-use super::builds;
+use super::{builds, containers};
 use crate::state::AppState;
 
-/// Containers read per catalogue page.
-const PAGE: usize = 500;
 /// Builds of one container looked at for the newest successful build of each tag.
 const BUILDS_READ: usize = 100;
 
@@ -85,47 +81,40 @@ impl Dependencies {
 pub async fn dependencies(state: &AppState) -> PortResult<Dependencies> {
     let hosts = vec![state.settings.pull_host.to_ascii_lowercase()];
     let mut graph = Dependencies::default();
-    let mut cursor: Option<ListCursor> = None;
-    loop {
-        let page = state
-            .store
-            .list_after(&Audience::Everyone, cursor.as_ref(), PAGE)
-            .await?;
-        let Some(last) = page.last() else { break };
-        cursor = Some(ListCursor::of(last));
-        for container in page.into_iter().filter(|c| c.policy.build.rebuild_on_base) {
-            for build in newest_success_per_tag(state, &container.id).await? {
-                let Some(dockerfile) = state.builds.dockerfile(build.id).await? else {
+    let opted_in = containers::every(state, |c| {
+        c.policy.build.rebuild_on_base.then_some((c.id, c.owner))
+    })
+    .await?;
+    for (id, owner) in opted_in {
+        for build in newest_success_per_tag(state, &id).await? {
+            let Some(dockerfile) = state.builds.dockerfile(build.id).await? else {
+                continue;
+            };
+            // A Dockerfile the builder refused never built; nothing to follow.
+            let Ok(images) = portal_images(&dockerfile.text, &hosts, &build.options.args) else {
+                continue;
+            };
+            let dependent = Dependent {
+                container: id.clone(),
+                owner: owner.clone(),
+                build,
+            };
+            for found in images {
+                let (path, tag) = split_reference(&found.reference, &hosts[0]);
+                if tag.starts_with("sha256:") {
                     continue;
-                };
-                // A Dockerfile the builder refused never built; nothing to follow.
-                let Ok(images) = portal_images(&dockerfile.text, &hosts, &build.options.args)
-                else {
-                    continue;
-                };
-                let dependent = Dependent {
-                    container: container.id.clone(),
-                    owner: container.owner.clone(),
-                    build,
-                };
-                for found in images {
-                    let host = &hosts[0];
-                    let (path, tag) = split_reference(&found.reference, host);
-                    if tag.starts_with("sha256:") {
-                        continue;
-                    }
-                    let base = format!("{}:{tag}", path.to_ascii_lowercase());
-                    graph
-                        .bases_of
-                        .entry(dependent.image())
-                        .or_default()
-                        .insert(base.clone());
-                    graph
-                        .built_on
-                        .entry(base)
-                        .or_default()
-                        .push(dependent.clone());
                 }
+                let base = format!("{}:{tag}", path.to_ascii_lowercase());
+                graph
+                    .bases_of
+                    .entry(dependent.image())
+                    .or_default()
+                    .insert(base.clone());
+                graph
+                    .built_on
+                    .entry(base)
+                    .or_default()
+                    .push(dependent.clone());
             }
         }
     }

@@ -10,15 +10,13 @@
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use bioshadock_core::audience::Audience;
 use bioshadock_core::build_settings::{ContainerBuildSettings, Schedule, due, jitter};
 use bioshadock_core::model::now;
-use bioshadock_core::ports::store::ListCursor;
 use bioshadock_core::triggers::{Decision, Origin, Outcome};
 use bioshadock_core::{PortResult, RepoName};
 use chrono::{DateTime, Utc};
 
-use super::builds;
+use super::{builds, containers};
 use crate::state::AppState;
 
 /// How often the scheduler looks.
@@ -26,8 +24,6 @@ pub const TICK: Duration = Duration::from_secs(30);
 /// How often it reads the catalogue again for schedules: a schedule saved meanwhile is seen
 /// by then (an occurrence less than this after a schedule is saved may pass unseen).
 const RESCAN: Duration = Duration::from_secs(120);
-/// Containers read per catalogue page.
-const PAGE: usize = 500;
 /// The lock that keeps N portals from starting the same scheduled build.
 const LOCK: &str = "build-schedules";
 /// Held at most this long, should its holder die mid-look.
@@ -61,36 +57,25 @@ pub fn next_build(
     Some(next + offset)
 }
 
-/// Every container with a schedule, walking the catalogue by keyset pages.
+/// Every container with a schedule.
 pub async fn scheduled(state: &AppState) -> PortResult<Vec<Scheduled>> {
-    let mut found = Vec::new();
-    let mut cursor: Option<ListCursor> = None;
-    loop {
-        let page = state
-            .store
-            .list_after(&Audience::Everyone, cursor.as_ref(), PAGE)
-            .await?;
-        let Some(last) = page.last() else { break };
-        cursor = Some(ListCursor::of(last));
-        for container in page {
-            let Some(cron) = container.policy.build.schedule.clone() else {
-                continue;
-            };
-            // Checked when saved; one that no longer parses is skipped, not fatal.
-            match Schedule::parse(&cron) {
-                Ok(schedule) => found.push(Scheduled {
-                    id: container.id,
-                    owner: container.owner,
-                    cron,
-                    schedule,
-                }),
-                Err(e) => {
-                    tracing::warn!(id = %container.id, error = %e, "a stored schedule is invalid")
-                }
+    containers::every(state, |container| {
+        let cron = container.policy.build.schedule.clone()?;
+        // Checked when saved; one that no longer parses is skipped, not fatal.
+        match Schedule::parse(&cron) {
+            Ok(schedule) => Some(Scheduled {
+                id: container.id,
+                owner: container.owner,
+                cron,
+                schedule,
+            }),
+            Err(e) => {
+                tracing::warn!(id = %container.id, error = %e, "a stored schedule is invalid");
+                None
             }
         }
-    }
-    Ok(found)
+    })
+    .await
 }
 
 /// Queues the scheduled builds due in `(after, until]` and records each decision. The

@@ -58,15 +58,7 @@ async fn managed(
     id: &RepoName,
     scope: Scope,
 ) -> Result<bioshadock_core::Container, ApiError> {
-    principal.require(scope)?;
-    let (container, rights) = containers::visible(state, principal, id).await?;
-    if !rights.manage {
-        return Err(ApiError::forbidden(
-            "forbidden",
-            "only its owner and admins manage a container's build secrets",
-        ));
-    }
-    Ok(container)
+    containers::managed(state, principal, id, scope, "a container's build secrets").await
 }
 
 /// The names of a container's build secrets.

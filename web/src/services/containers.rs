@@ -80,6 +80,52 @@ impl DeprecationInput {
     }
 }
 
+/// A container the caller manages (its owner and admins), for the changes only they make;
+/// `what` names what they manage, for the refusal ("a container's triggers").
+pub async fn managed(
+    state: &AppState,
+    principal: &Principal,
+    id: &RepoName,
+    scope: Scope,
+    what: &str,
+) -> Result<Container, ApiError> {
+    principal.require(scope)?;
+    let (container, rights) = visible(state, principal, id).await?;
+    if !rights.manage {
+        return Err(forbidden(&format!(
+            "only its owner and admins manage {what}"
+        )));
+    }
+    Ok(container)
+}
+
+/// Every container of the catalogue (private ones too: for the portal's own periodic work,
+/// never for a caller) that `keep` keeps, walking it by keyset pages so that only what is
+/// kept is held.
+pub async fn every<T>(
+    state: &AppState,
+    mut keep: impl FnMut(Container) -> Option<T>,
+) -> bioshadock_core::PortResult<Vec<T>> {
+    /// Containers read per page.
+    const PAGE: usize = 500;
+    let mut kept = Vec::new();
+    let mut cursor: Option<bioshadock_core::ports::store::ListCursor> = None;
+    loop {
+        let page = state
+            .store
+            .list_after(
+                &bioshadock_core::audience::Audience::Everyone,
+                cursor.as_ref(),
+                PAGE,
+            )
+            .await?;
+        let Some(last) = page.last() else { break };
+        cursor = Some(bioshadock_core::ports::store::ListCursor::of(last));
+        kept.extend(page.into_iter().filter_map(&mut keep));
+    }
+    Ok(kept)
+}
+
 /// A container the caller may see; one they may not see is reported as absent, so its
 /// existence does not leak.
 pub async fn visible(

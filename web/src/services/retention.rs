@@ -10,7 +10,6 @@ use bioshadock_core::accounts::Scope;
 use bioshadock_core::events::{ActorKind, Credential, EventActor, EventKind};
 use bioshadock_core::orgs::{OrgName, Organisation};
 use bioshadock_core::permissions::Principal;
-use bioshadock_core::ports::store::ListCursor;
 use bioshadock_core::query::SearchQuery;
 use bioshadock_core::retention::{self, Doomed, RetentionPolicy, TagFacts};
 use bioshadock_core::{Audience, Container, PortError, PortResult, RepoName};
@@ -148,15 +147,7 @@ async fn managed(
     id: &RepoName,
     scope: Scope,
 ) -> Result<Container, ApiError> {
-    principal.require(scope)?;
-    let (container, rights) = containers::visible(state, principal, id).await?;
-    if !rights.manage {
-        return Err(ApiError::forbidden(
-            "forbidden",
-            "only its owner and admins may preview or run its retention policy",
-        ));
-    }
-    Ok(container)
+    containers::managed(state, principal, id, scope, "its retention policy").await
 }
 
 /// The dry run: what a run would delete now, and why.
@@ -361,26 +352,14 @@ pub async fn run_everywhere(state: &AppState) -> PortResult<RunReport> {
         .into_iter()
         .filter_map(|org| Some((org.name.to_string(), org.retention?)))
         .collect();
-    let mut due = Vec::new();
-    let mut cursor: Option<ListCursor> = None;
-    loop {
-        let page = state
-            .store
-            .list_after(&Audience::Everyone, cursor.as_ref(), PAGE)
-            .await?;
-        let Some(last) = page.last() else { break };
-        cursor = Some(ListCursor::of(last));
-        due.extend(
-            page.iter()
-                .filter(|c| {
-                    !c.tags.is_empty()
-                        && (c.policy.retention.is_some()
-                            || !c.policy.expiring.is_empty()
-                            || defaults.contains_key(c.id.namespace()))
-                })
-                .map(|c| c.id.clone()),
-        );
-    }
+    let due = containers::every(state, |c| {
+        let applies = !c.tags.is_empty()
+            && (c.policy.retention.is_some()
+                || !c.policy.expiring.is_empty()
+                || defaults.contains_key(c.id.namespace()));
+        applies.then_some(c.id)
+    })
+    .await?;
     let actor = EventActor {
         kind: ActorKind::System,
         name: "retention".to_owned(),

@@ -5,16 +5,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use bioshadock_core::PortResult;
 use bioshadock_core::accounts::Scope;
 use bioshadock_core::permissions::Principal;
-use bioshadock_core::ports::store::ListCursor;
-use bioshadock_core::{Audience, PortResult};
 
+use super::containers;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Containers read per page of the walk.
-const PAGE: usize = 500;
 
 /// One namespace's share.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,33 +36,26 @@ pub async fn per_namespace(
 
 async fn walk(state: &AppState) -> PortResult<Vec<NamespaceUsage>> {
     let mut usage: BTreeMap<String, NamespaceUsage> = BTreeMap::new();
-    let mut cursor: Option<ListCursor> = None;
-    loop {
-        let page = state
-            .store
-            .list_after(&Audience::Everyone, cursor.as_ref(), PAGE)
-            .await?;
-        let Some(last) = page.last() else { break };
-        cursor = Some(ListCursor::of(last));
-        for container in &page {
-            let namespace = container.id.namespace().to_owned();
-            let entry = usage
-                .entry(namespace.clone())
-                .or_insert_with(|| NamespaceUsage {
-                    namespace,
-                    ..NamespaceUsage::default()
-                });
-            entry.containers += 1;
-            entry.tags += container.tags.len() as u64;
-            let mut seen = BTreeSet::new();
-            for tag in &container.tags {
-                if seen.insert(tag.digest.as_str()) {
-                    entry.images += 1;
-                    entry.bytes = entry.bytes.saturating_add(tag.size);
-                }
+    containers::every(state, |container| {
+        let namespace = container.id.namespace().to_owned();
+        let entry = usage
+            .entry(namespace.clone())
+            .or_insert_with(|| NamespaceUsage {
+                namespace,
+                ..NamespaceUsage::default()
+            });
+        entry.containers += 1;
+        entry.tags += container.tags.len() as u64;
+        let mut seen = BTreeSet::new();
+        for tag in &container.tags {
+            if seen.insert(tag.digest.as_str()) {
+                entry.images += 1;
+                entry.bytes = entry.bytes.saturating_add(tag.size);
             }
         }
-    }
+        None::<()>
+    })
+    .await?;
     let mut rows: Vec<NamespaceUsage> = usage.into_values().collect();
     rows.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.namespace.cmp(&b.namespace)));
     Ok(rows)

@@ -35,22 +35,14 @@ pub struct NewTrigger {
     pub build_args: std::collections::BTreeMap<String, String>,
 }
 
-/// A container its caller manages, with a git source (a trigger builds from git).
+/// A container its caller manages (a trigger builds as its creator: only managers make one).
 async fn managed(
     state: &AppState,
     principal: &Principal,
     id: &RepoName,
     scope: Scope,
 ) -> Result<bioshadock_core::Container, ApiError> {
-    principal.require(scope)?;
-    let (container, rights) = containers::visible(state, principal, id).await?;
-    if !rights.manage {
-        return Err(ApiError::forbidden(
-            "forbidden",
-            "only its owner and admins manage a container's triggers",
-        ));
-    }
-    Ok(container)
+    containers::managed(state, principal, id, scope, "a container's triggers").await
 }
 
 /// Creates a trigger; answers it with its secret, shown this once.
