@@ -183,6 +183,13 @@ pub fn clone_source(
     Ok(commit_id.to_string())
 }
 
+/// When the commit checked out in `checkout` was made (its committer time), if it can be read.
+pub fn commit_time(checkout: &Path) -> Option<chrono::DateTime<chrono::Utc>> {
+    let repo = Repository::open(checkout).ok()?;
+    let commit = repo.head().ok()?.peel_to_commit().ok()?;
+    chrono::DateTime::from_timestamp(commit.time().seconds(), 0)
+}
+
 /// The build context directory: `checkout` itself or its `subdir`. It must exist, be a
 /// directory, stay inside the checkout once symlinks are followed (a `sub -> /etc` link or a
 /// `..` is refused), not be inside `.git`, and hold a `Dockerfile`.

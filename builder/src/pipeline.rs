@@ -289,15 +289,24 @@ impl Pipeline {
                 let args = self.record_args(build, Some(&revision), log).await;
                 labels.insert("org.opencontainers.image.revision".into(), revision);
                 let subdir = source.subdir.clone();
-                let (dir, text) = self
+                let (dir, text, committed) = self
                     .blocking
                     .spawn_blocking(move || {
                         let dir = git::context_dir(&checkout, source.subdir.as_deref())?;
                         let text = read_dockerfile(&checkout, &dir)?;
-                        Ok::<_, Failure>((dir, text))
+                        Ok::<_, Failure>((dir, text, git::commit_time(&checkout)))
                     })
                     .await
                     .map_err(|e| Failure(format!("reading the Dockerfile failed: {e}")))??;
+                // The commit's time, not the build's (as SOURCE_DATE_EPOCH does): the labels of
+                // an unchanged source are then the same, and so is their step, which the cache
+                // serves too, so the rebuild makes the same image and pushes nothing new.
+                if let Some(committed) = committed {
+                    labels.insert(
+                        "org.opencontainers.image.created".into(),
+                        committed.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    );
+                }
                 let path = match subdir.as_deref().map(|s| s.trim_matches('/')) {
                     Some(subdir) if !subdir.is_empty() => format!("{subdir}/Dockerfile"),
                     _ => "Dockerfile".to_owned(),

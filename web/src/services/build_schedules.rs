@@ -132,7 +132,12 @@ async fn start_one(state: &AppState, container: &Scheduled, occurrence: DateTime
             return decision;
         }
     };
-    let extras = builds::Extras::default();
+    // From scratch: a schedule is there to pick up what changed outside the source (the
+    // distribution's security updates), which a cached `RUN apt-get upgrade` would not.
+    let extras = builds::Extras {
+        no_cache: true,
+        ..builds::Extras::default()
+    };
     let queued =
         builds::queue_build_at(state, &owner, &container.id, SCHEDULED_TAG, None, &extras).await;
     match queued {

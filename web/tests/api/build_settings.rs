@@ -208,6 +208,7 @@ async fn a_schedule_queues_latest_once_per_occurrence_as_its_owner() {
         (Some("lab"), Some("queued")),
         "built as its owner"
     );
+    assert_eq!(build["no_cache"], true, "from scratch, to pick up updates");
 
     // A week later the same build is still queued: the schedule does not pile builds up.
     let next_week = build_schedules::run_due(
