@@ -168,6 +168,8 @@ pub struct AppState {
     /// Whether a registry front in this process counts pulls (then the notifications' pull
     /// events are not counted again).
     pub(crate) front_counts_pulls: bool,
+    /// The containers that follow their base images (`services::base_rebuilds`).
+    pub(crate) followers: Arc<crate::services::base_rebuilds::Followers>,
     pub(crate) started: Instant,
 }
 
@@ -217,6 +219,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             sync: Arc::default(),
             front_counts_pulls: false,
+            followers: Arc::default(),
             started: Instant::now(),
         }
     }

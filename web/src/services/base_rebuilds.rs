@@ -77,15 +77,62 @@ impl Dependencies {
     }
 }
 
+/// How long the list of opted-in containers is kept before the catalogue is read again
+/// (a change of this process's build settings drops it at once).
+const FOLLOWERS_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The containers that follow their base images, `(id, owner)`, read from the catalogue at
+/// most every [`FOLLOWERS_TTL`]: every new digest asks, and most catalogues have few. A change
+/// of this process's build settings makes the next ask read again (a generation count, so a
+/// read under way when the change is saved does not keep the old list).
+#[derive(Default)]
+pub struct Followers {
+    generation: std::sync::atomic::AtomicU64,
+    known: tokio::sync::Mutex<Option<Known>>,
+}
+
+/// The list as read, with when and at which generation.
+struct Known {
+    read: std::time::Instant,
+    generation: u64,
+    list: Vec<(RepoName, String)>,
+}
+
+impl Followers {
+    async fn opted_in(&self, state: &AppState) -> PortResult<Vec<(RepoName, String)>> {
+        use std::sync::atomic::Ordering;
+        let generation = self.generation.load(Ordering::SeqCst);
+        let mut known = self.known.lock().await;
+        if let Some(k) = known.as_ref()
+            && k.generation == generation
+            && k.read.elapsed() < FOLLOWERS_TTL
+        {
+            return Ok(k.list.clone());
+        }
+        let list = containers::every(state, |c| {
+            c.policy.build.rebuild_on_base.then_some((c.id, c.owner))
+        })
+        .await?;
+        *known = Some(Known {
+            read: std::time::Instant::now(),
+            generation,
+            list: list.clone(),
+        });
+        Ok(list)
+    }
+
+    /// A container's build settings changed: the next ask reads the catalogue again.
+    pub fn forget(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Reads the dependency graph from the catalogue and the build records.
 pub async fn dependencies(state: &AppState) -> PortResult<Dependencies> {
     let hosts = vec![state.settings.pull_host.to_ascii_lowercase()];
     let mut graph = Dependencies::default();
-    let opted_in = containers::every(state, |c| {
-        c.policy.build.rebuild_on_base.then_some((c.id, c.owner))
-    })
-    .await?;
-    for (id, owner) in opted_in {
+    for (id, owner) in state.followers.opted_in(state).await? {
         for build in newest_success_per_tag(state, &id).await? {
             let Some(dockerfile) = state.builds.dockerfile(build.id).await? else {
                 continue;

@@ -263,6 +263,7 @@ pub async fn update(
     }
     if let Some(mut build) = changes.build {
         build.check().map_err(ApiError::bad_request)?;
+
         // Secrets are set one by one (`build_secrets`), never through the settings.
         build.secrets = std::mem::take(&mut settings.policy.build.secrets);
         settings.policy.build = build;
@@ -288,6 +289,10 @@ pub async fn update(
     }
     let before = ContainerSettings::of(&container);
     let saved = save(state, id, settings.clone()).await?;
+    if before.policy.build.rebuild_on_base != settings.policy.build.rebuild_on_base {
+        // Once saved, so that the next read of the followers sees the change.
+        state.followers.forget();
+    }
     for (kind, summary) in settings_changes(&before, &settings) {
         events::record_on_container(state, principal, kind, id, id.to_string(), summary).await;
     }
