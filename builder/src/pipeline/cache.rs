@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use bioshadock_core::build_settings::SHA_PLACEHOLDER;
+use bioshadock_core::build_settings::substitute;
 use bioshadock_core::ports::builds::Build;
 
 use super::{Pipeline, say};
@@ -95,11 +95,10 @@ impl Pipeline {
             .args
             .iter()
             .map(|(name, value)| {
-                let value = match revision {
-                    Some(sha) => value.replace(SHA_PLACEHOLDER, sha),
-                    None => value.clone(),
-                };
-                (name.clone(), value)
+                (
+                    name.clone(),
+                    substitute(value, build.tag.as_str(), revision),
+                )
             })
             .collect();
         if args.is_empty() {

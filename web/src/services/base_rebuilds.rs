@@ -15,14 +15,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use axum::http::StatusCode;
 use bioshadock_core::base_images::{portal_images, split_reference};
 use bioshadock_core::model::now;
 use bioshadock_core::ports::builds::{Build, BuildSource, BuildStatus};
 use bioshadock_core::triggers::{Decision, Origin, Outcome};
 use bioshadock_core::{PortError, PortResult, RepoName};
 
-use super::{builds, containers};
+use super::builds::{self, Queueing};
+use super::containers;
 use crate::state::AppState;
 
 /// Builds of one container looked at for the newest successful build of each tag.
@@ -239,41 +239,32 @@ pub async fn base_changed(
 
 /// Queues the dependent's tag again, from the commit its last build built.
 async fn rebuild(state: &AppState, dependent: &Dependent, image: &str, decision: &mut Decision) {
-    let owner = match builds::acting_user(state, &dependent.owner, "its owner").await {
-        Ok(owner) => owner,
-        Err(why) => {
-            decision.reason = format!("{image} changed; not rebuilt: {why}");
-            return;
-        }
-    };
     let git_ref = match &dependent.build.source {
         BuildSource::Git(_) => dependent.build.revision.as_deref(),
         BuildSource::Dockerfile(_) => None,
     };
     let tag = dependent.build.tag.as_str();
+    let at = git_ref
+        .map(|sha| format!(" at {}", &sha[..sha.len().min(7)]))
+        .unwrap_or_default();
+    let say = |queueing: Queueing<'_>| match queueing {
+        Queueing::Queued => format!("{image} changed: rebuilding {tag}{at}"),
+        Queueing::AlreadyQueued => format!("{image} changed: {tag} is already queued"),
+        Queueing::NotQueued(why) => format!("{image} changed; not rebuilt: {why}"),
+    };
     let extras = builds::Extras::default();
-    match builds::queue_build_at(state, &owner, &dependent.container, tag, git_ref, &extras).await {
-        Ok(queued) => {
-            decision.builds.push((queued.build.id, tag.to_owned()));
-            let at = git_ref.map(|sha| format!(" at {}", &sha[..sha.len().min(7)]));
-            if queued.deduplicated {
-                decision.outcome = Outcome::Deduplicated;
-                decision.reason = format!("{image} changed: {tag} is already queued");
-            } else {
-                decision.outcome = Outcome::Queued;
-                decision.reason = format!(
-                    "{image} changed: rebuilding {tag}{}",
-                    at.unwrap_or_default()
-                );
-            }
-        }
-        Err(e) => {
-            if e.status == StatusCode::TOO_MANY_REQUESTS {
-                decision.outcome = Outcome::OverLimit;
-            }
-            decision.reason = format!("{image} changed; not rebuilt: {}", e.message);
-        }
-    }
+    let id = &dependent.container;
+    builds::queue_as_owner(
+        state,
+        &dependent.owner,
+        id,
+        tag,
+        git_ref,
+        &extras,
+        decision,
+        say,
+    )
+    .await;
 }
 
 /// [`base_changed`] in the background, for the registry's notification handler, which must

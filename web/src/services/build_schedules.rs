@@ -9,14 +9,14 @@
 
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use bioshadock_core::build_settings::{ContainerBuildSettings, Schedule, due, jitter};
 use bioshadock_core::model::now;
 use bioshadock_core::triggers::{Decision, Origin, Outcome};
 use bioshadock_core::{PortResult, RepoName};
 use chrono::{DateTime, Utc};
 
-use super::{builds, containers};
+use super::builds::{self, Queueing};
+use super::containers;
 use crate::state::AppState;
 
 /// How often the scheduler looks.
@@ -125,47 +125,31 @@ async fn start_one(state: &AppState, container: &Scheduled, occurrence: DateTime
         builds: Vec::new(),
     };
     let when = occurrence.format("%Y-%m-%d %H:%M UTC");
-    let owner = match builds::acting_user(state, &container.owner, "its owner").await {
-        Ok(owner) => owner,
-        Err(why) => {
-            decision.reason = format!("scheduled build of {when} not queued: {why}");
-            return decision;
-        }
-    };
     // From scratch: a schedule is there to pick up what changed outside the source (the
     // distribution's security updates), which a cached `RUN apt-get upgrade` would not.
     let extras = builds::Extras {
         no_cache: true,
         ..builds::Extras::default()
     };
-    let queued =
-        builds::queue_build_at(state, &owner, &container.id, SCHEDULED_TAG, None, &extras).await;
-    match queued {
-        Ok(queued) => {
-            decision
-                .builds
-                .push((queued.build.id, queued.build.tag.to_string()));
-            if queued.deduplicated {
-                decision.outcome = Outcome::Deduplicated;
-                decision.reason = format!(
-                    "scheduled build of {when} (`{}`): already queued",
-                    container.cron
-                );
-            } else {
-                decision.outcome = Outcome::Queued;
-                decision.reason = format!(
-                    "scheduled build of {when} (`{}`): building {SCHEDULED_TAG}",
-                    container.cron
-                );
-            }
+    let cron = &container.cron;
+    let say = |queueing: Queueing<'_>| match queueing {
+        Queueing::Queued => {
+            format!("scheduled build of {when} (`{cron}`): building {SCHEDULED_TAG}")
         }
-        Err(e) => {
-            if e.status == StatusCode::TOO_MANY_REQUESTS {
-                decision.outcome = Outcome::OverLimit;
-            }
-            decision.reason = format!("scheduled build of {when} not queued: {}", e.message);
-        }
-    }
+        Queueing::AlreadyQueued => format!("scheduled build of {when} (`{cron}`): already queued"),
+        Queueing::NotQueued(why) => format!("scheduled build of {when} not queued: {why}"),
+    };
+    builds::queue_as_owner(
+        state,
+        &container.owner,
+        &container.id,
+        SCHEDULED_TAG,
+        None,
+        &extras,
+        &mut decision,
+        say,
+    )
+    .await;
     decision
 }
 

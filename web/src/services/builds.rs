@@ -189,6 +189,59 @@ pub async fn acting_user(state: &AppState, name: &str, role: &str) -> Result<Pri
         .map_err(|e| e.message)
 }
 
+/// What became of a build queued on nobody's request, for the reason its decision gives.
+pub enum Queueing<'a> {
+    Queued,
+    AlreadyQueued,
+    /// Why not (the owner cannot build, the queue refused).
+    NotQueued(&'a str),
+}
+
+/// Queues a build that nobody requested in person (a schedule's, a base image's) as the
+/// container's `owner`, and writes what became of it into `decision`: its outcome (queued,
+/// deduplicated, over the owner's limit, failed), the build, and the reason `say` gives.
+#[allow(clippy::too_many_arguments)] // the queue's own parameters, and where the outcome goes
+pub async fn queue_as_owner(
+    state: &AppState,
+    owner: &str,
+    id: &RepoName,
+    tag: &str,
+    git_ref: Option<&str>,
+    extras: &Extras,
+    decision: &mut bioshadock_core::triggers::Decision,
+    say: impl Fn(Queueing<'_>) -> String,
+) {
+    use bioshadock_core::triggers::Outcome;
+    let owner = match acting_user(state, owner, "its owner").await {
+        Ok(owner) => owner,
+        Err(why) => {
+            decision.outcome = Outcome::Failed;
+            decision.reason = say(Queueing::NotQueued(&why));
+            return;
+        }
+    };
+    match queue_build_at(state, &owner, id, tag, git_ref, extras).await {
+        Ok(queued) => {
+            decision
+                .builds
+                .push((queued.build.id, queued.build.tag.to_string()));
+            (decision.outcome, decision.reason) = if queued.deduplicated {
+                (Outcome::Deduplicated, say(Queueing::AlreadyQueued))
+            } else {
+                (Outcome::Queued, say(Queueing::Queued))
+            };
+        }
+        Err(e) => {
+            decision.outcome = if e.status == StatusCode::TOO_MANY_REQUESTS {
+                Outcome::OverLimit
+            } else {
+                Outcome::Failed
+            };
+            decision.reason = say(Queueing::NotQueued(&e.message));
+        }
+    }
+}
+
 /// Cancels a queued or running build. The worker running it notices within a second, stops
 /// the engine's work and cleans up.
 pub async fn cancel_build(
