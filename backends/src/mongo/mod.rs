@@ -68,6 +68,21 @@ pub(crate) async fn set_by_id(
     Ok(())
 }
 
+/// Deletes the document `id` of `collection`; `NotFound` if there is none.
+pub(crate) async fn delete_by_id(
+    collection: &mongodb::Collection<mongodb::bson::Document>,
+    id: &str,
+) -> PortResult<()> {
+    let done = collection
+        .delete_one(mongodb::bson::doc! { "_id": id })
+        .await
+        .map_err(map_err)?;
+    if done.deleted_count == 0 {
+        return Err(PortError::NotFound);
+    }
+    Ok(())
+}
+
 /// Turns a driver error into the port's terms, for every MongoDB adapter: a duplicate key is
 /// `Conflict` (code 11000, or "E11000"/"duplicate key" in the message: the stand-in of
 /// docs/testing.md sends command errors without a code); no reachable server, a timeout or a

@@ -78,14 +78,7 @@ impl RobotStore for MongoAccounts {
 
     #[tracing::instrument(skip_all, fields(robot = %name), err(level = "debug"))]
     async fn delete_robot(&self, name: &RobotName) -> PortResult<()> {
-        let done = self
-            .robots
-            .delete_one(doc! { "_id": name.as_str() })
-            .await
-            .map_err(map_err)?;
-        if done.deleted_count == 0 {
-            return Err(PortError::NotFound);
-        }
+        super::delete_by_id(&self.robots, name.as_str()).await?;
         Ok(())
     }
 

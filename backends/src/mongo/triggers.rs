@@ -5,9 +5,9 @@
 //!   `container` and `at` (single fields, as the stand-in of docs/testing.md needs).
 
 use async_trait::async_trait;
+use bioshadock_core::PortResult;
 use bioshadock_core::ports::triggers::{MAX_DECISIONS_PER_READ, TriggerStore};
 use bioshadock_core::triggers::{Decision, Trigger};
-use bioshadock_core::{PortError, PortResult};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mongodb::bson::{Document, doc};
@@ -79,14 +79,7 @@ impl TriggerStore for MongoTriggers {
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn delete_trigger(&self, id: &str) -> PortResult<()> {
-        let done = self
-            .triggers
-            .delete_one(doc! { "_id": id })
-            .await
-            .map_err(map_err)?;
-        if done.deleted_count == 0 {
-            return Err(PortError::NotFound);
-        }
+        super::delete_by_id(&self.triggers, id).await?;
         Ok(())
     }
 

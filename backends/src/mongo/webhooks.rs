@@ -117,14 +117,7 @@ impl WebhookStore for MongoWebhooks {
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn delete_hook(&self, id: &str) -> PortResult<()> {
-        let done = self
-            .hooks
-            .delete_one(doc! { "_id": id })
-            .await
-            .map_err(map_err)?;
-        if done.deleted_count == 0 {
-            return Err(PortError::NotFound);
-        }
+        super::delete_by_id(&self.hooks, id).await?;
         self.deliveries
             .delete_many(doc! { "hook": id })
             .await
