@@ -6,6 +6,7 @@
 //! but never appear in a log line or an error, which both end up in the build log that other
 //! people can read.
 
+mod changes;
 mod fetch;
 mod limits;
 mod redact;
@@ -16,6 +17,7 @@ use std::path::{Component, Path, PathBuf};
 use bioshadock_core::git::GitSource;
 use git2::{ErrorCode, Repository};
 
+pub use changes::{Changes, MAX_HISTORY_DEPTH, changed_since};
 use fetch::{
     FETCHED_REF, Plan, fetch, fetch_commit, fetch_error, list_remote, plan, report_received,
 };

@@ -31,6 +31,7 @@ use crate::{context, git, smoke};
 
 mod bases;
 mod cache;
+mod changes;
 mod descriptor;
 mod secrets;
 
@@ -64,6 +65,22 @@ struct Prepared {
     args: BTreeMap<String, String>,
 }
 
+/// What preparing a build came to.
+enum Context {
+    Ready(Prepared),
+    /// Nothing to build (see [`changes`]); the reason, for the top of the build's page.
+    Skipped(String),
+}
+
+/// How a build that did not fail ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// The image was pushed: its digest.
+    Pushed(String),
+    /// It was not built: why.
+    Skipped(String),
+}
+
 /// Everything one build needs.
 pub struct Pipeline {
     pub engine: Arc<Engine>,
@@ -86,12 +103,12 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Runs `build` and returns the pushed digest.
+    /// Runs `build` and returns the pushed digest (or why it was not built).
     ///
     /// The image is built under a name of this attempt's own (`bioshadock-build/ID-NONCE`), tagged
     /// with its registry name only for the push and untagged right after: a registry name left
     /// on the shared engine would be a base image another user's build could borrow.
-    pub async fn run(&self, build: &Build, log: &LogSender) -> Result<String, Failure> {
+    pub async fn run(&self, build: &Build, log: &LogSender) -> Result<Ended, Failure> {
         let image_repo = format!("{}/{}", self.settings.registry_host, build.container);
         let image = format!("{image_repo}:{}", build.tag);
         // Unique per attempt, not only per build id: portals sharing one engine number their
@@ -112,7 +129,10 @@ impl Pipeline {
             .prefix("bioshadock-build-")
             .tempdir()
             .map_err(|e| Failure(format!("cannot create a work directory: {e}")))?;
-        let prepared = self.context(build, &requester, workdir.path(), log).await?;
+        let prepared = match self.context(build, &requester, workdir.path(), log).await? {
+            Context::Ready(prepared) => prepared,
+            Context::Skipped(why) => return Ok(Ended::Skipped(why)),
+        };
         let settings = BuildSettings {
             image: local.clone(),
             labels: prepared.api_labels,
@@ -157,7 +177,7 @@ impl Pipeline {
         let digest = pushed?;
         say(log, format!("pushed {image}@{digest}")).await;
         self.keep_cache(build, &local).await;
-        Ok(digest)
+        Ok(Ended::Pushed(digest))
     }
 
     /// Records an image name for the worker to remove once the build is over.
@@ -248,7 +268,7 @@ impl Pipeline {
         requester: &Actor,
         workdir: &std::path::Path,
         log: &LogSender,
-    ) -> Result<Prepared, Failure> {
+    ) -> Result<Context, Failure> {
         let mut labels = BTreeMap::new();
         labels.insert(
             "org.opencontainers.image.created".into(),
@@ -269,11 +289,11 @@ impl Pipeline {
                     Some(labelled) => (context::tar_dockerfile(&labelled)?, BTreeMap::new()),
                     None => (context::tar_dockerfile(&text)?, labels),
                 };
-                Ok(Prepared {
+                Ok(Context::Ready(Prepared {
                     archive,
                     api_labels,
                     args,
-                })
+                }))
             }
             BuildSource::Git(raw) => {
                 let source = GitSource::parse(raw)?;
@@ -285,6 +305,9 @@ impl Pipeline {
                 let revision = self.clone(source.clone(), checkout.clone(), log).await?;
                 if let Err(e) = self.store.set_revision(build.id, &revision).await {
                     tracing::warn!(build = build.id, error = %e, "cannot record the revision");
+                }
+                if let Some(why) = self.unchanged(build, &source, &checkout, log).await? {
+                    return Ok(Context::Skipped(why));
                 }
                 let args = self.record_args(build, Some(&revision), log).await;
                 labels.insert("org.opencontainers.image.revision".into(), revision);
@@ -330,11 +353,11 @@ impl Pipeline {
                     })
                     .await
                     .map_err(|e| Failure(format!("preparing the build context failed: {e}")))??;
-                Ok(Prepared {
+                Ok(Context::Ready(Prepared {
                     archive,
                     api_labels,
                     args,
-                })
+                }))
             }
         }
     }

@@ -25,7 +25,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::docker::Engine;
 use crate::log_sink::LogSink;
-use crate::pipeline::{Failure, Leftovers, Pipeline, say};
+use crate::pipeline::{Ended, Failure, Leftovers, Pipeline, say};
 use crate::recovery;
 use crate::settings::BuilderSettings;
 
@@ -289,7 +289,7 @@ impl Supervisor {
                 tracing::error!(build = build.id, error = %e, "cannot record how the build ended")
             }
         }
-        let outcome = if status == BuildStatus::Success {
+        let outcome = if matches!(status, BuildStatus::Success | BuildStatus::Skipped) {
             Outcome::Done
         } else {
             Outcome::Failed
@@ -393,7 +393,8 @@ impl Supervisor {
             );
         }
         let (status, reason, digest) = match result {
-            Ok(Ok(digest)) => (BuildStatus::Success, None, Some(digest)),
+            Ok(Ok(Ended::Pushed(digest))) => (BuildStatus::Success, None, Some(digest)),
+            Ok(Ok(Ended::Skipped(why))) => (BuildStatus::Skipped, Some(why), None),
             Ok(Err(Failure(reason))) => (BuildStatus::Failed, Some(reason), None),
             Err(Stop::Cancelled) => (BuildStatus::Cancelled, Some("cancelled".to_owned()), None),
             Err(Stop::TimedOut) => (

@@ -2,6 +2,8 @@
 //! builds and smoke tests, a Distribution registry for pushes. Nothing is mocked; a missing
 //! engine fails the tests with a message saying how to start one.
 
+#[path = "engine/changes.rs"]
+mod changes;
 #[path = "engine/hostile.rs"]
 mod hostile;
 #[path = "engine/recovery.rs"]

@@ -1133,6 +1133,132 @@ async fn a_signed_push_builds_its_commit_exactly_and_a_monorepo_rebuilds_only_wh
     );
 }
 
+#[tokio::test]
+async fn a_push_that_lists_no_files_is_compared_with_the_last_built_commit_and_skips_what_did_not_change()
+ {
+    let lab = Lab::start(&[]).await;
+    let repo = lab.git.repo(
+        "mono-diff",
+        &[
+            ("samtools/Dockerfile", &dockerfile("RUN echo samtools-one")),
+            ("bwa/Dockerfile", &dockerfile("RUN echo bwa-one")),
+        ],
+    );
+    let secret = "the-diffing-secret";
+    for (name, path) in [("samtools", "samtools/*"), ("bwa", "bwa/*")] {
+        lab.container(name, Some(&format!("{}#main:{name}", repo.url)), None)
+            .await;
+        let created = http()
+            .post(lab.site.url(&format!("/container/triggers/alice/{name}")))
+            .bearer_auth(&lab.key)
+            .json(&json!({"provider": "generic", "secret": secret, "paths": [path]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status().as_u16(), 201);
+    }
+    // A push that does not list its files (as after a force push, or from a CI script).
+    let push_of = |commit: &str| json!({"ref": "refs/heads/main", "commit": commit, "default_branch": "main"});
+    let build_of = |decision: &Value| decision["builds"][0]["id"].as_i64().unwrap();
+
+    // Nothing built yet: nothing to compare with, so both build.
+    let first = repo.head();
+    let mut built = Vec::new();
+    for name in ["samtools", "bwa"] {
+        let (status, decision) =
+            push_hook(&lab, &format!("alice/{name}"), secret, &push_of(&first)).await;
+        assert_eq!(status, 202, "{decision}");
+        assert!(
+            decision["reason"]
+                .as_str()
+                .unwrap()
+                .contains("no earlier build"),
+            "{decision}"
+        );
+        built.push(lab.finished(build_of(&decision)).await);
+    }
+    assert!(built.iter().all(|b| b["status"] == "success"), "{built:?}");
+    let bwa_digest = built[1]["digest"].clone();
+
+    // Two commits touch samtools only; the git server is a plain `git daemon`, which will not
+    // serve the earlier commit alone, so the builder reads the branch's history.
+    repo.commit(
+        &[("samtools/Dockerfile", &dockerfile("RUN echo samtools-two"))],
+        "samtools two",
+    );
+    let second = repo.commit(&[("samtools/NEWS", "two\n")], "samtools news");
+    let short_first = &first[..7];
+    let mut ended = Vec::new();
+    for name in ["samtools", "bwa"] {
+        let (status, decision) =
+            push_hook(&lab, &format!("alice/{name}"), secret, &push_of(&second)).await;
+        assert_eq!(status, 202, "{decision}");
+        let reason = decision["reason"].as_str().unwrap();
+        assert!(
+            reason.contains(&format!("compares latest with {short_first}")),
+            "{decision}"
+        );
+        ended.push(lab.finished(build_of(&decision)).await);
+    }
+    let (samtools, bwa) = (&ended[0], &ended[1]);
+    assert_eq!(samtools["status"], "success", "{samtools}");
+    assert!(log_of(samtools).contains("samtools-two"), "{samtools}");
+    assert_eq!(bwa["status"], "skipped", "{bwa}");
+    assert_eq!(bwa["revision"], second.as_str(), "{bwa}");
+    let why = bwa["reason"].as_str().unwrap();
+    assert!(
+        why.contains(&format!("no file changed since {short_first}"))
+            && why.contains("samtools/Dockerfile")
+            && why.contains("samtools/NEWS")
+            && why.contains("bwa/*"),
+        "{why}"
+    );
+    let log = log_of(bwa);
+    assert!(log.contains("fetching up to"), "{log}");
+    assert!(
+        !log.contains("building the image"),
+        "skipped before building: {log}"
+    );
+    assert_eq!(
+        lab.registry_tags("alice/bwa").await,
+        ["latest"],
+        "bwa keeps its image"
+    );
+    let page = http()
+        .get(lab.site.url(&format!("/r/alice/bwa/builds/{}", bwa["id"])))
+        .bearer_auth(&lab.key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("status-skipped"), "{page}");
+    assert!(
+        page.contains(&format!("no file changed since {short_first}")),
+        "{page}"
+    );
+
+    // Now bwa changes: compared with the commit its tag was last built from (not the skipped
+    // one), it builds a new image.
+    let third = repo.commit(
+        &[("bwa/Dockerfile", &dockerfile("RUN echo bwa-two"))],
+        "bwa two",
+    );
+    let (_, decision) = push_hook(&lab, "alice/bwa", secret, &push_of(&third)).await;
+    assert!(
+        decision["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("compares latest with {short_first}")),
+        "{decision}"
+    );
+    let rebuilt = lab.finished(build_of(&decision)).await;
+    assert_eq!(rebuilt["status"], "success", "{rebuilt}");
+    assert!(log_of(&rebuilt).contains("bwa-two"), "{rebuilt}");
+    assert_ne!(rebuilt["digest"], bwa_digest);
+}
+
 /// The names of the local images of `repository_pattern` (a `docker images` reference filter).
 fn local_images(pattern: &str) -> Vec<String> {
     let out = std::process::Command::new("docker")

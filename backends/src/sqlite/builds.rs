@@ -418,4 +418,104 @@ mod tests {
             assert!(!plan.contains("TEMP B-TREE"), "{sql} sorts: {plan}");
         }
     }
+
+    /// Migration 0019 makes the `builds` table again (to allow `skipped`): a database made
+    /// before it keeps every build with its log, Dockerfile and descriptor, and its indexes.
+    #[tokio::test]
+    async fn remaking_the_builds_table_keeps_builds_and_what_hangs_off_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let before = dir.path().join("before-0019");
+        std::fs::create_dir(&before).expect("dir");
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        for entry in std::fs::read_dir(&here).expect("migrations") {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if name.as_bytes().first().is_some_and(u8::is_ascii_digit) && name < "0019" {
+                std::fs::copy(&path, before.join(name)).expect("copy");
+            }
+        }
+        let path = dir.path().join("db.sqlite");
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let old = SqlitePool::connect_with(options).await.expect("connect");
+        sqlx::migrate::Migrator::new(before.as_path())
+            .await
+            .expect("migrations before 0019")
+            .run(&old)
+            .await
+            .expect("migrate to 0018");
+        for statement in [
+            "INSERT INTO builds (id, container, tag, requested_by, source_kind, source, status, \
+             reason, revision, digest, worker, queued_at, started_at, finished_at, log_lines, \
+             options) VALUES (7, 'lab/tool', 'latest', 'alice', 'git', 'https://example.org/t', \
+             'success', NULL, 'abc', 'sha256:00', 'w1', 1, 2, 3, 2, '{\"no_cache\":true}')",
+            "INSERT INTO build_log (build_id, seq, line) VALUES (7, 1, 'one'), (7, 2, 'two')",
+            "INSERT INTO build_dockerfiles (build, path, text) VALUES (7, 'Dockerfile', 'FROM x')",
+        ] {
+            sqlx::query(statement).execute(&old).await.expect(statement);
+        }
+        old.close().await;
+
+        let pool = crate::sqlite::open(&path)
+            .await
+            .expect("migrate to the newest");
+        let build: (String, String, i64, String) =
+            sqlx::query_as("SELECT status, revision, log_lines, options FROM builds WHERE id = 7")
+                .fetch_one(&pool)
+                .await
+                .expect("the build is still there");
+        assert_eq!(
+            build,
+            (
+                "success".into(),
+                "abc".into(),
+                2,
+                "{\"no_cache\":true}".into()
+            )
+        );
+        let kept: (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM build_log WHERE build_id = 7), \
+                    (SELECT count(*) FROM build_dockerfiles WHERE build = 7)",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+        assert_eq!(
+            kept,
+            (2, 1),
+            "the log and the Dockerfile were not cascaded away"
+        );
+        sqlx::query("UPDATE builds SET status = 'skipped' WHERE id = 7")
+            .execute(&pool)
+            .await
+            .expect("skipped is a status now");
+        assert!(
+            sqlx::query("UPDATE builds SET status = 'bogus' WHERE id = 7")
+                .execute(&pool)
+                .await
+                .is_err(),
+            "the CHECK still refuses unknown statuses"
+        );
+        // Deleting a build still cascades: the foreign keys point at the new table.
+        sqlx::query("DELETE FROM builds WHERE id = 7")
+            .execute(&pool)
+            .await
+            .expect("delete");
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM build_log")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+        assert_eq!(left, 0);
+        let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&pool)
+            .await
+            .expect("pragma");
+        assert_eq!(foreign_keys, 1, "foreign keys are on again");
+        assert!(plan(&pool, super::LIVE, 0).await.contains("builds_live"));
+    }
 }

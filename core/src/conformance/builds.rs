@@ -9,7 +9,7 @@ use chrono::Duration;
 use super::at;
 use crate::ports::builds::{
     Build, BuildOptions, BuildSource, BuildStatus, BuildStore, BuiltDescriptor, BuiltDockerfile,
-    Finish, LogLine, NewBuild,
+    ChangeFilter, Finish, LogLine, NewBuild,
 };
 use crate::{PortError, PortResult, RepoName, TagName};
 
@@ -152,6 +152,10 @@ async fn create_and_get_round_trip(store: Arc<dyn BuildStore>) {
         options: BuildOptions {
             args: [("VERSION".to_owned(), "1.0 — ü".to_owned())].into(),
             no_cache: true,
+            only_if_changed: Some(ChangeFilter {
+                since: "ab".repeat(20),
+                paths: vec!["tools/a/**".to_owned(), "/\\.cwl$/".to_owned()],
+            }),
         },
         queued_at: at(4),
     };
@@ -562,6 +566,37 @@ async fn finish_only_once_and_only_as_final(store: Arc<dyn BuildStore>) {
     expect_not_found(
         s.finish(99, finish(BuildStatus::Failed, 4)).await,
         "finish of an absent build",
+    );
+
+    // Skipped, with its reason: a final status like the others.
+    create(s, 4, "lab/tool", 3).await;
+    ok(s.start(4, "w", at(4)).await, "start");
+    let why = "no file changed since abcdef1 matches the trigger's paths";
+    let skipped = ok(
+        s.finish(
+            4,
+            Finish {
+                status: BuildStatus::Skipped,
+                reason: Some(why.into()),
+                digest: None,
+                at: at(5),
+            },
+        )
+        .await,
+        "finish as skipped",
+    );
+    assert_eq!(
+        (skipped.status, skipped.reason.as_deref()),
+        (BuildStatus::Skipped, Some(why))
+    );
+    assert_eq!(ok(s.get(4).await, "get"), skipped);
+    assert!(
+        !ids(&ok(s.live().await, "live")).contains(&4),
+        "a skipped build is not live"
+    );
+    expect_conflict(
+        s.finish(4, finish(BuildStatus::Failed, 6)).await,
+        "finish of a skipped build",
     );
 }
 

@@ -27,16 +27,20 @@ pub enum BuildStatus {
     Cancelled,
     /// Its worker died or was shut down while it ran.
     Interrupted,
+    /// Not built: a trigger's path filter matched no file changed since the last build (the
+    /// builder found out by comparing the commits; its reason says which).
+    Skipped,
 }
 
 impl BuildStatus {
-    pub const ALL: [BuildStatus; 6] = [
+    pub const ALL: [BuildStatus; 7] = [
         Self::Queued,
         Self::Running,
         Self::Success,
         Self::Failed,
         Self::Cancelled,
         Self::Interrupted,
+        Self::Skipped,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +51,7 @@ impl BuildStatus {
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
             Self::Interrupted => "interrupted",
+            Self::Skipped => "skipped",
         }
     }
 
@@ -81,6 +86,21 @@ pub struct BuildOptions {
     /// Build from scratch: reuse no layer of an earlier build.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_cache: bool,
+    /// Build only when a file matching these paths changed since an earlier commit; the
+    /// builder compares the two (a push trigger's path filter, when the payload did not list
+    /// the changed files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_if_changed: Option<ChangeFilter>,
+}
+
+/// "Only if a file matching `paths` changed since commit `since`" (see
+/// [`BuildOptions::only_if_changed`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChangeFilter {
+    /// The commit the tag was last built from (full hex id).
+    pub since: String,
+    /// The trigger's path patterns (`core::triggers::rules`).
+    pub paths: Vec<String>,
 }
 
 impl BuildOptions {

@@ -145,14 +145,9 @@ pub fn decide(rules: &TriggerRules, push: &Push, today: NaiveDate) -> Verdict {
     }
     if !rules.paths.is_empty()
         && let Some(changed) = &push.changed_paths
+        && !any_path_matches(&rules.paths, changed)
     {
-        let paths: Vec<Pattern> = rules.paths.iter().filter_map(|p| pattern(p).ok()).collect();
-        if !changed
-            .iter()
-            .any(|file| paths.iter().any(|p| p.matches(file)))
-        {
-            return Verdict::IgnoredByPath;
-        }
+        return Verdict::IgnoredByPath;
     }
     let templates: Vec<&str> = if rules.tag_templates.is_empty() {
         DEFAULT_TEMPLATES.to_vec()
@@ -172,6 +167,19 @@ pub fn decide(rules: &TriggerRules, push: &Push, today: NaiveDate) -> Verdict {
     } else {
         Verdict::Build { tags }
     }
+}
+
+/// Whether one of the `changed` files matches one of a trigger's path `patterns` (patterns that
+/// do not compile match nothing: stored rules were checked). The hook endpoint asks this of the
+/// payload's files, and the builder of the files a git diff found.
+pub fn any_path_matches<'a>(
+    patterns: &[String],
+    changed: impl IntoIterator<Item = &'a String>,
+) -> bool {
+    let patterns: Vec<Pattern> = patterns.iter().filter_map(|p| pattern(p).ok()).collect();
+    changed
+        .into_iter()
+        .any(|file| patterns.iter().any(|p| p.matches(file)))
 }
 
 /// One template for one push; `None` when it does not apply (`{tag}` on a branch, `{branch}`

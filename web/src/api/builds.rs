@@ -65,10 +65,10 @@ pub struct BuildView {
     id: i64,
     container: String,
     tag: String,
-    /// queued, running, success, failed, cancelled or interrupted.
+    /// queued, running, success, failed, cancelled, interrupted or skipped.
     #[schema(value_type = String, example = "success")]
     status: BuildStatus,
-    /// Why it failed, was cancelled or interrupted.
+    /// Why it failed, was cancelled, interrupted or skipped.
     reason: Option<String>,
     /// `git` or `dockerfile`.
     source_kind: &'static str,

@@ -64,7 +64,7 @@ pub(crate) fn page_path(build: &Build) -> String {
     format!("/r/{}/builds/{}", build.container, build.id)
 }
 
-/// Failed, cancelled or interrupted: the page says why at the top.
+/// Failed, cancelled, interrupted or skipped: the page says why at the top.
 pub(crate) fn ended_badly(status: BuildStatus) -> bool {
     status.is_final() && status != BuildStatus::Success
 }

@@ -17,16 +17,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bioshadock_core::base_images::{portal_images, split_reference};
 use bioshadock_core::model::now;
-use bioshadock_core::ports::builds::{Build, BuildSource, BuildStatus};
+use bioshadock_core::ports::builds::{Build, BuildSource};
 use bioshadock_core::triggers::{Decision, Origin, Outcome};
 use bioshadock_core::{PortError, PortResult, RepoName};
 
 use super::builds::{self, Queueing};
 use super::containers;
 use crate::state::AppState;
-
-/// Builds of one container looked at for the newest successful build of each tag.
-const BUILDS_READ: usize = 100;
 
 /// `namespace/name:tag`: a node of the dependency graph.
 type Image = String;
@@ -133,7 +130,10 @@ pub async fn dependencies(state: &AppState) -> PortResult<Dependencies> {
     let hosts = vec![state.settings.pull_host.to_ascii_lowercase()];
     let mut graph = Dependencies::default();
     for (id, owner) in state.followers.opted_in(state).await? {
-        for build in newest_success_per_tag(state, &id).await? {
+        for build in builds::newest_success_per_tag(state, &id)
+            .await?
+            .into_values()
+        {
             let Some(dockerfile) = state.builds.dockerfile(build.id).await? else {
                 continue;
             };
@@ -166,18 +166,6 @@ pub async fn dependencies(state: &AppState) -> PortResult<Dependencies> {
         }
     }
     Ok(graph)
-}
-
-/// The newest successful build of each tag among the container's recent builds.
-async fn newest_success_per_tag(state: &AppState, id: &RepoName) -> PortResult<Vec<Build>> {
-    let mut newest: BTreeMap<String, Build> = BTreeMap::new();
-    for build in state.builds.list(id, BUILDS_READ).await? {
-        if build.status == BuildStatus::Success {
-            // Newest first: the first of each tag is its newest.
-            newest.entry(build.tag.to_string()).or_insert(build);
-        }
-    }
-    Ok(newest.into_values().collect())
 }
 
 /// A tag of `base` got a new image: queues the rebuilds of the containers built on it and

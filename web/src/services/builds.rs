@@ -19,10 +19,10 @@ use bioshadock_core::git::GitSource;
 use bioshadock_core::model::now;
 use bioshadock_core::permissions::{Credential, Principal};
 use bioshadock_core::ports::builds::{
-    BUILD_JOB, Build, BuildOptions, BuildSource, BuildStatus, Finish, NewBuild,
+    BUILD_JOB, Build, BuildOptions, BuildSource, BuildStatus, ChangeFilter, Finish, NewBuild,
 };
 use bioshadock_core::ports::queue::NewJob;
-use bioshadock_core::{Container, PortError, RepoName, TagName};
+use bioshadock_core::{Container, PortError, PortResult, RepoName, TagName};
 use sha2::{Digest, Sha256};
 
 use super::containers;
@@ -52,6 +52,8 @@ pub struct Extras {
     pub args: BTreeMap<String, String>,
     /// Reuse no layer of an earlier build ("rebuild without cache").
     pub no_cache: bool,
+    /// Build only if a matching file changed since an earlier commit (the builder compares).
+    pub only_if_changed: Option<ChangeFilter>,
 }
 
 /// Queues a build of container `id` producing `tag` (default `latest`); `tag_is_ref` makes a
@@ -98,6 +100,7 @@ pub async fn queue_build_at(
             commit,
         ),
         no_cache: extras.no_cache,
+        only_if_changed: extras.only_if_changed.clone(),
     };
     let user = actor.user.name.as_str().to_owned();
     if state.queue.pending_for(&user).await? >= state.settings.max_pending_builds {
@@ -373,6 +376,24 @@ fn source_of(container: &Container, git_ref: Option<&str>) -> Result<BuildSource
             container.id
         ),
     })
+}
+
+/// Recent builds read when looking for the last successful build of each tag.
+const RECENT_BUILDS_READ: usize = 100;
+
+/// The newest successful build of each tag among the container's recent builds, by tag.
+pub async fn newest_success_per_tag(
+    state: &AppState,
+    id: &RepoName,
+) -> PortResult<BTreeMap<String, Build>> {
+    let mut newest: BTreeMap<String, Build> = BTreeMap::new();
+    for build in state.builds.list(id, RECENT_BUILDS_READ).await? {
+        if build.status == BuildStatus::Success {
+            // Newest first: the first of each tag is its newest.
+            newest.entry(build.tag.to_string()).or_insert(build);
+        }
+    }
+    Ok(newest)
 }
 
 /// Builds of the same container, tag, source and options are the same build.

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use bioshadock_core::accounts::Scope;
 use bioshadock_core::events::EventKind;
 use bioshadock_core::permissions::Principal;
+use bioshadock_core::ports::builds::ChangeFilter;
 use bioshadock_core::ports::triggers::MAX_DECISIONS_PER_READ;
 use bioshadock_core::triggers::{
     self, Decision, Outcome, Provider, Push, Received, Trigger, TriggerRules, Verdict,
@@ -280,11 +281,31 @@ async fn decide_one(
     };
     let mut queued_any = false;
     let mut deduplicated_any = false;
-    let extras = builds::Extras {
-        args: trigger.build_args.clone(),
-        no_cache: false,
+    // The payload did not list the changed files, and the path filter needs them: each tag's
+    // build compares the pushed commit with the one the tag was last built from.
+    let compare = push.changed_paths.is_none() && !trigger.rules.paths.is_empty();
+    let last_built = if compare {
+        match builds::newest_success_per_tag(state, &id).await {
+            Ok(newest) => newest,
+            Err(e) => return (Outcome::Failed, format!("cannot read the builds: {e}")),
+        }
+    } else {
+        Default::default()
     };
+    let mut compared = Vec::new();
     for tag in &tags {
+        let since = last_built.get(tag).and_then(|b| b.revision.clone());
+        if let Some(since) = &since {
+            compared.push(format!("{tag} with {}", short_sha(since)));
+        }
+        let extras = builds::Extras {
+            args: trigger.build_args.clone(),
+            no_cache: false,
+            only_if_changed: since.map(|since| ChangeFilter {
+                since,
+                paths: trigger.rules.paths.clone(),
+            }),
+        };
         let queued =
             builds::queue_build_at(state, &requester, &id, tag, Some(&push.commit), &extras).await;
         match queued {
@@ -302,12 +323,20 @@ async fn decide_one(
             Err(e) => return (Outcome::Failed, e.message),
         }
     }
-    let short: String = push.commit.chars().take(7).collect();
+    let short = short_sha(&push.commit);
     if queued_any {
-        let unknown_paths = if push.changed_paths.is_none() && !trigger.rules.paths.is_empty() {
-            " (the payload did not list the changed files: built to be safe)"
-        } else {
-            ""
+        let unknown_paths = match (compare, compared.is_empty()) {
+            (false, _) => String::new(),
+            (true, true) => {
+                " (the payload did not list the changed files and no earlier build is there to \
+                 compare with: built to be safe)"
+                    .to_owned()
+            }
+            (true, false) => format!(
+                " (the payload did not list the changed files: the builder compares {} and \
+                 skips the build when no changed file matches the paths)",
+                compared.join(", ")
+            ),
         };
         (
             Outcome::Queued,
@@ -325,6 +354,11 @@ async fn decide_one(
     } else {
         (Outcome::Failed, "nothing was queued".to_owned())
     }
+}
+
+/// A commit's first seven hex digits, as git shows it.
+fn short_sha(commit: &str) -> String {
+    commit.chars().take(7).collect()
 }
 
 /// The principal a trigger builds as: its creator, while they may still build the container.
