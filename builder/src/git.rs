@@ -15,11 +15,12 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use bioshadock_core::git::GitSource;
-use git2::{ErrorCode, Repository};
+use git2::Repository;
 
 pub use changes::{Changes, MAX_HISTORY_DEPTH, changed_since};
 use fetch::{
-    FETCHED_REF, Plan, fetch, fetch_commit, fetch_error, list_remote, plan, report_received,
+    FETCHED_REF, FetchError, Plan, fetch, fetch_commit, fetch_error, list_remote, plan,
+    report_received,
 };
 pub use limits::CheckoutLimits;
 use redact::Secret;
@@ -61,6 +62,11 @@ pub enum GitError {
         "the repository's files add up to more than {max_mb} MiB (builder.max_context_mb): build from a smaller repository"
     )]
     TooLarge { max_mb: u64 },
+    /// The server sent more than a fetch may receive (twice `builder.max_context_mb`).
+    #[error(
+        "the git server sent more than {max_mb} MiB (twice builder.max_context_mb): build from a smaller repository"
+    )]
+    FetchTooLarge { max_mb: u64 },
     /// `cancelled()` turned true while cloning.
     #[error("the clone was cancelled")]
     Cancelled,
@@ -129,17 +135,35 @@ pub fn clone_source(
     let commit_id = match plan {
         Plan::Ref(name) => {
             let refspec = format!("+{name}:{FETCHED_REF}");
-            match fetch(&mut remote, &[refspec.as_str()], 1, log, cancelled) {
+            let max_bytes = limits.max_fetch_bytes();
+            match fetch(
+                &mut remote,
+                &[refspec.as_str()],
+                1,
+                max_bytes,
+                log,
+                cancelled,
+            ) {
                 Ok(()) => {}
-                Err(e) if e.code() == ErrorCode::Auth => return Err(secret.classify(e)),
+                Err(e @ FetchError::TooLarge { .. }) => {
+                    return Err(fetch_error(e, &secret, cancelled));
+                }
+                Err(e) if e.is_auth() => return Err(fetch_error(e, &secret, cancelled)),
                 Err(e) => {
                     check_cancelled(cancelled)?;
                     log(format!(
                         "The server refused a shallow fetch ({}); fetching the full history",
-                        secret.scrub(e.message())
+                        secret.scrub(&e.message())
                     ));
-                    fetch(&mut remote, &[refspec.as_str()], 0, log, cancelled)
-                        .map_err(|e| fetch_error(e, &secret, cancelled))?;
+                    fetch(
+                        &mut remote,
+                        &[refspec.as_str()],
+                        0,
+                        max_bytes,
+                        log,
+                        cancelled,
+                    )
+                    .map_err(|e| fetch_error(e, &secret, cancelled))?;
                 }
             }
             report_received(&remote, log);
@@ -148,7 +172,15 @@ pub fn clone_source(
                 .map_err(|e| secret.failed(e))?
                 .id()
         }
-        Plan::Commit(id) => fetch_commit(&repo, &mut remote, &id, &secret, log, cancelled)?,
+        Plan::Commit(id) => fetch_commit(
+            &repo,
+            &mut remote,
+            &id,
+            limits.max_fetch_bytes(),
+            &secret,
+            log,
+            cancelled,
+        )?,
     };
 
     check_cancelled(cancelled)?;

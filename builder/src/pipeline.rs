@@ -362,6 +362,15 @@ impl Pipeline {
         }
     }
 
+    /// What a checkout (and a fetch) may hold: `builder.max_context_mb` and
+    /// `builder.max_context_files`.
+    fn checkout_limits(&self) -> git::CheckoutLimits {
+        git::CheckoutLimits {
+            max_bytes: self.settings.max_context_bytes,
+            max_files: self.settings.max_context_files,
+        }
+    }
+
     /// Clones off the async runtime (libgit2 blocks), forwarding its progress lines.
     async fn clone(
         &self,
@@ -371,10 +380,7 @@ impl Pipeline {
     ) -> Result<String, Failure> {
         let stop = self.stop.clone();
         let lines = log.clone();
-        let limits = git::CheckoutLimits {
-            max_bytes: self.settings.max_context_bytes,
-            max_files: self.settings.max_context_files,
-        };
+        let limits = self.checkout_limits();
         self.blocking
             .spawn_blocking(move || {
                 let mut forward = |line: String| {

@@ -18,7 +18,7 @@ use git2::{Oid, Repository};
 
 use super::fetch::{fetch, list_remote};
 use super::redact::Secret;
-use super::{GitError, check_cancelled};
+use super::{CheckoutLimits, GitError, check_cancelled};
 
 /// Commits of the pushed branch fetched, at most, when looking for the earlier commit in its
 /// history: a push rarely holds more, and a stranger's repository cannot make the builder
@@ -42,11 +42,13 @@ pub enum Changes {
 /// The files that differ between commit `since` and the commit checked out in `checkout`
 /// (which [`super::clone_source`] made from `source`).
 ///
-/// Blocking, like the clone: `log` gets a line or two, `cancelled` is polled during fetches.
+/// Blocking, like the clone: `log` gets a line or two, `cancelled` is polled during fetches,
+/// and no fetch receives more than `limits` allow ([`CheckoutLimits::max_fetch_bytes`]).
 pub fn changed_since(
     source: &GitSource,
     checkout: &Path,
     since: &str,
+    limits: CheckoutLimits,
     log: &mut dyn FnMut(String),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Changes, GitError> {
@@ -67,7 +69,9 @@ pub fn changed_since(
         log(format!(
             "Fetching {since} to compare the pushed commit with it"
         ));
-        fetch_since(&repo, source, &secret, since_id, head.id(), log, cancelled)?;
+        let max_bytes = limits.max_fetch_bytes();
+        let wanted = (since_id, head.id());
+        fetch_since(&repo, source, &secret, wanted, max_bytes, log, cancelled)?;
     }
     check_cancelled(cancelled)?;
     let Ok(earlier) = repo.find_commit(since_id) else {
@@ -105,8 +109,8 @@ fn fetch_since(
     repo: &Repository,
     source: &GitSource,
     secret: &Secret,
-    since: Oid,
-    head: Oid,
+    (since, head): (Oid, Oid),
+    max_bytes: u64,
     log: &mut dyn FnMut(String),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<(), GitError> {
@@ -115,7 +119,7 @@ fn fetch_since(
         .remote_anonymous(&source.url)
         .map_err(|e| secret.failed(e))?;
     let alone = format!("+{since}:{SINCE_REF}");
-    if fetch(&mut remote, &[alone.as_str()], 1, log, cancelled).is_ok() {
+    if fetch(&mut remote, &[alone.as_str()], 1, max_bytes, log, cancelled).is_ok() {
         return Ok(());
     }
     check_cancelled(cancelled)?;
@@ -136,6 +140,7 @@ fn fetch_since(
         &mut remote,
         &[refspec.as_str()],
         MAX_HISTORY_DEPTH,
+        max_bytes,
         log,
         cancelled,
     ) {
@@ -145,7 +150,7 @@ fn fetch_since(
         Err(e) => {
             log(format!(
                 "Fetching the history failed: {}",
-                secret.scrub(e.message())
+                secret.scrub(&e.message())
             ));
             Ok(())
         }

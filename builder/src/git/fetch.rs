@@ -119,6 +119,7 @@ pub(super) fn fetch_commit(
     repo: &Repository,
     remote: &mut git2::Remote<'_>,
     id: &str,
+    max_bytes: u64,
     secret: &Secret,
     log: &mut dyn FnMut(String),
     cancelled: &dyn Fn() -> bool,
@@ -127,7 +128,7 @@ pub(super) fn fetch_commit(
         // Some servers (GitHub, git with uploadpack.allowAnySHA1InWant) serve a single commit;
         // most classic ones answer "not our ref", hence the fallback below.
         let refspec = format!("+{oid}:{FETCHED_REF}");
-        if fetch(remote, &[refspec.as_str()], 1, log, cancelled).is_ok() {
+        if fetch(remote, &[refspec.as_str()], 1, max_bytes, log, cancelled).is_ok() {
             report_received(remote, log);
             return Ok(oid);
         }
@@ -140,7 +141,8 @@ pub(super) fn fetch_commit(
         "+refs/heads/*:refs/bioshadock/heads/*",
         "+refs/tags/*:refs/bioshadock/tags/*",
     ];
-    fetch(remote, &refspecs, 0, log, cancelled).map_err(|e| fetch_error(e, secret, cancelled))?;
+    fetch(remote, &refspecs, 0, max_bytes, log, cancelled)
+        .map_err(|e| fetch_error(e, secret, cancelled))?;
     report_received(remote, log);
     let not_found = || GitError::RefNotFound {
         url: secret.shown_url.clone(),
@@ -160,32 +162,70 @@ pub(super) fn fetch_commit(
 }
 
 pub(super) fn fetch_error(
-    e: git2::Error,
+    e: FetchError,
     secret: &Secret,
     cancelled: &dyn Fn() -> bool,
 ) -> GitError {
-    if cancelled() {
-        GitError::Cancelled
-    } else if e.code() == ErrorCode::Auth {
-        secret.classify(e)
-    } else {
-        secret.failed(e)
+    match e {
+        _ if cancelled() => GitError::Cancelled,
+        FetchError::TooLarge { max_bytes } => GitError::FetchTooLarge {
+            max_mb: max_bytes >> 20,
+        },
+        FetchError::Git(e) if e.code() == ErrorCode::Auth => secret.classify(e),
+        FetchError::Git(e) => secret.failed(e),
     }
 }
 
-/// One fetch with progress reporting and cancellation: returning `false` from the transfer
-/// callback makes libgit2 abort the transfer.
+/// Why a fetch did not complete.
+#[derive(Debug)]
+pub(super) enum FetchError {
+    /// The server sent more than the fetch may receive; the transfer was aborted.
+    TooLarge {
+        max_bytes: u64,
+    },
+    Git(git2::Error),
+}
+
+impl FetchError {
+    /// Whether the server asked for credentials (or refused those given).
+    pub(super) fn is_auth(&self) -> bool {
+        matches!(self, Self::Git(e) if e.code() == ErrorCode::Auth)
+    }
+
+    /// The error's message, for the build log (scrub it first: it may quote the URL).
+    pub(super) fn message(&self) -> String {
+        match self {
+            Self::TooLarge { max_bytes } => format!(
+                "the server sent more than {} MiB, twice builder.max_context_mb",
+                max_bytes >> 20
+            ),
+            Self::Git(e) => e.message().to_owned(),
+        }
+    }
+}
+
+/// One fetch with progress reporting, cancellation and a bound on the bytes received:
+/// returning `false` from the transfer callback makes libgit2 abort the transfer. A packfile
+/// is compressed, so a depth-1 fetch receives less than its commit's files add up to; the
+/// bound is there for what a stranger's server could send besides (an endless or padded
+/// pack, a history of huge blobs when a commit or a comparison needs the history).
 pub(super) fn fetch(
     remote: &mut git2::Remote<'_>,
     refspecs: &[&str],
     depth: i32,
+    max_bytes: u64,
     log: &mut dyn FnMut(String),
     cancelled: &dyn Fn() -> bool,
-) -> Result<(), git2::Error> {
+) -> Result<(), FetchError> {
     let last_report = Cell::new(Instant::now());
+    let too_large = Cell::new(false);
     let mut callbacks = RemoteCallbacks::new();
     callbacks.transfer_progress(|progress| {
         if cancelled() {
+            return false;
+        }
+        if progress.received_bytes() as u64 > max_bytes {
+            too_large.set(true);
             return false;
         }
         if last_report.get().elapsed() >= PROGRESS_EVERY {
@@ -206,7 +246,13 @@ pub(super) fn fetch(
         .depth(depth)
         .download_tags(AutotagOption::None)
         .update_fetchhead(false);
-    remote.fetch(refspecs, Some(&mut options), None)
+    let fetched = remote.fetch(refspecs, Some(&mut options), None);
+    drop(options);
+    match fetched {
+        Ok(()) => Ok(()),
+        Err(_) if too_large.get() => Err(FetchError::TooLarge { max_bytes }),
+        Err(e) => Err(FetchError::Git(e)),
+    }
 }
 
 pub(super) fn report_received(remote: &git2::Remote<'_>, log: &mut dyn FnMut(String)) {

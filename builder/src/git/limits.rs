@@ -19,6 +19,15 @@ pub struct CheckoutLimits {
     pub max_files: u64,
 }
 
+impl CheckoutLimits {
+    /// The most one fetch may receive: twice the checkout's size, which a depth-1 fetch (a
+    /// compressed pack) stays well under, leaving room for the history a commit id or a
+    /// comparison needs.
+    pub fn max_fetch_bytes(&self) -> u64 {
+        self.max_bytes.saturating_mul(2)
+    }
+}
+
 /// Walks `tree` and refuses it when it holds more than `limits` allow; polls `cancelled` at
 /// every entry.
 pub(super) fn check_tree(

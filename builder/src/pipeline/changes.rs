@@ -42,6 +42,7 @@ impl Pipeline {
         let since = filter.since.clone();
         let stop = self.stop.clone();
         let lines = log.clone();
+        let limits = self.checkout_limits();
         let (source, checkout) = (source.clone(), checkout.to_owned());
         let compared = self
             .blocking
@@ -50,7 +51,7 @@ impl Pipeline {
                     let _ = lines.blocking_send(line);
                 };
                 let cancelled = || stop.load(Ordering::Relaxed);
-                git::changed_since(&source, &checkout, &since, &mut forward, &cancelled)
+                git::changed_since(&source, &checkout, &since, limits, &mut forward, &cancelled)
             })
             .await
             .map_err(|e| Failure(format!("the comparison stopped unexpectedly: {e}")))?;

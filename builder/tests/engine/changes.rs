@@ -54,8 +54,15 @@ fn compare(url: &str, since: &str) -> (Changes, Vec<String>) {
     };
     let mut lines = Vec::new();
     clone_source(&source, &checkout, ROOMY, &mut |l| lines.push(l), &|| false).unwrap();
-    let changes =
-        changed_since(&source, &checkout, since, &mut |l| lines.push(l), &|| false).unwrap();
+    let changes = changed_since(
+        &source,
+        &checkout,
+        since,
+        ROOMY,
+        &mut |l| lines.push(l),
+        &|| false,
+    )
+    .unwrap();
     (changes, lines)
 }
 

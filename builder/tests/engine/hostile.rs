@@ -277,3 +277,119 @@ fn a_cancel_during_the_checkout_stops_it_before_the_files_are_written() {
     );
     assert_eq!(written_files(&into.path().join("checkout")), 0);
 }
+
+/// `len` bytes that zlib cannot shrink (xorshift), so a pack holding them is about as large.
+fn incompressible(len: usize) -> Vec<u8> {
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// A repository whose tip is small but whose history holds a 3 MiB incompressible blob, added
+/// then deleted; returns the commit before the blob.
+fn repo_with_a_heavy_history(daemon: &GitDaemon, name: &str) -> String {
+    let repo = daemon.base.path().join(name);
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join("Dockerfile"), "FROM scratch\n").unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "light"]);
+    let before = git(&repo, &["rev-parse", "HEAD"]);
+    std::fs::write(repo.join("heavy.bin"), incompressible(3 << 20)).unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "heavy"]);
+    git(&repo, &["rm", "-q", "heavy.bin"]);
+    git(&repo, &["commit", "-q", "-m", "light again"]);
+    before
+}
+
+/// 1 MiB of checkout, so a fetch may receive 2 MiB.
+const SMALL: CheckoutLimits = CheckoutLimits {
+    max_bytes: 1 << 20,
+    max_files: 1000,
+};
+
+#[test]
+fn a_fetch_stops_once_the_server_has_sent_twice_the_checkout_limit() {
+    let daemon = GitDaemon::start();
+    let before = repo_with_a_heavy_history(&daemon, "heavy");
+    let url = daemon.url("heavy");
+
+    // The tip alone is light: it clones within the limits.
+    let (tip, _dir) = clone_with(&url, SMALL);
+    assert!(tip.is_ok(), "{tip:?}");
+
+    // A commit no branch points at needs the history, which holds the heavy blob.
+    let into = tempfile::tempdir().unwrap();
+    let result = clone_source(
+        &source(&url, Some(&before)),
+        &into.path().join("checkout"),
+        SMALL,
+        &mut |_| {},
+        &|| false,
+    );
+    let error = result.unwrap_err();
+    assert!(
+        matches!(error, GitError::FetchTooLarge { max_mb: 2 }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("more than 2 MiB"), "{error}");
+    // With room, the same clone works: the bound, not the repository, stopped it.
+    let (roomy, _dir) = {
+        let into = tempfile::tempdir().unwrap();
+        let result = clone_source(
+            &source(&url, Some(&before)),
+            &into.path().join("checkout"),
+            ROOMY,
+            &mut |_| {},
+            &|| false,
+        );
+        (result, into)
+    };
+    assert_eq!(roomy.unwrap(), before);
+}
+
+#[test]
+fn a_comparison_whose_history_is_too_heavy_to_fetch_cannot_tell_and_so_builds() {
+    use bioshadock_builder::git::{Changes, changed_since};
+    let daemon = GitDaemon::start();
+    let before = repo_with_a_heavy_history(&daemon, "heavy-diff");
+    let url = daemon.url("heavy-diff");
+    let (tip, dir) = clone_with(&url, SMALL);
+    tip.unwrap();
+    let mut lines = Vec::new();
+    let changes = changed_since(
+        &source(&url, None),
+        &dir.path().join("checkout"),
+        &before,
+        SMALL,
+        &mut |l| lines.push(l),
+        &|| false,
+    )
+    .unwrap();
+    assert!(matches!(changes, Changes::Unknown(_)), "{changes:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("more than 2 MiB")),
+        "{lines:?}"
+    );
+    let changes = changed_since(
+        &source(&url, None),
+        &dir.path().join("checkout"),
+        &before,
+        ROOMY,
+        &mut |_| {},
+        &|| false,
+    )
+    .unwrap();
+    assert_eq!(
+        changes,
+        Changes::Known(std::collections::BTreeSet::new()),
+        "with room: heavy.bin came and went, so nothing changed"
+    );
+}
