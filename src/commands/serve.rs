@@ -149,6 +149,7 @@ pub async fn run(mut config: Config, config_file: Option<&Path>, role: Role) -> 
     prune_old_trigger_decisions(backends.clone());
     bioshadock_web::webhooks::spawn(state.clone());
     bioshadock_web::services::build_schedules::spawn_periodic(state.clone());
+    bioshadock_web::services::base_rebuilds::spawn_follower(state.clone());
     if config.retention.interval_secs > 0 {
         bioshadock_web::services::retention::spawn_periodic(
             state.clone(),

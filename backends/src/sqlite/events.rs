@@ -101,4 +101,31 @@ impl EventStore for SqliteStore {
             .map_err(map_err)?;
         Ok(done.rows_affected())
     }
+
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    async fn cursor(&self, consumer: &str) -> PortResult<Option<u64>> {
+        let value: Option<i64> =
+            sqlx::query_scalar("SELECT value FROM event_cursors WHERE consumer = ?1")
+                .bind(consumer)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(map_err)?;
+        value
+            .map(|v| u64::try_from(v).map_err(|_| corrupt(format!("cursor {v}"))))
+            .transpose()
+    }
+
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    async fn set_cursor(&self, consumer: &str, event_id: u64) -> PortResult<()> {
+        sqlx::query(
+            "INSERT INTO event_cursors (consumer, value) VALUES (?1, ?2) \
+             ON CONFLICT (consumer) DO UPDATE SET value = max(value, excluded.value)",
+        )
+        .bind(consumer)
+        .bind(to_i64(event_id))
+        .execute(self.pool())
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
 }

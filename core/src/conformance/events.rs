@@ -22,6 +22,43 @@ where
     concurrent_appends_get_distinct_ids(fresh().await).await;
     eprintln!("events conformance: pruning_removes_only_what_is_older");
     pruning_removes_only_what_is_older(fresh().await.as_ref()).await;
+    eprintln!("events conformance: cursors_are_per_consumer_and_move_forward_only");
+    cursors_are_per_consumer_and_move_forward_only(fresh().await.as_ref()).await;
+}
+
+async fn cursors_are_per_consumer_and_move_forward_only(store: &dyn EventStore) {
+    assert_eq!(
+        store.cursor("base-rebuilds").await.expect("cursor"),
+        None,
+        "a consumer that never said has no cursor"
+    );
+    store.set_cursor("base-rebuilds", 7).await.expect("set");
+    store.set_cursor("other", 2).await.expect("set");
+    assert_eq!(
+        store.cursor("base-rebuilds").await.expect("cursor"),
+        Some(7)
+    );
+    assert_eq!(store.cursor("other").await.expect("cursor"), Some(2));
+    store
+        .set_cursor("base-rebuilds", 5)
+        .await
+        .expect("set lower");
+    assert_eq!(
+        store.cursor("base-rebuilds").await.expect("cursor"),
+        Some(7),
+        "never moved back"
+    );
+    store.set_cursor("base-rebuilds", 12).await.expect("set");
+    assert_eq!(
+        store.cursor("base-rebuilds").await.expect("cursor"),
+        Some(12)
+    );
+    store.set_cursor("zero", 0).await.expect("set 0");
+    assert_eq!(
+        store.cursor("zero").await.expect("cursor"),
+        Some(0),
+        "0 is a place, not the absence of one"
+    );
 }
 
 fn actor(name: &str) -> EventActor {

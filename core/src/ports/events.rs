@@ -1,6 +1,6 @@
 //! The event stream: an append-only log of [`Event`]s with increasing ids, shared by every
 //! portal process (in the same database as the catalogue). The audit log queries it, newest
-//! first; the webhooks follow it by id. Only [`EventStore::prune`] removes anything, by age
+//! first; the webhooks and the base-image rebuilds follow it by id, each with its cursor. Only [`EventStore::prune`] removes anything, by age
 //! (`audit.retention_days`).
 
 use async_trait::async_trait;
@@ -32,4 +32,12 @@ pub trait EventStore: Send + Sync {
 
     /// Deletes the events recorded before `cutoff`; returns how many went.
     async fn prune(&self, cutoff: DateTime<Utc>) -> PortResult<u64>;
+
+    /// Where `consumer` stands in the stream: the id of the last event it has handled, or
+    /// `None` before it first says.
+    async fn cursor(&self, consumer: &str) -> PortResult<Option<u64>>;
+
+    /// Moves `consumer`'s cursor to `event_id`, forward only: a lower id leaves it where it is
+    /// (two processes that both handled a batch cannot move it back).
+    async fn set_cursor(&self, consumer: &str, event_id: u64) -> PortResult<()>;
 }

@@ -97,12 +97,13 @@ struct DecisionRow {
     commit: String,
     outcome: &'static str,
     reason: String,
-    /// `(build id, tag)`.
-    builds: Vec<(i64, String)>,
+    /// `(build id, tag, status)`; the status of builds among the recent history (a skipped
+    /// build, say, tells the rest of the story).
+    builds: Vec<(i64, String, Option<&'static str>)>,
 }
 
 impl DecisionRow {
-    fn new(d: bioshadock_core::triggers::Decision) -> Self {
+    fn new(d: bioshadock_core::triggers::Decision, recent: &[Build]) -> Self {
         use bioshadock_core::triggers::Outcome;
         Self {
             at: d.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
@@ -124,7 +125,17 @@ impl DecisionRow {
                 Outcome::Failed => "failed",
             },
             reason: d.reason,
-            builds: d.builds,
+            builds: d
+                .builds
+                .into_iter()
+                .map(|(id, tag)| {
+                    let status = recent
+                        .iter()
+                        .find(|b| b.id == id)
+                        .map(|b| b.status.as_str());
+                    (id, tag, status)
+                })
+                .collect(),
         }
     }
 }
@@ -260,7 +271,7 @@ pub(crate) async fn show(
             .decisions(id.as_str(), DECISIONS_SHOWN)
             .await?
             .into_iter()
-            .map(DecisionRow::new)
+            .map(|d| DecisionRow::new(d, &builds))
             .collect();
     }
     let rules = TagRules::for_container(state, id, Some(container)).await?;

@@ -250,12 +250,8 @@ async fn apply(state: &AppState, inbox: &Inbox, fact: &Fact) -> PortResult<()> {
             };
             store.put_tag(id, &tag).await?;
             if news {
+                // Recorded before the 200: the base-image rebuilds follow these events.
                 record_push(state, id, &tag, actor.as_ref()).await;
-                crate::services::base_rebuilds::spawn_base_changed(
-                    state,
-                    id.clone(),
-                    tag.name.to_string(),
-                );
             }
             Job::Enrich {
                 id: id.clone(),

@@ -16,13 +16,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bioshadock_core::base_images::{portal_images, split_reference};
+use bioshadock_core::events::{EventKind, Recorded};
 use bioshadock_core::model::now;
 use bioshadock_core::ports::builds::{Build, BuildSource};
 use bioshadock_core::triggers::{Decision, Origin, Outcome};
 use bioshadock_core::{PortError, PortResult, RepoName};
 
 use super::builds::{self, Queueing};
-use super::containers;
+use super::{containers, stream};
 use crate::state::AppState;
 
 /// `namespace/name:tag`: a node of the dependency graph.
@@ -122,6 +123,12 @@ impl Followers {
     pub fn forget(&self) {
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// How many times this process's build settings changed: the scheduler reads the
+    /// schedules again when it moves.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -255,20 +262,97 @@ async fn rebuild(state: &AppState, dependent: &Dependent, image: &str, decision:
     .await;
 }
 
-/// [`base_changed`] in the background, for the registry's notification handler, which must
-/// answer the registry promptly. Errors are logged.
-pub fn spawn_base_changed(state: &AppState, base: RepoName, tag: String) {
-    let state = state.clone();
-    tokio::spawn(async move {
-        match base_changed(&state, &base, &tag).await {
-            Ok(decisions) if !decisions.is_empty() => {
-                tracing::info!(base = %base, tag, n = decisions.len(), "base image changed");
+/// The stream consumer that rebuilds on new base images: its cursor's name, and its lock.
+const CONSUMER: &str = "base-rebuilds";
+/// Held at most this long should its holder die: longer than a look can take.
+const LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+/// How often the stream is looked at.
+const TICK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Rebuilds on the new images the event stream has recorded since this consumer's cursor
+/// (`tag.pushed`, written before the registry's notification is acknowledged), then moves the
+/// cursor past them: a portal that dies between the notification and the rebuilds leaves them
+/// to the next look, of any portal. A cursor never set starts at the end of the stream (an
+/// installation does not rebuild on its old pushes), and while no container follows its base
+/// images the cursor just keeps up with the end.
+pub async fn follow_the_stream(state: &AppState) -> PortResult<()> {
+    for _ in 0..stream::READS_PER_LOOK {
+        // Taken first: an event recorded after the checks below is never skipped.
+        let end = stream::newest(state).await?;
+        let Some(cursor) = state.events.cursor(CONSUMER).await? else {
+            state.events.set_cursor(CONSUMER, end.unwrap_or(0)).await?;
+            return Ok(());
+        };
+        if state.followers.opted_in(state).await?.is_empty() {
+            if let Some(end) = end.filter(|end| *end > cursor) {
+                state.events.set_cursor(CONSUMER, end).await?;
             }
-            Ok(_) => {}
-            Err(PortError::NotFound) => {}
-            Err(e) => {
-                tracing::warn!(base = %base, tag, error = %e, "cannot rebuild on a base image change")
+            return Ok(());
+        }
+        let batch = stream::batch_after(state, cursor).await?;
+        for recorded in &batch.events {
+            on_event(state, recorded).await?;
+        }
+        let Some(last) = batch.events.last() else {
+            break;
+        };
+        state.events.set_cursor(CONSUMER, last.id).await?;
+        if !batch.full {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// A `tag.pushed` event (`namespace/name:tag`, a new digest) rebuilds what is built on it.
+/// Handled again after a crash, it finds the rebuilds already queued (deduplicated).
+async fn on_event(state: &AppState, recorded: &Recorded) -> PortResult<()> {
+    if recorded.event.kind != EventKind::TagPushed {
+        return Ok(());
+    }
+    let Some((repository, tag)) = recorded.event.target.rsplit_once(':') else {
+        return Ok(());
+    };
+    let Ok(base) = RepoName::parse(repository) else {
+        return Ok(());
+    };
+    match base_changed(state, &base, tag).await {
+        Ok(decisions) if !decisions.is_empty() => {
+            tracing::info!(base = %base, tag, n = decisions.len(), "base image changed");
+            Ok(())
+        }
+        Ok(_) | Err(PortError::NotFound) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Follows the stream every [`TICK`], in one process at a time across a distributed
+/// installation (the coordination lock).
+pub fn spawn_follower(state: AppState) -> tokio::task::JoinHandle<()> {
+    let holder = crate::state::lock_holder();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(TICK);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match state
+                .coordination
+                .try_lock(CONSUMER, holder, LOCK_TTL)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot take the base rebuilds lock");
+                    continue;
+                }
+            }
+            if let Err(e) = follow_the_stream(&state).await {
+                tracing::warn!(error = %e, "cannot rebuild on base image changes (tried again)");
+            }
+            if let Err(e) = state.coordination.unlock(CONSUMER, holder).await {
+                tracing::warn!(error = %e, "cannot release the base rebuilds lock");
             }
         }
-    });
+    })
 }

@@ -21,8 +21,9 @@ use crate::state::AppState;
 
 /// How often the scheduler looks.
 pub const TICK: Duration = Duration::from_secs(30);
-/// How often it reads the catalogue again for schedules: a schedule saved meanwhile is seen
-/// by then (an occurrence less than this after a schedule is saved may pass unseen).
+/// How often it reads the catalogue again for schedules. A schedule saved in the process that
+/// looks is seen at its next look; one saved in another portal of a distributed installation
+/// is seen within this (an occurrence sooner after it is saved may pass unseen).
 const RESCAN: Duration = Duration::from_secs(120);
 /// The lock that keeps N portals from starting the same scheduled build.
 const LOCK: &str = "build-schedules";
@@ -161,7 +162,8 @@ pub fn spawn_periodic(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut ticks = tokio::time::interval(TICK);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut previous = now();
-        let mut known: Option<(tokio::time::Instant, Vec<Scheduled>)> = None;
+        // The schedules as read, with when and at which generation of the build settings.
+        let mut known: Option<(tokio::time::Instant, u64, Vec<Scheduled>)> = None;
         loop {
             ticks.tick().await;
             let until = now();
@@ -177,16 +179,17 @@ pub fn spawn_periodic(state: AppState) -> tokio::task::JoinHandle<()> {
                     continue;
                 }
             }
+            let generation = state.followers.generation();
             let stale = known
                 .as_ref()
-                .is_none_or(|(read, _)| read.elapsed() >= RESCAN);
+                .is_none_or(|(read, seen, _)| read.elapsed() >= RESCAN || *seen != generation);
             if stale {
                 match scheduled(&state).await {
-                    Ok(found) => known = Some((tokio::time::Instant::now(), found)),
+                    Ok(found) => known = Some((tokio::time::Instant::now(), generation, found)),
                     Err(e) => tracing::warn!(error = %e, "cannot read the schedules"),
                 }
             }
-            if let Some((_, scheduled)) = &known {
+            if let Some((_, _, scheduled)) = &known {
                 let decisions = start_due(&state, scheduled, previous, until).await;
                 if !decisions.is_empty() {
                     tracing::info!(n = decisions.len(), "scheduled builds looked at");

@@ -23,6 +23,7 @@ pub mod robots;
 pub mod rules;
 pub mod search;
 pub mod storage;
+pub mod stream;
 pub mod tag_policies;
 pub mod triggers;
 pub mod users;

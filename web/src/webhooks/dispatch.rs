@@ -8,21 +8,12 @@ use bioshadock_core::webhooks::{Concern, Delivery, HookEvent, Occurrence, Webhoo
 use bioshadock_core::{PortError, PortResult};
 
 use super::payload::{self, BuildRef};
+use crate::services::stream;
 use crate::state::AppState;
-
-/// Events read per look.
-const EVENTS_PER_READ: usize = 200;
-/// An id missing from the stream may be an append still on its way (MongoDB hands ids out
-/// before it inserts): events after such a gap wait this long before the gap is passed over.
-const GAP_GRACE: chrono::Duration = chrono::Duration::seconds(5);
-
-/// Full batches read in one look, at most: a backlog is worked through quickly, and one look
-/// still ends in bounded time.
-const READS_PER_LOOK: usize = 10;
 
 /// Writes the deliveries of the events after the cursor, then moves the cursor past them.
 pub(super) async fn follow_the_stream(state: &AppState) -> PortResult<()> {
-    for _ in 0..READS_PER_LOOK {
+    for _ in 0..stream::READS_PER_LOOK {
         if !follow_once(state).await? {
             break;
         }
@@ -38,25 +29,15 @@ async fn follow_once(state: &AppState) -> PortResult<bool> {
         skip_to_the_end(state, cursor).await?;
         return Ok(false);
     }
-    let events = state.events.read_after(cursor, EVENTS_PER_READ).await?;
-    if events.is_empty() {
-        return Ok(false);
-    }
-    let now = bioshadock_core::model::now();
-    let mut last = cursor;
-    for recorded in &events {
-        let after_a_gap = last != 0 && recorded.id != last + 1;
-        if after_a_gap && recorded.at > now - GAP_GRACE {
-            break;
-        }
+    let batch = stream::batch_after(state, cursor).await?;
+    for recorded in &batch.events {
         deliver(state, &hooks, recorded).await?;
-        last = recorded.id;
     }
-    if last == cursor {
+    let Some(last) = batch.events.last() else {
         return Ok(false);
-    }
-    state.webhooks.set_cursor(last).await?;
-    Ok(events.len() == EVENTS_PER_READ)
+    };
+    state.webhooks.set_cursor(last.id).await?;
+    Ok(batch.full)
 }
 
 /// With no hook, no event is anyone's: the cursor moves to the end of the stream at once
@@ -64,9 +45,7 @@ async fn follow_once(state: &AppState) -> PortResult<bool> {
 /// taken before the hooks are looked at again, so an event recorded after a hook appeared is
 /// never skipped.
 async fn skip_to_the_end(state: &AppState, cursor: u64) -> PortResult<()> {
-    let everything = bioshadock_core::events::EventFilter::default();
-    let newest = state.events.query(&everything, None, 1).await?;
-    let Some(newest) = newest.first().map(|r| r.id) else {
+    let Some(newest) = stream::newest(state).await? else {
         return Ok(());
     };
     if newest > cursor && state.webhooks.hooks().await?.is_empty() {

@@ -445,6 +445,28 @@ async fn the_container_page_shows_its_managers_why_pushes_did_or_did_not_build()
             || page.contains("no changed file matches")
     );
     assert!(page.contains(">queued<"));
+    // Each build of a decision shows where it stands: here the builder skipped it.
+    let queued = pushed.json()["builds"][0]["id"].as_i64().unwrap();
+    let builds = &app.backends.builds;
+    builds
+        .start(queued, "worker", bioshadock_core::model::now())
+        .await
+        .unwrap();
+    let skipped = bioshadock_core::ports::builds::Finish {
+        status: bioshadock_core::ports::builds::BuildStatus::Skipped,
+        reason: Some("no file changed since abcdef1 matches the trigger's paths".into()),
+        digest: None,
+        at: bioshadock_core::model::now(),
+    };
+    builds.finish(queued, skipped).await.unwrap();
+    let page = browser.get("/r/lab/samtools").await.body;
+    let section = &page[page.find("id=\"trigger-decisions\"").unwrap()..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert!(
+        section.contains(&format!("#{queued}</a>"))
+            && section.contains("<span class=\"badge status-skipped\">skipped</span>"),
+        "{section}"
+    );
     // Anonymous visitors see the builds, not the decisions.
     let public = app.get("/r/lab/samtools").await.body;
     assert!(!public.contains("trigger-decisions"));
