@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bioshadock_core::ports::store::{ContainerSettings, ContainerStore, ListCursor};
+use bioshadock_core::ports::store::{
+    ContainerSettings, ContainerStore, ListCursor, changed_meanwhile,
+};
 use bioshadock_core::{Audience, Container, PortError, PortResult, RepoName, Tag, TagName};
 use futures::{StreamExt, TryStreamExt};
 use mongodb::bson::{Document, doc};
@@ -213,13 +215,30 @@ impl ContainerStore for MongoStore {
                 "updated_at": millis(settings.updated_at),
                 "rev": new_rev(),
             } };
+            let unchanged = doc! {
+                "_id": id.as_str(),
+                "owner": owner,
+                "updated_at": millis(settings.read_at),
+            };
             let done = self
                 .containers
-                .update_one(doc! { "_id": id.as_str(), "owner": owner }, update)
+                .update_one(unchanged, update)
                 .await
                 .map_err(map_err)?;
             if done.matched_count > 0 {
                 return Ok(());
+            }
+            // Not matched: gone, changed since it was read, or a new owner (read it again).
+            let now = self
+                .containers
+                .clone_with_type::<Document>()
+                .find_one(doc! { "_id": id.as_str() })
+                .projection(doc! { "updated_at": 1 })
+                .await
+                .map_err(map_err)?
+                .ok_or(PortError::NotFound)?;
+            if now.get_i64("updated_at").ok() != Some(millis(settings.read_at)) {
+                return Err(changed_meanwhile(id));
             }
         }
         Err(PortError::Conflict(format!(

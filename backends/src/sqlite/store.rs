@@ -9,7 +9,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
-use bioshadock_core::ports::store::{ContainerSettings, ContainerStore, ListCursor};
+use bioshadock_core::ports::store::{
+    ContainerSettings, ContainerStore, ListCursor, changed_meanwhile,
+};
 use bioshadock_core::{Audience, Container, Member, PortError, PortResult, RepoName, Tag, TagName};
 use sqlx::{AssertSqlSafe, SqliteConnection, SqlitePool};
 
@@ -196,10 +198,21 @@ impl ContainerStore for SqliteStore {
             .bind(settings.descriptor.as_deref())
             .bind(super::store::rows::json(&settings.policy)?)
             .bind(settings.updated_at.timestamp_millis())
+            .bind(settings.read_at.timestamp_millis())
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        found(done)?;
+        if done.rows_affected() == 0 {
+            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM containers WHERE id = ?1")
+                .bind(id.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            return Err(match exists {
+                Some(_) => changed_meanwhile(id),
+                None => PortError::NotFound,
+            });
+        }
         Self::replace_members(&mut tx, id, &settings.members).await?;
         tx.commit().await.map_err(map_err)
     }

@@ -22,6 +22,10 @@ pub struct ContainerSettings {
     pub members: Vec<Member>,
     /// The new `updated_at`.
     pub updated_at: DateTime<Utc>,
+    /// The container's `updated_at` when these settings were read: the update applies only if
+    /// it is still that, so a change made meanwhile (another edit, a push) is never overwritten
+    /// with what was read before it (`Conflict`: read again and redo the change).
+    pub read_at: DateTime<Utc>,
 }
 
 impl ContainerSettings {
@@ -36,8 +40,23 @@ impl ContainerSettings {
             policy: container.policy.clone(),
             members: container.members.clone(),
             updated_at: container.updated_at,
+            read_at: container.updated_at,
         }
     }
+
+    /// The `updated_at` an update made now writes: later than what was read even within the
+    /// same millisecond, so the next reader's `read_at` tells the two apart.
+    pub fn next_updated_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now.max(self.read_at + chrono::Duration::milliseconds(1))
+    }
+}
+
+/// The `Conflict` of an [`ContainerStore::update_settings`] whose container changed since it
+/// was read; the web answers it as 409 with this message.
+pub fn changed_meanwhile(id: &RepoName) -> crate::PortError {
+    crate::PortError::Conflict(format!(
+        "`{id}` was changed meanwhile (another edit, or a push): read it again and retry"
+    ))
 }
 
 /// Where a keyset listing resumes: after this container in newest-first order.
@@ -79,7 +98,8 @@ pub trait ContainerStore: Send + Sync {
     async fn get_many(&self, ids: &[RepoName]) -> PortResult<Vec<Container>>;
 
     /// Replaces the portal-edited fields of a container, leaving its tags, labels and pulls
-    /// as they are (a push may land at the same time). `NotFound` if absent.
+    /// as they are, if its `updated_at` is still `settings.read_at`. `NotFound` if absent,
+    /// `Conflict` (and nothing written) if it changed since it was read.
     async fn update_settings(&self, id: &RepoName, settings: &ContainerSettings) -> PortResult<()>;
 
     /// Removes a container, its tags and its members. `NotFound` if absent.

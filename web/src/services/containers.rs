@@ -4,6 +4,7 @@
 
 use super::events;
 use super::tag_policies::{TagRules, refuse_immutable_deletion};
+use axum::http::StatusCode;
 use bioshadock_core::accounts::Scope;
 use bioshadock_core::build_settings::ContainerBuildSettings;
 use bioshadock_core::descriptor::DescriptorSource;
@@ -617,9 +618,10 @@ pub async fn remove_member_from_namespace(
             if container.member_access(member.as_str()).is_none() {
                 continue;
             }
-            let mut settings = ContainerSettings::of(&container);
-            settings.members.retain(|m| m.user != *member);
-            save(state, &container.id, settings).await?;
+            change_settings(state, container, |settings| {
+                settings.members.retain(|m| m.user != *member);
+            })
+            .await?;
             removed += 1;
         }
         if offset as u64 >= hits.total {
@@ -819,12 +821,38 @@ async fn member_exists(
     }
 }
 
+/// Applies `change` to `container`'s settings and saves them; when another change landed
+/// since `container` was read, reads it again and applies `change` to that, a few times. For
+/// changes that stand whatever else changed (a member removed everywhere); a user's edit is
+/// saved once, and a conflict is theirs to see (409).
+pub(crate) async fn change_settings(
+    state: &AppState,
+    mut container: Container,
+    change: impl Fn(&mut ContainerSettings),
+) -> Result<Container, ApiError> {
+    /// Reads again and retries this often.
+    const ATTEMPTS: usize = 5;
+    for _ in 1..ATTEMPTS {
+        let mut settings = ContainerSettings::of(&container);
+        change(&mut settings);
+        match save(state, &container.id, settings).await {
+            Err(e) if e.status == StatusCode::CONFLICT => {
+                container = state.store.get(&container.id).await?;
+            }
+            saved => return saved,
+        }
+    }
+    let mut settings = ContainerSettings::of(&container);
+    change(&mut settings);
+    save(state, &container.id, settings).await
+}
+
 pub(crate) async fn save(
     state: &AppState,
     id: &RepoName,
     mut settings: ContainerSettings,
 ) -> Result<Container, ApiError> {
-    settings.updated_at = model::now().max(settings.updated_at);
+    settings.updated_at = settings.next_updated_at(model::now());
     state.store.update_settings(id, &settings).await?;
     state.cache.catalogue_changed();
     let container = state.store.get(id).await?;

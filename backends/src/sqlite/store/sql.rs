@@ -49,7 +49,8 @@ pub(super) const CLEAR_MEMBERS: &str =
 /// Only the portal's columns: a push landing meanwhile keeps its tags, labels and pulls. The
 /// visibility triggers see the change and keep the counts right.
 pub(super) const UPDATE_SETTINGS: &str = "UPDATE containers SET description = ?2, \
-     visibility = ?3, git = ?4, dockerfile = ?5, descriptor = ?6, policy = ?7, updated_at = ?8 WHERE id = ?1";
+     visibility = ?3, git = ?4, dockerfile = ?5, descriptor = ?6, policy = ?7, updated_at = ?8 \
+     WHERE id = ?1 AND updated_at = ?9";
 
 /// Whole-visibility counts come from the trigger-kept `container_counts`.
 pub(super) const COUNT_PUBLIC: &str = "SELECT n FROM container_counts WHERE visibility = 'public'";

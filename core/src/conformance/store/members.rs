@@ -10,7 +10,7 @@ use crate::conformance::{
     organisation_reader, ruled_reader,
 };
 use crate::ports::store::{ContainerSettings, ContainerStore, ListCursor};
-use crate::{Access, Audience, Container, Visibility};
+use crate::{Access, Audience, Container, PortError, Visibility};
 
 use Access::{Pull, Push};
 use Visibility::{Private, Public};
@@ -85,6 +85,7 @@ pub(super) async fn update_settings_changes_only_portal_fields(store: Arc<dyn Co
         policy: tag_policy(),
         members: vec![member("dave", Pull), member("carol", Push)],
         updated_at: at(40),
+        read_at: c.updated_at,
     };
     ok(
         store.update_settings(&c.id, &settings).await,
@@ -119,6 +120,38 @@ pub(super) async fn update_settings_changes_only_portal_fields(store: Arc<dyn Co
     assert!(got.members.is_empty(), "members are replaced, not merged");
     assert_eq!(got.tags, c.tags, "tags stay");
     assert_eq!(ok(store.count(&Audience::Public).await, "count"), 1);
+
+    // Settings read before the first change would undo it: refused, and nothing is written.
+    let mut stale = ContainerSettings::of(&c);
+    stale.visibility = Private;
+    stale.description = "written over".into();
+    stale.updated_at = at(60);
+    let refused = store.update_settings(&c.id, &stale).await;
+    assert!(
+        matches!(refused, Err(PortError::Conflict(_))),
+        "an update from a stale read must be a Conflict, got {refused:?}"
+    );
+    assert_eq!(ok(store.get(&c.id).await, "get"), got, "nothing changed");
+    // A push moves updated_at too: settings read before it are stale as well.
+    let fresh = ContainerSettings::of(&got);
+    let mut pushed = c.tags[0].clone();
+    pushed.pushed_at = at(90);
+    ok(store.put_tag(&c.id, &pushed).await, "put_tag");
+    assert!(matches!(
+        store.update_settings(&c.id, &fresh).await,
+        Err(PortError::Conflict(_))
+    ));
+    let mut again = ContainerSettings::of(&ok(store.get(&c.id).await, "get"));
+    again.description = "after the push".into();
+    again.updated_at = at(95);
+    ok(
+        store.update_settings(&c.id, &again).await,
+        "update_settings read again",
+    );
+    assert_eq!(
+        ok(store.get(&c.id).await, "get").description,
+        "after the push"
+    );
 }
 
 /// The catalogue of [`members_see_private_containers`], newest first.
