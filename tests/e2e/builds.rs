@@ -942,20 +942,27 @@ fn engine_has(image: &str) -> bool {
         .success()
 }
 
+/// Creates alice's private container `name` from a Dockerfile with `body` and builds it;
+/// answers the finished (successful) build.
+async fn build_private(lab: &Lab, name: &str, body: &str) -> Value {
+    create_container(
+        &lab.site,
+        &lab.key,
+        json!({ "name": format!("alice/{name}"), "visible": false, "dockerfile": dockerfile(body) }),
+    )
+    .await;
+    let built = lab
+        .finished(lab.hook(&format!("/container/git/alice/{name}")).await)
+        .await;
+    assert_eq!(built["status"], "success", "{built}");
+    built
+}
+
 #[tokio::test]
 async fn a_build_cannot_borrow_another_users_private_image_from_the_shared_engine() {
     let lab = Lab::start(&[]).await;
     let secret = lab.registry.image("alice/secret");
-    create_container(
-        &lab.site,
-        &lab.key,
-        json!({ "name": "alice/secret", "visible": false,
-                "dockerfile": dockerfile("RUN echo alice-secret > /secret") }),
-    )
-    .await;
-    let built = lab.hook("/container/git/alice/secret").await;
-    let built = lab.finished(built).await;
-    assert_eq!(built["status"], "success", "{built}");
+    let built = build_private(&lab, "secret", "RUN echo alice-secret > /secret").await;
     assert!(
         !engine_has(&format!("{secret}:latest")),
         "the registry name is not left on the engine"
@@ -1598,4 +1605,41 @@ async fn a_build_secret_is_readable_in_run_and_absent_from_the_image_history_and
         .finished(lab.hook("/container/git/alice/secretive").await)
         .await;
     assert_eq!(failed["status"], "failed", "{failed}");
+}
+
+#[tokio::test]
+async fn a_build_with_secrets_builds_on_a_private_base_of_the_portal_pulled_as_its_requester() {
+    let lab = Lab::start(&[]).await;
+    let base = lab.registry.image("alice/private-base");
+    build_private(
+        &lab,
+        "private-base",
+        "RUN echo from-the-private-base > /base",
+    )
+    .await;
+    // The secret step runs through BuildKit on the base the builder pulled (and pinned by
+    // digest) with alice's token; the smoke test proves both the base and the secret arrived.
+    let text = format!(
+        "FROM {base}:latest\n\
+         RUN --mount=type=secret,id=TOKEN sh -c 'cat /run/secrets/TOKEN > /token'\n\
+         LABEL bioshadock.tests='[\"grep -qx from-the-private-base /base\", \"grep -qx on-a-private-base /token\"]'\n"
+    );
+    lab.container("on-private", None, Some(&text)).await;
+    let set = http()
+        .put(
+            lab.site
+                .url("/container/build-secrets/alice/on-private/TOKEN"),
+        )
+        .bearer_auth(&lab.key)
+        .json(&json!({ "value": "on-a-private-base" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status().as_u16(), 204);
+    let build = lab
+        .finished(lab.hook("/container/git/alice/on-private").await)
+        .await;
+    assert_eq!(build["status"], "success", "{build}");
+    let log = log_of(&build);
+    assert!(log.contains("smoke test 2/2"), "{log}");
 }

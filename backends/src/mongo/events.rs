@@ -185,52 +185,12 @@ impl EventStore for MongoEvents {
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn cursor(&self, consumer: &str) -> PortResult<Option<u64>> {
-        let found = self
-            .counters
-            .find_one(doc! { "_id": cursor_id(consumer) })
-            .await
-            .map_err(map_err)?;
-        let value = match found.as_ref().and_then(|d| d.get("value")) {
-            None => return Ok(None),
-            Some(Bson::Int64(n)) => *n,
-            Some(Bson::Int32(n)) => i64::from(*n),
-            Some(other) => {
-                return Err(PortError::Backend(
-                    format!("corrupt cursor of {consumer}: {other:?}").into(),
-                ));
-            }
-        };
-        Ok(u64::try_from(value).ok())
+        super::cursor_value(&self.counters, &cursor_id(consumer)).await
     }
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn set_cursor(&self, consumer: &str, event_id: u64) -> PortResult<()> {
-        let id = cursor_id(consumer);
-        let value = i64::try_from(event_id).unwrap_or(i64::MAX);
-        // Forward only: moved where it is behind, created where it is missing.
-        let moved = self
-            .counters
-            .update_one(
-                doc! { "_id": &id, "value": { "$lt": value } },
-                doc! { "$set": { "value": value } },
-            )
-            .await
-            .map_err(map_err)?;
-        if moved.matched_count == 0 {
-            match self
-                .counters
-                .insert_one(doc! { "_id": &id, "value": value })
-                .await
-            {
-                Ok(_) => {}
-                // It exists, at or past `value`.
-                Err(e) => match map_err(e) {
-                    PortError::Conflict(_) => {}
-                    other => return Err(other),
-                },
-            }
-        }
-        Ok(())
+        super::raise_cursor(&self.counters, &cursor_id(consumer), event_id).await
     }
 }
 

@@ -83,6 +83,62 @@ pub(crate) async fn delete_by_id(
     Ok(())
 }
 
+/// The `value` of the cursor document `id` of `counters` (where a follower of the event
+/// stream stands); `None` when it was never written.
+pub(crate) async fn cursor_value(
+    counters: &mongodb::Collection<mongodb::bson::Document>,
+    id: &str,
+) -> PortResult<Option<u64>> {
+    use mongodb::bson::Bson;
+    let found = counters
+        .find_one(mongodb::bson::doc! { "_id": id })
+        .await
+        .map_err(map_err)?;
+    let value = match found.as_ref().and_then(|d| d.get("value")) {
+        None => return Ok(None),
+        Some(Bson::Int64(n)) => *n,
+        Some(Bson::Int32(n)) => i64::from(*n),
+        Some(other) => {
+            return Err(PortError::Backend(
+                format!("corrupt cursor {id}: {other:?}").into(),
+            ));
+        }
+    };
+    Ok(Some(u64::try_from(value).unwrap_or(0)))
+}
+
+/// Moves the cursor document `id` of `counters` forward to `event_id`: moved where it is
+/// behind, created where it is missing, left where it is at or past it.
+pub(crate) async fn raise_cursor(
+    counters: &mongodb::Collection<mongodb::bson::Document>,
+    id: &str,
+    event_id: u64,
+) -> PortResult<()> {
+    use mongodb::bson::doc;
+    let value = i64::try_from(event_id).unwrap_or(i64::MAX);
+    let moved = counters
+        .update_one(
+            doc! { "_id": id, "value": { "$lt": value } },
+            doc! { "$set": { "value": value } },
+        )
+        .await
+        .map_err(map_err)?;
+    if moved.matched_count == 0 {
+        match counters
+            .insert_one(doc! { "_id": id, "value": value })
+            .await
+        {
+            Ok(_) => {}
+            // It exists, at or past `value`.
+            Err(e) => match map_err(e) {
+                PortError::Conflict(_) => {}
+                other => return Err(other),
+            },
+        }
+    }
+    Ok(())
+}
+
 /// Turns a driver error into the port's terms, for every MongoDB adapter: a duplicate key is
 /// `Conflict` (code 11000, or "E11000"/"duplicate key" in the message: the stand-in of
 /// docs/testing.md sends command errors without a code); no reachable server, a timeout or a

@@ -11,7 +11,7 @@ use bioshadock_core::webhooks::{Delivery, DeliveryState, Webhook};
 use bioshadock_core::{PortError, PortResult};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
-use mongodb::bson::{Bson, Document, doc};
+use mongodb::bson::{Document, doc};
 use mongodb::{Collection, Database, IndexModel};
 
 use super::{from_doc_field, json, map_err};
@@ -22,10 +22,6 @@ pub struct MongoWebhooks {
     hooks: Collection<Document>,
     deliveries: Collection<Document>,
     counters: Collection<Document>,
-}
-
-fn corrupt(what: impl std::fmt::Display) -> PortError {
-    PortError::Backend(format!("corrupt webhook record: {what}").into())
 }
 
 fn from_doc<T: serde::de::DeserializeOwned>(d: &Document) -> PortResult<T> {
@@ -204,46 +200,13 @@ impl WebhookStore for MongoWebhooks {
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn cursor(&self) -> PortResult<u64> {
-        let found = self
-            .counters
-            .find_one(doc! { "_id": CURSOR })
-            .await
-            .map_err(map_err)?;
-        let value = match found.as_ref().and_then(|d| d.get("value")) {
-            None => 0,
-            Some(Bson::Int64(n)) => *n,
-            Some(Bson::Int32(n)) => i64::from(*n),
-            Some(other) => return Err(corrupt(format!("cursor {other:?}"))),
-        };
-        Ok(u64::try_from(value).unwrap_or(0))
+        Ok(super::cursor_value(&self.counters, CURSOR)
+            .await?
+            .unwrap_or(0))
     }
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn set_cursor(&self, event_id: u64) -> PortResult<()> {
-        let value = i64::try_from(event_id).unwrap_or(i64::MAX);
-        // Forward only: moved where it is behind, created where it is missing.
-        let moved = self
-            .counters
-            .update_one(
-                doc! { "_id": CURSOR, "value": { "$lt": value } },
-                doc! { "$set": { "value": value } },
-            )
-            .await
-            .map_err(map_err)?;
-        if moved.matched_count == 0 {
-            match self
-                .counters
-                .insert_one(doc! { "_id": CURSOR, "value": value })
-                .await
-            {
-                Ok(_) => {}
-                // It exists, at or past `value`.
-                Err(e) => match map_err(e) {
-                    PortError::Conflict(_) => {}
-                    other => return Err(other),
-                },
-            }
-        }
-        Ok(())
+        super::raise_cursor(&self.counters, CURSOR, event_id).await
     }
 }
