@@ -61,6 +61,9 @@ pub enum HookEvent {
     BuildSucceeded,
     /// A build ended otherwise than with success (failed, timed out, lost its worker).
     BuildFailed,
+    /// A build ended without building: a push trigger's path filter matched no file changed
+    /// since the tag was last built.
+    BuildSkipped,
     /// A container or one of its tags was deprecated (or the deprecation lifted).
     Deprecated,
     /// A tag was deleted by a retention policy.
@@ -68,12 +71,13 @@ pub enum HookEvent {
 }
 
 impl HookEvent {
-    pub const ALL: [HookEvent; 7] = [
+    pub const ALL: [HookEvent; 8] = [
         Self::Push,
         Self::TagDeleted,
         Self::BuildStarted,
         Self::BuildSucceeded,
         Self::BuildFailed,
+        Self::BuildSkipped,
         Self::Deprecated,
         Self::RetentionDeleted,
     ];
@@ -85,6 +89,7 @@ impl HookEvent {
             Self::BuildStarted => "build_started",
             Self::BuildSucceeded => "build_succeeded",
             Self::BuildFailed => "build_failed",
+            Self::BuildSkipped => "build_skipped",
             Self::Deprecated => "deprecated",
             Self::RetentionDeleted => "retention_deleted",
         }

@@ -1148,7 +1148,7 @@ async fn a_signed_push_builds_its_commit_exactly_and_a_monorepo_rebuilds_only_wh
 #[tokio::test]
 async fn a_push_that_lists_no_files_is_compared_with_the_last_built_commit_and_skips_what_did_not_change()
  {
-    let lab = Lab::start(&[]).await;
+    let lab = Lab::start(&[("BIOSHADOCK__WEBHOOKS__ALLOW_PRIVATE", "true")]).await;
     let repo = lab.git.repo(
         "mono-diff",
         &[
@@ -1192,6 +1192,17 @@ async fn a_push_that_lists_no_files_is_compared_with_the_last_built_commit_and_s
     assert!(built.iter().all(|b| b["status"] == "success"), "{built:?}");
     let bwa_digest = built[1]["digest"].clone();
 
+    // bwa's webhook hears how its next build ends.
+    let receiver = crate::webhooks::Receiver::start().await;
+    let hook = http()
+        .post(lab.site.url("/container/webhooks/alice/bwa"))
+        .bearer_auth(&lab.key)
+        .json(&json!({"url": receiver.url("/bwa"), "events": ["build_started", "build_skipped", "build_failed"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hook.status().as_u16(), 201);
+
     // Two commits touch samtools only; the git server is a plain `git daemon`, which will not
     // serve the earlier commit alone, so the builder reads the branch's history.
     repo.commit(
@@ -1224,6 +1235,22 @@ async fn a_push_that_lists_no_files_is_compared_with_the_last_built_commit_and_s
             && why.contains("samtools/NEWS")
             && why.contains("bwa/*"),
         "{why}"
+    );
+    let heard: Vec<Value> = receiver
+        .wait_for("/bwa", 2, Duration::from_secs(60))
+        .await
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    let skipped = heard
+        .iter()
+        .find(|e| e["event"] == "build_skipped")
+        .unwrap_or_else(|| panic!("no build_skipped in {heard:?}"));
+    assert_eq!(skipped["build"]["id"], bwa["id"], "{skipped}");
+    assert_eq!(skipped["build"]["status"], "skipped", "{skipped}");
+    assert!(
+        heard.iter().all(|e| e["event"] != "build_failed"),
+        "{heard:?}"
     );
     let log = log_of(bwa);
     assert!(log.contains("fetching up to"), "{log}");

@@ -21,7 +21,7 @@ pub(crate) struct Received {
     signature: String,
     pub(crate) delivery: String,
     event: String,
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 /// A receiver on a port of its own: it records every request and answers 500 to the first

@@ -32,8 +32,8 @@ pub struct NewHookBody {
     #[schema(schema_with = super::grammar::chosen_secret_schema)]
     secret: Option<String>,
     /// What to hear: `push`, `tag_deleted`, `build_started`, `build_succeeded`,
-    /// `build_failed`, `deprecated`, `retention_deleted`.
-    #[schema(min_items = 1, max_items = 7)]
+    /// `build_failed`, `build_skipped`, `deprecated`, `retention_deleted`.
+    #[schema(min_items = 1, max_items = 8)]
     events: Vec<HookEvent>,
     /// Only events about tags matching one of these (globs or `/regex/`).
     #[serde(default)]

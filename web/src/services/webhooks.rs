@@ -128,7 +128,7 @@ pub async fn create(
     if events.is_empty() {
         return Err(ApiError::bad_request(
             "events: name at least one (push, tag_deleted, build_started, build_succeeded, \
-             build_failed, deprecated, retention_deleted)",
+             build_failed, build_skipped, deprecated, retention_deleted)",
         ));
     }
     check_tags(&new.tags).map_err(|e| ApiError::bad_request(format!("tags: {e}")))?;

@@ -107,13 +107,12 @@ async fn occurrence_of(
                 Err(PortError::NotFound) => return Ok(None),
                 Err(e) => return Err(e),
             };
-            // A build skipped by its path filter neither failed nor made an image: nothing to
-            // tell (its trigger decision and build page say why).
-            if !started && build.status == BuildStatus::Skipped {
-                return Ok(None);
-            }
             let event = if started {
                 HookEvent::BuildStarted
+            } else if build.status == BuildStatus::Skipped {
+                // Neither failed nor made an image: its own event, so that a hook hearing
+                // `build_started` also hears how it ended.
+                HookEvent::BuildSkipped
             } else if build.status == BuildStatus::Success {
                 HookEvent::BuildSucceeded
             } else {

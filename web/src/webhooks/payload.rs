@@ -15,7 +15,7 @@ use crate::state::WebSettings;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookPayload {
     /// `push`, `tag_deleted`, `build_started`, `build_succeeded`, `build_failed`,
-    /// `deprecated`, `retention_deleted`, or `test`.
+    /// `build_skipped`, `deprecated`, `retention_deleted`, or `test`.
     #[schema(example = "push")]
     pub event: String,
     /// The event's id in the portal's event stream (0 for a test).
