@@ -56,20 +56,24 @@ pub async fn run(config: Config, to: &Path, force: bool) -> Result<()> {
              over them (it is safe to repeat: nothing is duplicated)"
         );
     }
+    let pending = pending_deliveries(&source).await?;
     let users = copy_users(&source, &target).await?;
     let keys = copy_keys(&source, &target, &users).await?;
     let orgs = copy_orgs(&source, &target).await?;
     let robots = copy_robots(&source, &target, &users).await?;
     copy_rules(&source, &target).await?;
     let events = copy_events(&source, &target).await?;
-    let hooks = copy_webhooks(&source, &target).await?;
+    let hooks = copy_webhooks(&source, &target, &pending).await?;
+    let pending = pending.len();
     let containers = copy_containers(&source, &target).await?;
+    let (triggers, decisions) = copy_triggers(&source, &target, &containers).await?;
     let (builds, lines, last_id) = copy_builds(&source, &target, &containers).await?;
     target.queue.reserve_ids_through(last_id).await?;
     let indexed = catalogue::reindex(target.store.clone(), target.search.as_ref()).await?;
     println!(
         "copied {} users, {keys} API keys, {orgs} organisations, {robots} robots, {} containers, \
-         {builds} builds ({lines} log lines), {events} events, {hooks} webhooks; indexed \
+         {builds} builds ({lines} log lines), {events} events, {hooks} webhooks ({pending} \
+         deliveries pending), {triggers} push triggers ({decisions} decisions); indexed \
          {indexed} containers",
         users.len(),
         containers.len()
@@ -99,10 +103,34 @@ async fn copy_events(source: &Backends, target: &Backends) -> Result<usize> {
     Ok(copied)
 }
 
+/// Deliveries still pending in the source carried over, at most: one read of the outbox. A
+/// source with more is refused rather than have the rest lost silently.
+const MAX_PENDING_COPIED: usize = bioshadock_core::ports::webhooks::MAX_DELIVERIES_PER_READ;
+
+/// The source's webhook deliveries still pending (not yet sent, or being retried), which the
+/// target is to send; refused, before anything is copied, when there are too many to carry.
+async fn pending_deliveries(source: &Backends) -> Result<Vec<bioshadock_core::webhooks::Delivery>> {
+    // Every pending delivery is due within a day: a week ahead finds them all.
+    let horizon = bioshadock_core::model::now() + chrono::Duration::days(7);
+    let pending = source.webhooks.due(horizon, MAX_PENDING_COPIED).await?;
+    if pending.len() >= MAX_PENDING_COPIED {
+        bail!(
+            "the source has {MAX_PENDING_COPIED} or more webhook deliveries pending: start it \
+             again to let them be sent (or delete the hooks that keep failing), then migrate"
+        );
+    }
+    Ok(pending)
+}
+
 /// Copies the webhooks (their secrets stay sealed: the target needs the same `sealing.key`),
 /// and starts the target's dispatcher after the copied events, so history is not sent again.
-/// Deliveries still pending in the source are not carried over.
-async fn copy_webhooks(source: &Backends, target: &Backends) -> Result<usize> {
+/// The `pending` deliveries are carried over, to be sent by the target: what the source had to
+/// send is not lost. Returns how many hooks.
+async fn copy_webhooks(
+    source: &Backends,
+    target: &Backends,
+    pending: &[bioshadock_core::webhooks::Delivery],
+) -> Result<usize> {
     let hooks = source.webhooks.hooks().await?;
     for hook in &hooks {
         match target.webhooks.create_hook(hook).await {
@@ -114,7 +142,45 @@ async fn copy_webhooks(source: &Backends, target: &Backends) -> Result<usize> {
     if let Some(newest) = target.events.query(&filter, None, 1).await?.first() {
         target.webhooks.set_cursor(newest.id).await?;
     }
+    for delivery in pending {
+        // Stored unless already there: copying again does not send twice.
+        target.webhooks.add_delivery(delivery).await?;
+    }
     Ok(hooks.len())
+}
+
+/// Copies each container's push triggers (their secrets stay sealed, like the webhooks') and
+/// its decision log, oldest first so that it reads the same. A log already in the target is
+/// left as it is, so copying again does not repeat it. Returns (triggers, decisions).
+async fn copy_triggers(
+    source: &Backends,
+    target: &Backends,
+    containers: &[Container],
+) -> Result<(usize, usize)> {
+    use bioshadock_core::ports::triggers::MAX_DECISIONS_PER_READ;
+    let (mut triggers, mut decisions) = (0, 0);
+    for container in containers {
+        let id = container.id.as_str();
+        for trigger in source.triggers.triggers_of(id).await? {
+            match target.triggers.create_trigger(&trigger).await {
+                Ok(()) | Err(PortError::Conflict(_)) => triggers += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !target.triggers.decisions(id, 1).await?.is_empty() {
+            continue;
+        }
+        let mut log = source
+            .triggers
+            .decisions(id, MAX_DECISIONS_PER_READ)
+            .await?;
+        log.reverse();
+        for decision in &log {
+            target.triggers.record_decision(decision).await?;
+        }
+        decisions += log.len();
+    }
+    Ok((triggers, decisions))
 }
 
 async fn copy_users(source: &Backends, target: &Backends) -> Result<Vec<User>> {

@@ -1028,6 +1028,12 @@ async fn a_build_cannot_borrow_another_users_private_image_from_the_shared_engin
 
 /// The generic push hook of `id`, signed with `secret`; answers the status and the decision.
 async fn push_hook(lab: &Lab, id: &str, secret: &str, body: &Value) -> (u16, Value) {
+    signed_generic_push(&lab.site.url(&format!("/hooks/generic/{id}")), secret, body).await
+}
+
+/// `body` posted to the generic push hook at `url`, signed with `secret`; answers the status
+/// and the decision.
+pub(crate) async fn signed_generic_push(url: &str, secret: &str, body: &Value) -> (u16, Value) {
     let body = body.to_string();
     let signature = {
         use std::process::{Command, Stdio};
@@ -1044,7 +1050,7 @@ async fn push_hook(lab: &Lab, id: &str, secret: &str, body: &Value) -> (u16, Val
         format!("sha256={}", text.split_whitespace().next().unwrap())
     };
     let response = http()
-        .post(lab.site.url(&format!("/hooks/generic/{id}")))
+        .post(url)
         .header("content-type", "application/json")
         .header("bioshadock-signature-256", signature)
         .body(body)

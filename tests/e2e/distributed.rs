@@ -493,6 +493,7 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
     let slapd = bioshadock_identity::testing::Slapd::start();
     slapd.add_user("dana", "dana-directory-pw");
     let site = Site::with_registry()
+        .with_env("BIOSHADOCK__WEBHOOKS__ALLOW_PRIVATE", "true")
         .with_env("BIOSHADOCK__AUTH__LDAP__URL", &slapd.url())
         .with_env(
             "BIOSHADOCK__AUTH__LDAP__USER_BASE_DN",
@@ -569,6 +570,52 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
         200,
         "dana signs in through the directory"
     );
+    // A push trigger with a decision in its log, and a webhook whose delivery cannot get
+    // through (nothing listens on port 9): both come along, the delivery still to be sent.
+    let with_git = http()
+        .patch(site.url("/container/alice/secret"))
+        .bearer_auth(&key)
+        .json(&json!({ "git": "https://git.example.org/alice/secret.git" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_git.status().as_u16(), 200);
+    let trigger_secret = "the-trigger-secret-that-migrates";
+    let trigger: Value = http()
+        .post(site.url("/container/triggers/alice/secret"))
+        .bearer_auth(&key)
+        .json(&json!({ "provider": "generic", "secret": trigger_secret, "refs": ["release"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let push = json!({ "ref": "refs/heads/main", "commit": "a".repeat(40) });
+    let hook_url = site.url("/hooks/generic/alice/secret");
+    let (_, decision) = crate::builds::signed_generic_push(&hook_url, trigger_secret, &push).await;
+    assert_eq!(decision["outcome"], "ignored_by_ref", "{decision}");
+    let webhook: Value = http()
+        .post(site.url("/container/webhooks/alice/public"))
+        .bearer_auth(&key)
+        .json(&json!({ "url": "http://127.0.0.1:9/down", "events": ["push"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let webhook_id = webhook["id"].as_str().unwrap().to_owned();
+    let tested = http()
+        .post(site.url(&format!(
+            "/container/webhooks/alice/public/{webhook_id}/test"
+        )))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tested.status().as_u16(), 202);
+
     let build = hook(&site.url("/container/git/alice/public"), &key).await;
     let before = wait_build(&site.url(""), &key, build, 120, ended).await;
     assert_eq!(
@@ -593,6 +640,10 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
         said.contains(
             "copied 3 users, 2 API keys, 1 organisations, 1 robots, 3 containers, 1 builds"
         ),
+        "{said}"
+    );
+    assert!(
+        said.contains("1 webhooks (1 deliveries pending), 1 push triggers (1 decisions)"),
         "{said}"
     );
     assert!(said.contains("verified 1 builds"), "{said}");
@@ -717,6 +768,37 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
             .as_str()
             .unwrap()
             .contains("before-the-migration")
+    );
+    // The trigger, its log and its sealed secret work on the target; the delivery is there to
+    // be sent.
+    let triggers: Value = get_json(&site.url("/container/triggers/alice/secret"), &key).await;
+    assert_eq!(triggers[0]["id"], trigger["id"], "{triggers}");
+    let (_, again) = crate::builds::signed_generic_push(&hook_url, trigger_secret, &push).await;
+    assert_eq!(again["outcome"], "ignored_by_ref", "{again}");
+    let log: Value = get_json(
+        &site.url("/container/triggers/alice/secret/decisions"),
+        &key,
+    )
+    .await;
+    assert_eq!(
+        log.as_array().unwrap().len(),
+        2,
+        "the copied one and the new one: {log}"
+    );
+    let deliveries: Value = get_json(
+        &site.url(&format!(
+            "/container/webhooks/alice/public/{webhook_id}/deliveries"
+        )),
+        &key,
+    )
+    .await;
+    assert!(
+        deliveries
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["event"] == "test"),
+        "{deliveries}"
     );
     // New builds get new ids.
     let next = hook(&site.url("/container/tag/alice/public/v2"), &key).await;

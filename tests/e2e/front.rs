@@ -88,17 +88,23 @@ async fn docker_and_skopeo_push_and_pull_through_the_front_and_every_pull_counts
         "pushed through the front"
     );
     assert_eq!(pulls(&site, "alice/tool").await, 0);
-    // `docker search HOST/TERM` asks the registry host: the front hands it to the portal.
-    let found = Command::new("docker")
-        .args(["search", "--no-trunc", &format!("127.0.0.1:{front}/tool")])
-        .output()
-        .unwrap();
-    assert_ok(&found, "docker search at the front");
-    assert!(
-        String::from_utf8_lossy(&found.stdout).contains("alice/tool"),
-        "{}",
-        String::from_utf8_lossy(&found.stdout)
-    );
+    // `docker search HOST/TERM` asks the registry host: the front hands it to the portal. The
+    // search index follows the catalogue a moment later (the notification worker reindexes
+    // after it has read the image), so it is asked until it knows the new container.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let found = Command::new("docker")
+            .args(["search", "--no-trunc", &format!("127.0.0.1:{front}/tool")])
+            .output()
+            .unwrap();
+        assert_ok(&found, "docker search at the front");
+        let listed = String::from_utf8_lossy(&found.stdout).into_owned();
+        if listed.contains("alice/tool") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{listed}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 
     // A pull is a GET of an image manifest, as Docker Hub counts them: counted as it
     // happens (right after the client returns) and exactly once (the registry's own pull
