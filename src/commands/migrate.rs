@@ -441,7 +441,8 @@ async fn verify(source: &Backends, target: &Backends) -> Result<()> {
     Ok(())
 }
 
-/// (kind, count, checksum) for users, keys, containers and builds with their logs. Live builds
+/// (kind, count, checksum) for users, keys, organisations, robots, access rules, containers,
+/// builds with their logs, push triggers and events. Live builds
 /// count as interrupted, as they are copied.
 async fn checksums(side: &Backends) -> Result<Vec<(&'static str, usize, String)>> {
     let mut users = side.users.list_users().await?;
@@ -489,9 +490,17 @@ async fn checksums(side: &Backends) -> Result<Vec<(&'static str, usize, String)>
     let mut container_sum = Sha256::new();
     let mut build_sum = Sha256::new();
     let mut build_count = 0;
+    let mut trigger_sum = Sha256::new();
+    let mut trigger_count = 0;
     for container in &mut containers {
         container.members.sort();
         container_sum.update(serde_json::to_vec(&*container)?);
+        let mut triggers = side.triggers.triggers_of(container.id.as_str()).await?;
+        triggers.sort_by(|a, b| a.id.cmp(&b.id));
+        for trigger in &triggers {
+            trigger_sum.update(serde_json::to_vec(trigger)?);
+            trigger_count += 1;
+        }
         let mut history = side.builds.list(&container.id, MAX_BUILDS).await?;
         history.sort_by_key(|b| b.id);
         for build in history {
@@ -566,6 +575,7 @@ async fn checksums(side: &Backends) -> Result<Vec<(&'static str, usize, String)>
         ),
         ("containers", containers.len(), hex(container_sum)),
         ("builds", build_count, hex(build_sum)),
+        ("push triggers", trigger_count, hex(trigger_sum)),
         ("events", event_count, hex(event_sum)),
     ])
 }

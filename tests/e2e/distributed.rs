@@ -647,6 +647,7 @@ async fn migrating_an_embedded_portal_to_distributed_mode_keeps_everything() {
         "{said}"
     );
     assert!(said.contains("verified 1 builds"), "{said}");
+    assert!(said.contains("verified 1 push triggers"), "{said}");
     assert!(said.contains("verified 1 organisations"), "{said}");
     assert!(said.contains("verified 1 robots"), "{said}");
     let again = site.run(&["migrate", "--to", target_arg]);

@@ -170,13 +170,19 @@ impl Client {
     }
 
     /// Builds a tiny image tagged `image`, with a label, from the local base image.
+    /// Builds `image` with `description`, as an image of this test run: the run's own label
+    /// makes its manifest new to the engine, which otherwise answers a later run's pull of the
+    /// same (cached) image from its own manifest store, after a mere `HEAD` at the registry.
     pub(crate) fn build(&self, image: &str, description: &str) {
+        static RUN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let run = RUN.get_or_init(|| format!("{:016x}", rand::random::<u64>()));
         base_image();
         let context = TempDir::new().unwrap();
         std::fs::write(
             context.path().join("Dockerfile"),
             format!(
-                "FROM {BASE_IMAGE}\nLABEL org.opencontainers.image.description=\"{description}\"\nRUN echo {description} > /hello\n"
+                "FROM {BASE_IMAGE}\nLABEL org.opencontainers.image.description=\"{description}\" \
+                 org.bioshadock.test-run=\"{run}\"\nRUN echo {description} > /hello\n"
             ),
         )
         .unwrap();
