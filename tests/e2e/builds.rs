@@ -1427,6 +1427,47 @@ async fn a_rebuild_reuses_its_own_cached_layers_only_and_build_arguments_reach_t
 }
 
 #[tokio::test]
+async fn a_container_deleted_and_created_again_does_not_reuse_the_old_ones_cache() {
+    let lab = Lab::start(&[]).await;
+    let text = dockerfile("RUN echo first-life > /life");
+    lab.container("reborn", None, Some(&text)).await;
+    let first = lab
+        .finished(lab.hook("/container/git/alice/reborn").await)
+        .await;
+    assert_eq!(first["status"], "success", "{first}");
+    assert_eq!(lab.cache_images("reborn").len(), 1);
+    // The same build again reuses it: the cache works for this container.
+    let again = lab
+        .finished(lab.hook("/container/git/alice/reborn").await)
+        .await;
+    assert!(log_of(&again).contains("Using cache"), "{again}");
+
+    let deleted = http()
+        .delete(lab.site.url("/container/alice/reborn"))
+        .bearer_auth(&lab.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status().as_u16(), 204);
+    lab.container("reborn", None, Some(&text)).await;
+    let reborn = lab
+        .finished(lab.hook("/container/git/alice/reborn").await)
+        .await;
+    assert_eq!(reborn["status"], "success", "{reborn}");
+    let log = log_of(&reborn);
+    assert!(log.contains("older than this container"), "{log}");
+    assert!(
+        !log.contains("Using cache"),
+        "nothing of the old one is reused: {log}"
+    );
+    assert_eq!(
+        lab.cache_images("reborn").len(),
+        1,
+        "the new one's image is its cache now"
+    );
+}
+
+#[tokio::test]
 async fn cache_images_beyond_cache_mb_go_least_recently_built_first_and_no_cache_keeps_none() {
     // Each cache image counts its whole size (about 2 MB here): 5 MiB holds two.
     let lab = Lab::start(&[("BIOSHADOCK__BUILDER__CACHE_MB", "5")]).await;

@@ -57,6 +57,28 @@ impl Engine {
         }
     }
 
+    /// When the local image `image` was last tagged (for a cache image: when its container
+    /// last built successfully); `None` if there is no such image.
+    pub async fn last_tagged(&self, image: &str) -> Result<Option<DateTime<Utc>>, EngineError> {
+        match self.docker().await?.inspect_image(image).await {
+            Ok(inspect) => Ok(Some(
+                inspect
+                    .metadata
+                    .and_then(|m| m.last_tag_time)
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
+            )),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    /// Removes the cache image `name`, unless something uses it (see [`Self::prune_cache`]).
+    pub async fn drop_cache(&self, name: &str) {
+        self.remove_unforced(name).await;
+    }
+
     /// Keeps `built` (a local image name) as the cache image `name` (see [`cache_image`]),
     /// replacing the previous one, whose own layers (those `built` did not reuse) go with it.
     pub async fn keep_as_cache(&self, built: &str, name: &str) -> Result<(), EngineError> {

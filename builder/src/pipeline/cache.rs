@@ -28,7 +28,20 @@ impl Pipeline {
             return None;
         }
         let image = cache_image(&self.settings.registry_host, &build.container);
-        match self.engine.image_id(&image).await {
+        match self.engine.last_tagged(&image).await {
+            Ok(Some(kept_at)) if self.of_an_earlier_container(build, kept_at).await => {
+                // A container deleted and created again under the same name: what the old one
+                // built is not the new one's to reuse.
+                self.engine.drop_cache(&image).await;
+                say(
+                    log,
+                    "the cached image is older than this container (one of the same name was \
+                     deleted): not used, every step runs"
+                        .to_owned(),
+                )
+                .await;
+                None
+            }
             Ok(Some(_)) => {
                 say(
                     log,
@@ -50,6 +63,25 @@ impl Pipeline {
             Err(e) => {
                 tracing::warn!(build = build.id, error = %e, "cannot look for the cache image");
                 None
+            }
+        }
+    }
+
+    /// Whether a cache image kept at `kept_at` predates the container `build` is for: then it
+    /// is an earlier container's of the same name. (The container's creation is the portal's
+    /// clock, the tag time the engine's; a deletion and re-creation within their skew of a
+    /// build is not told apart.)
+    async fn of_an_earlier_container(
+        &self,
+        build: &Build,
+        kept_at: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        match self.containers.get(&build.container).await {
+            Ok(container) => kept_at < container.created_at,
+            Err(e) => {
+                tracing::warn!(build = build.id, error = %e, "cannot read the container");
+                // Not knowing, the cache is not trusted.
+                true
             }
         }
     }
