@@ -273,25 +273,25 @@ const TICK: std::time::Duration = std::time::Duration::from_secs(2);
 /// (`tag.pushed`, written before the registry's notification is acknowledged), then moves the
 /// cursor past them: a portal that dies between the notification and the rebuilds leaves them
 /// to the next look, of any portal. A cursor never set starts at the end of the stream (an
-/// installation does not rebuild on its old pushes), and while no container follows its base
-/// images the cursor just keeps up with the end.
+/// installation does not rebuild on its old pushes). The opted-in containers (a walk of the
+/// catalogue, kept a minute) are looked up only for a batch that holds a push, so a quiet
+/// catalogue costs a read of the stream's end per look.
 pub async fn follow_the_stream(state: &AppState) -> PortResult<()> {
     for _ in 0..stream::READS_PER_LOOK {
-        // Taken first: an event recorded after the checks below is never skipped.
-        let end = stream::newest(state).await?;
         let Some(cursor) = state.events.cursor(CONSUMER).await? else {
+            let end = stream::newest(state).await?;
             state.events.set_cursor(CONSUMER, end.unwrap_or(0)).await?;
             return Ok(());
         };
-        if state.followers.opted_in(state).await?.is_empty() {
-            if let Some(end) = end.filter(|end| *end > cursor) {
-                state.events.set_cursor(CONSUMER, end).await?;
-            }
-            return Ok(());
-        }
         let batch = stream::batch_after(state, cursor).await?;
-        for recorded in &batch.events {
-            on_event(state, recorded).await?;
+        let pushed = batch
+            .events
+            .iter()
+            .any(|recorded| recorded.event.kind == EventKind::TagPushed);
+        if pushed && !state.followers.opted_in(state).await?.is_empty() {
+            for recorded in &batch.events {
+                on_event(state, recorded).await?;
+            }
         }
         let Some(last) = batch.events.last() else {
             break;
