@@ -4,7 +4,6 @@
 
 use super::events;
 use super::tag_policies::{TagRules, refuse_immutable_deletion};
-use axum::http::StatusCode;
 use bioshadock_core::accounts::Scope;
 use bioshadock_core::build_settings::ContainerBuildSettings;
 use bioshadock_core::descriptor::DescriptorSource;
@@ -14,7 +13,7 @@ use bioshadock_core::model::{self, Member, MemberName};
 use bioshadock_core::names::MAX_NEW_NAME_LEN;
 use bioshadock_core::orgs::{OrgName, Organisation, Permission, TeamName};
 use bioshadock_core::permissions::{Principal, Rights, owner_for};
-use bioshadock_core::ports::store::ContainerSettings;
+use bioshadock_core::ports::store::{ContainerSettings, changed_meanwhile};
 use bioshadock_core::query::SearchQuery;
 use bioshadock_core::retention::RetentionPolicy;
 use bioshadock_core::tag_policy::{Deprecation, ImmutableTags, MAX_DEPRECATED_TAGS};
@@ -821,30 +820,50 @@ async fn member_exists(
     }
 }
 
-/// Applies `change` to `container`'s settings and saves them; when another change landed
-/// since `container` was read, reads it again and applies `change` to that, a few times. For
-/// changes that stand whatever else changed (a member removed everywhere); a user's edit is
-/// saved once, and a conflict is theirs to see (409).
-pub(crate) async fn change_settings(
+/// Tries this often, reading the container again after each conflicting change.
+const SETTINGS_ATTEMPTS: usize = 5;
+
+/// Writes `change` of `container`'s settings, as read: when another change landed since
+/// `container` was read (`Conflict`), reads it again and applies `change` to that, a few
+/// times. `change` answers false when there is nothing to change, and then nothing is written.
+/// Answers whether it wrote. For changes that stand whatever else changed (an expiry label, a
+/// member removed everywhere); a user's edit is saved once, and a conflict is theirs to see
+/// (409).
+pub(crate) async fn write_settings_as_read(
     state: &AppState,
-    mut container: Container,
-    change: impl Fn(&mut ContainerSettings),
-) -> Result<Container, ApiError> {
-    /// Reads again and retries this often.
-    const ATTEMPTS: usize = 5;
-    for _ in 1..ATTEMPTS {
+    container: &Container,
+    change: impl Fn(&Container, &mut ContainerSettings) -> bool,
+) -> Result<bool, PortError> {
+    let mut container = std::borrow::Cow::Borrowed(container);
+    for _ in 0..SETTINGS_ATTEMPTS {
         let mut settings = ContainerSettings::of(&container);
-        change(&mut settings);
-        match save(state, &container.id, settings).await {
-            Err(e) if e.status == StatusCode::CONFLICT => {
-                container = state.store.get(&container.id).await?;
+        if !change(&container, &mut settings) {
+            return Ok(false);
+        }
+        settings.updated_at = settings.next_updated_at(model::now());
+        match state.store.update_settings(&container.id, &settings).await {
+            Err(PortError::Conflict(_)) => {
+                container = std::borrow::Cow::Owned(state.store.get(&container.id).await?);
             }
-            saved => return saved,
+            written => return written.map(|()| true),
         }
     }
-    let mut settings = ContainerSettings::of(&container);
-    change(&mut settings);
-    save(state, &container.id, settings).await
+    Err(changed_meanwhile(&container.id))
+}
+
+/// [`write_settings_as_read`] of a change that always applies, then what [`save`] does after
+/// writing.
+pub(crate) async fn change_settings(
+    state: &AppState,
+    container: Container,
+    change: impl Fn(&mut ContainerSettings),
+) -> Result<Container, ApiError> {
+    write_settings_as_read(state, &container, |_, settings| {
+        change(settings);
+        true
+    })
+    .await?;
+    saved(state, &container.id).await
 }
 
 pub(crate) async fn save(
@@ -854,6 +873,12 @@ pub(crate) async fn save(
 ) -> Result<Container, ApiError> {
     settings.updated_at = settings.next_updated_at(model::now());
     state.store.update_settings(id, &settings).await?;
+    saved(state, id).await
+}
+
+/// After a container's settings were written: the caches and the search index follow, and the
+/// container is read back.
+async fn saved(state: &AppState, id: &RepoName) -> Result<Container, ApiError> {
     state.cache.catalogue_changed();
     let container = state.store.get(id).await?;
     reindex(state, &container).await;

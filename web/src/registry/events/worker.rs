@@ -186,37 +186,29 @@ async fn record_expiry(
     tag: &TagName,
     labels: &std::collections::BTreeMap<String, String>,
 ) -> Result<(), PortError> {
-    /// Reads again and retries this often after a conflicting edit.
-    const ATTEMPTS: usize = 5;
     let label = bioshadock_core::retention::expiry_label(labels);
-    let mut container = std::borrow::Cow::Borrowed(container);
-    for _ in 0..ATTEMPTS {
-        if container.policy.expiring.get(tag.as_str()) == label.as_ref() {
-            return Ok(());
-        }
-        let mut settings = bioshadock_core::ports::store::ContainerSettings::of(&container);
-        match &label {
-            Some(label) => settings
-                .policy
-                .expiring
-                .insert(tag.to_string(), label.clone()),
-            None => settings.policy.expiring.remove(tag.as_str()),
-        };
-        // Expired tags that are gone are forgotten too, so the map stays as small as the tags.
-        settings.policy.expiring.retain(|name, _| {
-            name == tag.as_str() || container.tags.iter().any(|t| t.name.as_str() == name)
-        });
-        settings.updated_at = settings.next_updated_at(bioshadock_core::model::now());
-        match state.store.update_settings(&container.id, &settings).await {
-            Err(PortError::Conflict(_)) => {
-                container = std::borrow::Cow::Owned(state.store.get(&container.id).await?);
+    let change =
+        |container: &bioshadock_core::Container,
+         settings: &mut bioshadock_core::ports::store::ContainerSettings| {
+            if container.policy.expiring.get(tag.as_str()) == label.as_ref() {
+                return false;
             }
-            done => return done,
-        }
-    }
-    Err(bioshadock_core::ports::store::changed_meanwhile(
-        &container.id,
-    ))
+            match &label {
+                Some(label) => settings
+                    .policy
+                    .expiring
+                    .insert(tag.to_string(), label.clone()),
+                None => settings.policy.expiring.remove(tag.as_str()),
+            };
+            // Expired tags that are gone are forgotten too, so the map stays as small as the tags.
+            settings.policy.expiring.retain(|name, _| {
+                name == tag.as_str() || container.tags.iter().any(|t| t.name.as_str() == name)
+            });
+            true
+        };
+    crate::services::containers::write_settings_as_read(state, container, change)
+        .await
+        .map(drop)
 }
 
 pub(in crate::registry) async fn reindex_all(
