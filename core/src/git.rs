@@ -95,6 +95,11 @@ impl GitSource {
     }
 }
 
+/// A commit id as git shows it short: its first seven characters.
+pub fn short_commit(commit: &str) -> String {
+    commit.chars().take(7).collect()
+}
+
 /// `scheme://user:secret@host/path?token=…#ref` → `scheme://host/path#ref`: credentials live in
 /// the user-info part or the query. scp-like `git@host:path` is kept (its user is a
 /// convention, not a secret).

@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use bioshadock_core::git::GitSource;
+use bioshadock_core::git::{GitSource, short_commit};
 use bioshadock_core::triggers::{MAX_CHANGED_PATHS, is_commit_id};
 use git2::{Oid, Repository};
 
@@ -78,7 +78,7 @@ pub fn changed_since(
         return Ok(Changes::Unknown(format!(
             "{} is neither served alone by the git server nor among the last \
              {MAX_HISTORY_DEPTH} commits of the pushed branch",
-            short(since)
+            short_commit(since)
         )));
     };
     let old_tree = earlier.tree().map_err(|e| secret.failed(e))?;
@@ -134,7 +134,7 @@ fn fetch_since(
     let refspec = format!("+{branch}:{HISTORY_REF}");
     log(format!(
         "The server does not serve {} alone; fetching up to {MAX_HISTORY_DEPTH} commits of history",
-        short(&since.to_string())
+        short_commit(&since.to_string())
     ));
     match fetch(
         &mut remote,
@@ -155,9 +155,4 @@ fn fetch_since(
             Ok(())
         }
     }
-}
-
-/// A commit's first seven characters, as git shows it.
-fn short(commit: &str) -> String {
-    commit.chars().take(7).collect()
 }

@@ -55,7 +55,7 @@ impl Pipeline {
             })
             .await
             .map_err(|e| Failure(format!("the comparison stopped unexpectedly: {e}")))?;
-        let short: String = filter.since.chars().take(7).collect();
+        let short = bioshadock_core::git::short_commit(&filter.since);
         let changed = match compared {
             Ok(Changes::Known(changed)) => changed,
             Ok(Changes::Unknown(why)) => {

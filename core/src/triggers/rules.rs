@@ -201,8 +201,7 @@ fn render(template: &str, push: &Push, today: NaiveDate) -> Option<String> {
         }
         out = out.replace("{tag}", &push.name);
     }
-    let short: String = push.commit.chars().take(7).collect();
-    out = out.replace("{short_sha}", &short);
+    out = out.replace("{short_sha}", &crate::git::short_commit(&push.commit));
     out = out.replace("{date}", &today.format("%Y%m%d").to_string());
     sanitize(&out)
 }

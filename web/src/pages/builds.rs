@@ -54,7 +54,10 @@ impl BuildRow {
             duration: build.duration_secs(at).map(duration),
             reason: ended_badly(build.status).then(|| reason_of(build)),
             revision: build.revision.clone(),
-            short_revision: build.revision.as_ref().map(|r| r.chars().take(7).collect()),
+            short_revision: build
+                .revision
+                .as_deref()
+                .map(bioshadock_core::git::short_commit),
         }
     }
 }

@@ -7,6 +7,7 @@
 use axum::http::{HeaderMap, StatusCode};
 use bioshadock_core::accounts::Scope;
 use bioshadock_core::events::EventKind;
+use bioshadock_core::git::short_commit;
 use bioshadock_core::permissions::Principal;
 use bioshadock_core::ports::builds::ChangeFilter;
 use bioshadock_core::ports::triggers::MAX_DECISIONS_PER_READ;
@@ -296,7 +297,7 @@ async fn decide_one(
     for tag in &tags {
         let since = last_built.get(tag).and_then(|b| b.revision.clone());
         if let Some(since) = &since {
-            compared.push(format!("{tag} with {}", short_sha(since)));
+            compared.push(format!("{tag} with {}", short_commit(since)));
         }
         let extras = builds::Extras {
             args: trigger.build_args.clone(),
@@ -323,7 +324,7 @@ async fn decide_one(
             Err(e) => return (Outcome::Failed, e.message),
         }
     }
-    let short = short_sha(&push.commit);
+    let short = short_commit(&push.commit);
     if queued_any {
         let unknown_paths = match (compare, compared.is_empty()) {
             (false, _) => String::new(),
@@ -354,11 +355,6 @@ async fn decide_one(
     } else {
         (Outcome::Failed, "nothing was queued".to_owned())
     }
-}
-
-/// A commit's first seven hex digits, as git shows it.
-fn short_sha(commit: &str) -> String {
-    commit.chars().take(7).collect()
 }
 
 /// The principal a trigger builds as: its creator, while they may still build the container.
